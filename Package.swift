@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+// Causa: distributed causal statistics over logged recommendation data.
+// Layers depend one way only; see docs/ARCHITECTURE.md.
+import PackageDescription
+
+let package = Package(
+    name: "Causa",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "causa", targets: ["causa"]),
+        .library(name: "Statistics", targets: ["Statistics"]),
+        .library(name: "Tabular", targets: ["Tabular"]),
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian, through pkg-config. Not API: only the wrappers above them import these.
+        .systemLibrary(
+            name: "CZeroMQ", pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]),
+
+        // Thin, safe wrapper over libzmq: context, sockets, multipart messages, poller, options.
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // CSV reading with typed, positioned errors.
+        .target(name: "Tabular", dependencies: [.product(name: "CSV", package: "CSV.swift")]),
+        // Formulas, design matrices, moment matrices, OLS, logit pieces, CV. No sockets, no files.
+        .target(name: "Statistics", dependencies: ["COpenBLAS"]),
+        // Job files, per-shard computation, the fit driver (round planning), reports. No sockets.
+        .target(
+            name: "Jobs",
+            dependencies: [
+                "Tabular", "Statistics",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The only layer that knows about sockets: wire schema, coordinator, worker, shard ownership, heartbeats.
+        .target(
+            name: "Cluster",
+            dependencies: [
+                "ZeroMQ", "Jobs", "Statistics", "Tabular",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["causa.proto"]),
+        .executableTarget(
+            name: "causa",
+            dependencies: [
+                "Cluster", "Jobs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
+        .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Statistics", "Tabular"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Jobs"]),
+        .testTarget(name: "CausaCLITests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,317 @@
+import Foundation
+import Logging
+import Statistics
+
+/// Runs rounds on every shard of a job. The Cluster layer implements it over ZeroMQ; `InProcessExecutor`
+/// implements it in memory for tests.
+public protocol ShardExecutor: AnyObject {
+    /// Number of virtual shards S.
+    var shardCount: Int { get }
+    /// Broadcasts `request` and returns every shard's reply, indexed by shard id 0..<S.
+    /// - Throws: `RunError` when a worker fails or a wait times out.
+    func run(_ request: RoundRequest) throws -> [ShardReply]
+}
+
+/// The coordinator's side of a fit: plans rounds, merges shard statistics in shard order and steps the
+/// estimators. Pure computation over `ShardExecutor` replies; it knows nothing of sockets.
+///
+/// Rounds: summarize → moments → (OLS) residuals | (logit) Newton × t. Every merge runs over shards
+/// 0..<S in order (folds in order for CV), so the result is bit-identical for any number of workers.
+public struct FitDriver {
+    public let prepared: PreparedJob
+    public let logger: Logger
+
+    public init(prepared: PreparedJob, logger: Logger) {
+        self.prepared = prepared
+        self.logger = logger
+    }
+
+    var job: JobSpec { prepared.job }
+    var plan: JobPlan { prepared.plan }
+
+    /// What a fit produces, before run facts (workers, bytes, timings) are added.
+    public struct Outcome: Sendable {
+        public var data: FitReport.DataInfo
+        public var model: FitReport.ModelResult
+        public var cv: FitReport.CrossValidation?
+        /// Seconds per phase.
+        public var timings: [String: Double]
+    }
+
+    /// Runs the fit.
+    /// - Throws: `InputError` for data or model problems (with positions), `RunError` for cluster failures.
+    public func run(on executor: ShardExecutor) throws -> Outcome {
+        var timings: [String: Double] = [:]
+        var clock = Date()
+        func lap(_ name: String) { timings[name] = Date().timeIntervalSince(clock); clock = Date() }
+
+        // Round 1: column summaries.
+        let summaries = try executor.run(.summarize).enumerated().map { (shard, reply) -> ShardSummary in
+            guard case .summary(let s) = reply else { throw unexpected(reply, shard: shard, round: "summarize") }
+            return s
+        }
+        var summary = ShardSummary(columns: plan.columns.map { ColumnSummary(name: $0) })
+        for s in summaries { summary.merge(s) }
+        let schema = try makeSchema(summary)
+        let spec: DesignMatrixSpec
+        do {
+            spec = try DesignMatrixSpec(formula: prepared.formula, columns: Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) }))
+        } catch let e as FormulaError { throw job.inputError(e) }
+        lap("summarize")
+        logger.info("design built", metadata: ["columns": "\(spec.width)", "rows": "\(summary.rows)"])
+
+        // Round 2: moments per fold, merged in shard order per fold.
+        let replies = try executor.run(.moments(schema: schema))
+        let groups = plan.foldGroups
+        var foldMoments = [MomentMatrix](repeating: MomentMatrix(dimension: spec.width + 1), count: groups)
+        for (shard, reply) in replies.enumerated() {
+            guard case .moments(let parts) = reply, parts.count == groups else { throw unexpected(reply, shard: shard, round: "moments") }
+            for g in 0..<groups { foldMoments[g].merge(parts[g]) }
+        }
+        let total = MomentMatrix.merged(foldMoments, into: MomentMatrix(dimension: spec.width + 1))
+        lap("moments")
+
+        let data = FitReport.DataInfo(rows: summary.rows, users: summary.users)
+        let names = spec.columnNames
+        let outcome: (FitReport.ModelResult, FitReport.CrossValidation?)
+        switch job.kind {
+        case .ols: outcome = try fitOLS(total: total, folds: foldMoments, names: names, executor: executor)
+        case .logit: outcome = try fitLogit(total: total, folds: foldMoments, spec: spec, executor: executor)
+        }
+        lap("fit")
+        return Outcome(data: data, model: outcome.0, cv: outcome.1, timings: timings)
+    }
+
+    // MARK: summary → schema
+
+    func dataError(_ ref: CellReference, column: String, _ message: String) -> InputError {
+        let number = plan.columnNumbers[plan.columns.firstIndex(of: column)!]
+        return InputError(file: job.resolvedDataPath, line: ref.line, column: number, message)
+    }
+
+    func makeSchema(_ summary: ShardSummary) throws -> [ColumnSchema] {
+        guard summary.rows > 0 else { throw InputError(file: job.resolvedDataPath, line: 2, "the file has a header but no data rows") }
+        let formula = prepared.formula
+        // Columns read as numbers: the outcome and every column inside a factor that is not C(...).
+        var numericUse = Set(formula.outcome.expression.columns)
+        var categoricalUse = Set<String>()
+        for f in formula.factors {
+            if f.forcedCategorical { categoricalUse.formUnion(f.expression.columns) } else { numericUse.formUnion(f.expression.columns) }
+        }
+        var schema: [ColumnSchema] = []
+        for s in summary.columns {
+            if let m = s.firstMissing {
+                throw dataError(m, column: s.name, "missing value\(m.value.isEmpty ? "" : " '\(m.value)'") in column '\(s.name)'; Causa does not drop rows: fill or remove them")
+            }
+            let isOutcome = s.name == plan.outcomeColumn
+            if isOutcome, let bad = s.firstNonNumeric {
+                throw dataError(bad, column: s.name, "the outcome '\(s.name)' must be a number, found '\(bad.value)'")
+            }
+            if isOutcome, job.kind == .logit, let bad = s.firstNonBinary {
+                throw dataError(bad, column: s.name, "a logit outcome must be 0 or 1, found '\(bad.value)' in column '\(s.name)'")
+            }
+            if numericUse.contains(s.name), s.numericCount > 0, let bad = s.firstNonNumeric {
+                throw dataError(bad, column: s.name, "'\(bad.value)' is not a number, but column '\(s.name)' is used as a number in the formula")
+            }
+            let isNumeric = s.nonNumericCount == 0
+            if (categoricalUse.contains(s.name) || !isNumeric), plan.levelColumns.contains(s.name), s.levelsTruncated {
+                throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
+                                 "model.formula: column '\(s.name)' has more than \(ColumnSummary.levelLimit) distinct values; too many levels for a categorical term")
+            }
+            var levels: [FactorValue] = []
+            if isNumeric {
+                levels = Array(Set(s.levels.compactMap { Tabular_number($0) })).sorted().map { FactorValue.number($0) }
+            } else {
+                levels = s.levels.map { FactorValue.string($0) }
+            }
+            schema.append(ColumnSchema(name: s.name, info: ColumnInfo(isNumeric: isNumeric, isIntegral: s.allIntegral, levels: levels)))
+        }
+        return schema
+    }
+
+    func unexpected(_ reply: ShardReply, shard: Int, round: String) -> Error {
+        if case .failure(let f) = reply {
+            return InputError(file: job.resolvedDataPath, line: f.line > 0 ? f.line : nil, column: f.column, f.message)
+        }
+        return RunError("shard \(shard) answered the \(round) round with the wrong statistic")
+    }
+
+    /// The first failure among replies, by shard order (for determinism).
+    func firstFailure(_ replies: [ShardReply], round: String) throws {
+        for (shard, r) in replies.enumerated() { if case .failure = r { throw unexpected(r, shard: shard, round: round) } }
+    }
+
+    func modelError(_ error: StatisticsError, context: String = "") -> InputError {
+        let p = job.formulaPosition
+        return InputError(file: job.jobFile, line: p?.line, column: p?.column, "model.formula: \(context)\(error.description)")
+    }
+
+    // MARK: OLS
+
+    func fitOLS(total: MomentMatrix, folds: [MomentMatrix], names: [String], executor: ShardExecutor) throws
+        -> (FitReport.ModelResult, FitReport.CrossValidation?)
+    {
+        let p = names.count
+        let solution: LinearModel.Solution
+        do { solution = try LinearModel.solve(total, names: names) } catch let e as StatisticsError { throw modelError(e) }
+        let n = total.count
+        guard n > Double(p) else { throw modelError(.tooFewRows(rows: Int(n), coefficients: p)) }
+        // Round 3: residuals at β̂ (exact SSE and the HC meat).
+        let replies = try executor.run(.residuals(beta: solution.estimates))
+        var residual = ResidualStatistic(dimension: p)
+        for (shard, r) in replies.enumerated() {
+            guard case .residuals(let s) = r else { throw unexpected(r, shard: shard, round: "residuals") }
+            residual.merge(s)
+        }
+        let rss = residual.sumOfSquares
+        let dfResid = n - Double(p)
+        let sigma2 = rss / dfResid
+        let classical = solution.xtxInverse.map { $0 * sigma2 }
+        let hc0 = LinearAlgebra.sandwich(bread: solution.xtxInverse, meat: residual.meat, n: p)
+        let hc1 = hc0.map { $0 * n / dfResid }
+        let loglik = -n / 2 * (log(2 * Double.pi * rss / n) + 1)
+        let tq = Distributions.studentTwoSidedQuantile(0.05, df: dfResid)
+        let coefficients = (0..<p).map { j -> FitReport.Coefficient in
+            let b = solution.estimates[j], se = classical[j * p + j].squareRoot(), t = b / se
+            return .init(name: names[j], estimate: b, std_error: se, robust_std_error: hc1[j * p + j].squareRoot(), statistic: t,
+                         p_value: Distributions.studentTwoSidedP(t, df: dfResid), ci_low: b - tq * se, ci_high: b + tq * se)
+        }
+        let model = FitReport.ModelResult(kind: "ols", formula: job.formula, n: Int(n), df_resid: Int(dfResid), statistic: "t",
+                                          coefficients: coefficients, log_likelihood: loglik, iterations: 0, converged: true,
+                                          sigma2_mle: rss / n, sigma2: sigma2, rss: rss, warnings: [])
+        guard job.folds > 0 else { return (model, nil) }
+        var sse = [Double](), rows = [Int](), foldMSE = [Double?]()
+        for k in 0..<job.folds {
+            let train = MomentMatrix.merged(folds.enumerated().filter { $0.offset != k }.map(\.element), into: MomentMatrix(dimension: p + 1))
+            let fit: LinearModel.Solution
+            do { fit = try LinearModel.solve(train, names: names) } catch let e as StatisticsError {
+                throw modelError(e, context: "without CV fold \(k): ")
+            }
+            let e = LinearModel.sumOfSquaredResiduals(folds[k], estimates: fit.estimates)
+            sse.append(e)
+            rows.append(Int(folds[k].count))
+            foldMSE.append(folds[k].count > 0 ? e / folds[k].count : nil)
+        }
+        let cv = FitReport.CrossValidation(folds: job.folds, fold_by: job.foldBy.rawValue, mse: sse.reduce(0, +) / Double(rows.reduce(0, +)),
+                                           fold_mse: foldMSE, fold_rows: rows, fold_converged: nil)
+        return (model, cv)
+    }
+
+    // MARK: logit
+
+    struct NewtonState {
+        var beta: [Double]
+        var previous: Double?
+        var iterations = 0
+        var converged = false
+        var done = false
+        var last: LogitStatistic?
+    }
+
+    func fitLogit(total: MomentMatrix, folds: [MomentMatrix], spec: DesignMatrixSpec, executor: ShardExecutor) throws
+        -> (FitReport.ModelResult, FitReport.CrossValidation?)
+    {
+        let names = spec.columnNames, p = names.count
+        do {
+            try LogisticModel.checkSeparation(total, design: spec)
+            _ = try LinearModel.solve(total, names: names)
+        } catch let e as StatisticsError { throw modelError(e) }
+        let fitIDs = [-1] + Array(0..<job.folds)
+        var states = Dictionary(uniqueKeysWithValues: fitIDs.map { ($0, NewtonState(beta: [Double](repeating: 0, count: p))) })
+        var round = 0
+        while fitIDs.contains(where: { !states[$0]!.done }) {
+            let active = fitIDs.filter { !states[$0]!.done }
+            let replies = try executor.run(.newton(fits: active.map { NewtonFit(fit: $0, beta: states[$0]!.beta) }))
+            var merged = [LogitStatistic](repeating: LogitStatistic(dimension: p), count: active.count)
+            for (shard, r) in replies.enumerated() {
+                guard case .newton(let parts) = r, parts.count == active.count else { throw unexpected(r, shard: shard, round: "newton") }
+                for i in active.indices { merged[i].merge(parts[i]) }
+            }
+            for (i, id) in active.enumerated() {
+                var s = states[id]!
+                let stat = merged[i]
+                s.last = stat
+                if let prev = s.previous, LogisticModel.converged(previous: prev, current: stat.logLikelihood) {
+                    s.converged = true; s.done = true
+                } else if s.iterations >= LogisticModel.maximumIterations {
+                    s.done = true
+                } else {
+                    do {
+                        s.beta = try LogisticModel.step(beta: s.beta, statistic: stat, names: names).beta
+                    } catch let e as StatisticsError {
+                        if id >= 0 { s.done = true; states[id] = s; continue }  // a CV fit that cannot go on: reported as not converged
+                        throw modelError(separationSuspect(beta: s.beta, names: names) ?? e)
+                    }
+                    s.previous = stat.logLikelihood
+                    s.iterations += 1
+                }
+                states[id] = s
+            }
+            round += 1
+            logger.debug("newton round", metadata: ["round": "\(round)", "active": "\(active.count)"])
+        }
+        let full = states[-1]!
+        let stat = full.last!
+        let n = stat.count
+        let cov: [Double]
+        do { cov = try LinearAlgebra.solveSPD(stat.information, [Double](repeating: 0, count: p), n: p).inverse } catch {
+            throw modelError(separationSuspect(beta: full.beta, names: names) ?? .singularDesign(columns: names))
+        }
+        let hc0 = LinearAlgebra.sandwich(bread: cov, meat: stat.meat, n: p)
+        let dfResid = n - Double(p)
+        let z = Distributions.normalQuantile(0.975)
+        var coefficients: [FitReport.Coefficient] = []
+        for j in 0..<p {
+            let b = full.beta[j], se = cov[j * p + j].squareRoot(), stat = b / se
+            coefficients.append(.init(name: names[j], estimate: b, std_error: se, robust_std_error: (hc0[j * p + j] * n / dfResid).squareRoot(),
+                                      statistic: stat, p_value: Distributions.normalTwoSidedP(stat), ci_low: b - z * se, ci_high: b + z * se))
+        }
+        // A coefficient that ran off to a huge value with a huge SE is quasi-complete separation by a numeric term.
+        if let bad = coefficients.first(where: { abs($0.estimate) > 10 && abs($0.statistic) < 0.01 }) {
+            throw modelError(.separation(term: bad.name, detail: "its coefficient diverges (estimate \(String(format: "%.1f", bad.estimate)), std error \(String(format: "%.3g", bad.std_error))): the rows where it is not zero all have the same outcome"))
+        }
+        var warnings: [String] = []
+        if !full.converged { warnings.append("Newton-Raphson did not converge in \(LogisticModel.maximumIterations) iterations") }
+        let model = FitReport.ModelResult(kind: "logit", formula: job.formula, n: Int(n), df_resid: Int(dfResid), statistic: "z",
+                                          coefficients: coefficients, log_likelihood: stat.logLikelihood, iterations: full.iterations,
+                                          converged: full.converged, sigma2_mle: nil, sigma2: nil, rss: nil, warnings: warnings)
+        guard job.folds > 0 else { return (model, nil) }
+        var sse = 0.0, count = 0.0
+        var foldMSE: [Double?] = [], rows: [Int] = [], convergedFolds: [Bool] = []
+        for k in 0..<job.folds {
+            let s = states[k]!
+            let last = s.last!
+            sse += last.testSquaredError
+            count += last.testCount
+            foldMSE.append(last.testCount > 0 ? last.testSquaredError / last.testCount : nil)
+            rows.append(Int(last.testCount))
+            convergedFolds.append(s.converged && Self.divergingCoefficient(beta: s.beta, information: last.information) == nil)
+        }
+        if convergedFolds.contains(false) {
+            warnings.append("CV folds \(convergedFolds.enumerated().filter { !$0.element }.map { "\($0.offset)" }.joined(separator: ", ")) did not converge (separation in the training rows); their MSE is at the last iterate")
+        }
+        var m = model
+        m.warnings = warnings
+        let cv = FitReport.CrossValidation(folds: job.folds, fold_by: job.foldBy.rawValue, mse: sse / count, fold_mse: foldMSE,
+                                           fold_rows: rows, fold_converged: convergedFolds)
+        return (m, cv)
+    }
+
+    /// The index of a coefficient that has run off to infinity (|β| > 10 with |β / se| < 0.01), the sign of
+    /// quasi-complete separation that a log-likelihood rule alone calls converged; nil when there is none.
+    static func divergingCoefficient(beta: [Double], information: [Double]) -> Int? {
+        let p = beta.count
+        guard let inverse = try? LinearAlgebra.solveSPD(information, [Double](repeating: 0, count: p), n: p).inverse else {
+            return beta.indices.max { abs(beta[$0]) < abs(beta[$1]) }
+        }
+        return (0..<p).first { abs(beta[$0]) > 10 && abs(beta[$0]) / inverse[$0 * p + $0].squareRoot() < 0.01 }
+    }
+
+    func separationSuspect(beta: [Double], names: [String]) -> StatisticsError? {
+        guard let j = beta.indices.max(by: { abs(beta[$0]) < abs(beta[$1]) }), abs(beta[j]) > 10 else { return nil }
+        return .separation(term: names[j], detail: "its coefficient diverges (\(String(format: "%.1f", beta[j]))), so its rows are perfectly predicted")
+    }
+}
+
+/// Reads a number the way `Tabular.Cell` does (kept here to avoid a name clash with the module).
+func Tabular_number(_ text: String) -> Double? { CellNumber.parse(text) }

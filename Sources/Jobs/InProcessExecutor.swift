@@ -1,0 +1,22 @@
+/// Runs every shard in this process, without sockets: the `ShardExecutor` for tests (as `EmbeddedChannel` is
+/// for swift-nio) and for checking the cluster against.
+public final class InProcessExecutor: ShardExecutor {
+    public let shardCount: Int
+    /// Shard workspaces by owner; shard s lives in workspace `owner(s)`.
+    private let workspaces: [ShardWorkspace]
+    private let owner: (Int) -> Int
+
+    /// Loads the job's data into `workers` workspaces (shard s goes to s mod workers).
+    /// - Throws: `InputError` from reading the data.
+    public init(prepared: PreparedJob, workers: Int = 1, batchRows: Int = 256) throws {
+        shardCount = prepared.job.shards
+        workspaces = try (0..<workers).map { _ in try ShardWorkspace(plan: prepared.plan) }
+        owner = { $0 % workers }
+        let ws = workspaces, own = owner
+        _ = try prepared.streamRows(batchRows: batchRows) { ws[own($0.shard)].add($0) }
+    }
+
+    public func run(_ request: RoundRequest) throws -> [ShardReply] {
+        (0..<shardCount).map { workspaces[owner($0)].answer(request, shard: $0) }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Statistics
+import Tabular
+
+/// Everything the coordinator settles before any row moves: the parsed formula, the data file's header checked
+/// against the job, and the plan sent to workers.
+public struct PreparedJob {
+    public let job: JobSpec
+    public let formula: Formula
+    public let plan: JobPlan
+    /// The data file, opened, header read.
+    public let table: CSVTable
+    /// 0-based header positions of `job.userKey`.
+    public let userKeyColumns: [Int]
+    /// 0-based header positions of `plan.columns`.
+    public let planColumns: [Int]
+
+    /// Parses the formula, opens the data and checks every named column.
+    /// - Throws: `InputError` naming the job file (formula syntax, unknown column) or the data file (missing,
+    ///   empty, no header, user-key column missing).
+    public init(job: JobSpec, jobID: String) throws {
+        self.job = job
+        let formula: Formula
+        do { formula = try Formula(job.formula) } catch let e as FormulaError { throw job.inputError(e) }
+        self.formula = formula
+        let table: CSVTable
+        do { table = try CSVTable(path: job.resolvedDataPath) } catch let e as TabularError { throw InputError(e) }
+        self.table = table
+        var keyColumns: [Int] = []
+        for k in job.userKey {
+            do { keyColumns.append(try table.columnIndex(k, wantedBy: "data.user_key in \(job.jobFile)")) } catch let e as TabularError { throw InputError(e) }
+        }
+        self.userKeyColumns = keyColumns
+        for factor in [formula.outcome] + formula.factors {
+            for c in factor.expression.columns where !table.header.contains(c) {
+                throw job.inputError(FormulaError("unknown column '\(c)': it is not in the header of \(job.resolvedDataPath)", at: factor.offset))
+            }
+        }
+        let columns = formula.columns
+        self.planColumns = columns.map { table.header.firstIndex(of: $0)! }
+        var levelColumns: [String] = []
+        for f in formula.factors {
+            if case .column(let c) = f.expression, !levelColumns.contains(c) { levelColumns.append(c) }
+        }
+        var outcomeColumn: String? = nil
+        if case .column(let c) = formula.outcome.expression { outcomeColumn = c }
+        self.plan = JobPlan(jobID: jobID, kind: job.kind, formula: job.formula, folds: job.folds, foldBy: job.foldBy,
+                            columns: columns, columnNumbers: planColumns.map { $0 + 1 }, levelColumns: levelColumns,
+                            outcomeColumn: outcomeColumn)
+    }
+
+    /// Reads every data row, hashes its user key to a shard and hands out per-shard batches of at most
+    /// `batchRows` rows, in data order within each shard. Memory O(shards × batchRows).
+    /// - Parameters:
+    ///   - batchRows: rows per batch.
+    ///   - emit: called with each full batch, and at the end with every remaining batch in shard order.
+    /// - Returns: the number of data rows.
+    /// - Throws: `InputError` for malformed rows or a file with no data rows; whatever `emit` throws.
+    public func streamRows(batchRows: Int, emit: (RowBatch) throws -> Void) throws -> Int {
+        var pending = [RowBatch?](repeating: nil, count: job.shards)
+        var total = 0
+        var keyValues = [String](repeating: "", count: userKeyColumns.count)
+        do {
+            while let record = try table.next() {
+                for (i, c) in userKeyColumns.enumerated() { keyValues[i] = record.fields[c] }
+                let h = UserKey.hash(keyValues)
+                let s = UserKey.shard(hash: h, shards: job.shards)
+                var batch = pending[s] ?? RowBatch(shard: s)
+                batch.rowIndex.append(record.index)
+                batch.line.append(record.line)
+                batch.userHash.append(h)
+                for c in planColumns { batch.fields.append(record.fields[c]) }
+                total += 1
+                if batch.count >= batchRows {
+                    try emit(batch)
+                    pending[s] = nil
+                } else {
+                    pending[s] = batch
+                }
+            }
+        } catch let e as TabularError { throw InputError(e) }
+        guard total > 0 else { throw InputError(file: job.resolvedDataPath, line: 2, "the file has a header but no data rows") }
+        for case let batch? in pending { try emit(batch) }
+        return total
+    }
+}
+
+enum CellNumber {
+    static func parse(_ text: String) -> Double? { Cell.number(text) }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import Statistics
+import TOMLKit
+
+/// A fit job, as read from a TOML job file.
+///
+/// ```toml
+/// [data]
+/// path = "../../data/obd/random/all/all.csv"   # relative to the job file's folder
+/// format = "csv"
+/// user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
+/// [model]
+/// kind = "logit"                                # "ols" | "logit"
+/// formula = "click ~ C(position) + C(user_feature_0)"
+/// [cv]
+/// folds = 5
+/// fold_by = "row"                               # "row" | "user"
+/// [cluster]
+/// shards = 64
+/// ```
+public struct JobSpec: Sendable, Equatable, Codable {
+    /// Model families the engine fits.
+    public enum ModelKind: String, Sendable, Codable, CaseIterable {
+        case ols, logit
+    }
+
+    /// How rows are assigned to cross-validation folds.
+    public enum FoldBy: String, Sendable, Codable, CaseIterable {
+        /// 0-based data-row index mod folds.
+        case row
+        /// A stable hash of the user key mod folds: all rows of a user are in one fold.
+        case user
+    }
+
+    /// The job file path as given.
+    public var jobFile: String
+    /// `data.path` as written in the job file.
+    public var dataPath: String
+    /// `data.path` resolved against the job file's folder.
+    public var resolvedDataPath: String
+    /// `data.format`; only "csv".
+    public var format: String
+    /// `data.user_key`: columns whose values together identify a user.
+    public var userKey: [String]
+    /// `model.kind`.
+    public var kind: ModelKind
+    /// `model.formula`, patsy syntax.
+    public var formula: String
+    /// `cv.folds` (≥ 2), or 0 when the job has no `[cv]` table.
+    public var folds: Int
+    /// `cv.fold_by`.
+    public var foldBy: FoldBy
+    /// `cluster.shards`: number of virtual shards S (1…65536).
+    public var shards: Int
+    /// Where `model.formula`'s string starts in the job file (line, column of the first character inside the
+    /// quotes), to point formula errors at the job file.
+    public var formulaPosition: SourceLocation?
+
+    /// A line and column in a text file, 1-based.
+    public struct SourceLocation: Sendable, Equatable, Codable {
+        public var line: Int
+        public var column: Int
+    }
+
+    /// Reads a job file.
+    /// - Parameter path: the TOML file.
+    /// - Throws: `InputError` naming the file, line and column (TOML syntax errors, missing or ill-typed keys,
+    ///   unknown values).
+    public static func load(path: String) throws -> JobSpec {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, "no such job file (or it cannot be read)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw InputError(file: path, line: 1, "the job file is not UTF-8") }
+        return try parse(text: text, path: path)
+    }
+
+    /// Parses job-file text; `path` is used for messages and to resolve relative data paths.
+    /// - Throws: `InputError`.
+    public static func parse(text: String, path: String) throws -> JobSpec {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw InputError(file: path, line: error.source.begin.line, column: error.source.begin.column, "TOML syntax error: \(error.description)")
+        } catch {
+            throw InputError(file: path, "TOML syntax error: \(error)")
+        }
+        let keys = KeyLocator(text: text)
+        func fail(_ section: String, _ key: String?, _ message: String) -> InputError {
+            let loc = key.flatMap { keys.locate(section: section, key: $0) } ?? keys.locate(section: section, key: nil)
+            return InputError(file: path, line: loc?.line, column: loc?.column, message)
+        }
+        for key in table.keys where !["data", "model", "cv", "cluster"].contains(key) {
+            throw fail("", key, "unknown table or key '\(key)' (expected [data], [model], [cv], [cluster])")
+        }
+        func section(_ name: String, required: Bool) throws -> TOMLTable? {
+            guard let value = table[name] else {
+                if required { throw InputError(file: path, "missing table [\(name)]") }
+                return nil
+            }
+            guard let t = value.table else { throw fail("", name, "'\(name)' must be a table, [\(name)]") }
+            return t
+        }
+        func string(_ t: TOMLTable, _ s: String, _ key: String, default value: String? = nil) throws -> String {
+            guard let v = t[key] else {
+                if let value { return value }
+                throw fail(s, nil, "missing key '\(key)' in [\(s)]")
+            }
+            guard let str = v.string else { throw fail(s, key, "'\(s).\(key)' must be a string") }
+            return str
+        }
+        func integer(_ t: TOMLTable, _ s: String, _ key: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+            guard let v = t[key] else { return value }
+            guard let i = v.int else { throw fail(s, key, "'\(s).\(key)' must be an integer") }
+            guard range.contains(i) else { throw fail(s, key, "'\(s).\(key)' must be in \(range.lowerBound)...\(range.upperBound), got \(i)") }
+            return i
+        }
+        func checkKeys(_ t: TOMLTable, _ s: String, _ allowed: [String]) throws {
+            for k in t.keys where !allowed.contains(k) {
+                throw fail(s, k, "unknown key '\(k)' in [\(s)] (expected one of: \(allowed.joined(separator: ", ")))")
+            }
+        }
+
+        let data = try section("data", required: true)!
+        try checkKeys(data, "data", ["path", "format", "user_key"])
+        let dataPath = try string(data, "data", "path")
+        let format = try string(data, "data", "format", default: "csv")
+        guard format == "csv" else { throw fail("data", "format", "data.format '\(format)' is not supported (supported: csv)") }
+        var userKey: [String] = []
+        if let v = data["user_key"] {
+            if let s = v.string { userKey = [s] } else if let a = v.array {
+                for item in a {
+                    guard let s = item.string else { throw fail("data", "user_key", "'data.user_key' must be an array of column names") }
+                    userKey.append(s)
+                }
+            } else { throw fail("data", "user_key", "'data.user_key' must be an array of column names") }
+        }
+        guard !userKey.isEmpty else { throw fail("data", "user_key", "'data.user_key' must name at least one column") }
+
+        let model = try section("model", required: true)!
+        try checkKeys(model, "model", ["kind", "formula"])
+        let kindText = try string(model, "model", "kind")
+        guard let kind = ModelKind(rawValue: kindText) else {
+            throw fail("model", "kind", "unknown model.kind '\(kindText)' (expected one of: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let formula = try string(model, "model", "formula")
+
+        var folds = 0
+        var foldBy = FoldBy.row
+        if let cv = try section("cv", required: false) {
+            try checkKeys(cv, "cv", ["folds", "fold_by"])
+            folds = try integer(cv, "cv", "folds", default: 5, range: 2...1000)
+            let by = try string(cv, "cv", "fold_by", default: "row")
+            guard let f = FoldBy(rawValue: by) else { throw fail("cv", "fold_by", "unknown cv.fold_by '\(by)' (expected row or user)") }
+            foldBy = f
+        }
+        var shards = 64
+        if let cluster = try section("cluster", required: false) {
+            try checkKeys(cluster, "cluster", ["shards"])
+            shards = try integer(cluster, "cluster", "shards", default: 64, range: 1...65536)
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+        let resolved = dataPath.hasPrefix("/") ? dataPath : base.appendingPathComponent(dataPath).standardizedFileURL.path
+        var formulaPosition = keys.locate(section: "model", key: "formula")
+        if let p = formulaPosition { formulaPosition = .init(line: p.line, column: p.column + 1) }
+        return JobSpec(jobFile: path, dataPath: dataPath, resolvedDataPath: resolved, format: format, userKey: userKey,
+                       kind: kind, formula: formula, folds: folds, foldBy: foldBy, shards: shards, formulaPosition: formulaPosition)
+    }
+
+    /// Turns a formula error into an input error pointing into the job file.
+    public func inputError(_ error: FormulaError) -> InputError {
+        guard let p = formulaPosition else { return InputError(file: jobFile, "model.formula: \(error.message)") }
+        return InputError(file: jobFile, line: p.line, column: p.column + (error.offset ?? 1) - 1, "model.formula: \(error.message)")
+    }
+}
+
+/// Finds where `key = value` lines are in a TOML text, for error positions (TOMLKit does not expose them).
+struct KeyLocator {
+    let lines: [Substring]
+
+    init(text: String) { lines = text.split(separator: "\n", omittingEmptySubsequences: false) }
+
+    /// Position of the value of `key` in `[section]` ("" for the top level), or of the section header when key is nil.
+    func locate(section: String, key: String?) -> JobSpec.SourceLocation? {
+        var current = ""
+        for (i, raw) in lines.enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("[") {
+                current = line.trimmingCharacters(in: CharacterSet(charactersIn: "[] \t"))
+                if key == nil, current == section { return .init(line: i + 1, column: 1) }
+                continue
+            }
+            guard current == section, let key, let eq = raw.firstIndex(of: "=") else { continue }
+            let name = raw[..<eq].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+            if name == key {
+                var valueStart = raw.index(after: eq)
+                while valueStart < raw.endIndex, raw[valueStart] == " " || raw[valueStart] == "\t" { valueStart = raw.index(after: valueStart) }
+                return .init(line: i + 1, column: raw.distance(from: raw.startIndex, to: valueStart) + 1)
+            }
+        }
+        return nil
+    }
+}

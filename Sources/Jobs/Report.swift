@@ -1,0 +1,161 @@
+import Foundation
+
+/// The report of a fit job, written to `DIR/report.json`.
+///
+/// Everything but `timings_s`, `cluster.workers` and `network` (which describe the run, not the result) is a
+/// pure function of the job and the data: the same for any number of workers. Keys are written sorted.
+public struct FitReport: Codable, Sendable, Equatable {
+    public var job: JobEcho
+    public var cluster: ClusterInfo
+    public var data: DataInfo
+    public var model: ModelResult
+    public var cv: CrossValidation?
+    public var network: NetworkInfo
+    public var timings_s: [String: Double]
+
+    /// The job as read.
+    public struct JobEcho: Codable, Sendable, Equatable {
+        public var file: String
+        public var data: [String: JSONValue]
+        public var model: [String: String]
+        public var cv: CVEcho?
+        public var cluster: [String: Int]
+        public struct CVEcho: Codable, Sendable, Equatable {
+            public var folds: Int
+            public var fold_by: String
+        }
+        public init(_ job: JobSpec) {
+            file = job.jobFile
+            data = ["path": .string(job.dataPath), "format": .string(job.format), "user_key": .array(job.userKey.map { .string($0) })]
+            model = ["kind": job.kind.rawValue, "formula": job.formula]
+            cv = job.folds > 0 ? CVEcho(folds: job.folds, fold_by: job.foldBy.rawValue) : nil
+            cluster = ["shards": job.shards]
+        }
+    }
+
+    public struct ClusterInfo: Codable, Sendable, Equatable {
+        public var workers: Int
+        public var shards: Int
+    }
+
+    public struct DataInfo: Codable, Sendable, Equatable {
+        public var rows: Int
+        public var users: Int
+    }
+
+    /// One row of the coefficient table (statsmodels' `summary()` columns).
+    public struct Coefficient: Codable, Sendable, Equatable {
+        public var name: String
+        public var estimate: Double
+        /// Classical (non-robust) standard error.
+        public var std_error: Double
+        /// HC1 sandwich standard error: n/(n−p) · H⁻¹ M H⁻¹.
+        public var robust_std_error: Double
+        /// t (OLS) or z (logit) = estimate / std_error.
+        public var statistic: Double
+        public var p_value: Double
+        public var ci_low: Double
+        public var ci_high: Double
+    }
+
+    public struct ModelResult: Codable, Sendable, Equatable {
+        public var kind: String
+        public var formula: String
+        public var n: Int
+        public var df_resid: Int
+        /// "t" for OLS (Student t with df_resid), "z" for logit (standard normal).
+        public var statistic: String
+        public var coefficients: [Coefficient]
+        public var log_likelihood: Double
+        public var iterations: Int
+        public var converged: Bool
+        public var sigma2_mle: Double?
+        public var sigma2: Double?
+        public var rss: Double?
+        public var warnings: [String]
+    }
+
+    public struct CrossValidation: Codable, Sendable, Equatable {
+        public var folds: Int
+        public var fold_by: String
+        /// Pooled held-out mean squared error Σ SSEₖ / Σ nₖ (for a logit, of predicted probabilities: the Brier score).
+        public var mse: Double
+        public var fold_mse: [Double?]
+        public var fold_rows: [Int]
+        public var fold_converged: [Bool]?
+    }
+
+    public struct NetworkInfo: Codable, Sendable, Equatable {
+        /// Job-traffic payload bytes the coordinator sent (heartbeats and membership messages not counted).
+        public var bytes_sent: Int
+        /// Job-traffic payload bytes the coordinator received.
+        public var bytes_received: Int
+        public init(bytes_sent: Int, bytes_received: Int) {
+            self.bytes_sent = bytes_sent
+            self.bytes_received = bytes_received
+        }
+    }
+
+    /// The report as pretty-printed JSON with sorted keys.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    /// Writes `dir/report.json` atomically: to a temporary file in `dir`, then renamed.
+    /// - Throws: file-system errors.
+    public func write(toDirectory dir: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let url = URL(fileURLWithPath: dir).appendingPathComponent("report.json")
+        let tmp = URL(fileURLWithPath: dir).appendingPathComponent(".report.json.\(getpid()).tmp")
+        try jsonData().write(to: tmp)
+        if rename(tmp.path, url.path) != 0 {
+            try? FileManager.default.removeItem(at: tmp)
+            throw RunError("cannot rename \(tmp.path) to \(url.path): \(String(cString: strerror(errno)))")
+        }
+        return url.path
+    }
+
+    /// The coefficient table and headline numbers as text, for stdout.
+    public func table() -> String {
+        var out = "\(model.kind.uppercased()) \(model.formula)\n"
+        out += "rows \(data.rows)  users \(data.users)  workers \(cluster.workers)  shards \(cluster.shards)\n"
+        out += "log-likelihood \(fmt(model.log_likelihood))  iterations \(model.iterations)  converged \(model.converged)\n"
+        if let s = model.sigma2 { out += "sigma2 \(fmt(s))  sigma2_mle \(fmt(model.sigma2_mle ?? 0))\n" }
+        let width = max(12, model.coefficients.map(\.name.count).max() ?? 0)
+        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
+        func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
+        out += pad("", width) + ["coef", "std err", "HC1 se", model.statistic, "P>|\(model.statistic)|", "[0.025", "0.975]"].map { lpad($0, 12) }.joined() + "\n"
+        for c in model.coefficients {
+            out += pad(c.name, width) + [c.estimate, c.std_error, c.robust_std_error, c.statistic, c.p_value, c.ci_low, c.ci_high].map { lpad(fmt($0), 12) }.joined() + "\n"
+        }
+        if let cv {
+            out += "\(cv.folds)-fold CV (by \(cv.fold_by)): MSE \(fmt(cv.mse, digits: 8))  folds [\(cv.fold_mse.map { $0.map { fmt($0, digits: 6) } ?? "-" }.joined(separator: ", "))]\n"
+        }
+        for w in model.warnings { out += "warning: \(w)\n" }
+        return out
+    }
+
+    private func fmt(_ x: Double, digits: Int = 4) -> String {
+        if x != 0, abs(x) < 1e-3 || abs(x) >= 1e6 { return String(format: "%.\(digits - 1)e", x) }
+        return String(format: "%.\(digits)f", x)
+    }
+}
+
+/// A JSON value for heterogeneous echo fields.
+public enum JSONValue: Codable, Sendable, Equatable {
+    case string(String)
+    case array([JSONValue])
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        }
+    }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let s = try? c.decode(String.self) { self = .string(s) } else { self = .array(try c.decode([JSONValue].self)) }
+    }
+}

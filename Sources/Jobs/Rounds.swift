@@ -1,0 +1,224 @@
+import Statistics
+
+/// What a worker needs to know about a job before rows arrive: sent once to every worker.
+public struct JobPlan: Sendable, Equatable {
+    /// Identifies the job in every message.
+    public var jobID: String
+    /// Model family.
+    public var kind: JobSpec.ModelKind
+    /// The formula text (workers parse it themselves; it parsed on the coordinator, so it parses here).
+    public var formula: String
+    /// Number of CV folds K (0: no CV).
+    public var folds: Int
+    /// How folds are assigned.
+    public var foldBy: JobSpec.FoldBy
+    /// Data columns sent with each row, in this order.
+    public var columns: [String]
+    /// 1-based positions of `columns` in the data file's header, for error messages.
+    public var columnNumbers: [Int]
+    /// Columns whose distinct values the summary collects (used as categorical, or maybe so).
+    public var levelColumns: [String]
+    /// The outcome column when the outcome is a plain column (checked for 0/1 in a logit).
+    public var outcomeColumn: String?
+
+    public init(jobID: String, kind: JobSpec.ModelKind, formula: String, folds: Int, foldBy: JobSpec.FoldBy,
+                columns: [String], columnNumbers: [Int], levelColumns: [String], outcomeColumn: String?) {
+        self.jobID = jobID
+        self.kind = kind
+        self.formula = formula
+        self.folds = folds
+        self.foldBy = foldBy
+        self.columns = columns
+        self.columnNumbers = columnNumbers
+        self.levelColumns = levelColumns
+        self.outcomeColumn = outcomeColumn
+    }
+
+    /// Number of fold groups a shard keeps statistics for (1 without CV).
+    public var foldGroups: Int { max(folds, 1) }
+}
+
+/// A batch of one shard's rows, in data order.
+public struct RowBatch: Sendable, Equatable {
+    public var shard: Int
+    /// 0-based data-row indices, [n].
+    public var rowIndex: [Int]
+    /// 1-based lines in the data file, [n].
+    public var line: [Int]
+    /// User-key hashes, [n].
+    public var userHash: [UInt64]
+    /// Field texts of `JobPlan.columns`, [n, c] row-major.
+    public var fields: [String]
+
+    public init(shard: Int, rowIndex: [Int] = [], line: [Int] = [], userHash: [UInt64] = [], fields: [String] = []) {
+        self.shard = shard
+        self.rowIndex = rowIndex
+        self.line = line
+        self.userHash = userHash
+        self.fields = fields
+    }
+
+    public var count: Int { rowIndex.count }
+}
+
+/// A cell of the data file, for error messages: row, line, and its text.
+public struct CellReference: Sendable, Equatable {
+    public var rowIndex: Int
+    public var line: Int
+    public var value: String
+    public init(rowIndex: Int, line: Int, value: String) {
+        self.rowIndex = rowIndex
+        self.line = line
+        self.value = value
+    }
+
+    /// The earlier of two references (by data row), for merges in any order.
+    static func first(_ a: CellReference?, _ b: CellReference?) -> CellReference? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return b.rowIndex < a.rowIndex ? b : a
+    }
+}
+
+/// What one shard saw in one data column: the statistic of the first round of every job.
+public struct ColumnSummary: SufficientStatistic, Equatable {
+    public var name: String
+    public var numericCount = 0
+    public var nonNumericCount = 0
+    /// Every number was written as a whole number.
+    public var allIntegral = true
+    public var firstMissing: CellReference?
+    public var firstNonNumeric: CellReference?
+    /// First number other than 0 or 1 (for a logit outcome).
+    public var firstNonBinary: CellReference?
+    /// Distinct texts, sorted bytewise (only for `JobPlan.levelColumns`).
+    public var levels: [String] = []
+    /// More than `ColumnSummary.levelLimit` distinct values were seen.
+    public var levelsTruncated = false
+
+    /// Most distinct values kept per column.
+    public static let levelLimit = 10_000
+
+    public init(name: String) { self.name = name }
+
+    public mutating func merge(_ other: ColumnSummary) {
+        precondition(other.name == name, "merge: column \(other.name), expected \(name)")
+        numericCount += other.numericCount
+        nonNumericCount += other.nonNumericCount
+        allIntegral = allIntegral && other.allIntegral
+        firstMissing = CellReference.first(firstMissing, other.firstMissing)
+        firstNonNumeric = CellReference.first(firstNonNumeric, other.firstNonNumeric)
+        firstNonBinary = CellReference.first(firstNonBinary, other.firstNonBinary)
+        levelsTruncated = levelsTruncated || other.levelsTruncated
+        if !other.levels.isEmpty {
+            var set = Set(levels)
+            set.formUnion(other.levels)
+            levels = set.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            if levels.count > Self.levelLimit { levels.removeLast(levels.count - Self.levelLimit); levelsTruncated = true }
+        }
+    }
+}
+
+/// The merged facts of a shard's data that are not about one column.
+public struct ShardSummary: SufficientStatistic, Equatable {
+    public var rows = 0
+    public var users = 0
+    public var columns: [ColumnSummary]
+    public init(columns: [ColumnSummary]) { self.columns = columns }
+    public mutating func merge(_ other: ShardSummary) {
+        rows += other.rows
+        users += other.users
+        for i in columns.indices { columns[i].merge(other.columns[i]) }
+    }
+}
+
+/// How each data column is to be read when building the design (decided by the coordinator).
+public struct ColumnSchema: Sendable, Equatable {
+    public var name: String
+    public var info: ColumnInfo
+    public init(name: String, info: ColumnInfo) {
+        self.name = name
+        self.info = info
+    }
+}
+
+/// OLS residual sums at one β: Σ e², and the HC0 meat Σ e² x xᵀ.
+public struct ResidualStatistic: SufficientStatistic, Equatable {
+    public var count: Double = 0
+    public var sumOfSquares: Double = 0
+    /// [p, p] row-major.
+    public var meat: [Double]
+    public init(dimension p: Int) { meat = [Double](repeating: 0, count: p * p) }
+    public init(count: Double, sumOfSquares: Double, meat: [Double]) {
+        self.count = count
+        self.sumOfSquares = sumOfSquares
+        self.meat = meat
+    }
+    public mutating func merge(_ other: ResidualStatistic) {
+        precondition(other.meat.count == meat.count, "merge: meat sizes differ")
+        count += other.count
+        sumOfSquares += other.sumOfSquares
+        for i in meat.indices { meat[i] += other.meat[i] }
+    }
+}
+
+/// One round's request, broadcast to every shard.
+public enum RoundRequest: Sendable, Equatable {
+    /// Summarise the shard's columns (types, missing values, levels).
+    case summarize
+    /// Build the design with this schema and return per-fold moments of [X, y].
+    case moments(schema: [ColumnSchema])
+    /// OLS: residual sums at β.
+    case residuals(beta: [Double])
+    /// Logit: per fit, the log-likelihood, gradient and information at its β. Fit −1 uses all rows; fit k
+    /// (0 ≤ k < K) uses the rows outside fold k and holds fold k out.
+    case newton(fits: [NewtonFit])
+
+    /// A short name for logs.
+    public var name: String {
+        switch self {
+        case .summarize: return "summarize"
+        case .moments: return "moments"
+        case .residuals: return "residuals"
+        case .newton: return "newton"
+        }
+    }
+}
+
+/// A fit evaluated in a Newton round.
+public struct NewtonFit: Sendable, Equatable {
+    /// −1 for the fit on all rows, k for the fit without fold k.
+    public var fit: Int
+    public var beta: [Double]
+    public init(fit: Int, beta: [Double]) {
+        self.fit = fit
+        self.beta = beta
+    }
+}
+
+/// One shard's answer to a round.
+public enum ShardReply: Sendable, Equatable {
+    case summary(ShardSummary)
+    /// Per fold group.
+    case moments([MomentMatrix])
+    case residuals(ResidualStatistic)
+    /// One per requested fit, in request order.
+    case newton([LogitStatistic])
+    /// The shard found an input error at a data cell.
+    case failure(ShardFailure)
+}
+
+/// An input error found by a worker, with where in the data it is.
+public struct ShardFailure: Sendable, Equatable, Error {
+    public var rowIndex: Int
+    public var line: Int
+    /// 1-based column of the data file, when known.
+    public var column: Int?
+    public var message: String
+    public init(rowIndex: Int, line: Int, column: Int?, message: String) {
+        self.rowIndex = rowIndex
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+}
