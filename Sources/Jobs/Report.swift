@@ -13,6 +13,17 @@ public struct FitReport: Codable, Sendable, Equatable {
     public var network: NetworkInfo
     public var timings_s: [String: Double]
 
+    public init(job: JobEcho, cluster: ClusterInfo, data: DataInfo, model: ModelResult, cv: CrossValidation?,
+                network: NetworkInfo, timings_s: [String: Double]) {
+        self.job = job
+        self.cluster = cluster
+        self.data = data
+        self.model = model
+        self.cv = cv
+        self.network = network
+        self.timings_s = timings_s
+    }
+
     /// The job as read.
     public struct JobEcho: Codable, Sendable, Equatable {
         public var file: String
@@ -36,11 +47,19 @@ public struct FitReport: Codable, Sendable, Equatable {
     public struct ClusterInfo: Codable, Sendable, Equatable {
         public var workers: Int
         public var shards: Int
+        public init(workers: Int, shards: Int) {
+            self.workers = workers
+            self.shards = shards
+        }
     }
 
     public struct DataInfo: Codable, Sendable, Equatable {
         public var rows: Int
         public var users: Int
+        public init(rows: Int, users: Int) {
+            self.rows = rows
+            self.users = users
+        }
     }
 
     /// One row of the coefficient table (statsmodels' `summary()` columns).
@@ -104,12 +123,21 @@ public struct FitReport: Codable, Sendable, Equatable {
     }
 
     /// Writes `dir/report.json` atomically: to a temporary file in `dir`, then renamed.
-    /// - Throws: file-system errors.
+    /// - Returns: the report's path.
+    /// - Throws: `RunError` when the folder cannot be made or written.
     public func write(toDirectory dir: String) throws -> String {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Self.write(json: jsonData(), toDirectory: dir)
+    }
+
+    /// Writes report bytes to `dir/report.json` through a temporary file and a rename, so a reader never sees
+    /// half a report.
+    public static func write(json: Data, toDirectory dir: String) throws -> String {
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw RunError("cannot create the output folder \(dir): \(error.localizedDescription)")
+        }
         let url = URL(fileURLWithPath: dir).appendingPathComponent("report.json")
         let tmp = URL(fileURLWithPath: dir).appendingPathComponent(".report.json.\(getpid()).tmp")
-        try jsonData().write(to: tmp)
+        do { try json.write(to: tmp) } catch { throw RunError("cannot write \(tmp.path): \(error.localizedDescription)") }
         if rename(tmp.path, url.path) != 0 {
             try? FileManager.default.removeItem(at: tmp)
             throw RunError("cannot rename \(tmp.path) to \(url.path): \(String(cString: strerror(errno)))")

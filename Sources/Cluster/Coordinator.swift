@@ -1,0 +1,381 @@
+import Foundation
+import Jobs
+import Logging
+import ZeroMQ
+
+/// The coordinator: a ROUTER socket that workers and submit clients connect to.
+///
+/// It keeps the membership table (Hello, heartbeats both ways), runs one job at a time (`run(job:)`), and in
+/// daemon mode (`serve`) takes jobs from `causa submit` clients. All socket work happens on the calling thread.
+///
+/// Reliability follows the ZeroMQ guide's patterns: heartbeats both ways (Paranoid Pirate), credit-based flow
+/// control for the row stream (so high-water marks are never hit and nothing is dropped), ROUTER_MANDATORY (a
+/// send to a vanished peer is an error, not a silent drop), and a timeout on every wait.
+///
+/// - Note: Not thread-safe: use from one thread.
+public final class Coordinator {
+    /// Timing and sizing knobs.
+    public struct Configuration: Sendable {
+        /// Seconds between heartbeats the coordinator sends to each worker.
+        public var heartbeatInterval: Double = 0.5
+        /// Seconds of silence after which a worker is considered gone.
+        public var heartbeatTimeout: Double = 5
+        /// Seconds a round may take before the job fails.
+        public var roundTimeout: Double = 600
+        /// Rows per batch in the row stream.
+        public var batchRows = 256
+        /// Unacknowledged batches allowed per worker (credit window).
+        public var creditWindow = 16
+        public init() {}
+    }
+
+    struct Member {
+        var name: String
+        var identity: [UInt8]
+        var pid: UInt32
+        var host: String
+        var lastSeen: Date
+    }
+
+    /// A message from a worker that belongs to a job.
+    struct JobMessage {
+        var worker: String
+        var envelope: Causa_Wire_Envelope
+        var bytes: Int
+    }
+
+    public let configuration: Configuration
+    public let logger: Logger
+    /// The bound endpoint, with the real port (e.g. `tcp://127.0.0.1:41234`).
+    public let endpoint: String
+    let context: ZMQContext
+    let socket: ZMQSocket
+    var members: [String: Member] = [:]
+    var joinOrder: [String] = []
+    var nameByIdentity: [[UInt8]: String] = [:]
+    var submits: [([UInt8], Causa_Wire_Submit)] = []
+    var jobMessages: [JobMessage] = []
+    var lastHeartbeat = Date.distantPast
+    var jobCounter = 0
+
+    /// Binds the ROUTER socket.
+    /// - Parameter bind: a ZeroMQ endpoint; `tcp://127.0.0.1:*` picks a free port.
+    /// - Throws: `ClusterError` (`.transport`) when the endpoint cannot be bound.
+    public init(bind: String, configuration: Configuration = .init(), logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            context = try ZMQContext()
+            socket = try ZMQSocket(context: context, type: .router)
+            try socket.setLinger(0)
+            try socket.setRouterMandatory(true)
+            try socket.setSendTimeout(30_000)
+            try socket.setSendHighWaterMark(10_000)
+            try socket.setReceiveHighWaterMark(10_000)
+            try socket.bind(bind)
+            endpoint = try socket.lastEndpoint
+        } catch {
+            throw ClusterError(.transport, "cannot bind the coordinator to \(bind)", cause: error)
+        }
+        logger.info("coordinator listening", metadata: ["endpoint": "\(endpoint)"])
+    }
+
+    deinit { socket.close() }
+
+    /// Workers currently alive, in join order.
+    public var workerNames: [String] { joinOrder.filter { members[$0] != nil } }
+
+    // MARK: socket pump
+
+    /// Waits up to `timeout` seconds for messages, handles membership and heartbeats, queues job messages and
+    /// submits. Returns after the first batch of messages or the timeout.
+    func pump(timeout: Double) throws {
+        sendHeartbeatsIfDue()
+        let ready = try ZMQPoller.poll([(socket, .readable)], timeoutMilliseconds: max(0, Int(timeout * 1000)))
+        guard ready.first?.contains(.readable) == true else { return }
+        while let frames = try socket.receive(dontWait: true) {
+            guard frames.count == 2 else {
+                logger.warning("dropped a message with \(frames.count) frames")
+                continue
+            }
+            let identity = frames[0]
+            let envelope: Causa_Wire_Envelope
+            do { envelope = try Wire.decode(frames[1]) } catch {
+                logger.warning("dropped a frame", metadata: ["reason": "\(error)"])
+                continue
+            }
+            if let name = nameByIdentity[identity] { members[name]?.lastSeen = Date() }
+            switch envelope.body {
+            case .hello(let h):
+                register(h, identity: identity)
+            case .heartbeat(let h):
+                members[h.sender]?.lastSeen = Date()
+            case .submit(let s):
+                submits.append((identity, s))
+            case .batchAck, .roundReply:
+                if let name = nameByIdentity[identity] {
+                    jobMessages.append(JobMessage(worker: name, envelope: envelope, bytes: frames[1].count))
+                }
+            default:
+                logger.warning("dropped an unexpected message", metadata: ["body": "\(String(describing: envelope.body).prefix(40))"])
+            }
+        }
+        sendHeartbeatsIfDue()
+    }
+
+    func register(_ hello: Causa_Wire_Hello, identity: [UInt8]) {
+        if let old = members[hello.workerName] { nameByIdentity[old.identity] = nil }
+        if members[hello.workerName] == nil { joinOrder.removeAll { $0 == hello.workerName }; joinOrder.append(hello.workerName) }
+        members[hello.workerName] = Member(name: hello.workerName, identity: identity, pid: hello.pid, host: hello.host, lastSeen: Date())
+        nameByIdentity[identity] = hello.workerName
+        logger.info("worker joined", metadata: ["worker.id": "\(hello.workerName)", "pid": "\(hello.pid)", "host": "\(hello.host)"])
+    }
+
+    func sendHeartbeatsIfDue() {
+        let now = Date()
+        guard now.timeIntervalSince(lastHeartbeat) >= configuration.heartbeatInterval else { return }
+        lastHeartbeat = now
+        var beat = Causa_Wire_Heartbeat()
+        beat.sender = "coordinator"
+        let frame = Wire.encode(Wire.envelope(.heartbeat(beat)))
+        for name in workerNames {
+            guard let m = members[name] else { continue }
+            if now.timeIntervalSince(m.lastSeen) > 2 * configuration.heartbeatTimeout {
+                logger.info("worker left (no heartbeat)", metadata: ["worker.id": "\(name)"])
+                forget(name)
+                continue
+            }
+            do { _ = try socket.send([m.identity, frame], dontWait: true) } catch {
+                logger.info("worker unreachable", metadata: ["worker.id": "\(name)"])
+                forget(name)
+            }
+        }
+    }
+
+    func forget(_ name: String) {
+        if let m = members.removeValue(forKey: name) { nameByIdentity[m.identity] = nil }
+        joinOrder.removeAll { $0 == name }
+    }
+
+    /// Sends a job frame to a worker, counting its bytes.
+    func send(_ envelope: Causa_Wire_Envelope, to name: String, counter: inout Int) throws {
+        guard let m = members[name] else { throw ClusterError(.workerLost, "worker \(name) left the cluster during the job; the job failed (failover is not implemented yet)") }
+        let frame = Wire.encode(envelope)
+        do {
+            guard try socket.send([m.identity, frame]) else {
+                throw ClusterError(.timeout, "worker \(name) did not accept a message within 30 s (its queue is full); the job failed")
+            }
+        } catch let e as ZMQError {
+            throw ClusterError(.workerLost, "worker \(name) (pid \(m.pid) on \(m.host)) is unreachable; the job failed (failover is not implemented yet)", cause: e)
+        }
+        counter += frame.count
+    }
+
+    /// Throws when one of `names` has been silent longer than the heartbeat timeout.
+    func checkAlive(_ names: Set<String>) throws {
+        let now = Date()
+        for name in names.sorted() {
+            guard let m = members[name] else {
+                throw ClusterError(.workerLost, "worker \(name) left the cluster during the job; the job failed (failover is not implemented yet)")
+            }
+            let silent = now.timeIntervalSince(m.lastSeen)
+            if silent > configuration.heartbeatTimeout {
+                throw ClusterError(.workerLost, "worker \(name) (pid \(m.pid) on \(m.host)) sent no heartbeat for \(String(format: "%.1f", silent)) s; the job failed (failover is not implemented yet)")
+            }
+        }
+    }
+
+    // MARK: membership waits
+
+    /// Handles membership messages for up to `timeout` seconds (for callers that wait on something else too).
+    public func processMessages(timeout: Double) throws { try pump(timeout: timeout) }
+
+    /// Waits until at least `count` workers have joined.
+    /// - Throws: `ClusterError(.noWorkers)` after `timeout` seconds.
+    public func waitForWorkers(_ count: Int, timeout: Double) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while workerNames.count < count {
+            if Date() > deadline {
+                throw ClusterError(.noWorkers, "only \(workerNames.count) of \(count) workers joined within \(Int(timeout)) s (is `causa worker --connect \(endpoint)` running?)")
+            }
+            try pump(timeout: 0.1)
+        }
+    }
+
+    /// Asks every worker to exit.
+    public func shutdownWorkers() {
+        let frame = Wire.encode(Wire.envelope(.shutdown(.init())))
+        for name in workerNames {
+            if let m = members[name] { _ = try? socket.send([m.identity, frame], dontWait: true) }
+        }
+    }
+
+    // MARK: jobs
+
+    /// Runs a job on the workers that are alive now.
+    /// - Parameter minimumWorkers: wait up to `workerWait` seconds for this many workers first.
+    /// - Returns: the report.
+    /// - Throws: `InputError` (exit 2), `ClusterError` or `RunError` (exit 1).
+    public func run(job: JobSpec, minimumWorkers: Int = 1, workerWait: Double = 30) throws -> FitReport {
+        let started = Date()
+        jobCounter += 1
+        let prepared = try PreparedJob(job: job, jobID: "job-\(jobCounter)")
+        try waitForWorkers(minimumWorkers, timeout: workerWait)
+        let execution = try ClusterExecution(coordinator: self, prepared: prepared)
+        defer { execution.end() }
+        let streamStart = Date()
+        try execution.streamRows()
+        let streamed = Date().timeIntervalSince(streamStart)
+        let outcome = try FitDriver(prepared: prepared, logger: logger).run(on: execution)
+        var timings = outcome.timings
+        timings["stream"] = streamed
+        timings["total"] = Date().timeIntervalSince(started)
+        return FitReport(job: .init(job), cluster: .init(workers: execution.workers.count, shards: job.shards),
+                         data: outcome.data, model: outcome.model, cv: outcome.cv,
+                         network: .init(bytes_sent: execution.bytesSent, bytes_received: execution.bytesReceived), timings_s: timings)
+    }
+
+    /// Daemon loop: serves submitted jobs until `shouldStop` returns true (checked every 100 ms).
+    public func serve(shouldStop: () -> Bool) throws {
+        while !shouldStop() {
+            try pump(timeout: 0.1)
+            jobMessages.removeAll()  // stale messages of finished jobs
+            while !submits.isEmpty {
+                let (client, submit) = submits.removeFirst()
+                answer(client: client, submit: submit)
+            }
+        }
+    }
+
+    func answer(client: [UInt8], submit: Causa_Wire_Submit) {
+        var result = Causa_Wire_SubmitResult()
+        do {
+            let job = try JobSpec.parse(text: submit.jobText, path: submit.jobPath)
+            logger.info("job submitted", metadata: ["job": "\(submit.jobPath)"])
+            let report = try run(job: job, minimumWorkers: 1, workerWait: 30)
+            result.status = .ok
+            result.reportJson = Data(try report.jsonData())
+            result.table = report.table()
+        } catch let e as InputError {
+            result.status = .inputError
+            result.message = e.description
+        } catch {
+            result.status = .runError
+            result.message = "\(error)"
+        }
+        logger.info("job finished", metadata: ["status": "\(result.status)"])
+        _ = try? socket.send([client, Wire.encode(Wire.envelope(.submitResult(result)))])
+    }
+}
+
+/// One job on the cluster: shard ownership, the row stream, and rounds. The `ShardExecutor` the fit driver runs on.
+final class ClusterExecution: ShardExecutor {
+    let coordinator: Coordinator
+    let prepared: PreparedJob
+    let workers: [String]
+    let owners: [String]
+    var round: UInt64 = 0
+    var bytesSent = 0
+    var bytesReceived = 0
+    var shardCount: Int { prepared.job.shards }
+    var jobID: String { prepared.plan.jobID }
+
+    init(coordinator: Coordinator, prepared: PreparedJob) throws {
+        self.coordinator = coordinator
+        self.prepared = prepared
+        self.workers = coordinator.workerNames
+        guard !workers.isEmpty else { throw ClusterError(.noWorkers, "no workers have joined the coordinator at \(coordinator.endpoint)") }
+        self.owners = Rendezvous.owners(shards: prepared.job.shards, workers: workers)
+        coordinator.jobMessages.removeAll()
+        let plan = Wire.plan(prepared.plan)
+        for s in 0..<shardCount {
+            var a = Causa_Wire_ShardAssignment()
+            a.plan = plan
+            a.shard = UInt32(s)
+            a.totalShards = UInt32(shardCount)
+            try coordinator.send(Wire.envelope(jobID: jobID, .assignment(a)), to: owners[s], counter: &bytesSent)
+        }
+        coordinator.logger.info("job started", metadata: ["job": "\(jobID)", "workers": "\(workers.count)", "shards": "\(shardCount)"])
+    }
+
+    /// Streams every row to its shard's owner with a credit window per worker.
+    func streamRows() throws {
+        var outstanding: [String: Int] = [:]
+        var sequence: UInt64 = 0
+        let window = coordinator.configuration.creditWindow
+        let involved = Set(workers)
+        var lastProgress = Date()
+        func drainAcks(until done: () -> Bool) throws {
+            while !done() {
+                try coordinator.pump(timeout: 0.05)
+                for m in takeMessages() {
+                    if case .batchAck = m.envelope.body {
+                        outstanding[m.worker, default: 0] -= 1
+                        lastProgress = Date()
+                    }
+                }
+                try coordinator.checkAlive(involved)
+                if Date().timeIntervalSince(lastProgress) > coordinator.configuration.roundTimeout {
+                    throw ClusterError(.timeout, "workers stopped acknowledging rows for \(Int(coordinator.configuration.roundTimeout)) s")
+                }
+            }
+        }
+        _ = try prepared.streamRows(batchRows: coordinator.configuration.batchRows) { batch in
+            let owner = owners[batch.shard]
+            try drainAcks { outstanding[owner, default: 0] < window }
+            sequence += 1
+            try coordinator.send(Wire.envelope(jobID: jobID, .rowBatch(Wire.batch(batch, sequence: sequence))), to: owner, counter: &bytesSent)
+            outstanding[owner, default: 0] += 1
+        }
+        try drainAcks { outstanding.values.allSatisfy { $0 <= 0 } }
+    }
+
+    func takeMessages() -> [Coordinator.JobMessage] {
+        let all = coordinator.jobMessages
+        coordinator.jobMessages.removeAll()
+        var mine: [Coordinator.JobMessage] = []
+        for m in all where m.envelope.jobID == jobID {
+            bytesReceived += m.bytes
+            mine.append(m)
+        }
+        return mine
+    }
+
+    func run(_ request: RoundRequest) throws -> [ShardReply] {
+        round += 1
+        let started = Date()
+        for s in 0..<shardCount {
+            try coordinator.send(Wire.envelope(jobID: jobID, round: round, .roundRequest(Wire.request(request, shard: s))), to: owners[s], counter: &bytesSent)
+        }
+        var replies = [ShardReply?](repeating: nil, count: shardCount)
+        var missing = shardCount
+        let involved = Set(workers)
+        while missing > 0 {
+            try coordinator.pump(timeout: 0.05)
+            for m in takeMessages() {
+                guard m.envelope.round == round, case .roundReply(let r) = m.envelope.body else { continue }
+                let s = Int(r.shard)
+                guard s < shardCount, owners[s] == m.worker, replies[s] == nil else { continue }
+                do {
+                    replies[s] = try Wire.reply(r, for: request, plan: prepared.plan)
+                    missing -= 1
+                } catch {
+                    throw RunError("worker \(m.worker) sent a malformed \(request.name) reply for shard \(s): \(error)")
+                }
+            }
+            try coordinator.checkAlive(involved)
+            if Date().timeIntervalSince(started) > coordinator.configuration.roundTimeout {
+                throw ClusterError(.timeout, "round \(round) (\(request.name)) did not finish within \(Int(coordinator.configuration.roundTimeout)) s; \(missing) shards missing")
+            }
+        }
+        coordinator.logger.debug("round done", metadata: ["round": "\(round)", "kind": "\(request.name)", "seconds": "\(Date().timeIntervalSince(started))"])
+        return replies.map { $0! }
+    }
+
+    /// Tells every worker to drop the job's state (best effort).
+    func end() {
+        let frame = Wire.envelope(jobID: jobID, .jobEnd(.init()))
+        var ignored = 0
+        for w in workers where coordinator.members[w] != nil { try? coordinator.send(frame, to: w, counter: &ignored) }
+    }
+}

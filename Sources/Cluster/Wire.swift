@@ -1,0 +1,290 @@
+import Foundation
+import Jobs
+import Statistics
+import SwiftProtobuf
+
+/// Encoding and decoding of envelopes, and the conversions between wire messages and domain values.
+///
+/// Protobuf types stay in this layer: they become `Jobs` and `Statistics` values here, where decoded sizes are
+/// checked, so deeper preconditions only ever catch bugs.
+enum Wire {
+    /// The protocol version this build speaks.
+    static let protocolVersion: UInt32 = 1
+
+    /// Why a frame was dropped.
+    struct DecodeError: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
+    static func envelope(jobID: String = "", round: UInt64 = 0, _ body: Causa_Wire_Envelope.OneOf_Body) -> Causa_Wire_Envelope {
+        var e = Causa_Wire_Envelope()
+        e.protocolVersion = protocolVersion
+        e.jobID = jobID
+        e.round = round
+        e.body = body
+        return e
+    }
+
+    static func encode(_ envelope: Causa_Wire_Envelope) -> [UInt8] {
+        // Serialising a message with only proto3 fields cannot fail.
+        (try? envelope.serializedBytes()) ?? []
+    }
+
+    /// Decodes one frame; throws when it is not an envelope or speaks another protocol version.
+    static func decode(_ frame: [UInt8]) throws -> Causa_Wire_Envelope {
+        let e: Causa_Wire_Envelope
+        do { e = try Causa_Wire_Envelope(serializedBytes: frame) } catch {
+            throw DecodeError(message: "undecodable frame of \(frame.count) bytes: \(error)")
+        }
+        guard e.protocolVersion == protocolVersion else {
+            throw DecodeError(message: "protocol version \(e.protocolVersion), this build speaks \(protocolVersion)")
+        }
+        guard e.body != nil else { throw DecodeError(message: "envelope without a body") }
+        return e
+    }
+
+    // MARK: plan
+
+    static func plan(_ p: JobPlan) -> Causa_Wire_JobPlan {
+        var w = Causa_Wire_JobPlan()
+        w.jobID = p.jobID
+        w.kind = p.kind.rawValue
+        w.formula = p.formula
+        w.folds = UInt32(p.folds)
+        w.foldBy = p.foldBy.rawValue
+        w.columns = p.columns
+        w.columnNumbers = p.columnNumbers.map { UInt32($0) }
+        w.levelColumns = p.levelColumns
+        w.outcomeColumn = p.outcomeColumn ?? ""
+        return w
+    }
+
+    static func plan(_ w: Causa_Wire_JobPlan) throws -> JobPlan {
+        guard let kind = JobSpec.ModelKind(rawValue: w.kind), let foldBy = JobSpec.FoldBy(rawValue: w.foldBy) else {
+            throw DecodeError(message: "plan with unknown kind '\(w.kind)' or fold_by '\(w.foldBy)'")
+        }
+        guard w.columns.count == w.columnNumbers.count, !w.columns.isEmpty else { throw DecodeError(message: "plan with mismatched columns") }
+        return JobPlan(jobID: w.jobID, kind: kind, formula: w.formula, folds: Int(w.folds), foldBy: foldBy, columns: w.columns,
+                       columnNumbers: w.columnNumbers.map { Int($0) }, levelColumns: w.levelColumns,
+                       outcomeColumn: w.outcomeColumn.isEmpty ? nil : w.outcomeColumn)
+    }
+
+    // MARK: rows
+
+    static func batch(_ b: RowBatch, sequence: UInt64) -> Causa_Wire_RowBatch {
+        var w = Causa_Wire_RowBatch()
+        w.shard = UInt32(b.shard)
+        w.sequence = sequence
+        w.rowIndex = b.rowIndex.map { UInt64($0) }
+        w.line = b.line.map { UInt64($0) }
+        w.userHash = b.userHash
+        w.fields = b.fields
+        return w
+    }
+
+    static func batch(_ w: Causa_Wire_RowBatch, columns: Int) throws -> RowBatch {
+        let n = w.rowIndex.count
+        guard w.line.count == n, w.userHash.count == n, w.fields.count == n * columns else {
+            throw DecodeError(message: "row batch with \(n) rows, \(w.line.count) lines, \(w.userHash.count) hashes, \(w.fields.count) fields for \(columns) columns")
+        }
+        return RowBatch(shard: Int(w.shard), rowIndex: w.rowIndex.map { Int($0) }, line: w.line.map { Int($0) }, userHash: w.userHash, fields: w.fields)
+    }
+
+    // MARK: requests
+
+    static func request(_ r: RoundRequest, shard: Int) -> Causa_Wire_RoundRequest {
+        var w = Causa_Wire_RoundRequest()
+        w.shard = UInt32(shard)
+        switch r {
+        case .summarize: w.summarize = .init()
+        case .moments(let schema):
+            var m = Causa_Wire_RoundRequest.Moments()
+            m.schema = schema.map { s in
+                var c = Causa_Wire_ColumnSchema()
+                c.name = s.name
+                c.isNumeric = s.info.isNumeric
+                c.isIntegral = s.info.isIntegral
+                c.levels = s.info.levels.map(factorValue)
+                return c
+            }
+            w.moments = m
+        case .residuals(let beta):
+            var m = Causa_Wire_RoundRequest.Residuals()
+            m.beta = beta
+            w.residuals = m
+        case .newton(let fits):
+            var m = Causa_Wire_RoundRequest.Newton()
+            m.fits = fits.map { f in
+                var n = Causa_Wire_NewtonFit()
+                n.fit = Int32(f.fit)
+                n.beta = f.beta
+                return n
+            }
+            w.newton = m
+        }
+        return w
+    }
+
+    static func request(_ w: Causa_Wire_RoundRequest) throws -> RoundRequest {
+        switch w.kind {
+        case .summarize: return .summarize
+        case .moments(let m):
+            return .moments(schema: try m.schema.map { c in
+                ColumnSchema(name: c.name, info: ColumnInfo(isNumeric: c.isNumeric, isIntegral: c.isIntegral, levels: try c.levels.map(factorValue)))
+            })
+        case .residuals(let r): return .residuals(beta: r.beta)
+        case .newton(let n):
+            guard let p = n.fits.first?.beta.count, n.fits.allSatisfy({ $0.beta.count == p }) else {
+                throw DecodeError(message: "newton request with no fits or unequal β lengths")
+            }
+            return .newton(fits: n.fits.map { NewtonFit(fit: Int($0.fit), beta: $0.beta) })
+        case nil: throw DecodeError(message: "round request without a kind")
+        }
+    }
+
+    static func factorValue(_ v: FactorValue) -> Causa_Wire_FactorValue {
+        var w = Causa_Wire_FactorValue()
+        switch v {
+        case .number(let x): w.number = x
+        case .string(let s): w.text = s
+        case .bool(let b): w.truth = b
+        }
+        return w
+    }
+
+    static func factorValue(_ w: Causa_Wire_FactorValue) throws -> FactorValue {
+        switch w.value {
+        case .number(let x): return .number(x)
+        case .text(let s): return .string(s)
+        case .truth(let b): return .bool(b)
+        case nil: throw DecodeError(message: "empty factor value")
+        }
+    }
+
+    // MARK: replies
+
+    static func reply(_ r: ShardReply, shard: Int) -> Causa_Wire_RoundReply {
+        var w = Causa_Wire_RoundReply()
+        w.shard = UInt32(shard)
+        switch r {
+        case .summary(let s):
+            var m = Causa_Wire_ShardSummary()
+            m.rows = UInt64(s.rows)
+            m.users = UInt64(s.users)
+            m.columns = s.columns.map { c in
+                var x = Causa_Wire_ColumnSummary()
+                x.name = c.name
+                x.numericCount = UInt64(c.numericCount)
+                x.nonNumericCount = UInt64(c.nonNumericCount)
+                x.allIntegral = c.allIntegral
+                if let r = c.firstMissing { x.firstMissing = cell(r) }
+                if let r = c.firstNonNumeric { x.firstNonNumeric = cell(r) }
+                if let r = c.firstNonBinary { x.firstNonBinary = cell(r) }
+                x.levels = c.levels
+                x.levelsTruncated = c.levelsTruncated
+                return x
+            }
+            w.summary = m
+        case .moments(let parts):
+            var m = Causa_Wire_MomentList()
+            m.folds = parts.map { p in
+                var x = Causa_Wire_MomentMatrix()
+                x.dimension = UInt32(p.dimension)
+                x.count = p.count
+                x.mean = p.mean
+                x.comoment = p.comoment
+                return x
+            }
+            w.moments = m
+        case .residuals(let s):
+            var m = Causa_Wire_ResidualStatistic()
+            m.count = s.count
+            m.sumOfSquares = s.sumOfSquares
+            m.meat = s.meat
+            w.residuals = m
+        case .newton(let parts):
+            var m = Causa_Wire_LogitList()
+            m.fits = parts.map { s in
+                var x = Causa_Wire_LogitStatistic()
+                x.dimension = UInt32(s.dimension)
+                x.count = s.count
+                x.logLikelihood = s.logLikelihood
+                x.gradient = s.gradient
+                x.information = s.information
+                x.meat = s.meat
+                x.testCount = s.testCount
+                x.testSquaredError = s.testSquaredError
+                return x
+            }
+            w.newton = m
+        case .failure(let f):
+            var m = Causa_Wire_ShardFailure()
+            m.rowIndex = UInt64(f.rowIndex)
+            m.line = UInt64(f.line)
+            m.column = UInt32(f.column ?? 0)
+            m.message = f.message
+            w.failure = m
+        }
+        return w
+    }
+
+    static func cell(_ r: CellReference) -> Causa_Wire_CellReference {
+        var w = Causa_Wire_CellReference()
+        w.rowIndex = UInt64(r.rowIndex)
+        w.line = UInt64(r.line)
+        w.value = r.value
+        return w
+    }
+
+    static func cell(_ has: Bool, _ w: Causa_Wire_CellReference) -> CellReference? {
+        has ? CellReference(rowIndex: Int(w.rowIndex), line: Int(w.line), value: w.value) : nil
+    }
+
+    /// Decodes a reply, checking every size against the request it answers.
+    static func reply(_ w: Causa_Wire_RoundReply, for request: RoundRequest, plan: JobPlan) throws -> ShardReply {
+        switch w.kind {
+        case .summary(let m):
+            guard m.columns.map(\.name) == plan.columns else { throw DecodeError(message: "summary for other columns") }
+            var s = ShardSummary(columns: m.columns.map { c in
+                var x = ColumnSummary(name: c.name)
+                x.numericCount = Int(c.numericCount)
+                x.nonNumericCount = Int(c.nonNumericCount)
+                x.allIntegral = c.allIntegral
+                x.firstMissing = cell(c.hasFirstMissing, c.firstMissing)
+                x.firstNonNumeric = cell(c.hasFirstNonNumeric, c.firstNonNumeric)
+                x.firstNonBinary = cell(c.hasFirstNonBinary, c.firstNonBinary)
+                x.levels = c.levels
+                x.levelsTruncated = c.levelsTruncated
+                return x
+            })
+            s.rows = Int(m.rows)
+            s.users = Int(m.users)
+            return .summary(s)
+        case .moments(let m):
+            guard m.folds.count == plan.foldGroups else { throw DecodeError(message: "\(m.folds.count) fold moments, expected \(plan.foldGroups)") }
+            let d = Int(m.folds.first?.dimension ?? 0)
+            return .moments(try m.folds.map { x in
+                guard Int(x.dimension) == d, x.mean.count == d, x.comoment.count == d * d else { throw DecodeError(message: "moment matrix of wrong size") }
+                return MomentMatrix(dimension: d, count: x.count, mean: x.mean, comoment: x.comoment)
+            })
+        case .residuals(let m):
+            guard case .residuals(let beta) = request, m.meat.count == beta.count * beta.count else { throw DecodeError(message: "residual meat of wrong size") }
+            return .residuals(ResidualStatistic(count: m.count, sumOfSquares: m.sumOfSquares, meat: m.meat))
+        case .newton(let m):
+            guard case .newton(let fits) = request, m.fits.count == fits.count else { throw DecodeError(message: "newton reply with wrong fit count") }
+            let p = fits[0].beta.count
+            return .newton(try m.fits.map { x in
+                guard Int(x.dimension) == p, x.gradient.count == p, x.information.count == p * p, x.meat.count == p * p else {
+                    throw DecodeError(message: "logit statistic of wrong size")
+                }
+                return LogitStatistic(dimension: p, count: x.count, logLikelihood: x.logLikelihood, gradient: x.gradient, information: x.information,
+                                      meat: x.meat, testCount: x.testCount, testSquaredError: x.testSquaredError)
+            })
+        case .failure(let f):
+            return .failure(ShardFailure(rowIndex: Int(f.rowIndex), line: Int(f.line), column: f.column == 0 ? nil : Int(f.column), message: f.message))
+        case nil:
+            throw DecodeError(message: "reply without a kind")
+        }
+    }
+}

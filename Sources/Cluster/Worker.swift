@@ -1,0 +1,202 @@
+import Foundation
+import Jobs
+import Logging
+import Statistics
+import ZeroMQ
+
+/// A worker process's loop: joins a coordinator, holds the rows of the shards it owns, and answers rounds.
+///
+/// Heartbeats go out from a separate thread on their own socket, so a long computation never looks like a dead
+/// worker. The main loop watches the coordinator's heartbeats; after `coordinatorTimeout` seconds of silence it
+/// either exits (when `exitOnCoordinatorLoss`, as `causa local` uses it) or reconnects and says Hello again
+/// (the ZeroMQ guide's Paranoid Pirate worker).
+///
+/// - Note: `run()` blocks the calling thread; use one worker per process (a cluster scales by processes).
+public final class Worker {
+    public struct Configuration: Sendable {
+        /// Seconds between heartbeats to the coordinator.
+        public var heartbeatInterval: Double = 0.5
+        /// Seconds of coordinator silence before reconnecting (or exiting).
+        public var coordinatorTimeout: Double = 10
+        /// Exit instead of reconnecting when the coordinator goes silent.
+        public var exitOnCoordinatorLoss = false
+        public init() {}
+    }
+
+    public let endpoint: String
+    public let name: String
+    public let configuration: Configuration
+    public let logger: Logger
+    let context: ZMQContext
+    var workspaces: [String: ShardWorkspace] = [:]
+
+    /// - Parameters:
+    ///   - connect: the coordinator's endpoint, e.g. `tcp://10.0.0.5:5555`.
+    ///   - name: a unique worker name; defaults to `host:pid:nonce`.
+    /// - Throws: `ClusterError(.transport)` when ZeroMQ cannot start.
+    public init(connect: String, name: String? = nil, configuration: Configuration = .init(), logger: Logger) throws {
+        self.endpoint = connect
+        self.name = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max) % 100_000)"
+        self.configuration = configuration
+        self.logger = logger
+        do { context = try ZMQContext() } catch { throw ClusterError(.transport, "cannot start ZeroMQ", cause: error) }
+    }
+
+    func connectSocket() throws -> ZMQSocket {
+        let s = try ZMQSocket(context: context, type: .dealer)
+        try s.setLinger(0)
+        try s.setSendTimeout(30_000)
+        try s.setSendHighWaterMark(10_000)
+        try s.setReceiveHighWaterMark(10_000)
+        try s.connect(endpoint)
+        var hello = Causa_Wire_Hello()
+        hello.workerName = name
+        hello.pid = UInt32(getpid())
+        hello.host = ProcessInfo.processInfo.hostName
+        _ = try s.send([Wire.encode(Wire.envelope(.hello(hello)))])
+        return s
+    }
+
+    /// Runs until the coordinator says Shutdown (or goes silent, with `exitOnCoordinatorLoss`).
+    /// - Throws: `ClusterError(.transport)` on socket failures.
+    public func run() throws {
+        let heartbeat = HeartbeatThread(context: context, endpoint: endpoint, name: name, interval: configuration.heartbeatInterval, logger: logger)
+        heartbeat.start()
+        defer { heartbeat.stop() }
+        var socket = try connectSocket()
+        defer { socket.close() }
+        logger.info("worker started", metadata: ["worker.id": "\(name)", "coordinator": "\(endpoint)"])
+        var lastHeard = Date()
+        while true {
+            let ready = try ZMQPoller.poll([(socket, .readable)], timeoutMilliseconds: 100)
+            if ready.first?.contains(.readable) != true {
+                if Date().timeIntervalSince(lastHeard) > configuration.coordinatorTimeout {
+                    if configuration.exitOnCoordinatorLoss {
+                        logger.info("coordinator silent; exiting", metadata: ["worker.id": "\(name)"])
+                        return
+                    }
+                    logger.info("coordinator silent; reconnecting", metadata: ["worker.id": "\(name)"])
+                    socket.close()
+                    workspaces.removeAll()
+                    socket = try connectSocket()
+                    lastHeard = Date()
+                }
+                continue
+            }
+            while let frames = try socket.receive(dontWait: true) {
+                lastHeard = Date()
+                guard frames.count == 1 else { logger.warning("dropped a message with \(frames.count) frames"); continue }
+                let envelope: Causa_Wire_Envelope
+                do { envelope = try Wire.decode(frames[0]) } catch {
+                    logger.warning("dropped a frame", metadata: ["reason": "\(error)"])
+                    continue
+                }
+                if case .shutdown = envelope.body {
+                    logger.info("shutdown requested", metadata: ["worker.id": "\(name)"])
+                    return
+                }
+                if let reply = handle(envelope) { _ = try socket.send([Wire.encode(reply)]) }
+            }
+        }
+    }
+
+    /// Handles one message; returns the reply to send, if any.
+    func handle(_ envelope: Causa_Wire_Envelope) -> Causa_Wire_Envelope? {
+        let job = envelope.jobID
+        switch envelope.body {
+        case .heartbeat:
+            return nil
+        case .assignment(let a):
+            do {
+                if workspaces[job] == nil { workspaces[job] = try ShardWorkspace(plan: try Wire.plan(a.plan)) }
+                workspaces[job]!.touch(shard: Int(a.shard))
+            } catch {
+                logger.error("cannot take an assignment", metadata: ["job": "\(job)", "error": "\(error)"])
+            }
+            return nil
+        case .rowBatch(let b):
+            guard let ws = workspaces[job] else { logger.warning("rows for an unknown job", metadata: ["job": "\(job)"]); return nil }
+            do { ws.add(try Wire.batch(b, columns: ws.plan.columns.count)) } catch {
+                logger.warning("dropped a row batch", metadata: ["reason": "\(error)"])
+                return nil
+            }
+            var ack = Causa_Wire_BatchAck()
+            ack.sequence = b.sequence
+            return Wire.envelope(jobID: job, .batchAck(ack))
+        case .roundRequest(let r):
+            guard let ws = workspaces[job] else { logger.warning("request for an unknown job", metadata: ["job": "\(job)"]); return nil }
+            let shard = Int(r.shard)
+            let reply: ShardReply
+            do { reply = ws.answer(try Wire.request(r), shard: shard) } catch {
+                reply = .failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: "malformed request: \(error)"))
+            }
+            return Wire.envelope(jobID: job, round: envelope.round, .roundReply(Wire.reply(reply, shard: shard)))
+        case .jobEnd:
+            workspaces[job] = nil
+            return nil
+        default:
+            logger.warning("dropped an unexpected message", metadata: ["job": "\(job)"])
+            return nil
+        }
+    }
+}
+
+/// Sends `Heartbeat(sender: name)` every `interval` seconds on its own DEALER socket, from its own thread.
+final class HeartbeatThread: @unchecked Sendable {
+    let context: ZMQContext
+    let endpoint: String
+    let name: String
+    let interval: Double
+    let logger: Logger
+    private let lock = NSLock()
+    private var stopped = false
+    private var thread: Thread?
+
+    init(context: ZMQContext, endpoint: String, name: String, interval: Double, logger: Logger) {
+        self.context = context
+        self.endpoint = endpoint
+        self.name = name
+        self.interval = interval
+        self.logger = logger
+    }
+
+    func start() {
+        let t = Thread { [self] in loop() }
+        t.name = "causa-heartbeat"
+        thread = t
+        t.start()
+    }
+
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+        while thread?.isFinished == false { usleep(2000) }
+    }
+
+    private var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
+    }
+
+    private func loop() {
+        do {
+            let s = try ZMQSocket(context: context, type: .dealer)
+            defer { s.close() }
+            try s.setLinger(0)
+            try s.setSendHighWaterMark(4)
+            try s.connect(endpoint)
+            var beat = Causa_Wire_Heartbeat()
+            beat.sender = name
+            let frame = Wire.encode(Wire.envelope(.heartbeat(beat)))
+            while !isStopped {
+                _ = try s.send([frame], dontWait: true)
+                var slept = 0.0
+                while slept < interval, !isStopped { usleep(20_000); slept += 0.02 }
+            }
+        } catch {
+            logger.error("heartbeat thread stopped", metadata: ["error": "\(error)"])
+        }
+    }
+}
