@@ -164,6 +164,10 @@ public struct FitDriver {
             residual.merge(s)
         }
         let rss = residual.sumOfSquares
+        guard rss > 0 else {
+            throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
+                             "model.formula: the model fits the outcome exactly (residual sum of squares 0), so standard errors and tests are undefined; is the outcome constant?")
+        }
         let dfResid = n - Double(p)
         let sigma2 = rss / dfResid
         let classical = solution.xtxInverse.map { $0 * sigma2 }

@@ -63,7 +63,7 @@ public final class CSVTable {
         if let i = header.firstIndex(of: name) { return i }
         let close = header.filter { $0.lowercased() == name.lowercased() }
         var hint = close.isEmpty ? "" : " (did you mean '\(close[0])'?)"
-        if close.isEmpty, header.count <= 20 { hint = " (the header has: \(header.joined(separator: ", ")))" }
+        if close.isEmpty, header.count <= 20 { hint = " (the header has: \(header.map { "'\($0)'" }.joined(separator: ", ")))" }
         throw TabularError(.missingColumn, "no column '\(name)' in the header\(wantedBy.isEmpty ? "" : ", needed by \(wantedBy)")\(hint)",
                            file: path, line: 1)
     }

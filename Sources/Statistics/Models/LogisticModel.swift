@@ -160,7 +160,9 @@ public enum LogisticModel {
             if rows > 0 && ones == rows { return "its \(Int(rows)) rows all have outcome 1" }
             return nil
         }
-        if n > 0, let d = describe(n, clicks) { throw StatisticsError.separation(term: "every row", detail: d.replacingOccurrences(of: "its ", with: "all ")) }
+        if n > 0, clicks == 0 || clicks == n {
+            throw StatisticsError.separation(term: "the outcome", detail: "it is \(Int(clicks == 0 ? 0 : 1)) in all \(Int(n)) rows")
+        }
         for (j, column) in design.columns.enumerated() where column.parts.count == 1 && column.parts[0].level != nil {
             let rows = raw[j * d + j], ones = raw[j * d + p]
             if let text = describe(rows, ones) { throw StatisticsError.separation(term: column.name, detail: text) }
