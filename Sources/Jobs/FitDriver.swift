@@ -45,18 +45,8 @@ public struct FitDriver {
         var clock = Date()
         func lap(_ name: String) { timings[name] = Date().timeIntervalSince(clock); clock = Date() }
 
-        // Round 1: column summaries.
-        let summaries = try executor.run(.summarize).enumerated().map { (shard, reply) -> ShardSummary in
-            guard case .summary(let s) = reply else { throw unexpected(reply, shard: shard, round: "summarize") }
-            return s
-        }
-        var summary = ShardSummary(columns: plan.columns.map { ColumnSummary(name: $0) })
-        for s in summaries { summary.merge(s) }
-        let schema = try makeSchema(summary)
-        let spec: DesignMatrixSpec
-        do {
-            spec = try DesignMatrixSpec(formula: prepared.formula, columns: Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) }))
-        } catch let e as FormulaError { throw job.inputError(e) }
+        // Round 1: column summaries → schema → design.
+        let (spec, schema, summary) = try design(on: executor)
         lap("summarize")
         logger.info("design built", metadata: ["columns": "\(spec.width)", "rows": "\(summary.rows)"])
 
@@ -80,6 +70,23 @@ public struct FitDriver {
         }
         lap("fit")
         return Outcome(data: data, model: outcome.0, cv: outcome.1, timings: timings)
+    }
+
+    /// Runs the summary round and builds the design: what every fit starts with.
+    /// - Returns: the design, the column schema broadcast to workers, and the merged summary.
+    /// - Throws: `InputError` for missing values, text in numeric columns, a bad logit outcome, formula problems.
+    public func design(on executor: ShardExecutor) throws -> (DesignMatrixSpec, [ColumnSchema], ShardSummary) {
+        let summaries = try executor.run(.summarize).enumerated().map { (shard, reply) -> ShardSummary in
+            guard case .summary(let s) = reply else { throw unexpected(reply, shard: shard, round: "summarize") }
+            return s
+        }
+        var summary = ShardSummary(columns: plan.columns.map { ColumnSummary(name: $0) })
+        for s in summaries { summary.merge(s) }
+        let schema = try makeSchema(summary)
+        do {
+            let spec = try DesignMatrixSpec(formula: prepared.formula, columns: Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) }))
+            return (spec, schema, summary)
+        } catch let e as FormulaError { throw job.inputError(e) }
     }
 
     // MARK: summary → schema

@@ -28,9 +28,7 @@ enum Fixtures {
         kind = "\(kind)"
         formula = "\(escaped)"
 
-        [cv]
-        folds = \(folds)
-        fold_by = "\(foldBy)"
+        \(folds > 0 ? "[cv]\nfolds = \(folds)\nfold_by = \"\(foldBy)\"" : "")
 
         [cluster]
         shards = \(shards)
