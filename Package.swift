@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Statistics", "Tabular"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Jobs"]),
-        .testTarget(name: "CausaCLITests", dependencies: []),
+        .testTarget(name: "CausaCLITests", dependencies: ["causa"]),
     ],
     swiftLanguageModes: [.v5]
 )

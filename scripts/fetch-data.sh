@@ -14,6 +14,12 @@ sha256_of() {
 }
 
 if [ ! -f "$TARGET" ]; then
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        # pip is only a download client here; the product never runs Python.
+        SUDO=(); [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
+        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-pip
+    fi
     tmp="$(mktemp -d)"
     trap 'rm -rf "$tmp"' EXIT
     echo "fetch-data: downloading obp==0.4.1 from PyPI" >&2

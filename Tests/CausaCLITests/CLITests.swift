@@ -1,0 +1,172 @@
+import Foundation
+import XCTest
+
+/// Runs the built `causa` executable as a user would: real processes, real TCP on 127.0.0.1.
+final class CLITests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    static var executable: URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("causa"),
+            Bundle.main.bundleURL.appendingPathComponent("causa"),
+            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("causa"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs causa with a time limit; the limit is there so no test can hang.
+    @discardableResult
+    func causa(_ arguments: [String], timeout: Double = 120) throws -> Run {
+        let p = Process()
+        p.executableURL = Self.executable
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let stdoutData = Box(), stderrData = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { stdoutData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { stderrData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning, Date() < deadline { usleep(20_000) }
+        if p.isRunning { p.terminate(); XCTFail("causa \(arguments) timed out") }
+        p.waitUntilExit()
+        group.wait()
+        return Run(status: p.terminationStatus, stdout: String(decoding: stdoutData.data, as: UTF8.self), stderr: String(decoding: stderrData.data, as: UTF8.self))
+    }
+
+    /// Output collected by a reader thread; read only after the thread is done (DispatchGroup.wait).
+    final class Box: @unchecked Sendable { var data = Data() }
+
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("causa-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    func writeJob(_ name: String = "job.toml", data: String? = nil, kind: String = "logit",
+                  formula: String = "click ~ C(position) + I(item_id == 49) + I(item_id == 6)") throws -> String {
+        let dataPath = data ?? Self.fixtures.appendingPathComponent("obd/random_10k.csv").path
+        let text = """
+        [data]
+        path = "\(dataPath)"
+        format = "csv"
+        user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
+
+        [model]
+        kind = "\(kind)"
+        formula = "\(formula)"
+
+        [cv]
+        folds = 5
+        fold_by = "user"
+
+        [cluster]
+        shards = 32
+
+        """
+        let path = dir.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Acceptance 3: report.json minus timings_s (and the worker count itself) is identical for 1, 2 and 5 workers.
+    func testLocalReportIsIdenticalForOneTwoAndFiveWorkers() throws {
+        let job = try writeJob()
+        var reports: [[String: Any]] = []
+        for n in [1, 2, 5] {
+            let out = dir.appendingPathComponent("out\(n)").path
+            let run = try causa(["local", "--job", job, "--workers", "\(n)", "--out", out])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertTrue(run.stdout.contains("I(item_id == 49)[T.True]"), run.stdout)
+            let data = try Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json"))
+            var report = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            XCTAssertEqual((report["cluster"] as! [String: Any])["workers"] as? Int, n)
+            report["timings_s"] = nil
+            var cluster = report["cluster"] as! [String: Any]
+            cluster["workers"] = nil
+            report["cluster"] = cluster
+            reports.append(report)
+        }
+        for r in reports.dropFirst() { XCTAssertEqual(NSDictionary(dictionary: r), NSDictionary(dictionary: reports[0])) }
+        let model = reports[0]["model"] as! [String: Any]
+        XCTAssertEqual(model["converged"] as? Bool, true)
+        XCTAssertEqual((model["coefficients"] as! [[String: Any]]).count, 5)
+    }
+
+    /// Acceptance 4: bad input exits 2 with file:line:column and writes no report.
+    func testBadInputExitsTwoAndWritesNothing() throws {
+        let source = try String(contentsOf: Self.fixtures.appendingPathComponent("obd/random_300.csv"), encoding: .utf8)
+        var lines = source.split(separator: "\n").map(String.init)
+        var cells = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        cells[2] = "third"
+        lines[3] = cells.joined(separator: ",")
+        let badData = dir.appendingPathComponent("bad.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: badData, atomically: true, encoding: .utf8)
+        let cases: [(String, String, String)] = [
+            (try writeJob("a.toml", data: dir.appendingPathComponent("none.csv").path), "none.csv", "no such file"),
+            (try writeJob("b.toml", data: badData, kind: "ols", formula: "click ~ position"), "bad.csv:4:3", "'third' is not a number"),
+            (try writeJob("c.toml", formula: "click ~ C(position) +"), "c.toml:8:", "formula ends"),
+            (try writeJob("d.toml", formula: "click ~ nosuch"), "d.toml:8:20", "unknown column 'nosuch'"),
+        ]
+        for (job, place, text) in cases {
+            let out = dir.appendingPathComponent("out-\(UUID().uuidString)")
+            let run = try causa(["local", "--job", job, "--workers", "1", "--out", out.path])
+            XCTAssertEqual(run.status, 2, "\(job): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(place) && run.stderr.contains(text), "\(job): \(run.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path))
+        }
+        let missingJob = try causa(["local", "--job", dir.appendingPathComponent("nope.toml").path, "--out", dir.path])
+        XCTAssertEqual(missingJob.status, 2)
+    }
+
+    /// The same job through `causa coordinator`, two `causa worker`s and `causa submit`.
+    func testCoordinatorWorkersAndSubmit() throws {
+        let coordinator = Process()
+        coordinator.executableURL = Self.executable
+        coordinator.arguments = ["coordinator", "--bind", "tcp://127.0.0.1:*"]
+        let pipe = Pipe()
+        coordinator.standardOutput = pipe
+        try coordinator.run()
+        defer { coordinator.terminate(); coordinator.waitUntilExit() }
+        // The first line says where it listens.
+        var buffer = Data()
+        let deadline = Date().addingTimeInterval(20)
+        while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline { buffer.append(pipe.fileHandleForReading.availableData) }
+        let line = String(decoding: buffer, as: UTF8.self)
+        let endpoint = try XCTUnwrap(line.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        XCTAssertTrue(endpoint.hasPrefix("tcp://127.0.0.1:"), line)
+        var workers: [Process] = []
+        for i in 0..<2 {
+            let w = Process()
+            w.executableURL = Self.executable
+            w.arguments = ["worker", "--connect", endpoint, "--name", "cli-\(i)", "--exit-on-coordinator-loss"]
+            try w.run()
+            workers.append(w)
+        }
+        defer { for w in workers { w.terminate(); w.waitUntilExit() } }
+        let out = dir.appendingPathComponent("submitted").path
+        let run = try causa(["submit", try writeJob(), "--coordinator", endpoint, "--out", out])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json"))) as! [String: Any]
+        XCTAssertEqual((report["data"] as! [String: Any])["rows"] as? Int, 10_000)
+        let bad = try causa(["submit", try writeJob("bad.toml", formula: "click ~ nosuch"), "--coordinator", endpoint, "--out", out + "-bad"])
+        XCTAssertEqual(bad.status, 2, bad.stderr)
+    }
+
+    func testHelpListsTheCommands() throws {
+        let run = try causa(["--help"])
+        XCTAssertEqual(run.status, 0)
+        for command in ["local", "coordinator", "worker", "submit"] { XCTAssertTrue(run.stdout.contains(command), run.stdout) }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Logging
+import XCTest
+import ZeroMQ
+
+@testable import Cluster
+@testable import Jobs
+
+let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+/// Starts workers on background threads of this process, each with its own ZeroMQ context and sockets.
+final class WorkerThreads {
+    var threads: [Thread] = []
+    init(count: Int, endpoint: String, prefix: String = "w") throws {
+        for i in 0..<count {
+            var configuration = Cluster.Worker.Configuration()
+            configuration.exitOnCoordinatorLoss = true
+            configuration.coordinatorTimeout = 5
+            let worker = try Cluster.Worker(connect: endpoint, name: "\(prefix)\(i)", configuration: configuration, logger: quiet)
+            let t = Thread { try? worker.run() }
+            threads.append(t)
+            t.start()
+        }
+    }
+    func join(timeout: Double = 10) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while threads.contains(where: { !$0.isFinished }), Date() < deadline { usleep(10_000) }
+    }
+}
+
+func job(kind: String, formula: String, folds: Int = 5, foldBy: String = "row", shards: Int = 24) throws -> JobSpec {
+    let text = """
+    [data]
+    path = "\(fixtures.appendingPathComponent("obd/random_10k.csv").path)"
+    user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
+    [model]
+    kind = "\(kind)"
+    formula = '\(formula)'
+    [cv]
+    folds = \(folds)
+    fold_by = "\(foldBy)"
+    [cluster]
+    shards = \(shards)
+    """
+    return try JobSpec.parse(text: text, path: "/tmp/cluster-test.toml")
+}
+
+final class ClusterTests: XCTestCase {
+    /// The same job over real ZeroMQ with 1, 2 and 5 workers gives the same report but for the run facts.
+    func testReportIsIdenticalWithOneTwoAndFiveWorkers() throws {
+        let spec = try job(kind: "logit", formula: "click ~ C(position) + I(item_id == 49) + I(item_id == 6)", foldBy: "user")
+        var reports: [FitReport] = []
+        for n in [1, 2, 5] {
+            let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", logger: quiet)
+            let workers = try WorkerThreads(count: n, endpoint: coordinator.endpoint)
+            defer { coordinator.shutdownWorkers(); workers.join() }
+            var report = try coordinator.run(job: spec, minimumWorkers: n, workerWait: 20)
+            XCTAssertEqual(report.cluster.workers, n)
+            report.timings_s = [:]
+            report.cluster.workers = 0
+            reports.append(report)
+        }
+        XCTAssertEqual(reports[1], reports[0])
+        XCTAssertEqual(reports[2], reports[0])
+        XCTAssertEqual(try reports[2].jsonData(), try reports[0].jsonData())
+        XCTAssertGreaterThan(reports[0].network.bytes_sent, 0)
+    }
+
+    /// The cluster gives the in-process result, so the statsmodels parity of Jobs carries over.
+    func testClusterMatchesInProcessExecution() throws {
+        let spec = try job(kind: "ols", formula: "click ~ C(position) + C(user_feature_0) + item_id")
+        let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", logger: quiet)
+        let workers = try WorkerThreads(count: 2, endpoint: coordinator.endpoint)
+        defer { coordinator.shutdownWorkers(); workers.join() }
+        let report = try coordinator.run(job: spec, minimumWorkers: 2)
+        let prepared = try PreparedJob(job: spec, jobID: "local")
+        let local = try FitDriver(prepared: prepared, logger: quiet).run(on: try InProcessExecutor(prepared: prepared, workers: 3))
+        XCTAssertEqual(report.model, local.model)
+        XCTAssertEqual(report.cv, local.cv)
+        XCTAssertEqual(report.data.rows, 10_000)
+    }
+
+    /// A worker that joins and then goes silent makes the job fail with a message naming it, within the timeout.
+    func testSilentWorkerFailsTheJobClearly() throws {
+        var configuration = Coordinator.Configuration()
+        configuration.heartbeatTimeout = 1
+        let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", configuration: configuration, logger: quiet)
+        let context = try ZMQContext()
+        let ghost = try ZMQSocket(context: context, type: .dealer)
+        defer { ghost.close() }
+        try ghost.setLinger(0)
+        try ghost.connect(coordinator.endpoint)
+        var hello = Causa_Wire_Hello()
+        hello.workerName = "ghost"
+        hello.pid = 4242
+        _ = try ghost.send([Wire.encode(Wire.envelope(.hello(hello)))])
+        let started = Date()
+        XCTAssertThrowsError(try coordinator.run(job: try job(kind: "ols", formula: "click ~ C(position)"), minimumWorkers: 1)) { error in
+            let e = error as? ClusterError
+            XCTAssertEqual(e?.code, .workerLost, "\(error)")
+            XCTAssertTrue("\(error)".contains("ghost"), "\(error)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 15)
+    }
+
+    /// Garbage and other protocol versions are logged and dropped; the coordinator keeps working.
+    func testUndecodableFramesAndOtherVersionsAreDropped() throws {
+        let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", logger: quiet)
+        let context = try ZMQContext()
+        let client = try ZMQSocket(context: context, type: .dealer)
+        defer { client.close() }
+        try client.setLinger(0)
+        try client.connect(coordinator.endpoint)
+        _ = try client.send([[0xFF, 0x00, 0x13, 0x37]])
+        var future = Wire.envelope(.hello(Causa_Wire_Hello()))
+        future.protocolVersion = 99
+        _ = try client.send([Wire.encode(future)])
+        _ = try client.send([[1], [2], [3]])
+        try coordinator.processMessages(timeout: 0.3)
+        XCTAssertEqual(coordinator.workerNames, [])
+        XCTAssertThrowsError(try Wire.decode(Wire.encode(future)))
+        let workers = try WorkerThreads(count: 1, endpoint: coordinator.endpoint)
+        defer { coordinator.shutdownWorkers(); workers.join() }
+        let report = try coordinator.run(job: try job(kind: "ols", formula: "click ~ C(position)"), minimumWorkers: 1)
+        XCTAssertEqual(report.data.rows, 10_000)
+    }
+
+    /// Input errors found by workers come back with the data file's line and column.
+    func testWorkerFoundInputErrorsKeepTheirPosition() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("causa-cluster-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var lines = try String(contentsOf: fixtures.appendingPathComponent("obd/random_300.csv"), encoding: .utf8).split(separator: "\n").map(String.init)
+        var fields = lines[200].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[3] = "yes"
+        lines[200] = fields.joined(separator: ",")
+        let data = dir.appendingPathComponent("bad.csv")
+        try (lines.joined(separator: "\n") + "\n").write(to: data, atomically: true, encoding: .utf8)
+        var spec = try job(kind: "ols", formula: "click ~ C(position)")
+        spec.resolvedDataPath = data.path
+        let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", logger: quiet)
+        let workers = try WorkerThreads(count: 2, endpoint: coordinator.endpoint)
+        defer { coordinator.shutdownWorkers(); workers.join() }
+        XCTAssertThrowsError(try coordinator.run(job: spec, minimumWorkers: 2)) { error in
+            let e = error as? InputError
+            XCTAssertEqual(e?.line, 201)
+            XCTAssertEqual(e?.column, 4)
+            XCTAssertTrue(e?.message.contains("'yes'") == true, "\(error)")
+        }
+    }
+
+    func testRendezvousOwnershipIsStableAndMovesLittle() {
+        let three = Rendezvous.owners(shards: 512, workers: ["a", "b", "c"])
+        XCTAssertEqual(three, Rendezvous.owners(shards: 512, workers: ["c", "a", "b"]), "order of workers must not matter")
+        for w in ["a", "b", "c"] {
+            let share = three.filter { $0 == w }.count
+            XCTAssert((120...220).contains(share), "worker \(w) owns \(share) of 512 shards")
+        }
+        let four = Rendezvous.owners(shards: 512, workers: ["a", "b", "c", "d"])
+        for s in 0..<512 where four[s] != three[s] { XCTAssertEqual(four[s], "d", "shard \(s) moved between old workers") }
+        let moved = (0..<512).filter { four[$0] != three[$0] }.count
+        XCTAssert((80...180).contains(moved), "\(moved) shards moved")
+    }
+}
