@@ -581,7 +581,7 @@ nonisolated struct Causa_Wire_MomentMatrix: Sendable {
 
   var mean: [Double] = []
 
-  /// [d, d] row-major
+  /// upper triangle of the symmetric [d, d] matrix, row by row: d(d+1)/2 values
   var comoment: [Double] = []
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -610,6 +610,7 @@ nonisolated struct Causa_Wire_ResidualStatistic: Sendable {
 
   var sumOfSquares: Double = 0
 
+  /// packed upper triangle, p(p+1)/2 values
   var meat: [Double] = []
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -630,8 +631,10 @@ nonisolated struct Causa_Wire_LogitStatistic: Sendable {
 
   var gradient: [Double] = []
 
+  /// packed upper triangle, p(p+1)/2 values
   var information: [Double] = []
 
+  /// packed upper triangle
   var meat: [Double] = []
 
   var testCount: Double = 0

@@ -232,7 +232,8 @@ public final class Coordinator {
         timings["total"] = Date().timeIntervalSince(started)
         return FitReport(job: .init(job), cluster: .init(workers: execution.workers.count, shards: job.shards),
                          data: outcome.data, model: outcome.model, cv: outcome.cv,
-                         network: .init(bytes_sent: execution.bytesSent, bytes_received: execution.bytesReceived), timings_s: timings)
+                         network: .init(bytes_sent: execution.bytesSent, bytes_received: execution.bytesReceived,
+                                                       row_stream_bytes: execution.rowStreamBytes), timings_s: timings)
     }
 
     /// Daemon loop: serves submitted jobs until `shouldStop` returns true (checked every 100 ms).
@@ -277,6 +278,7 @@ final class ClusterExecution: ShardExecutor {
     var round: UInt64 = 0
     var bytesSent = 0
     var bytesReceived = 0
+    var rowStreamBytes = 0
     var shardCount: Int { prepared.job.shards }
     var jobID: String { prepared.plan.jobID }
 
@@ -324,7 +326,9 @@ final class ClusterExecution: ShardExecutor {
             let owner = owners[batch.shard]
             try drainAcks { outstanding[owner, default: 0] < window }
             sequence += 1
+            let before = bytesSent
             try coordinator.send(Wire.envelope(jobID: jobID, .rowBatch(Wire.batch(batch, sequence: sequence))), to: owner, counter: &bytesSent)
+            rowStreamBytes += bytesSent - before
             outstanding[owner, default: 0] += 1
         }
         try drainAcks { outstanding.values.allSatisfy { $0 <= 0 } }

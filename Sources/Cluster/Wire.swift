@@ -44,6 +44,25 @@ enum Wire {
         return e
     }
 
+    // MARK: symmetric matrices
+
+    /// The upper triangle (row by row) of a symmetric [d, d] row-major matrix: d(d+1)/2 values on the wire.
+    static func packSymmetric(_ m: [Double], _ d: Int) -> [Double] {
+        var out: [Double] = []
+        out.reserveCapacity(d * (d + 1) / 2)
+        for i in 0..<d { for j in i..<d { out.append(m[i * d + j]) } }
+        return out
+    }
+
+    /// Rebuilds a symmetric [d, d] matrix from its packed upper triangle; throws on a size mismatch.
+    static func unpackSymmetric(_ packed: [Double], _ d: Int) throws -> [Double] {
+        guard packed.count == d * (d + 1) / 2 else { throw DecodeError(message: "packed matrix has \(packed.count) values, expected \(d * (d + 1) / 2)") }
+        var m = [Double](repeating: 0, count: d * d)
+        var k = 0
+        for i in 0..<d { for j in i..<d { m[i * d + j] = packed[k]; m[j * d + i] = packed[k]; k += 1 } }
+        return m
+    }
+
     // MARK: plan
 
     static func plan(_ p: JobPlan) -> Causa_Wire_JobPlan {
@@ -193,7 +212,7 @@ enum Wire {
                 x.dimension = UInt32(p.dimension)
                 x.count = p.count
                 x.mean = p.mean
-                x.comoment = p.comoment
+                x.comoment = packSymmetric(p.comoment, p.dimension)
                 return x
             }
             w.moments = m
@@ -201,7 +220,7 @@ enum Wire {
             var m = Causa_Wire_ResidualStatistic()
             m.count = s.count
             m.sumOfSquares = s.sumOfSquares
-            m.meat = s.meat
+            m.meat = packSymmetric(s.meat, Int(Double(s.meat.count).squareRoot()))
             w.residuals = m
         case .newton(let parts):
             var m = Causa_Wire_LogitList()
@@ -211,8 +230,8 @@ enum Wire {
                 x.count = s.count
                 x.logLikelihood = s.logLikelihood
                 x.gradient = s.gradient
-                x.information = s.information
-                x.meat = s.meat
+                x.information = packSymmetric(s.information, s.dimension)
+                x.meat = packSymmetric(s.meat, s.dimension)
                 x.testCount = s.testCount
                 x.testSquaredError = s.testSquaredError
                 return x
@@ -265,21 +284,20 @@ enum Wire {
             guard m.folds.count == plan.foldGroups else { throw DecodeError(message: "\(m.folds.count) fold moments, expected \(plan.foldGroups)") }
             let d = Int(m.folds.first?.dimension ?? 0)
             return .moments(try m.folds.map { x in
-                guard Int(x.dimension) == d, x.mean.count == d, x.comoment.count == d * d else { throw DecodeError(message: "moment matrix of wrong size") }
-                return MomentMatrix(dimension: d, count: x.count, mean: x.mean, comoment: x.comoment)
+                guard Int(x.dimension) == d, x.mean.count == d else { throw DecodeError(message: "moment matrix of wrong size") }
+                return MomentMatrix(dimension: d, count: x.count, mean: x.mean, comoment: try unpackSymmetric(x.comoment, d))
             })
         case .residuals(let m):
-            guard case .residuals(let beta) = request, m.meat.count == beta.count * beta.count else { throw DecodeError(message: "residual meat of wrong size") }
-            return .residuals(ResidualStatistic(count: m.count, sumOfSquares: m.sumOfSquares, meat: m.meat))
+            guard case .residuals(let beta) = request else { throw DecodeError(message: "residual reply to another request") }
+            return .residuals(ResidualStatistic(count: m.count, sumOfSquares: m.sumOfSquares, meat: try unpackSymmetric(m.meat, beta.count)))
         case .newton(let m):
             guard case .newton(let fits) = request, m.fits.count == fits.count else { throw DecodeError(message: "newton reply with wrong fit count") }
             let p = fits[0].beta.count
             return .newton(try m.fits.map { x in
-                guard Int(x.dimension) == p, x.gradient.count == p, x.information.count == p * p, x.meat.count == p * p else {
-                    throw DecodeError(message: "logit statistic of wrong size")
-                }
-                return LogitStatistic(dimension: p, count: x.count, logLikelihood: x.logLikelihood, gradient: x.gradient, information: x.information,
-                                      meat: x.meat, testCount: x.testCount, testSquaredError: x.testSquaredError)
+                guard Int(x.dimension) == p, x.gradient.count == p else { throw DecodeError(message: "logit statistic of wrong size") }
+                return LogitStatistic(dimension: p, count: x.count, logLikelihood: x.logLikelihood, gradient: x.gradient,
+                                      information: try unpackSymmetric(x.information, p), meat: try unpackSymmetric(x.meat, p),
+                                      testCount: x.testCount, testSquaredError: x.testSquaredError)
             })
         case .failure(let f):
             return .failure(ShardFailure(rowIndex: Int(f.rowIndex), line: Int(f.line), column: f.column == 0 ? nil : Int(f.column), message: f.message))

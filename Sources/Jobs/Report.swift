@@ -109,9 +109,12 @@ public struct FitReport: Codable, Sendable, Equatable {
         public var bytes_sent: Int
         /// Job-traffic payload bytes the coordinator received.
         public var bytes_received: Int
-        public init(bytes_sent: Int, bytes_received: Int) {
+        /// The part of `bytes_sent` that is the row stream (row batches); the rest is plans and round requests.
+        public var row_stream_bytes: Int
+        public init(bytes_sent: Int, bytes_received: Int, row_stream_bytes: Int = 0) {
             self.bytes_sent = bytes_sent
             self.bytes_received = bytes_received
+            self.row_stream_bytes = row_stream_bytes
         }
     }
 

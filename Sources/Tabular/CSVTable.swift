@@ -54,7 +54,7 @@ public final class CSVTable {
             throw TabularError(.empty, "the file has no header line", file: path, line: 1)
         }
         self.header = header
-        nextLine = 2 + header.reduce(0) { $0 + $1.filter { $0 == "\n" }.count }
+        nextLine = 2 + header.reduce(0) { $0 + $1.filter { $0 == "\n" || $0 == "\r\n" }.count }
     }
 
     /// The 0-based position of a header column.

@@ -80,7 +80,7 @@ final class LinearModelTests: XCTestCase {
     func testSolveReportsASingularDesignByName() {
         // Columns 1, a, 2a: the moments of [1, a, 2a, y].
         let a: [Double] = [1, 2, 0, 3, 1]
-        let rows = a.enumerated().flatMap { [1, $0.element, 2 * $0.element, Double($0.offset)] }
+        let rows: [Double] = a.enumerated().flatMap { (i, v) -> [Double] in [1, v, 2 * v, Double(i)] }
         let m = MomentMatrix(rows: rows, count: 5, dimension: 4)
         XCTAssertThrowsError(try LinearModel.solve(m, names: ["Intercept", "a", "twice_a"])) { error in
             XCTAssertEqual(error as? StatisticsError, .singularDesign(columns: ["a", "twice_a"]))

@@ -88,27 +88,33 @@ public struct DesignMatrixSpec: Sendable {
         self.factors = factors
         var levels: [[FactorValue]?] = []
         var integral: [Bool] = []
+        // Per categorical factor: indices into its levels in sorted order, which full-rank coding uses
+        // (patsy's Treatment.code_with_intercept is the identity on the sorted levels, whatever the reference).
+        var sortedOrder: [[Int]] = []
         for f in factors {
             let cols = f.expression.columns
             if f.expression.isBoolean && !f.forcedCategorical {
-                levels.append([.bool(false), .bool(true)]); integral.append(false)
+                levels.append([.bool(false), .bool(true)]); integral.append(false); sortedOrder.append([0, 1])
             } else if case .column(let c) = f.expression, f.forcedCategorical || !(info[c]!.isNumeric) {
                 var lv = info[c]!.levels
+                var order = Array(lv.indices)
                 if let r = f.reference {
                     guard let i = lv.firstIndex(where: { Self.sameLevel($0, r) }) else {
                         throw FormulaError("reference level \(r) does not occur in column '\(c)'", at: f.offset)
                     }
-                    // Keep the sorted order; the reference is dropped by the coding below.
+                    // The reference moves to the front, so reduced-rank coding drops it; the others keep the sorted
+                    // order. Sorted level k now sits at k + 1 (k < i), 0 (k == i) or k (k > i).
                     lv = lv[i...i] + lv.enumerated().filter { $0.offset != i }.map(\.element)
+                    order = lv.indices.map { $0 < i ? $0 + 1 : ($0 == i ? 0 : $0) }
                 }
-                levels.append(lv); integral.append(info[c]!.isIntegral)
+                levels.append(lv); integral.append(info[c]!.isIntegral); sortedOrder.append(order)
             } else if f.forcedCategorical {
                 throw FormulaError("C() takes a column name, e.g. C(position)", at: f.offset)
             } else {
                 for c in cols where !(info[c]!.isNumeric) {
                     throw FormulaError("column '\(c)' is text; arithmetic needs numbers (use C(\(c)) or a comparison in I(...))", at: f.offset)
                 }
-                levels.append(nil); integral.append(false)
+                levels.append(nil); integral.append(false); sortedOrder.append([])
             }
         }
         self.factorLevels = levels
@@ -143,7 +149,7 @@ public struct DesignMatrixSpec: Sendable {
                             guard let full = coding[f] else { continue }
                             let text = { (v: FactorValue) in v.levelText(integral: integral[fi]) }
                             if full {
-                                choices.append(lv.indices.map { (.init(factor: fi, level: $0), "\(f.name)[\(text(lv[$0]))]") })
+                                choices.append(sortedOrder[fi].map { (.init(factor: fi, level: $0), "\(f.name)[\(text(lv[$0]))]") })
                             } else {
                                 choices.append(lv.indices.dropFirst().map { (.init(factor: fi, level: $0), "\(f.name)[T.\(text(lv[$0]))]") })
                             }

@@ -137,8 +137,10 @@ public enum LogisticModel {
     }
 
     /// Whether Newton has converged: relative change of the log-likelihood below `relativeTolerance`.
+    /// Never true when either value is not finite (an infinite previous value would otherwise compare as converged).
     public static func converged(previous: Double, current: Double) -> Bool {
-        abs(current - previous) <= relativeTolerance * max(abs(previous), Double.leastNormalMagnitude)
+        guard previous.isFinite, current.isFinite else { return false }
+        return abs(current - previous) <= relativeTolerance * max(abs(previous), Double.leastNormalMagnitude)
     }
 
     /// Finds a level whose rows all have the same 0/1 outcome, which makes the logit MLE infinite
