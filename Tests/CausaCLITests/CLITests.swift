@@ -164,6 +164,41 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(bad.status, 2, bad.stderr)
     }
 
+    /// Three "hosts" (network namespaces joined by a bridge): the coordinator and two workers talk over veth pairs.
+    /// Needs root and iproute2 (CI has both); skipped elsewhere.
+    func testClusterAcrossNetworkNamespaces() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip") else {
+            throw XCTSkip("needs root and iproute2 for network namespaces")
+        }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/bin/sh")
+        probe.arguments = ["-c", "ip netns add causa-probe && ip netns del causa-probe"]
+        try probe.run()
+        probe.waitUntilExit()
+        guard probe.terminationStatus == 0 else { throw XCTSkip("network namespaces are not available here") }
+        let job = try writeJob()
+        let script = Self.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("cluster/netns-cluster.sh")
+        let out = dir.appendingPathComponent("netns").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [script.path, job, out]
+        p.environment = ProcessInfo.processInfo.environment.merging(["CAUSA_BIN": Self.executable.path]) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while p.isRunning, Date() < deadline { usleep(50_000) }
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let local = dir.appendingPathComponent("local").path
+        XCTAssertEqual(try causa(["local", "--job", job, "--workers", "1", "--out", local]).status, 0)
+        func model(_ folder: String) throws -> NSDictionary {
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent("report.json"))) as! [String: Any]
+            return NSDictionary(dictionary: ["model": report["model"]!, "cv": report["cv"]!, "network": report["network"]!])
+        }
+        XCTAssertEqual(try model(out), try model(local))
+    }
+
     func testHelpListsTheCommands() throws {
         let run = try causa(["--help"])
         XCTAssertEqual(run.status, 0)

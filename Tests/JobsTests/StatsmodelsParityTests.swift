@@ -60,3 +60,44 @@ final class StatsmodelsParityTests: XCTestCase {
 }
 
 typealias FitReportCoefficient = FitReport.Coefficient
+
+/// The shared reference (../shared/reference/stats/obd_random_ols_logit.json, statsmodels 0.15 cross-checked with R),
+/// copied to Tests/Fixtures/reference/shared_obd_random_ols_logit.json, against the full OBD random log.
+/// Its designs are written as formulas: design A uses C(user_feature_0); design B pools its first two levels.
+final class SharedReferenceTests: XCTestCase {
+    static let items = "I(item_id == 6) + I(item_id == 18) + I(item_id == 36) + I(item_id == 44) + I(item_id == 49) + I(item_id == 53) + I(item_id == 57) + I(item_id == 58)"
+    static let designs = [
+        "A": "click ~ C(position) + C(user_feature_0) + \(items)",
+        "B": "click ~ C(position) + I(user_feature_0 == \"cef3390ed299c09874189c387777674a\") + \(items)",
+    ]
+
+    func check(kind: String, design: String, reference: [String: Any]) throws {
+        let job = try Fixtures.writeJob(data: Fixtures.path("obd/random_10k.csv"), kind: kind, formula: Self.designs[design]!, folds: 5, foldBy: "row", shards: 64)
+        let outcome = try Fixtures.run(jobPath: job, workers: 3)
+        let c = outcome.model.coefficients
+        for (key, path) in [("coef", \FitReportCoefficient.estimate), ("se_classical", \.std_error), ("se_HC1", \.robust_std_error)] {
+            let expected = reference[key] as! [Double]
+            XCTAssertEqual(expected.count, c.count)
+            for j in c.indices { assertClose(c[j][keyPath: path], expected[j], "\(kind) \(design) \(key) \(c[j].name)") }
+        }
+        if kind == "ols" {
+            assertClose(outcome.model.log_likelihood, reference["loglik_gaussian_at_sigma2_mle"] as! Double, "\(design) loglik")
+            assertClose(outcome.model.rss!, reference["rss"] as! Double, "\(design) rss")
+            assertClose(outcome.model.sigma2!, reference["sigma2_unbiased"] as! Double, "\(design) sigma2")
+            let cv = reference["cv5"] as! [String: Any]
+            assertClose(outcome.cv!.mse, cv["cv_mse_pooled"] as! Double, "\(design) cv mse")
+            for (k, m) in (cv["fold_mse"] as! [Double]).enumerated() { assertClose(outcome.cv!.fold_mse[k]!, m, "\(design) fold \(k)") }
+        } else {
+            assertClose(outcome.model.log_likelihood, reference["loglik"] as! Double, "\(design) loglik")
+            XCTAssertTrue(outcome.model.converged)
+        }
+    }
+
+    func testOLSDesignsAAndBAndLogitDesignB() throws {
+        let shared = try Fixtures.json("reference/shared_obd_random_ols_logit.json")
+        let ols = shared["ols"] as! [String: Any], logit = shared["logit"] as! [String: Any]
+        try check(kind: "ols", design: "A", reference: ols["A"] as! [String: Any])
+        try check(kind: "ols", design: "B", reference: ols["B"] as! [String: Any])
+        try check(kind: "logit", design: "B", reference: logit["B"] as! [String: Any])
+    }
+}
