@@ -17,7 +17,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
-        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
     ],
     targets: [
         // C libraries from Debian, through pkg-config. Not API: only the wrappers above them import these.
@@ -31,7 +30,7 @@ let package = Package(
         // Thin, safe wrapper over libzmq: context, sockets, multipart messages, poller, options.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // CSV reading with typed, positioned errors.
-        .target(name: "Tabular", dependencies: [.product(name: "CSV", package: "CSV.swift")]),
+        .target(name: "Tabular"),
         // Formulas, design matrices, moment matrices, OLS, logit pieces, CV. No sockets, no files.
         .target(name: "Statistics", dependencies: ["COpenBLAS"]),
         // Job files, per-shard computation, the fit driver (round planning), reports. No sockets.

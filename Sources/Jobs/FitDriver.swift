@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Statistics
+import Tabular
 
 /// Runs rounds on every shard of a job. The Cluster layer implements it over ZeroMQ; `InProcessExecutor`
 /// implements it in memory for tests.
@@ -127,7 +128,7 @@ public struct FitDriver {
             }
             var levels: [FactorValue] = []
             if isNumeric {
-                levels = Array(Set(s.levels.compactMap { Tabular_number($0) })).sorted().map { FactorValue.number($0) }
+                levels = Array(Set(s.levels.compactMap { Cell.number($0) })).sorted().map { FactorValue.number($0) }
             } else {
                 levels = s.levels.map { FactorValue.string($0) }
             }
@@ -323,6 +324,3 @@ public struct FitDriver {
         return .separation(term: names[j], detail: "its coefficient diverges (\(String(format: "%.1f", beta[j]))), so its rows are perfectly predicted")
     }
 }
-
-/// Reads a number the way `Tabular.Cell` does (kept here to avoid a name clash with the module).
-func Tabular_number(_ text: String) -> Double? { CellNumber.parse(text) }

@@ -59,17 +59,17 @@ public struct PreparedJob {
     public func streamRows(batchRows: Int, emit: (RowBatch) throws -> Void) throws -> Int {
         var pending = [RowBatch?](repeating: nil, count: job.shards)
         var total = 0
-        var keyValues = [String](repeating: "", count: userKeyColumns.count)
+        let selection = userKeyColumns + planColumns
+        let keyCount = userKeyColumns.count
         do {
-            while let record = try table.next() {
-                for (i, c) in userKeyColumns.enumerated() { keyValues[i] = record.fields[c] }
-                let h = UserKey.hash(keyValues)
+            while let record = try table.next(selecting: selection) {
+                let h = UserKey.hash(record.fields[..<keyCount])
                 let s = UserKey.shard(hash: h, shards: job.shards)
                 var batch = pending[s] ?? RowBatch(shard: s)
                 batch.rowIndex.append(record.index)
                 batch.line.append(record.line)
                 batch.userHash.append(h)
-                for c in planColumns { batch.fields.append(record.fields[c]) }
+                batch.fields.append(contentsOf: record.fields[keyCount...])
                 total += 1
                 if batch.count >= batchRows {
                     try emit(batch)
@@ -83,8 +83,4 @@ public struct PreparedJob {
         for case let batch? in pending { try emit(batch) }
         return total
     }
-}
-
-enum CellNumber {
-    static func parse(_ text: String) -> Double? { Cell.number(text) }
 }

@@ -122,6 +122,7 @@ public final class ShardWorkspace {
         var fold = [Int](repeating: 0, count: n)
         var row = [Double](repeating: 0, count: p)
         var values = [FactorValue](repeating: .number(0), count: reads.count)
+        var scratch = DesignMatrixSpec.Scratch(factors: spec.factors.count)
         for i in 0..<n {
             for (k, (s, numeric)) in reads.enumerated() {
                 let text = data.fields[i * c + s]
@@ -136,7 +137,7 @@ public final class ShardWorkspace {
                 }
             }
             do {
-                y[i] = try spec.fill(values: values, row: &row)
+                y[i] = try spec.fill(values: values, row: &row, scratch: &scratch)
             } catch let error as FormulaError {
                 throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: error.message)
             }
@@ -160,15 +161,15 @@ public final class ShardWorkspace {
         designs[data.shard] = d
         let p = spec.width
         var out: [MomentMatrix] = []
+        // One pass sorts rows into per-fold [X, y] blocks.
+        var blocks = [[Double]](repeating: [], count: plan.foldGroups)
+        for i in d.y.indices {
+            let g = d.fold[i]
+            blocks[g].append(contentsOf: d.x[(i * p)..<((i + 1) * p)])
+            blocks[g].append(d.y[i])
+        }
         for g in 0..<plan.foldGroups {
-            let members = d.fold.indices.filter { d.fold[$0] == g }
-            var block = [Double]()
-            block.reserveCapacity(members.count * (p + 1))
-            for i in members {
-                block.append(contentsOf: d.x[(i * p)..<((i + 1) * p)])
-                block.append(d.y[i])
-            }
-            out.append(MomentMatrix(rows: block, count: members.count, dimension: p + 1))
+            out.append(MomentMatrix(rows: blocks[g], count: blocks[g].count / (p + 1), dimension: p + 1))
         }
         return out
     }

@@ -1,4 +1,3 @@
-import CSV
 import Foundation
 
 /// One data row of a CSV file with where it came from.
@@ -7,15 +6,20 @@ public struct CSVRecord: Sendable {
     public let index: Int
     /// 1-based line where the row starts (the header is line 1).
     public let line: Int
-    /// Field texts, one per header column.
+    /// Field texts: every column, or the selected ones in the order asked for.
     public let fields: [String]
 }
 
-/// Streams the rows of a CSV file with a header line, tracking line numbers for error messages.
+/// Reads the rows of a CSV file with a header line, tracking line numbers for error messages.
 ///
-/// Parsing is yaslab/CSV.swift's (RFC 4180 quoting, LF or CRLF). This type adds what Causa needs around it:
-/// typed errors with file, line and column; a header check; and rows numbered both by data index and by line
-/// (a quoted field with newlines moves the line count on by as many lines).
+/// RFC 4180 over bytes: comma-separated fields, optional double quotes (with `""` for a quote inside), LF or CRLF
+/// line ends, a leading UTF-8 byte-order mark ignored, blank lines skipped. Like Python's `csv` module it is lenient
+/// where RFC 4180 is strict: a quote inside an unquoted field, or text after a closing quote, is kept as text.
+/// Rows are numbered both by data index and by line (a quoted field with newlines moves the line count on).
+///
+/// Why not a library: yaslab/CSV.swift parsed at about 18 MB/s here (`benchmarks/csv-read.sh`), and the
+/// coordinator parses every row of a job; this scanner materialises only the columns a job needs. See
+/// docs/DECISIONS.md and docs/PERFORMANCE.md.
 ///
 /// - Note: Not thread-safe; one reader per thread.
 /// - Complexity: O(bytes) for a full pass; memory O(file size): the file is read and UTF-8-checked whole.
@@ -23,39 +27,46 @@ public final class CSVTable {
     /// The path as given (used in error messages).
     public let path: String
     /// Header names, in file order.
-    public let header: [String]
-    private let reader: CSVReader
+    public private(set) var header: [String]
+    /// The file's bytes, owned by this reader (read through a raw buffer: the scanner is the hot loop of a job).
+    private let bytes: UnsafeMutableBufferPointer<UInt8>
+    private var position: Int
     private var nextIndex = 0
-    private var nextLine = 2
+    private var nextLine: Int
+    /// Line where the record just scanned starts.
+    private var recordLine = 1
+    /// Scratch: start, end and "has doubled quotes" of each field of the current record.
+    private var starts: [Int] = []
+    private var ends: [Int] = []
+    private var escaped: [Bool] = []
 
     /// Opens a CSV file and reads its header.
     /// - Parameter path: file path; shown as given in errors.
-    /// - Throws: `TabularError` `.unreadable` (missing or unreadable file), `.empty` (no header line),
-    ///   `.malformed` (the header is not valid CSV or the file is not UTF-8).
+    /// - Throws: `TabularError` `.unreadable` (missing or unreadable file, or a folder), `.empty` (no header line),
+    ///   `.malformed` (not UTF-8, or an unterminated quote in the header).
     public init(path: String) throws {
         self.path = path
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw TabularError(.unreadable, "no such file", file: path)
         }
-        guard let bytes = FileManager.default.contents(atPath: path) else { throw TabularError(.unreadable, "cannot read the file", file: path) }
-        if bytes.isEmpty { throw TabularError(.empty, "the file is empty (expected a header line)", file: path, line: 1) }
-        guard let text = String(validatingUTF8Data: bytes) else {
-            let line = Self.firstInvalidUTF8Line(bytes)
-            throw TabularError(.malformed, "the file is not valid UTF-8", file: path, line: line)
+        guard !isDirectory.boolValue else { throw TabularError(.unreadable, "is a folder, not a file", file: path) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw TabularError(.unreadable, "cannot read the file", file: path) }
+        if data.isEmpty { throw TabularError(.empty, "the file is empty (expected a header line)", file: path, line: 1) }
+        guard String(data: data, encoding: .utf8) != nil else {
+            throw TabularError(.malformed, "the file is not valid UTF-8", file: path, line: Self.firstInvalidUTF8Line(data))
         }
-        do {
-            // The whole file is decoded once; CSV.swift's stream reader misreports end-of-file on Linux.
-            reader = try CSVReader(string: text, hasHeaderRow: true)
-        } catch {
-            throw TabularError(.malformed, "cannot read the header: \(error)", file: path, line: 1)
-        }
-        guard let header = reader.headerRow, !(header.count == 1 && header[0].trimmingCharacters(in: .whitespaces).isEmpty) else {
-            throw TabularError(.empty, "the file has no header line", file: path, line: 1)
-        }
-        self.header = header
-        nextLine = 2 + header.reduce(0) { $0 + $1.filter { $0 == "\n" || $0 == "\r\n" }.count }
+        bytes = .allocate(capacity: data.count)
+        _ = bytes.initialize(from: data)
+        position = data.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        nextLine = 1
+        header = []
+        // The header is the first non-blank record.
+        guard let fields = try scanRecord() else { throw TabularError(.empty, "the file has no header line", file: path, line: 1) }
+        header = (0..<fields).map { field($0) }
     }
+
+    deinit { bytes.deallocate() }
 
     /// The 0-based position of a header column.
     /// - Throws: `TabularError` `.missingColumn` naming the column and the header line.
@@ -68,23 +79,105 @@ public final class CSVTable {
                            file: path, line: 1)
     }
 
-    /// The next data row, or nil at the end of the file. Blank lines are skipped.
-    /// - Throws: `TabularError` `.fieldCount` when a row's field count differs from the header's,
-    ///   `.malformed` when the parser fails.
+    /// The next data row with every field, or nil at the end of the file. Blank lines are skipped.
+    /// - Throws: `TabularError` `.fieldCount` when a row's field count differs from the header's, `.malformed` for an
+    ///   unterminated quote.
     public func next() throws -> CSVRecord? {
+        try next(selecting: nil)
+    }
+
+    /// The next data row with only the given columns (0-based header positions, in the order given), or nil at the
+    /// end. Cheaper than `next()` when a job reads a few of many columns.
+    /// - Throws: as `next()`.
+    public func next(selecting columns: [Int]?) throws -> CSVRecord? {
+        guard let count = try scanRecord() else { return nil }
+        let line = recordLine
+        guard count == header.count else {
+            throw TabularError(.fieldCount, "\(count) fields, but the header has \(header.count)", file: path, line: line)
+        }
+        defer { nextIndex += 1 }
+        let fields = columns.map { $0.map { field($0) } } ?? (0..<count).map { field($0) }
+        return CSVRecord(index: nextIndex, line: line, fields: fields)
+    }
+
+    /// The text of field i of the record just scanned.
+    private func field(_ i: Int) -> String {
+        let s = UnsafeBufferPointer(rebasing: bytes[starts[i]..<ends[i]])
+        guard escaped[i] else { return String(decoding: s, as: UTF8.self) }
+        var out: [UInt8] = []
+        out.reserveCapacity(s.count)
+        var previousQuote = false
+        for b in s {
+            if b == 0x22, previousQuote { previousQuote = false; continue }
+            previousQuote = b == 0x22
+            out.append(b)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Scans the next non-blank record into `starts`/`ends`/`escaped`; returns its field count, or nil at the end.
+    private func scanRecord() throws -> Int? {
+        let n = bytes.count
+        let bytes = UnsafeBufferPointer(self.bytes)
+        // Work on locals (class properties pay an exclusivity check per access), then store them back.
+        var starts = self.starts, ends = self.ends, escaped = self.escaped
+        self.starts = []; self.ends = []; self.escaped = []
+        defer { self.starts = starts; self.ends = ends; self.escaped = escaped }
+        var nextLine = self.nextLine
+        defer { self.nextLine = nextLine }
         while true {
-            guard let fields = reader.next() else {
-                if let error = reader.error { throw TabularError(.malformed, "\(error)", file: path, line: nextLine) }
-                return nil
+            guard position < n else { return nil }
+            starts.removeAll(keepingCapacity: true)
+            ends.removeAll(keepingCapacity: true)
+            escaped.removeAll(keepingCapacity: true)
+            recordLine = nextLine
+            var p = position
+            var blank = true
+            fields: while true {
+                if p < n, bytes[p] == 0x22 {
+                    // Quoted field: up to the closing quote; "" is a quote inside.
+                    blank = false
+                    let start = p + 1
+                    var q = start
+                    var hasDoubled = false
+                    while true {
+                        guard q < n else {
+                            throw TabularError(.malformed, "a quoted field is not closed before the end of the file", file: path, line: recordLine)
+                        }
+                        let b = bytes[q]
+                        if b == 0x22 {
+                            if q + 1 < n, bytes[q + 1] == 0x22 { hasDoubled = true; q += 2; continue }
+                            break
+                        }
+                        if b == 0x0A { nextLine += 1 }
+                        q += 1
+                    }
+                    var end = q
+                    p = q + 1
+                    // Lenient: text after the closing quote is kept (as Python's csv does).
+                    while p < n, bytes[p] != 0x2C, bytes[p] != 0x0A, bytes[p] != 0x0D { p += 1; end = p }
+                    starts.append(start)
+                    ends.append(end == q ? q : end)
+                    escaped.append(hasDoubled)
+                    if end != q { escaped[escaped.count - 1] = true }
+                } else {
+                    let start = p
+                    while p < n, bytes[p] != 0x2C, bytes[p] != 0x0A, bytes[p] != 0x0D { p += 1 }
+                    if p > start { blank = false }
+                    starts.append(start)
+                    ends.append(p)
+                    escaped.append(false)
+                }
+                // After a field: a comma, a line end, or the end of the file.
+                if p < n, bytes[p] == 0x2C { p += 1; blank = false; continue fields }
+                if p < n, bytes[p] == 0x0D { p += 1 }
+                if p < n, bytes[p] == 0x0A { p += 1 }
+                nextLine += 1
+                break
             }
-            let line = nextLine
-            nextLine += 1 + fields.reduce(0) { $0 + $1.filter { $0 == "\n" || $0 == "\r\n" }.count }
-            if fields.count == 1 && fields[0].isEmpty { continue }
-            guard fields.count == header.count else {
-                throw TabularError(.fieldCount, "\(fields.count) fields, but the header has \(header.count)", file: path, line: line)
-            }
-            defer { nextIndex += 1 }
-            return CSVRecord(index: nextIndex, line: line, fields: fields)
+            position = p
+            if blank { continue }
+            return starts.count
         }
     }
 }
@@ -100,13 +193,5 @@ extension CSVTable {
             start = i + 1
         }
         return line
-    }
-}
-
-extension String {
-    /// Decodes UTF-8, or nil when the bytes are not valid UTF-8 (no replacement characters).
-    init?(validatingUTF8Data data: Data) {
-        guard let s = String(data: data, encoding: .utf8) else { return nil }
-        self = s
     }
 }

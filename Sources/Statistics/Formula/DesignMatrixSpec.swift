@@ -14,6 +14,8 @@ public struct ColumnInfo: Sendable, Equatable {
     }
 }
 
+import Foundation
+
 /// How one design-matrix column is made from factors: the product of numeric factor values and level indicators.
 public struct DesignColumn: Sendable, Equatable {
     /// patsy's column name, e.g. `C(position)[T.2]:item_id`.
@@ -194,20 +196,36 @@ public struct DesignMatrixSpec: Sendable {
     /// - Throws: `FormulaError` when an expression cannot be evaluated (e.g. arithmetic on a string), or when a
     ///   categorical value is not among the levels.
     public func fill(values: [FactorValue], row: inout [Double]) throws -> Double {
+        var scratch = Scratch(factors: factors.count)
+        return try fill(values: values, row: &row, scratch: &scratch)
+    }
+
+    /// Per-row working memory for `fill(values:row:scratch:)`, reused across rows to avoid allocations.
+    public struct Scratch {
+        var numeric: [Double]
+        var level: [Int]
+        /// - Parameter factors: `DesignMatrixSpec.factors.count`.
+        public init(factors: Int) {
+            numeric = [Double](repeating: 0, count: factors)
+            level = [Int](repeating: 0, count: factors)
+        }
+    }
+
+    /// `fill(values:row:)` with caller-owned working memory: the form for loops over many rows.
+    public func fill(values: [FactorValue], row: inout [Double], scratch: inout Scratch) throws -> Double {
         precondition(row.count == columns.count, "fill: row has \(row.count) slots, design has \(columns.count) columns")
-        var numeric = [Double](repeating: 0, count: factors.count)
-        var level = [Int](repeating: 0, count: factors.count)
+        precondition(scratch.numeric.count == factors.count, "fill: scratch made for another design")
         for (i, slots) in factorSlots.enumerated() {
             let v = try slots.evaluate(values)
             if let index = levelIndex[i] {
                 guard let l = index[Self.levelKey(v)] else {
                     throw FormulaError("value \(v) of \(factors[i].name) is not among its levels")
                 }
-                level[i] = l
+                scratch.level[i] = l
             } else {
                 switch v {
-                case .number(let x): numeric[i] = x
-                case .bool(let b): numeric[i] = b ? 1 : 0
+                case .number(let x): scratch.numeric[i] = x
+                case .bool(let b): scratch.numeric[i] = b ? 1 : 0
                 case .string(let s): throw FormulaError("\(factors[i].name) is '\(s)', not a number")
                 }
             }
@@ -215,7 +233,7 @@ public struct DesignMatrixSpec: Sendable {
         for (j, column) in columns.enumerated() {
             var x = 1.0
             for part in column.parts {
-                if let l = part.level { if level[part.factor] != l { x = 0; break } } else { x *= numeric[part.factor] }
+                if let l = part.level { if scratch.level[part.factor] != l { x = 0; break } } else { x *= scratch.numeric[part.factor] }
             }
             row[j] = x
         }
@@ -294,18 +312,95 @@ public struct DesignMatrixSpec: Sendable {
     }
 }
 
-/// A factor expression with its column reads resolved to slots of the row's value array.
+/// A factor expression compiled for the row loop: column reads resolved to slots of the row's value array and
+/// operators to an enum, so evaluating a row does no string hashing or comparison.
 struct FactorExpressionSlots: Sendable {
-    let expression: FactorExpression
-    let slots: [String: Int]
+    indirect enum Node: Sendable {
+        case slot(Int)
+        case literal(FactorValue)
+        case negate(Node)
+        case binary(BinaryOperator, Node, Node)
+        case call(Function, Node)
+    }
+
+    enum BinaryOperator: String, Sendable {
+        case add = "+", subtract = "-", multiply = "*", divide = "/", floorDivide = "//", modulo = "%", power = "**"
+        case equal = "==", notEqual = "!=", less = "<", lessEqual = "<=", greater = ">", greaterEqual = ">="
+    }
+
+    enum Function: String, Sendable { case log, exp, sqrt, abs }
+
+    let root: Node
 
     init(_ expression: FactorExpression, slots: [String: Int]) {
-        self.expression = expression
-        self.slots = slots
+        func compile(_ e: FactorExpression) -> Node {
+            switch e {
+            case .column(let c): return .slot(slots[c]!)
+            case .literal(let v): return .literal(v)
+            case .unary(let op, let x): return op == "-" ? .negate(compile(x)) : compile(x)
+            case .binary(let op, let l, let r): return .binary(BinaryOperator(rawValue: op)!, compile(l), compile(r))
+            case .call(let f, let x): return .call(Function(rawValue: f)!, compile(x))
+            }
+        }
+        root = compile(expression)
     }
 
     func evaluate(_ values: [FactorValue]) throws -> FactorValue {
-        if case .column(let c) = expression { return values[slots[c]!] }
-        return try expression.evaluate { values[slots[$0]!] }
+        if case .slot(let i) = root { return values[i] }
+        return try Self.evaluate(root, values)
+    }
+
+    static func number(_ v: FactorValue, _ op: String) throws -> Double {
+        switch v {
+        case .number(let x): return x
+        case .bool(let b): return b ? 1 : 0
+        case .string(let s): throw FormulaError("'\(op)' needs numbers, got the string '\(s)'")
+        }
+    }
+
+    static func evaluate(_ node: Node, _ values: [FactorValue]) throws -> FactorValue {
+        switch node {
+        case .slot(let i): return values[i]
+        case .literal(let v): return v
+        case .negate(let x): return .number(-(try number(try evaluate(x, values), "-")))
+        case .call(let f, let x):
+            let v = try number(try evaluate(x, values), f.rawValue)
+            switch f {
+            case .log: return .number(Foundation.log(v))
+            case .exp: return .number(Foundation.exp(v))
+            case .sqrt: return .number(v.squareRoot())
+            case .abs: return .number(Swift.abs(v))
+            }
+        case .binary(let op, let l, let r):
+            let a = try evaluate(l, values), b = try evaluate(r, values)
+            switch op {
+            case .equal, .notEqual:
+                let same: Bool
+                switch (a, b) {
+                case (.number(let x), .number(let y)): same = x == y
+                case (.string(let x), .string(let y)): same = x == y
+                case (.bool(let x), .bool(let y)): same = x == y
+                case (.bool(let x), .number(let y)), (.number(let y), .bool(let x)): same = (x ? 1.0 : 0.0) == y
+                default: same = false
+                }
+                return .bool(op == .equal ? same : !same)
+            default:
+                let x = try number(a, op.rawValue), y = try number(b, op.rawValue)
+                switch op {
+                case .less: return .bool(x < y)
+                case .lessEqual: return .bool(x <= y)
+                case .greater: return .bool(x > y)
+                case .greaterEqual: return .bool(x >= y)
+                case .add: return .number(x + y)
+                case .subtract: return .number(x - y)
+                case .multiply: return .number(x * y)
+                case .divide: return .number(x / y)
+                case .floorDivide: return .number((x / y).rounded(.down))
+                case .modulo: return .number(x - y * (x / y).rounded(.down))
+                case .power: return .number(Foundation.pow(x, y))
+                case .equal, .notEqual: fatalError("unreachable")
+                }
+            }
+        }
     }
 }

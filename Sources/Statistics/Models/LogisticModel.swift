@@ -63,37 +63,39 @@ public struct LogitStatistic: SufficientStatistic, Equatable {
         precondition(x.count == n * p, "LogitStatistic: design has \(x.count) values, expected \(n)×\(p)")
         self.init(dimension: p)
         let eta = x.withUnsafeBufferPointer { LinearAlgebra.multiply($0.baseAddress!, rows: n, n: p, beta) }
-        var weighted: [Double] = []
-        var scored: [Double] = []
-        var residuals: [Double] = []
-        var trainRows: [Int] = []
-        weighted.reserveCapacity(n * p); scored.reserveCapacity(n * p)
-        for i in 0..<n {
-            let e = eta[i]
-            let prob = 1 / (1 + exp(-e))
-            if train(i) {
-                trainRows.append(i)
-                count += 1
-                // y η − log(1 + e^η), computed without overflow.
-                logLikelihood += y[i] * e - (e > 0 ? e + log1p(exp(-e)) : log1p(exp(e)))
-                let r = y[i] - prob
-                residuals.append(r)
-                let w = (prob * (1 - prob)).squareRoot()
-                for j in 0..<p {
-                    weighted.append(w * x[i * p + j])
-                    scored.append(r * x[i * p + j])
+        // Rows of √w·x and (y − p)·x for the training rows, written in place (no per-element appends).
+        var weighted = [Double](repeating: 0, count: n * p)
+        var scored = [Double](repeating: 0, count: n * p)
+        var m = 0
+        x.withUnsafeBufferPointer { xs in
+            weighted.withUnsafeMutableBufferPointer { ws in
+                scored.withUnsafeMutableBufferPointer { ss in
+                    for i in 0..<n {
+                        let e = eta[i]
+                        let prob = 1 / (1 + exp(-e))
+                        if train(i) {
+                            // y η − log(1 + e^η), computed without overflow.
+                            logLikelihood += y[i] * e - (e > 0 ? e + log1p(exp(-e)) : log1p(exp(e)))
+                            let r = y[i] - prob
+                            let w = (prob * (1 - prob)).squareRoot()
+                            let src = i * p, dst = m * p
+                            for j in 0..<p {
+                                let v = xs[src + j]
+                                ws[dst + j] = w * v
+                                ss[dst + j] = r * v
+                                gradient[j] += v * r
+                            }
+                            m += 1
+                        } else if test(i) {
+                            testCount += 1
+                            testSquaredError += (y[i] - prob) * (y[i] - prob)
+                        }
+                    }
                 }
-            } else if test(i) {
-                testCount += 1
-                testSquaredError += (y[i] - prob) * (y[i] - prob)
             }
         }
-        let m = trainRows.count
+        count = Double(m)
         guard m > 0 else { return }
-        for (k, i) in trainRows.enumerated() {
-            let r = residuals[k]
-            for j in 0..<p { gradient[j] += x[i * p + j] * r }
-        }
         weighted.withUnsafeBufferPointer { LinearAlgebra.addGram($0.baseAddress!, rows: m, n: p, into: &information) }
         scored.withUnsafeBufferPointer { LinearAlgebra.addGram($0.baseAddress!, rows: m, n: p, into: &meat) }
     }
