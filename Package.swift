@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // CSV reading with typed, positioned errors.
         .target(name: "Tabular"),
+        // WordPiece tokenizer, MiniLM sentence encoder (OpenBLAS sgemm), hashing encoder, safetensors, embedding cache.
+        .target(name: "Encoders", dependencies: ["COpenBLAS"]),
         // Formulas, design matrices, moment matrices, OLS, logit pieces, CV. No sockets, no files.
         .target(name: "Statistics", dependencies: ["COpenBLAS"]),
         // Job files, per-shard computation, the fit driver (round planning), reports. No sockets.
@@ -61,6 +63,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
+        .testTarget(name: "EncodersTests", dependencies: ["Encoders"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Statistics", "Tabular"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Jobs"]),
         .testTarget(name: "CausaCLITests", dependencies: ["causa"]),
