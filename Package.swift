@@ -17,11 +17,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // C libraries from Debian, through pkg-config. Not API: only the wrappers above them import these.
+        // libzmq's headers are in /usr/include; its pkg-config file adds krb5 include flags that SwiftPM rejects
+        // with a warning, so the module map links it directly.
         .systemLibrary(
-            name: "CZeroMQ", pkgConfig: "libzmq",
+            name: "CZeroMQ",
             providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(
             name: "COpenBLAS", pkgConfig: "openblas",
@@ -32,14 +36,20 @@ let package = Package(
         // CSV reading with typed, positioned errors.
         .target(name: "Tabular"),
         // WordPiece tokenizer, MiniLM sentence encoder (OpenBLAS sgemm), hashing encoder, safetensors, embedding cache.
-        .target(name: "Encoders", dependencies: ["COpenBLAS"]),
+        .target(
+            name: "Encoders",
+            dependencies: [
+                "COpenBLAS",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // Formulas, design matrices, moment matrices, OLS, logit pieces, CV. No sockets, no files.
         .target(name: "Statistics", dependencies: ["COpenBLAS"]),
         // Job files, per-shard computation, the fit driver (round planning), reports. No sockets.
         .target(
             name: "Jobs",
             dependencies: [
-                "Tabular", "Statistics",
+                "Tabular", "Statistics", "Encoders",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -55,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "causa",
             dependencies: [
-                "Cluster", "Jobs",
+                "Cluster", "Jobs", "Encoders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

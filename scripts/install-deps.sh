@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PACKAGES=(pkg-config libzmq3-dev libopenblas-dev liblapacke-dev)
+PACKAGES=(pkg-config libzmq3-dev libopenblas-dev liblapacke-dev libsqlite3-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -26,6 +26,8 @@ public final class Coordinator {
         public var batchRows = 256
         /// Unacknowledged batches allowed per worker (credit window).
         public var creditWindow = 16
+        /// Seconds a submitted job waits for a first worker when none has joined.
+        public var workerWait: Double = 30
         public init() {}
     }
 
@@ -196,7 +198,10 @@ public final class Coordinator {
         let deadline = Date().addingTimeInterval(timeout)
         while workerNames.count < count {
             if Date() > deadline {
-                throw ClusterError(.noWorkers, "only \(workerNames.count) of \(count) workers joined within \(Int(timeout)) s (is `causa worker --connect \(endpoint)` running?)")
+                if workerNames.isEmpty {
+                    throw ClusterError(.noWorkers, "no worker joined the coordinator at \(endpoint) within \(Int(timeout)) s; start workers with `causa worker --connect \(endpoint)`")
+                }
+                throw ClusterError(.noWorkers, "only \(workerNames.count) of the \(count) workers the job needs joined within \(Int(timeout)) s")
             }
             try pump(timeout: 0.1)
         }
@@ -253,7 +258,7 @@ public final class Coordinator {
         do {
             let job = try JobSpec.parse(text: submit.jobText, path: submit.jobPath)
             logger.info("job submitted", metadata: ["job": "\(submit.jobPath)"])
-            let report = try run(job: job, minimumWorkers: 1, workerWait: 30)
+            let report = try run(job: job, minimumWorkers: 1, workerWait: configuration.workerWait)
             result.status = .ok
             result.reportJson = Data(try report.jsonData())
             result.table = report.table()

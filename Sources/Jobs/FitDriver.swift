@@ -60,6 +60,16 @@ public struct FitDriver {
             for g in 0..<groups { foldMoments[g].merge(parts[g]) }
         }
         let total = MomentMatrix.merged(foldMoments, into: MomentMatrix(dimension: spec.width + 1))
+        let d = spec.width + 1
+        let overflowing = (0..<d).filter { j in !total.mean[j].isFinite || (0..<d).contains { !total.comoment[j * d + $0].isFinite } }
+        if !overflowing.isEmpty {
+            throw modelError(.overflow(columns: overflowing.map { $0 < spec.width ? spec.columnNames[$0] : "the outcome" }))
+        }
+        if job.folds > 0, let empty = foldMoments.firstIndex(where: { $0.count == 0 }) {
+            let p = job.cvPosition
+            throw InputError(file: job.jobFile, line: p?.line, column: p?.column,
+                             "cv.folds = \(job.folds), but fold \(empty) (0-based) has no rows: there are too few \(job.foldBy == .user ? "users" : "rows") for \(job.folds) folds")
+        }
         lap("moments")
 
         let data = FitReport.DataInfo(rows: summary.rows, users: summary.users)
@@ -119,7 +129,10 @@ public struct FitDriver {
                 throw dataError(bad, column: s.name, "a logit outcome must be 0 or 1, found '\(bad.value)' in column '\(s.name)'")
             }
             if numericUse.contains(s.name), s.numericCount > 0, let bad = s.firstNonNumeric {
-                throw dataError(bad, column: s.name, "'\(bad.value)' is not a number, but column '\(s.name)' is used as a number in the formula")
+                if s.numericCount >= s.nonNumericCount {
+                    throw dataError(bad, column: s.name, "'\(bad.value)' is not a number, but column '\(s.name)' is used as a number in the formula")
+                }
+                throw dataError(bad, column: s.name, "column '\(s.name)' mixes text (\(s.nonNumericCount) cells, the first here: '\(bad.value)') and numbers (\(s.numericCount) cells), and the formula reads it as a number; write C(\(s.name)) to treat it as categorical, or fix the cells")
             }
             let isNumeric = s.nonNumericCount == 0
             if (categoricalUse.contains(s.name) || !isNumeric), plan.levelColumns.contains(s.name), s.levelsTruncated {
@@ -300,7 +313,8 @@ public struct FitDriver {
             convergedFolds.append(s.converged && Self.divergingCoefficient(beta: s.beta, information: last.information) == nil)
         }
         if convergedFolds.contains(false) {
-            warnings.append("CV folds \(convergedFolds.enumerated().filter { !$0.element }.map { "\($0.offset)" }.joined(separator: ", ")) did not converge (separation in the training rows); their MSE is at the last iterate")
+            let bad = convergedFolds.enumerated().filter { !$0.element }.map { "\($0.offset)" }
+            warnings.append("CV fold\(bad.count == 1 ? "" : "s") \(bad.joined(separator: ", ")) (0-based, as in cv.fold_mse) did not converge: the training rows without that fold are separated (a level or term has only one outcome there); the fold's MSE is at the last Newton iterate")
         }
         var m = model
         m.warnings = warnings

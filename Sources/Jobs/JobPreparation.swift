@@ -24,8 +24,18 @@ public struct PreparedJob {
         do { formula = try Formula(job.formula) } catch let e as FormulaError { throw job.inputError(e) }
         self.formula = formula
         let table: CSVTable
-        do { table = try CSVTable(path: job.resolvedDataPath) } catch let e as TabularError { throw InputError(e) }
+        do { table = try CSVTable(path: job.resolvedDataPath) } catch let e as TabularError {
+            guard e.code == .unreadable, let p = job.dataPathPosition else { throw InputError(e) }
+            // The file is not there: point at the job file's data.path too.
+            throw InputError(file: job.jobFile, line: p.line, column: p.column, "data.path: \(e.file): \(e.message)")
+        }
         self.table = table
+        // A column the job reads must be named once in the header.
+        for name in Set(job.userKey + formula.columns) where table.header.filter({ $0 == name }).count > 1 {
+            let positions = table.header.indices.filter { table.header[$0] == name }.map { "\($0 + 1)" }
+            throw InputError(file: job.resolvedDataPath, line: 1, column: Int(positions[1]),
+                             "the header names '\(name)' more than once (columns \(positions.joined(separator: ", "))); the job cannot tell which to read")
+        }
         var keyColumns: [Int] = []
         for k in job.userKey {
             do { keyColumns.append(try table.columnIndex(k, wantedBy: "data.user_key in \(job.jobFile)")) } catch let e as TabularError { throw InputError(e) }

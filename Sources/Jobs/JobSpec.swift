@@ -55,6 +55,10 @@ public struct JobSpec: Sendable, Equatable, Codable {
     /// Where `model.formula`'s string starts in the job file (line, column of the first character inside the
     /// quotes), to point formula errors at the job file.
     public var formulaPosition: SourceLocation?
+    /// Where `cv.folds` is in the job file, for CV errors.
+    public var cvPosition: SourceLocation?
+    /// Where `data.path` is in the job file, for data-file errors.
+    public var dataPathPosition: SourceLocation?
 
     /// A line and column in a text file, 1-based.
     public struct SourceLocation: Sendable, Equatable, Codable {
@@ -136,6 +140,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
             } else { throw fail("data", "user_key", "'data.user_key' must be an array of column names") }
         }
         guard !userKey.isEmpty else { throw fail("data", "user_key", "'data.user_key' must name at least one column") }
+        if let dup = userKey.first(where: { k in userKey.filter { $0 == k }.count > 1 }) {
+            throw fail("data", "user_key", "'data.user_key' names '\(dup)' twice")
+        }
 
         let model = try section("model", required: true)!
         try checkKeys(model, "model", ["kind", "formula"])
@@ -164,7 +171,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
         var formulaPosition = keys.locate(section: "model", key: "formula")
         if let p = formulaPosition { formulaPosition = .init(line: p.line, column: p.column + 1) }
         return JobSpec(jobFile: path, dataPath: dataPath, resolvedDataPath: resolved, format: format, userKey: userKey,
-                       kind: kind, formula: formula, folds: folds, foldBy: foldBy, shards: shards, formulaPosition: formulaPosition)
+                       kind: kind, formula: formula, folds: folds, foldBy: foldBy, shards: shards, formulaPosition: formulaPosition,
+                       cvPosition: keys.locate(section: "cv", key: "folds"), dataPathPosition: keys.locate(section: "data", key: "path"))
     }
 
     /// Turns a formula error into an input error pointing into the job file.
@@ -188,6 +196,7 @@ struct KeyLocator {
             if line.hasPrefix("[") {
                 current = line.trimmingCharacters(in: CharacterSet(charactersIn: "[] \t"))
                 if key == nil, current == section { return .init(line: i + 1, column: 1) }
+                if section.isEmpty, let key, current == key { return .init(line: i + 1, column: 1) }
                 continue
             }
             guard current == section, let key, let eq = raw.firstIndex(of: "=") else { continue }

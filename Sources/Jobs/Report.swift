@@ -135,8 +135,17 @@ public struct FitReport: Codable, Sendable, Equatable {
     /// Writes report bytes to `dir/report.json` through a temporary file and a rename, so a reader never sees
     /// half a report.
     public static func write(json: Data, toDirectory dir: String) throws -> String {
+        var prefix = URL(fileURLWithPath: dir).standardizedFileURL
+        while prefix.path != "/" {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: prefix.path, isDirectory: &isDirectory) {
+                if !isDirectory.boolValue { throw RunError("cannot create the output folder \(dir): \(prefix.path) is a file") }
+                break
+            }
+            prefix.deleteLastPathComponent()
+        }
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw RunError("cannot create the output folder \(dir): \(error.localizedDescription)")
+            throw RunError("cannot create the output folder \(dir): \((error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? "permission denied or read-only file system")")
         }
         let url = URL(fileURLWithPath: dir).appendingPathComponent("report.json")
         let tmp = URL(fileURLWithPath: dir).appendingPathComponent(".report.json.\(getpid()).tmp")

@@ -142,8 +142,9 @@ public final class ShardWorkspace {
                 throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: error.message)
             }
             guard y[i].isFinite, row.allSatisfy(\.isFinite) else {
+                let term = y[i].isFinite ? spec.columnNames[row.firstIndex { !$0.isFinite }!] : "the outcome"
                 throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil,
-                                   message: "the formula gives a value that is not finite in this row (log of 0, division by 0, overflow)")
+                                   message: "\(term) is not finite in this row (log of 0 or less, division by 0, or overflow)")
             }
             if plan.kind == .logit, y[i] != 0, y[i] != 1 {
                 throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil,

@@ -93,7 +93,9 @@ public final class CSVTable {
         guard let count = try scanRecord() else { return nil }
         let line = recordLine
         guard count == header.count else {
-            throw TabularError(.fieldCount, "\(count) fields, but the header has \(header.count)", file: path, line: line)
+            // Column: the first field the header does not have, or the first one the row lacks.
+            throw TabularError(.fieldCount, "\(count) fields, but the header has \(header.count)", file: path, line: line,
+                               column: min(count, header.count) + 1)
         }
         defer { nextIndex += 1 }
         let fields = columns.map { $0.map { field($0) } } ?? (0..<count).map { field($0) }

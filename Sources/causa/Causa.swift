@@ -6,12 +6,28 @@ import Logging
 
 @main
 struct Causa: ParsableCommand {
+    /// Like `ParsableCommand.main()`, but command-line mistakes (unknown option, bad value, failed validation) exit
+    /// with 2, the code of every other input error, instead of argument-parser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "causa",
         abstract: "Distributed causal statistics over logged recommendation data.",
         discussion: "Exit codes: 0 success, 1 run failure (cluster, timeout), 2 input error (job file, data, model).",
         version: "0.1.0",
-        subcommands: [Local.self, Coordinator.self, Worker.self, Submit.self])
+        subcommands: [Local.self, Coordinator.self, Worker.self, Submit.self, Embed.self])
 }
 
 /// Options every command shares.
@@ -33,7 +49,7 @@ struct CommonOptions: ParsableArguments {
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Prints an error the way every command does and maps it to the exit code contract.
-func exitCode(for error: Error) -> ExitCode {
+func exitCodeFor(_ error: Error) -> ExitCode {
     switch error {
     case let e as InputError:
         FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
@@ -48,7 +64,7 @@ func exitCode(for error: Error) -> ExitCode {
 
 /// Runs `body`, turning errors into the exit-code contract.
 func guarded(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as ExitCode { throw e } catch let e as CleanExit { throw e } catch { throw exitCode(for: error) }
+    do { try body() } catch let e as ExitCode { throw e } catch let e as CleanExit { throw e } catch { throw exitCodeFor(error) }
 }
 
 /// Set by SIGINT/SIGTERM handlers; polled by long-running loops.

@@ -7,10 +7,14 @@ import Logging
 struct Coordinator: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a coordinator that workers join and `causa submit` sends jobs to.",
-        discussion: "Runs until SIGINT or SIGTERM. Jobs run one at a time, on the workers alive when the job starts.")
+        discussion: """
+            Jobs run one at a time, on the workers alive when the job starts. SIGINT or SIGTERM: the coordinator finishes \
+            the running job, answers its client and exits; workers keep running and join the next coordinator on the same address.
+            """)
 
     @Option(help: ArgumentHelp("ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:5555.", valueName: "tcp://HOST:PORT")) var bind: String
     @Option(help: "Seconds of silence after which a worker counts as lost.") var heartbeatTimeout = 5.0
+    @Option(help: "Seconds a submitted job waits for a first worker when none has joined.") var workerWait = 30.0
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -19,11 +23,11 @@ struct Coordinator: ParsableCommand {
         try guarded {
             var configuration = Cluster.Coordinator.Configuration()
             configuration.heartbeatTimeout = heartbeatTimeout
+            configuration.workerWait = workerWait
             let coordinator = try Cluster.Coordinator(bind: bind, configuration: configuration, logger: logger)
             print("coordinator listening on \(coordinator.endpoint)")
             fflush(stdout)
             try coordinator.serve { stopRequested }
-            coordinator.shutdownWorkers()
         }
     }
 }

@@ -36,8 +36,10 @@ final class InputErrorTests: XCTestCase {
 
     func testMissingFile() throws {
         let e = try failure(data: dir.appendingPathComponent("nothere.csv").path)
-        XCTAssertTrue(e.file.hasSuffix("nothere.csv"))
-        XCTAssertTrue(e.message.contains("no such file"), e.message)
+        // Points at data.path in the job file (line 2, after `path = `) and names the missing file.
+        XCTAssertTrue(e.file.hasSuffix("job.toml"))
+        XCTAssertEqual([e.line, e.column], [2, 8])
+        XCTAssertTrue(e.message.contains("nothere.csv") && e.message.contains("no such file"), e.message)
     }
 
     func testEmptyFileAndHeaderOnly() throws {
@@ -120,6 +122,24 @@ final class InputErrorTests: XCTestCase {
             let message = (error as? InputError)?.message ?? "\(error)"
             XCTAssertTrue(message.contains("separation") && message.contains("Q(\"user-item_affinity_69\")"), message)
         }
+    }
+
+    func testTooManyFoldsAndDuplicateHeaderAndOverflow() throws {
+        let path = try data("few.csv") { $0 = Array($0.prefix(4)) }  // 3 data rows
+        let job = try Fixtures.writeJob(data: path, kind: "ols", formula: "click ~ item_id", folds: 5, shards: 2)
+        XCTAssertThrowsError(try Fixtures.run(jobPath: job)) { error in
+            let e = error as! InputError
+            XCTAssertTrue(e.message.contains("fold 3") && e.message.contains("too few rows"), e.message)
+        }
+        let dup = try data("dup.csv") { rows in rows[0][1] = "position" }  // item_id renamed: two 'position' columns
+        let e = try failure(data: dup, formula: "click ~ position")
+        XCTAssertEqual([e.line, e.column], [1, 3])
+        XCTAssertTrue(e.message.contains("more than once"), e.message)
+        let huge = try data("huge.csv") { $0[5][1] = "1e300" }
+        let e2 = try failure(data: huge, formula: "click ~ item_id")
+        XCTAssertTrue(e2.message.contains("overflow in item_id"), e2.message)
+        let e3 = try failure(data: try data("ok.csv"), formula: "click ~ 0")
+        XCTAssertTrue(e3.message.contains("no terms"), e3.message)
     }
 
     func testJobFileErrorsNameLineAndColumn() throws {

@@ -96,7 +96,7 @@ final class DesignMatrixSpecTests: XCTestCase {
             ("y ~ x + w", FormulaError("unknown column 'w'", at: 9)),
             ("w ~ x", FormulaError("unknown column 'w'", at: 1)),
             ("y ~ I(g + 1)", FormulaError("column 'g' is text; arithmetic needs numbers (use C(g) or a comparison in I(...))", at: 5)),
-            ("y ~ C(b, Treatment(reference=7))", FormulaError("reference level 7.0 does not occur in column 'b'", at: 5)),
+            ("y ~ C(b, Treatment(reference=7))", FormulaError("reference level 7 does not occur in column 'b'", at: 5)),
             ("y ~ C(g, Treatment(reference='w'))", FormulaError("reference level w does not occur in column 'g'", at: 5)),
             ("g ~ x", FormulaError("the outcome column 'g' is not numeric", at: 1)),
             ("C(y) ~ x", FormulaError("the outcome must be numeric, not categorical", at: 1)),

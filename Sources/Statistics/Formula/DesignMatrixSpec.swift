@@ -102,7 +102,7 @@ public struct DesignMatrixSpec: Sendable {
                 var order = Array(lv.indices)
                 if let r = f.reference {
                     guard let i = lv.firstIndex(where: { Self.sameLevel($0, r) }) else {
-                        throw FormulaError("reference level \(r) does not occur in column '\(c)'", at: f.offset)
+                        throw FormulaError("reference level \(r.levelText(integral: true)) does not occur in column '\(c)'", at: f.offset)
                     }
                     // The reference moves to the front, so reduced-rank coding drops it; the others keep the sorted
                     // order. Sorted level k now sits at k + 1 (k < i), 0 (k == i) or k (k > i).

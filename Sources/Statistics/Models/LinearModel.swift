@@ -26,6 +26,7 @@ public enum LinearModel {
     public static func solve(_ moments: MomentMatrix, names: [String]) throws -> Solution {
         let p = moments.dimension - 1
         precondition(names.count == p, "solve: \(names.count) names for \(p) columns")
+        guard p > 0 else { throw StatisticsError.emptyDesign }
         guard moments.count >= Double(max(p, 1)) else { throw StatisticsError.tooFewRows(rows: Int(moments.count), coefficients: p) }
         let raw = moments.crossProducts
         var xtx = [Double](repeating: 0, count: p * p)
@@ -74,6 +75,9 @@ public enum LinearModel {
     /// - Throws: `StatisticsError.singularDesign(columns:)`.
     public static func checkRank(_ xtx: [Double], names: [String]) throws {
         let p = names.count
+        guard p > 0 else { throw StatisticsError.emptyDesign }
+        let overflowing = (0..<p).filter { j in (0..<p).contains { !xtx[j * p + $0].isFinite } }
+        if !overflowing.isEmpty { throw StatisticsError.overflow(columns: overflowing.map { names[$0] }) }
         if let zero = (0..<p).first(where: { xtx[$0 * p + $0] <= 0 }) {
             throw StatisticsError.singularDesign(columns: [names[zero]])
         }

@@ -165,7 +165,7 @@ public enum LogisticModel {
             return nil
         }
         if n > 0, clicks == 0 || clicks == n {
-            throw StatisticsError.separation(term: "the outcome", detail: "it is \(Int(clicks == 0 ? 0 : 1)) in all \(Int(n)) rows")
+            throw StatisticsError.constantOutcome(value: clicks == 0 ? 0 : 1, rows: Int(n))
         }
         for (j, column) in design.columns.enumerated() where column.parts.count == 1 && column.parts[0].level != nil {
             let rows = raw[j * d + j], ones = raw[j * d + p]

@@ -7,6 +7,12 @@ public enum StatisticsError: Error, Equatable, CustomStringConvertible {
     case separation(term: String, detail: String)
     /// No rows (or fewer rows than coefficients) reached the fit.
     case tooFewRows(rows: Int, coefficients: Int)
+    /// A logit outcome that takes one value in every row.
+    case constantOutcome(value: Int, rows: Int)
+    /// The formula has no columns at all (e.g. `y ~ 0`).
+    case emptyDesign
+    /// Sums of squares overflow Float64 in these columns (values around 1e154 or larger).
+    case overflow(columns: [String])
 
     public var description: String {
         switch self {
@@ -16,7 +22,13 @@ public enum StatisticsError: Error, Equatable, CustomStringConvertible {
         case .separation(let term, let detail):
             return "quasi-complete separation in the logit: \(term): \(detail); the maximum-likelihood estimate does not exist (pool or drop that level)"
         case .tooFewRows(let rows, let coefficients):
-            return "\(rows) rows are too few for \(coefficients) coefficients"
+            return "\(rows) \(rows == 1 ? "row is" : "rows are") too few for \(coefficients) \(coefficients == 1 ? "coefficient" : "coefficients")"
+        case .constantOutcome(let value, let rows):
+            return "the outcome is \(value) in all \(rows) rows; a logit needs rows with both outcomes"
+        case .emptyDesign:
+            return "the formula has no terms (not even an intercept)"
+        case .overflow(let columns):
+            return "sums of squares overflow in \(columns.joined(separator: ", ")): values are too large (around 1e154 or more); rescale them"
         }
     }
 }
