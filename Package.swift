@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "causa",
             dependencies: [
-                "Cluster", "Jobs", "Encoders",
+                "Cluster", "Jobs", "Encoders", "Statistics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -156,7 +156,7 @@ public final class MiniLMEncoder: TextEncoder {
                 for j in 0..<h { x[row + j] = wordEmbeddings[w + j] + positionEmbeddings[pos + j] + typeEmbeddings[j] }
             }
         }
-        layerNorm(&x, rows: total, gamma: embeddingGamma, beta: embeddingBeta)
+        layerNorm(&x, adding: nil, rows: total, gamma: embeddingGamma, beta: embeddingBeta)
 
         var qkv = [Float](repeating: 0, count: total * 3 * h)
         var context = [Float](repeating: 0, count: total * h)
@@ -178,7 +178,7 @@ public final class MiniLMEncoder: TextEncoder {
                                 // scores = Q Kᵀ / √dh  ([L, L]); Q and K are strided views of the fused QKV rows.
                                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(length), Int32(length), Int32(dh), scale,
                                             qp, Int32(3 * h), kp, Int32(3 * h), 0, sc.baseAddress!, Int32(length))
-                                softmaxRows(sc.baseAddress!, rows: length, columns: length)
+                                VectorMath.softmaxRows(sc.baseAddress!, rows: length, columns: length)
                                 // context[:, head] = P V
                                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(length), Int32(dh), Int32(length), 1,
                                             sc.baseAddress!, Int32(length), vp, Int32(3 * h), 0, c.baseAddress! + base * h + head * dh, Int32(h))
@@ -188,13 +188,11 @@ public final class MiniLMEncoder: TextEncoder {
                 }
             }
             linear(context, rows: total, inputs: h, weight: layer.outWeight, bias: layer.outBias, outputs: h, into: &attention)
-            addInPlace(&x, attention)
-            layerNorm(&x, rows: total, gamma: layer.norm1Gamma, beta: layer.norm1Beta)
+            layerNorm(&x, adding: attention, rows: total, gamma: layer.norm1Gamma, beta: layer.norm1Beta)
             linear(x, rows: total, inputs: h, weight: layer.upWeight, bias: layer.upBias, outputs: inter, into: &up)
-            gelu(&up)
+            up.withUnsafeMutableBufferPointer { VectorMath.gelu($0.baseAddress!, count: $0.count) }
             linear(up, rows: total, inputs: inter, weight: layer.downWeight, bias: layer.downBias, outputs: h, into: &attention)
-            addInPlace(&x, attention)
-            layerNorm(&x, rows: total, gamma: layer.norm2Gamma, beta: layer.norm2Beta)
+            layerNorm(&x, adding: attention, rows: total, gamma: layer.norm2Gamma, beta: layer.norm2Beta)
         }
 
         // Mean pooling over each sequence's tokens, then L2 normalisation.
@@ -222,48 +220,20 @@ public final class MiniLMEncoder: TextEncoder {
         }
     }
 
-    func addInPlace(_ x: inout [Float], _ y: [Float]) {
+    /// x ← LayerNorm(x + y) row by row (or LayerNorm(x) without y).
+    func layerNorm(_ x: inout [Float], adding y: [Float]?, rows: Int, gamma: [Float], beta: [Float]) {
         x.withUnsafeMutableBufferPointer { xp in
-            y.withUnsafeBufferPointer { yp in for i in 0..<xp.count { xp[i] += yp[i] } }
-        }
-    }
-
-    /// LayerNorm per row: (x − mean) / √(var + ε) · γ + β, mean and (biased) variance in one pass over Float64 sums.
-    func layerNorm(_ x: inout [Float], rows: Int, gamma: [Float], beta: [Float]) {
-        let h = gamma.count, eps = config.layerNormEpsilon
-        x.withUnsafeMutableBufferPointer { xp in
-            for r in 0..<rows {
-                let row = xp.baseAddress! + r * h
-                var mean: Float = 0
-                for j in 0..<h { mean += row[j] }
-                mean /= Float(h)
-                var variance: Float = 0
-                for j in 0..<h { let d = row[j] - mean; variance += d * d }
-                variance /= Float(h)
-                let inv = 1 / (variance + eps).squareRoot()
-                for j in 0..<h { row[j] = (row[j] - mean) * inv * gamma[j] + beta[j] }
+            gamma.withUnsafeBufferPointer { g in
+                beta.withUnsafeBufferPointer { b in
+                    if let y {
+                        y.withUnsafeBufferPointer { yp in
+                            VectorMath.addLayerNorm(xp.baseAddress!, add: yp.baseAddress!, rows: rows, h: g.count, gamma: g.baseAddress!, beta: b.baseAddress!, epsilon: config.layerNormEpsilon)
+                        }
+                    } else {
+                        VectorMath.addLayerNorm(xp.baseAddress!, add: nil, rows: rows, h: g.count, gamma: g.baseAddress!, beta: b.baseAddress!, epsilon: config.layerNormEpsilon)
+                    }
+                }
             }
-        }
-    }
-
-    /// Exact GELU: x · Φ(x) = ½ x (1 + erf(x / √2)).
-    func gelu(_ x: inout [Float]) {
-        let r: Float = 1 / Float(2).squareRoot()
-        x.withUnsafeMutableBufferPointer { xp in
-            for i in 0..<xp.count { let v = xp[i]; xp[i] = 0.5 * v * (1 + erff(v * r)) }
-        }
-    }
-
-    /// Numerically stable softmax of each row.
-    func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        for r in 0..<rows {
-            let row = p + r * columns
-            var m = -Float.infinity
-            for j in 0..<columns { m = max(m, row[j]) }
-            var sum: Float = 0
-            for j in 0..<columns { let e = expf(row[j] - m); row[j] = e; sum += e }
-            let inv = 1 / sum
-            for j in 0..<columns { row[j] *= inv }
         }
     }
 }

@@ -3,12 +3,14 @@ import Cluster
 import Foundation
 import Jobs
 import Logging
+import Statistics
 
 @main
 struct Causa: ParsableCommand {
     /// Like `ParsableCommand.main()`, but command-line mistakes (unknown option, bad value, failed validation) exit
     /// with 2, the code of every other input error, instead of argument-parser's 64.
     static func main() {
+        selectOpenBLASKernels()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -28,6 +30,17 @@ struct Causa: ParsableCommand {
         discussion: "Exit codes: 0 success, 1 run failure (cluster, timeout), 2 input error (job file, data, model).",
         version: "0.1.0",
         subcommands: [Local.self, Coordinator.self, Worker.self, Submit.self, Embed.self])
+}
+
+/// Re-executes this process with OPENBLAS_CORETYPE set when OpenBLAS fell back to generic kernels on a CPU that
+/// has AVX2 or AVX-512 (see `LinearAlgebra.preferredCoreType`). Worker processes inherit the setting.
+/// Set CAUSA_KEEP_OPENBLAS_CORE=1 (or OPENBLAS_CORETYPE yourself) to opt out.
+func selectOpenBLASKernels() {
+    guard let core = LinearAlgebra.preferredCoreType(environment: ProcessInfo.processInfo.environment) else { return }
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    let args = CommandLine.arguments.map { strdup($0) } + [nil]
+    execv("/proc/self/exe", args)
+    // execv returns only on failure: carry on with the generic kernels.
 }
 
 /// Options every command shares.

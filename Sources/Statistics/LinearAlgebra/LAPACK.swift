@@ -8,6 +8,8 @@ import COpenBLAS
 ///
 /// - Note: OpenBLAS runs on the calling thread when `LinearAlgebra.setThreads(1)` was called (workers do
 ///   this at start-up; a cluster scales by processes).
+import Foundation
+
 public enum LinearAlgebra {
     /// Sets the number of OpenBLAS threads for this process.
     /// - Parameter count: threads, ≥ 1.
@@ -123,5 +125,30 @@ public enum LinearAlgebraError: Error, Equatable, CustomStringConvertible {
         case .notPositiveDefinite(let order): return "matrix is not positive definite (leading minor \(order))"
         case .lapack(let function, let info): return "LAPACK \(function) failed (info \(info))"
         }
+    }
+}
+
+extension LinearAlgebra {
+    /// The OpenBLAS kernel family this process runs (e.g. `Prescott`, `Haswell`, `SkylakeX`).
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// The kernel family this CPU supports when OpenBLAS's own detection fell back to a generic one, or nil.
+    ///
+    /// Debian's OpenBLAS 0.3.21 does not recognise some current (and virtualised) Intel CPUs and falls back to its
+    /// SSE3 `Prescott` kernels, 2–3× slower than the AVX2/AVX-512 ones the CPU has. This reads the CPU flags from
+    /// /proc/cpuinfo: AVX-512 (F, BW, VL, DQ) → `SkylakeX`; AVX2 and FMA → `Haswell`. OpenBLAS reads the choice only
+    /// from the environment variable `OPENBLAS_CORETYPE` at load time, so the caller re-executes itself with it set.
+    /// Nil when OPENBLAS_CORETYPE is already set (the machine's administrator chose), when OpenBLAS already uses a
+    /// modern kernel, or when the flags cannot be read.
+    public static func preferredCoreType(environment: [String: String]) -> String? {
+        guard environment["OPENBLAS_CORETYPE"] == nil, environment["CAUSA_KEEP_OPENBLAS_CORE"] == nil else { return nil }
+        let generic = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine", "Northwood", "Banias"]
+        guard generic.contains(where: { coreName.caseInsensitiveCompare($0) == .orderedSame }) else { return nil }
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        let flags = Set(line.split(separator: " ").map(String.init))
+        if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) { return "SkylakeX" }
+        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        return nil
     }
 }

@@ -1,0 +1,95 @@
+import Foundation
+import XCTest
+
+@testable import Encoders
+
+private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+private let modelDirectory = root.appendingPathComponent("models/all-MiniLM-L6-v2").path
+
+private struct ParityCase: Decodable {
+    let text: String
+    let input_ids: [Int32]
+    let embedding: [Float]
+}
+
+private struct Parity: Decodable {
+    let max_seq_length: Int
+    let cases: [ParityCase]
+}
+
+/// Embeddings against sentence-transformers (Tests/Fixtures/minilm/parity.json, 41 texts, normalised, max length 256).
+final class MiniLMEncoderTests: XCTestCase {
+    static var shared: MiniLMEncoder?
+
+    func encoder() throws -> MiniLMEncoder {
+        if let e = Self.shared { return e }
+        // Throws an EncoderError naming scripts/fetch-model.sh when the model has not been fetched.
+        let e = try MiniLMEncoder(modelDirectory: modelDirectory, batchSize: 8)
+        Self.shared = e
+        return e
+    }
+
+    private func parity() throws -> Parity {
+        try JSONDecoder().decode(Parity.self, from: Data(contentsOf: root.appendingPathComponent("Tests/Fixtures/minilm/parity.json")))
+    }
+
+    func testEmbeddingsMatchSentenceTransformers() throws {
+        let p = try parity()
+        XCTAssertEqual(p.max_seq_length, 256)
+        let e = try encoder()
+        let out = try e.encode(p.cases.map(\.text))
+        XCTAssertEqual(out.count, p.cases.count * 384)
+        for (k, c) in p.cases.enumerated() {
+            let got = out[(k * 384)..<((k + 1) * 384)]
+            let worst = zip(got, c.embedding).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-4, "case \(k) \(c.text.prefix(40).debugDescription): max |Δ| \(worst)")
+            let norm = got.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            XCTAssertEqual(norm, 1, accuracy: 1e-5, "case \(k) norm")
+        }
+    }
+
+    /// A text alone and the same text packed with others give the same vector (no padding, no cross-talk).
+    func testPackingDoesNotChangeVectors() throws {
+        let p = try parity()
+        let e = try encoder()
+        let ids = p.cases.map(\.input_ids)
+        let packed = e.encode(tokenized: ids)
+        for k in [0, 2, 20, 40] {
+            let alone = e.encode(tokenized: [ids[k]])
+            let worst = zip(alone, packed[(k * 384)..<((k + 1) * 384)]).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-6, "case \(k)")
+        }
+    }
+
+    func testLongTextIsTruncatedTo256Tokens() throws {
+        let e = try encoder()
+        let long = Array(repeating: "recommendation", count: 400).joined(separator: " ")
+        XCTAssertEqual(e.tokenizer.encode(long).count, 256)
+        let a = try e.encode([long]), b = try e.encode([long + " and then some more words at the end"])
+        XCTAssertEqual(a, b, "words past token 256 must not change the vector")
+    }
+
+    func testVectorMathAgainstLibm() {
+        // erf and exp kernels against glibc over a dense grid (tolerances: a few Float32 ULP).
+        var worstErf: Float = 0, worstExp: Float = 0
+        var x: Float = -6
+        while x <= 6 {
+            worstErf = max(worstErf, abs(VectorMath.erf(x) - erff(x)))
+            x += 0.001
+        }
+        x = -80
+        while x <= 0 {
+            let e = expf(x)
+            worstExp = max(worstExp, abs(VectorMath.exp(x) - e) / e)
+            x += 0.01
+        }
+        XCTAssertLessThan(worstErf, 1e-6)
+        XCTAssertLessThan(worstExp, 1e-6)
+    }
+
+    func testMissingModelNamesTheSetupCommand() {
+        XCTAssertThrowsError(try MiniLMEncoder(modelDirectory: "/nonexistent/model")) { error in
+            XCTAssertTrue("\(error)".contains("scripts/fetch-model.sh"), "\(error)")
+        }
+    }
+}
