@@ -56,15 +56,30 @@ enum VectorMath {
 
     /// Softmax of each of `rows` rows of `columns` values, in place: exp(x − max) / Σ.
     static func softmaxRows(_ p: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        typealias V8 = SIMD8<Float>
         for row in 0..<rows {
             let x = p + row * columns
-            var m = -Float.infinity
-            for j in 0..<columns { m = x[j] > m ? x[j] : m }
-            for j in 0..<columns { x[j] = exp(x[j] - m) }
-            var total: Float = 0
-            for j in 0..<columns { total += x[j] }
+            // Max with four independent running maxima, sum with 8-wide accumulators (a single-accumulator
+            // reduction loop does not vectorise).
+            var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0
+            var j = 0
+            while j + 4 <= columns {
+                m0 = x[j] > m0 ? x[j] : m0
+                m1 = x[j + 1] > m1 ? x[j + 1] : m1
+                m2 = x[j + 2] > m2 ? x[j + 2] : m2
+                m3 = x[j + 3] > m3 ? x[j + 3] : m3
+                j += 4
+            }
+            var m = Swift.max(Swift.max(m0, m1), Swift.max(m2, m3))
+            while j < columns { m = x[j] > m ? x[j] : m; j += 1 }
+            for k in 0..<columns { x[k] = exp(x[k] - m) }
+            var sv = V8(repeating: 0)
+            j = 0
+            while j + 8 <= columns { sv += UnsafeRawPointer(x + j).loadUnaligned(as: V8.self); j += 8 }
+            var total = sv.sum()
+            while j < columns { total += x[j]; j += 1 }
             let inv = 1 / total
-            for j in 0..<columns { x[j] *= inv }
+            for k in 0..<columns { x[k] *= inv }
         }
     }
 
