@@ -55,6 +55,9 @@ public final class MiniLMEncoder: TextEncoder {
     public let tokenizer: WordPieceTokenizer
     /// Texts per packed batch.
     public var batchSize: Int
+    /// Batches encoded at once, each on its own thread with single-threaded OpenBLAS (packed batches are independent,
+    /// so this scales better than OpenBLAS's own threads on these small products).
+    public let threads: Int
 
     struct Layer {
         var qkvWeight: [Float]  // [3h, h]
@@ -97,7 +100,8 @@ public final class MiniLMEncoder: TextEncoder {
             throw EncoderError("\(dir.appendingPathComponent("vocab.txt").path): \(tokenizer.vocabularySize) tokens, config.json says \(config.vocabularySize)")
         }
         self.batchSize = max(1, batchSize)
-        openblas_set_num_threads(Int32(max(1, threads)))
+        self.threads = max(1, threads)
+        openblas_set_num_threads(1)
         let st = try SafeTensorsFile(path: dir.appendingPathComponent("model.safetensors").path)
         let h = config.hiddenSize, i = config.intermediateSize
         func t(_ name: String, _ shape: [Int]) throws -> [Float] {
@@ -127,13 +131,23 @@ public final class MiniLMEncoder: TextEncoder {
     /// Embeds texts in packed batches of `batchSize`.
     /// - Returns: [texts.count, 384] row-major Float32, each row of norm 1.
     public func encode(_ texts: [String]) throws -> [Float] {
-        var out = [Float]()
-        out.reserveCapacity(texts.count * dimension)
-        var start = 0
-        while start < texts.count {
-            let end = min(start + batchSize, texts.count)
-            out += encode(tokenized: texts[start..<end].map { tokenizer.encode($0) })
-            start = end
+        let d = dimension
+        let batches = stride(from: 0, to: texts.count, by: batchSize).map { $0..<min($0 + batchSize, texts.count) }
+        var out = [Float](repeating: 0, count: texts.count * d)
+        if threads == 1 || batches.count == 1 {
+            for b in batches { out.replaceSubrange((b.lowerBound * d)..<(b.upperBound * d), with: encode(tokenized: texts[b].map { tokenizer.encode($0) })) }
+            return out
+        }
+        // Each thread takes every threads-th batch and writes its own rows of `out`.
+        out.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                for k in stride(from: t, to: batches.count, by: threads) {
+                    let b = batches[k]
+                    let v = encode(tokenized: texts[b].map { tokenizer.encode($0) })
+                    (base + b.lowerBound * d).update(from: v, count: v.count)
+                }
+            }
         }
         return out
     }

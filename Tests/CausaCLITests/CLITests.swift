@@ -199,6 +199,52 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try model(out), try model(local))
     }
 
+    /// `causa embed` against sentence-transformers' vectors (parity.json), through the cache, and with bad input.
+    func testEmbedMatchesReferenceAndUsesTheCache() throws {
+        struct Case: Decodable { let text: String; let embedding: [Float] }
+        struct Parity: Decodable { let cases: [Case] }
+        let parity = try JSONDecoder().decode(Parity.self, from: Data(contentsOf: Self.fixtures.appendingPathComponent("minilm/parity.json")))
+        // Empty, whitespace-only, short and long texts (a debug build is slow: keep the set small).
+        let chosen = [0, 1, 2, 5, 10, 13, 27, 28]
+        var lines = ""
+        for (n, k) in chosen.enumerated() {
+            let object: [String: Any] = ["id": n % 2 == 0 ? "t\(k)" as Any : k as Any, "text": parity.cases[k].text]
+            lines += String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) + "\n"
+        }
+        let input = dir.appendingPathComponent("texts.jsonl")
+        try lines.write(to: input, atomically: true, encoding: .utf8)
+        let cache = dir.appendingPathComponent("cache").path
+        let out1 = dir.appendingPathComponent("v1.jsonl").path, out2 = dir.appendingPathComponent("v2.jsonl").path
+        let first = try causa(["embed", "--encoder", "minilm", "--in", input.path, "--out", out1, "--cache-dir", cache])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let rows = try String(contentsOfFile: out1, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count, chosen.count)
+        for (n, row) in rows.enumerated() {
+            let object = try JSONSerialization.jsonObject(with: Data(row.utf8)) as! [String: Any]
+            if n % 2 == 0 { XCTAssertEqual(object["id"] as? String, "t\(chosen[n])") } else { XCTAssertEqual(object["id"] as? Int, chosen[n]) }
+            let v = (object["embedding"] as! [NSNumber]).map(\.floatValue)
+            XCTAssertEqual(v.count, 384)
+            XCTAssertEqual(v.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1, accuracy: 1e-5)
+            let worst = zip(v, parity.cases[chosen[n]].embedding).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-4, "text \(chosen[n])")
+        }
+        let second = try causa(["embed", "--encoder", "minilm", "--in", input.path, "--out", out2, "--cache-dir", cache])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stderr.contains("\(chosen.count) hits, 0 misses"), second.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out2)), try Data(contentsOf: URL(fileURLWithPath: out1)))
+        // Invalid UTF-8 on line 2: exit 2, the line named, no output written.
+        var bad = Data("{\"id\": 1, \"text\": \"fine\"}\n{\"id\": 2, \"text\": \"".utf8)
+        bad.append(contentsOf: [0xC3, 0x28])
+        bad.append(Data("\"}\n".utf8))
+        let badInput = dir.appendingPathComponent("bad.jsonl")
+        try bad.write(to: badInput)
+        let out3 = dir.appendingPathComponent("v3.jsonl").path
+        let failed = try causa(["embed", "--encoder", "hashing", "--in", badInput.path, "--out", out3, "--no-cache"])
+        XCTAssertEqual(failed.status, 2, failed.stderr)
+        XCTAssertTrue(failed.stderr.contains("bad.jsonl:2") && failed.stderr.contains("UTF-8"), failed.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out3))
+    }
+
     func testHelpListsTheCommands() throws {
         let run = try causa(["--help"])
         XCTAssertEqual(run.status, 0)
