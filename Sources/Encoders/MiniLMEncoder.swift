@@ -201,12 +201,15 @@ public final class MiniLMEncoder: TextEncoder {
                     }
                 }
             }
-            linear(context, rows: total, inputs: h, weight: layer.outWeight, bias: layer.outBias, outputs: h, into: &attention)
-            layerNorm(&x, adding: attention, rows: total, gamma: layer.norm1Gamma, beta: layer.norm1Beta)
-            linear(x, rows: total, inputs: h, weight: layer.upWeight, bias: layer.upBias, outputs: inter, into: &up)
-            up.withUnsafeMutableBufferPointer { VectorMath.gelu($0.baseAddress!, count: $0.count) }
-            linear(up, rows: total, inputs: inter, weight: layer.downWeight, bias: layer.downBias, outputs: h, into: &attention)
-            layerNorm(&x, adding: attention, rows: total, gamma: layer.norm2Gamma, beta: layer.norm2Beta)
+            // Biases of the output projection and the FFN are added inside the passes that follow each product.
+            linear(context, rows: total, inputs: h, weight: layer.outWeight, bias: nil, outputs: h, into: &attention)
+            layerNorm(&x, adding: attention, bias: layer.outBias, rows: total, gamma: layer.norm1Gamma, beta: layer.norm1Beta)
+            linear(x, rows: total, inputs: h, weight: layer.upWeight, bias: nil, outputs: inter, into: &up)
+            up.withUnsafeMutableBufferPointer { u in
+                layer.upBias.withUnsafeBufferPointer { VectorMath.biasGelu(u.baseAddress!, rows: total, bias: $0.baseAddress!, columns: inter) }
+            }
+            linear(up, rows: total, inputs: inter, weight: layer.downWeight, bias: nil, outputs: h, into: &attention)
+            layerNorm(&x, adding: attention, bias: layer.downBias, rows: total, gamma: layer.norm2Gamma, beta: layer.norm2Beta)
         }
 
         // Mean pooling over each sequence's tokens, then L2 normalisation.
@@ -225,23 +228,27 @@ public final class MiniLMEncoder: TextEncoder {
         return out
     }
 
-    /// y = x Wᵀ + b for row-major x [rows, inputs] and W [outputs, inputs] (one sgemm).
-    func linear(_ x: [Float], rows: Int, inputs: Int, weight: [Float], bias: [Float], outputs: Int, into y: inout [Float]) {
+    /// y = x Wᵀ (+ b) for row-major x [rows, inputs] and W [outputs, inputs] (one sgemm); without `bias` the caller
+    /// adds it in a later pass.
+    func linear(_ x: [Float], rows: Int, inputs: Int, weight: [Float], bias: [Float]?, outputs: Int, into y: inout [Float]) {
         y.withUnsafeMutableBufferPointer { yp in
-            for r in 0..<rows { (yp.baseAddress! + r * outputs).update(from: bias, count: outputs) }
+            if let bias { for r in 0..<rows { (yp.baseAddress! + r * outputs).update(from: bias, count: outputs) } }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-                        x, Int32(inputs), weight, Int32(inputs), 1, yp.baseAddress!, Int32(outputs))
+                        x, Int32(inputs), weight, Int32(inputs), bias == nil ? 0 : 1, yp.baseAddress!, Int32(outputs))
         }
     }
 
     /// x ← LayerNorm(x + y) row by row (or LayerNorm(x) without y).
-    func layerNorm(_ x: inout [Float], adding y: [Float]?, rows: Int, gamma: [Float], beta: [Float]) {
+    func layerNorm(_ x: inout [Float], adding y: [Float]?, bias: [Float]? = nil, rows: Int, gamma: [Float], beta: [Float]) {
         x.withUnsafeMutableBufferPointer { xp in
             gamma.withUnsafeBufferPointer { g in
                 beta.withUnsafeBufferPointer { b in
                     if let y {
                         y.withUnsafeBufferPointer { yp in
-                            VectorMath.addLayerNorm(xp.baseAddress!, add: yp.baseAddress!, rows: rows, h: g.count, gamma: g.baseAddress!, beta: b.baseAddress!, epsilon: config.layerNormEpsilon)
+                            (bias ?? []).withUnsafeBufferPointer { bp in
+                                VectorMath.addLayerNorm(xp.baseAddress!, add: yp.baseAddress!, bias: bias == nil ? nil : bp.baseAddress!, rows: rows, h: g.count,
+                                                        gamma: g.baseAddress!, beta: b.baseAddress!, epsilon: config.layerNormEpsilon)
+                            }
                         }
                     } else {
                         VectorMath.addLayerNorm(xp.baseAddress!, add: nil, rows: rows, h: g.count, gamma: g.baseAddress!, beta: b.baseAddress!, epsilon: config.layerNormEpsilon)

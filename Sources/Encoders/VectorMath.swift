@@ -46,11 +46,15 @@ enum VectorMath {
         return y * Float(bitPattern: (t.bitPattern &- 0x4B3F_FF81) &<< 23)
     }
 
-    /// x ← ½ x (1 + erf(x / √2)) over `count` values.
-    static func gelu(_ p: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let x = p[i]
-            p[i] = 0.5 * x * (1 + erf(x * 0.70710678118654752))
+    /// x ← GELU(x + b) over `rows` rows of `b`'s length: ½ v (1 + erf(v / √2)) with v = x + b (the layer's bias,
+    /// added here rather than in a separate pass).
+    static func biasGelu(_ p: UnsafeMutablePointer<Float>, rows: Int, bias b: UnsafePointer<Float>, columns: Int) {
+        for r in 0..<rows {
+            let x = p + r * columns
+            for i in 0..<columns {
+                let v = x[i] + b[i]
+                x[i] = 0.5 * v * (1 + erf(v * 0.70710678118654752))
+            }
         }
     }
 
@@ -85,7 +89,7 @@ enum VectorMath {
 
     /// LayerNorm of each row of `h` values (h a multiple of 16): (x − mean) / √(var + ε) · γ + β, with x ← x + add first
     /// when `add` is given (the residual connection), in one pass for the sums and one for the output.
-    static func addLayerNorm(_ x: UnsafeMutablePointer<Float>, add: UnsafePointer<Float>?, rows: Int, h: Int,
+    static func addLayerNorm(_ x: UnsafeMutablePointer<Float>, add: UnsafePointer<Float>?, bias: UnsafePointer<Float>? = nil, rows: Int, h: Int,
                              gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, epsilon: Float) {
         precondition(h % 16 == 0, "addLayerNorm: hidden size \(h) is not a multiple of 16")
         for r in 0..<rows {
@@ -94,7 +98,11 @@ enum VectorMath {
             var j = 0
             while j < h {
                 var v = load(row + j)
-                if let add { v += load(add + r * h + j); store(v, row + j) }
+                if let add {
+                    v += load(add + r * h + j)
+                    if let bias { v += load(bias + j) }
+                    store(v, row + j)
+                }
                 s += v
                 j += 16
             }
