@@ -35,11 +35,14 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // CSV reading with typed, positioned errors.
         .target(name: "Tabular"),
+        // The encoder's elementwise kernels (GELU, softmax, LayerNorm) in C, built for AVX-512, AVX2 and baseline
+        // x86-64 with run-time dispatch (SwiftPM compiles Swift for baseline x86-64 only). Not API.
+        .target(name: "CEncoderKernels"),
         // WordPiece tokenizer, MiniLM sentence encoder (OpenBLAS sgemm), hashing encoder, safetensors, embedding cache.
         .target(
             name: "Encoders",
             dependencies: [
-                "COpenBLAS",
+                "COpenBLAS", "CEncoderKernels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
@@ -73,7 +76,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
-        .testTarget(name: "EncodersTests", dependencies: ["Encoders"]),
+        .testTarget(name: "EncodersTests", dependencies: ["Encoders", "CEncoderKernels"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Statistics", "Tabular"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Jobs"]),
         .testTarget(name: "CausaCLITests", dependencies: ["causa"]),

@@ -1,3 +1,4 @@
+import CEncoderKernels
 import COpenBLAS
 import Foundation
 
@@ -163,7 +164,7 @@ public final class MiniLMEncoder: TextEncoder {
         guard total > 0 else { return [Float](repeating: 0, count: sequences.count * h) }
 
         // Embeddings: word + position + token type 0, then LayerNorm.
-        var x = [Float](repeating: 0, count: total * h)
+        var x = Self.uninitialized(total * h)
         for (s, ids) in sequences.enumerated() {
             for (p, id) in ids.enumerated() {
                 let row = (offsets[s] + p) * h, w = Int(id) * h, pos = p * h
@@ -172,12 +173,14 @@ public final class MiniLMEncoder: TextEncoder {
         }
         layerNorm(&x, adding: nil, rows: total, gamma: embeddingGamma, beta: embeddingBeta)
 
-        var qkv = [Float](repeating: 0, count: total * 3 * h)
-        var context = [Float](repeating: 0, count: total * h)
-        var attention = [Float](repeating: 0, count: total * h)
-        var up = [Float](repeating: 0, count: total * inter)
+        // Every element of these buffers is written before it is read (sgemm with β = 0, or the bias copy), so they
+        // are not zero-filled.
+        var qkv = Self.uninitialized(total * 3 * h)
+        var context = Self.uninitialized(total * h)
+        var attention = Self.uninitialized(total * h)
+        var up = Self.uninitialized(total * inter)
         let maxLength = lengths.max() ?? 0
-        var scores = [Float](repeating: 0, count: maxLength * maxLength)
+        var scores = Self.uninitialized(maxLength * maxLength)
         let scale = 1 / Float(dh).squareRoot()
         for layer in layers {
             linear(x, rows: total, inputs: h, weight: layer.qkvWeight, bias: layer.qkvBias, outputs: 3 * h, into: &qkv)
@@ -192,7 +195,7 @@ public final class MiniLMEncoder: TextEncoder {
                                 // scores = Q Kᵀ / √dh  ([L, L]); Q and K are strided views of the fused QKV rows.
                                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(length), Int32(length), Int32(dh), scale,
                                             qp, Int32(3 * h), kp, Int32(3 * h), 0, sc.baseAddress!, Int32(length))
-                                VectorMath.softmaxRows(sc.baseAddress!, rows: length, columns: length)
+                                causa_softmax_rows(sc.baseAddress!, length, length)
                                 // context[:, head] = P V
                                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(length), Int32(dh), Int32(length), 1,
                                             sc.baseAddress!, Int32(length), vp, Int32(3 * h), 0, c.baseAddress! + base * h + head * dh, Int32(h))
@@ -206,7 +209,7 @@ public final class MiniLMEncoder: TextEncoder {
             layerNorm(&x, adding: attention, bias: layer.outBias, rows: total, gamma: layer.norm1Gamma, beta: layer.norm1Beta)
             linear(x, rows: total, inputs: h, weight: layer.upWeight, bias: nil, outputs: inter, into: &up)
             up.withUnsafeMutableBufferPointer { u in
-                layer.upBias.withUnsafeBufferPointer { VectorMath.biasGelu(u.baseAddress!, rows: total, bias: $0.baseAddress!, columns: inter) }
+                layer.upBias.withUnsafeBufferPointer { causa_bias_gelu(u.baseAddress!, total, $0.baseAddress!, inter) }
             }
             linear(up, rows: total, inputs: inter, weight: layer.downWeight, bias: nil, outputs: h, into: &attention)
             layerNorm(&x, adding: attention, bias: layer.downBias, rows: total, gamma: layer.norm2Gamma, beta: layer.norm2Beta)
@@ -228,6 +231,11 @@ public final class MiniLMEncoder: TextEncoder {
         return out
     }
 
+    /// An array of `count` floats whose contents are unspecified (the caller writes every element before reading).
+    static func uninitialized(_ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+
     /// y = x Wᵀ (+ b) for row-major x [rows, inputs] and W [outputs, inputs] (one sgemm); without `bias` the caller
     /// adds it in a later pass.
     func linear(_ x: [Float], rows: Int, inputs: Int, weight: [Float], bias: [Float]?, outputs: Int, into y: inout [Float]) {
@@ -246,12 +254,12 @@ public final class MiniLMEncoder: TextEncoder {
                     if let y {
                         y.withUnsafeBufferPointer { yp in
                             (bias ?? []).withUnsafeBufferPointer { bp in
-                                VectorMath.addLayerNorm(xp.baseAddress!, add: yp.baseAddress!, bias: bias == nil ? nil : bp.baseAddress!, rows: rows, h: g.count,
-                                                        gamma: g.baseAddress!, beta: b.baseAddress!, epsilon: config.layerNormEpsilon)
+                                causa_add_layernorm(xp.baseAddress!, yp.baseAddress!, bias == nil ? nil : bp.baseAddress!, rows, g.count,
+                                                    g.baseAddress!, b.baseAddress!, config.layerNormEpsilon)
                             }
                         }
                     } else {
-                        VectorMath.addLayerNorm(xp.baseAddress!, add: nil, rows: rows, h: g.count, gamma: g.baseAddress!, beta: b.baseAddress!, epsilon: config.layerNormEpsilon)
+                        causa_add_layernorm(xp.baseAddress!, nil, nil, rows, g.count, g.baseAddress!, b.baseAddress!, config.layerNormEpsilon)
                     }
                 }
             }

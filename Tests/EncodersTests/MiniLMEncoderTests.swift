@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 
+import CEncoderKernels
 @testable import Encoders
 
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -69,22 +70,34 @@ final class MiniLMEncoderTests: XCTestCase {
         XCTAssertEqual(a, b, "words past token 256 must not change the vector")
     }
 
-    func testVectorMathAgainstLibm() {
-        // erf and exp kernels against glibc over a dense grid (tolerances: a few Float32 ULP).
-        var worstErf: Float = 0, worstExp: Float = 0
-        var x: Float = -6
-        while x <= 6 {
-            worstErf = max(worstErf, abs(VectorMath.erf(x) - erff(x)))
-            x += 0.001
+    func testKernelsAgainstLibm() {
+        // GELU (rational erf) and softmax (Cephes exp) against glibc's erff/expf over a grid: a few Float32 ULP.
+        let xs = stride(from: Float(-8), through: 8, by: 0.001).map { $0 }
+        var g = xs
+        let zero = [Float](repeating: 0, count: xs.count)
+        causa_bias_gelu(&g, 1, zero, xs.count)
+        let worstGelu = zip(g, xs).map { abs($0 - 0.5 * $1 * (1 + erff($1 / Float(2).squareRoot()))) }.max()!
+        XCTAssertLessThan(worstGelu, 2e-6)
+        var worstSoftmax: Float = 0
+        for columns in [1, 7, 16, 33, 256] {
+            var rows = (0..<(2 * columns)).map { Float($0 % 13) * 1.7 - 9 }
+            let expected = (0..<2).flatMap { r -> [Float] in
+                let row = Array(rows[(r * columns)..<((r + 1) * columns)])
+                let m = row.max()!
+                let e = row.map { expf($0 - m) }
+                let s = e.reduce(0, +)
+                return e.map { $0 / s }
+            }
+            causa_softmax_rows(&rows, 2, columns)
+            worstSoftmax = max(worstSoftmax, zip(rows, expected).map { abs($0 - $1) }.max()!)
         }
-        x = -80
-        while x <= 0 {
-            let e = expf(x)
-            worstExp = max(worstExp, abs(VectorMath.exp(x) - e) / e)
-            x += 0.01
-        }
-        XCTAssertLessThan(worstErf, 1e-6)
-        XCTAssertLessThan(worstExp, 1e-6)
+        XCTAssertLessThan(worstSoftmax, 1e-6)
+        var x: [Float] = (0..<32).map { Float($0) }
+        let gamma = [Float](repeating: 2, count: 32), beta = [Float](repeating: 1, count: 32)
+        causa_add_layernorm(&x, nil, nil, 1, 32, gamma, beta, 0)
+        // mean 15.5, variance (32² − 1) / 12 = 85.25
+        XCTAssertEqual(x[0], (0 - 15.5) / Float(85.25).squareRoot() * 2 + 1, accuracy: 1e-5)
+        XCTAssertEqual(x[31], (31 - 15.5) / Float(85.25).squareRoot() * 2 + 1, accuracy: 1e-5)
     }
 
     func testMissingModelNamesTheSetupCommand() {
