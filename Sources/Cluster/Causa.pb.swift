@@ -243,6 +243,9 @@ nonisolated struct Causa_Wire_JobPlan: Sendable {
   /// empty when the outcome is an expression
   var outcomeColumn: String = String()
 
+  /// user-key columns (workers reading shard files hash them)
+  var userKey: [String] = []
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -265,6 +268,9 @@ nonisolated struct Causa_Wire_ShardAssignment: Sendable {
   var shard: UInt32 = 0
 
   var totalShards: UInt32 = 0
+
+  /// data.source = "shards": the file this worker reads the shard's rows from
+  var shardFile: String = String()
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1158,7 +1164,7 @@ nonisolated extension Causa_Wire_Shutdown: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".JobPlan"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}kind\0\u{1}formula\0\u{1}folds\0\u{3}fold_by\0\u{1}columns\0\u{3}column_numbers\0\u{3}level_columns\0\u{3}outcome_column\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}kind\0\u{1}formula\0\u{1}folds\0\u{3}fold_by\0\u{1}columns\0\u{3}column_numbers\0\u{3}level_columns\0\u{3}outcome_column\0\u{3}user_key\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1175,6 +1181,7 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
       case 7: try { try decoder.decodeRepeatedUInt32Field(value: &self.columnNumbers) }()
       case 8: try { try decoder.decodeRepeatedStringField(value: &self.levelColumns) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.outcomeColumn) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.userKey) }()
       default: break
       }
     }
@@ -1208,6 +1215,9 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.outcomeColumn.isEmpty {
       try visitor.visitSingularStringField(value: self.outcomeColumn, fieldNumber: 9)
     }
+    if !self.userKey.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.userKey, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1221,6 +1231,7 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.columnNumbers != rhs.columnNumbers {return false}
     if lhs.levelColumns != rhs.levelColumns {return false}
     if lhs.outcomeColumn != rhs.outcomeColumn {return false}
+    if lhs.userKey != rhs.userKey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1228,7 +1239,7 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Causa_Wire_ShardAssignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".ShardAssignment"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plan\0\u{1}shard\0\u{3}total_shards\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plan\0\u{1}shard\0\u{3}total_shards\0\u{3}shard_file\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1239,6 +1250,7 @@ nonisolated extension Causa_Wire_ShardAssignment: SwiftProtobuf.Message, SwiftPr
       case 1: try { try decoder.decodeSingularMessageField(value: &self._plan) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.shard) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.totalShards) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.shardFile) }()
       default: break
       }
     }
@@ -1258,6 +1270,9 @@ nonisolated extension Causa_Wire_ShardAssignment: SwiftProtobuf.Message, SwiftPr
     if self.totalShards != 0 {
       try visitor.visitSingularUInt32Field(value: self.totalShards, fieldNumber: 3)
     }
+    if !self.shardFile.isEmpty {
+      try visitor.visitSingularStringField(value: self.shardFile, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1265,6 +1280,7 @@ nonisolated extension Causa_Wire_ShardAssignment: SwiftProtobuf.Message, SwiftPr
     if lhs._plan != rhs._plan {return false}
     if lhs.shard != rhs.shard {return false}
     if lhs.totalShards != rhs.totalShards {return false}
+    if lhs.shardFile != rhs.shardFile {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

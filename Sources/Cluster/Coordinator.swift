@@ -300,6 +300,7 @@ final class ClusterExecution: ShardExecutor {
             a.plan = plan
             a.shard = UInt32(s)
             a.totalShards = UInt32(shardCount)
+            if let file = prepared.shardFile(s) { a.shardFile = file }
             try coordinator.send(Wire.envelope(jobID: jobID, .assignment(a)), to: owners[s], counter: &bytesSent)
         }
         coordinator.logger.info("job started", metadata: ["job": "\(jobID)", "workers": "\(workers.count)", "shards": "\(shardCount)"])

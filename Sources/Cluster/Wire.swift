@@ -76,6 +76,7 @@ enum Wire {
         w.columnNumbers = p.columnNumbers.map { UInt32($0) }
         w.levelColumns = p.levelColumns
         w.outcomeColumn = p.outcomeColumn ?? ""
+        w.userKey = p.userKey
         return w
     }
 
@@ -84,9 +85,11 @@ enum Wire {
             throw DecodeError(message: "plan with unknown kind '\(w.kind)' or fold_by '\(w.foldBy)'")
         }
         guard w.columns.count == w.columnNumbers.count, !w.columns.isEmpty else { throw DecodeError(message: "plan with mismatched columns") }
-        return JobPlan(jobID: w.jobID, kind: kind, formula: w.formula, folds: Int(w.folds), foldBy: foldBy, columns: w.columns,
-                       columnNumbers: w.columnNumbers.map { Int($0) }, levelColumns: w.levelColumns,
-                       outcomeColumn: w.outcomeColumn.isEmpty ? nil : w.outcomeColumn)
+        var plan = JobPlan(jobID: w.jobID, kind: kind, formula: w.formula, folds: Int(w.folds), foldBy: foldBy, columns: w.columns,
+                           columnNumbers: w.columnNumbers.map { Int($0) }, levelColumns: w.levelColumns,
+                           outcomeColumn: w.outcomeColumn.isEmpty ? nil : w.outcomeColumn)
+        plan.userKey = w.userKey
+        return plan
     }
 
     // MARK: rows

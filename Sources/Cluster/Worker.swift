@@ -109,7 +109,9 @@ public final class Worker {
         case .assignment(let a):
             do {
                 if workspaces[job] == nil { workspaces[job] = try ShardWorkspace(plan: try Wire.plan(a.plan)) }
-                workspaces[job]!.touch(shard: Int(a.shard))
+                if a.shardFile.isEmpty { workspaces[job]!.touch(shard: Int(a.shard)) } else {
+                    workspaces[job]!.load(shardFile: a.shardFile, shard: Int(a.shard))
+                }
             } catch {
                 logger.error("cannot take an assignment", metadata: ["job": "\(job)", "error": "\(error)"])
             }

@@ -104,11 +104,11 @@ public struct FitDriver {
 
     func dataError(_ ref: CellReference, column: String, _ message: String) -> InputError {
         let number = plan.columnNumbers[plan.columns.firstIndex(of: column)!]
-        return InputError(file: job.resolvedDataPath, line: ref.line, column: number, message)
+        return InputError(file: prepared.dataFile, line: ref.line, column: number, message)
     }
 
     func makeSchema(_ summary: ShardSummary) throws -> [ColumnSchema] {
-        guard summary.rows > 0 else { throw InputError(file: job.resolvedDataPath, line: 2, "the file has a header but no data rows") }
+        guard summary.rows > 0 else { throw InputError(file: prepared.dataFile, line: 2, "the file has a header but no data rows") }
         let formula = prepared.formula
         // Columns read as numbers: the outcome and every column inside a factor that is not C(...).
         var numericUse = Set(formula.outcome.expression.columns)
@@ -152,7 +152,9 @@ public struct FitDriver {
 
     func unexpected(_ reply: ShardReply, shard: Int, round: String) -> Error {
         if case .failure(let f) = reply {
-            return InputError(file: job.resolvedDataPath, line: f.line > 0 ? f.line : nil, column: f.column, f.message)
+            // A shard file that cannot be read names itself in the message; row errors point at the source file.
+            return InputError(file: f.line > 0 ? prepared.dataFile : (prepared.shardFile(shard) ?? prepared.dataFile),
+                              line: f.line > 0 ? f.line : nil, column: f.column, f.message)
         }
         return RunError("shard \(shard) answered the \(round) round with the wrong statistic")
     }

@@ -13,7 +13,11 @@ public final class InProcessExecutor: ShardExecutor {
         workspaces = try (0..<workers).map { _ in try ShardWorkspace(plan: prepared.plan) }
         owner = { $0 % workers }
         let ws = workspaces, own = owner
-        _ = try prepared.streamRows(batchRows: batchRows) { ws[own($0.shard)].add($0) }
+        if prepared.job.source == .shards {
+            for s in 0..<shardCount { ws[own(s)].load(shardFile: prepared.shardFile(s)!, shard: s) }
+        } else {
+            _ = try prepared.streamRows(batchRows: batchRows) { ws[own($0.shard)].add($0) }
+        }
     }
 
     public func run(_ request: RoundRequest) throws -> [ShardReply] {

@@ -19,6 +19,14 @@ import TOMLKit
 /// shards = 64
 /// ```
 public struct JobSpec: Sendable, Equatable, Codable {
+    /// Where a job's rows come from.
+    public enum DataSource: String, Sendable, Codable {
+        /// `data.path` is a CSV file the coordinator reads and streams to the workers.
+        case file
+        /// `data.path` is a folder made by `causa partition`; each worker reads its own shard files.
+        case shards
+    }
+
     /// Model families the engine fits.
     public enum ModelKind: String, Sendable, Codable, CaseIterable {
         case ols, logit
@@ -40,6 +48,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public var resolvedDataPath: String
     /// `data.format`; only "csv".
     public var format: String
+    /// `data.source`: "file" (default) or "shards".
+    public var source: DataSource = .file
     /// `data.user_key`: columns whose values together identify a user.
     public var userKey: [String]
     /// `model.kind`.
@@ -126,10 +136,14 @@ public struct JobSpec: Sendable, Equatable, Codable {
         }
 
         let data = try section("data", required: true)!
-        try checkKeys(data, "data", ["path", "format", "user_key"])
+        try checkKeys(data, "data", ["path", "format", "user_key", "source"])
         let dataPath = try string(data, "data", "path")
         let format = try string(data, "data", "format", default: "csv")
         guard format == "csv" else { throw fail("data", "format", "data.format '\(format)' is not supported (supported: csv)") }
+        let sourceText = try string(data, "data", "source", default: "file")
+        guard let source = DataSource(rawValue: sourceText) else {
+            throw fail("data", "source", "unknown data.source '\(sourceText)' (expected \"file\" or \"shards\")")
+        }
         var userKey: [String] = []
         if let v = data["user_key"] {
             if let s = v.string { userKey = [s] } else if let a = v.array {
@@ -170,7 +184,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         let resolved = dataPath.hasPrefix("/") ? dataPath : base.appendingPathComponent(dataPath).standardizedFileURL.path
         var formulaPosition = keys.locate(section: "model", key: "formula")
         if let p = formulaPosition { formulaPosition = .init(line: p.line, column: p.column + 1) }
-        return JobSpec(jobFile: path, dataPath: dataPath, resolvedDataPath: resolved, format: format, userKey: userKey,
+        return JobSpec(jobFile: path, dataPath: dataPath, resolvedDataPath: resolved, format: format, source: source, userKey: userKey,
                        kind: kind, formula: formula, folds: folds, foldBy: foldBy, shards: shards, formulaPosition: formulaPosition,
                        cvPosition: keys.locate(section: "cv", key: "folds"), dataPathPosition: keys.locate(section: "data", key: "path"))
     }

@@ -20,6 +20,8 @@ public struct JobPlan: Sendable, Equatable {
     public var levelColumns: [String]
     /// The outcome column when the outcome is a plain column (checked for 0/1 in a logit).
     public var outcomeColumn: String?
+    /// The user-key columns (workers reading shard files hash them).
+    public var userKey: [String] = []
 
     public init(jobID: String, kind: JobSpec.ModelKind, formula: String, folds: Int, foldBy: JobSpec.FoldBy,
                 columns: [String], columnNumbers: [Int], levelColumns: [String], outcomeColumn: String?) {

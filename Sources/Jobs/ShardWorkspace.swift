@@ -11,6 +11,8 @@ public final class ShardWorkspace {
     private var rows: [Int: RowBatch] = [:]
     private var designs: [Int: ShardDesign] = [:]
     private var spec: DesignMatrixSpec?
+    /// Shards whose rows could not be loaded (a shard file); every round answers with this failure.
+    private var failures: [Int: ShardFailure] = [:]
 
     struct ShardDesign {
         var x: [Double]
@@ -48,9 +50,22 @@ public final class ShardWorkspace {
         if rows[shard] == nil { rows[shard] = RowBatch(shard: shard) }
     }
 
+    /// Reads a shard's rows from its shard file (`data.source = "shards"`); a problem is kept and reported by the
+    /// shard's first round.
+    public func load(shardFile path: String, shard: Int) {
+        do { add(try ShardFileLoader.load(path: path, shard: shard, plan: plan)) } catch let f as ShardFailure {
+            touch(shard: shard)
+            failures[shard] = f
+        } catch {
+            touch(shard: shard)
+            failures[shard] = ShardFailure(rowIndex: 0, line: 0, column: nil, message: "\(error)")
+        }
+    }
+
     /// Answers one round for one shard.
     public func answer(_ request: RoundRequest, shard: Int) -> ShardReply {
         let data = rows[shard] ?? RowBatch(shard: shard)
+        if let f = failures[shard] { return .failure(f) }
         do {
             switch request {
             case .summarize: return .summary(summarize(data))
