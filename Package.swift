@@ -48,6 +48,8 @@ let package = Package(
             ]),
         // Formulas, design matrices, moment matrices, OLS, logit pieces, CV. No sockets, no files.
         .target(name: "Statistics", dependencies: ["COpenBLAS"]),
+        // `causa simulate`: semi-synthetic logged recommendation data with known truth. Foundation only.
+        .target(name: "Simulation"),
         // Job files, per-shard computation, the fit driver (round planning), reports. No sockets.
         .target(
             name: "Jobs",
@@ -68,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "causa",
             dependencies: [
-                "Cluster", "Jobs", "Encoders", "Statistics",
+                "Cluster", "Jobs", "Encoders", "Statistics", "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -80,6 +82,7 @@ let package = Package(
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Statistics", "Tabular"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Jobs"]),
         .testTarget(name: "CausaCLITests", dependencies: ["causa"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -29,7 +29,7 @@ struct Causa: ParsableCommand {
         abstract: "Distributed causal statistics over logged recommendation data.",
         discussion: "Exit codes: 0 success, 1 run failure (cluster, timeout), 2 input error (job file, data, model).",
         version: "0.1.0",
-        subcommands: [Local.self, Coordinator.self, Worker.self, Submit.self, Embed.self, Partition.self])
+        subcommands: [Local.self, Coordinator.self, Worker.self, Submit.self, Embed.self, Partition.self, Simulate.self])
 }
 
 /// Re-executes this process with OPENBLAS_CORETYPE set when OpenBLAS fell back to generic kernels on a CPU that

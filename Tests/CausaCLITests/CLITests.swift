@@ -250,4 +250,30 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(run.status, 0)
         for command in ["local", "coordinator", "worker", "submit"] { XCTAssertTrue(run.stdout.contains(command), run.stdout) }
     }
+
+    /// `causa simulate` writes its four files (byte-identical for the same arguments); a bad size exits 2 naming the flag.
+    func testSimulateWritesTheDatasetAndRejectsBadSizes() throws {
+        let out = dir.appendingPathComponent("sim").path
+        let run = try causa(["simulate", "--out", out, "--users", "50", "--items", "20", "--seed", "7"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("1000 impressions"), run.stdout)
+        for name in ["users.csv", "items.csv", "impressions.csv", "truth.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + name), name)
+        }
+        let lines = try String(contentsOfFile: out + "/impressions.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 1 + 50 * 20)
+        XCTAssertTrue(lines[0].hasPrefix("user_id,slate_id,timestamp,item_id,position,"), String(lines[0]))
+        let truth = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/truth.json"))) as! [String: Any]
+        XCTAssertEqual((truth["click_probability_position1"] as! [[Double]]).count, 50)
+        let again = dir.appendingPathComponent("sim2").path
+        XCTAssertEqual(try causa(["simulate", "--out", again, "--users", "50", "--items", "20", "--seed", "7"]).status, 0)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: again + "/impressions.csv")), try Data(contentsOf: URL(fileURLWithPath: out + "/impressions.csv")))
+        let bad = try causa(["simulate", "--out", dir.appendingPathComponent("bad").path, "--users", "0", "--items", "20", "--seed", "7"])
+        XCTAssertEqual(bad.status, 2, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--users"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad").path))
+        let fewItems = try causa(["simulate", "--out", dir.appendingPathComponent("bad").path, "--users", "5", "--items", "2", "--seed", "1"])
+        XCTAssertEqual(fewItems.status, 2, fewItems.stderr)
+        XCTAssertTrue(fewItems.stderr.contains("--positions"), fewItems.stderr)
+    }
 }
