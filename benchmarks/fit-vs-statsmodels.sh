@@ -10,32 +10,13 @@ PY=${PYTHON:-/tmp/refvenv/bin/python}
 [ -x "$PY" ] || { echo "make a venv with statsmodels: python3 -m venv /tmp/refvenv && /tmp/refvenv/bin/pip install statsmodels pandas"; exit 1; }
 scripts/fetch-data.sh
 swift build -c release --product causa 2>&1 | tail -1
+source benchmarks/lib.sh
 data="data/bench/obd_x$REPEAT.csv"
-[ -f "$data" ] || python3 - "$REPEAT" "$data" <<'PY'
-import csv, sys
-n, out = int(sys.argv[1]), sys.argv[2]
-rows = list(csv.reader(open("data/obd/random/all/all.csv")))
-with open(out, "w", newline="") as f:
-    w = csv.writer(f, lineterminator="\n"); w.writerow(rows[0]); i = 0
-    for _ in range(n):
-        for r in rows[1:]:
-            w.writerow([str(i)] + r[1:]); i += 1
-PY
-formula='click ~ C(position) + I(user_feature_0 == "cef3390ed299c09874189c387777674a") + I(item_id == 6) + I(item_id == 18) + I(item_id == 36) + I(item_id == 44) + I(item_id == 49) + I(item_id == 53) + I(item_id == 57) + I(item_id == 58)'
+make_repeated_obd "$REPEAT" "$data"
+formula=$DESIGN_B
 tmp=$(mktemp -d)
 for kind in ols logit; do
-  cat > "$tmp/job.toml" <<TOML
-[data]
-path = "$PWD/$data"
-user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
-[model]
-kind = "$kind"
-formula = '$formula'
-[cv]
-folds = 5
-[cluster]
-shards = 64
-TOML
+  write_job "$kind" "$data" "$tmp/job.toml"
   t0=$(date +%s.%N)
   .build/release/causa local --job "$tmp/job.toml" --workers 2 --out "$tmp/out" > /dev/null
   t1=$(date +%s.%N)

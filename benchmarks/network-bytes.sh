@@ -7,33 +7,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
 scripts/fetch-data.sh
 swift build -c release --product causa
-mkdir -p data/bench
-python3 - <<'PY'
-import csv
-rows = list(csv.reader(open("data/obd/random/all/all.csv")))
-with open("data/bench/obd_x4.csv", "w", newline="") as f:
-    w = csv.writer(f, lineterminator="\n")
-    w.writerow(rows[0])
-    i = 0
-    for _ in range(4):
-        for r in rows[1:]:
-            w.writerow([str(i)] + r[1:]); i += 1
-PY
+source benchmarks/lib.sh
+make_repeated_obd 4 data/bench/obd_x4.csv
 tmp=$(mktemp -d)
 for kind in ols logit; do
   for data in data/obd/random/all/all.csv data/bench/obd_x4.csv; do
-    cat > "$tmp/job.toml" <<TOML
-[data]
-path = "$PWD/$data"
-user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
-[model]
-kind = "$kind"
-formula = 'click ~ C(position) + I(user_feature_0 == "cef3390ed299c09874189c387777674a") + I(item_id == 6) + I(item_id == 18) + I(item_id == 36) + I(item_id == 44) + I(item_id == 49) + I(item_id == 53) + I(item_id == 57) + I(item_id == 58)'
-[cv]
-folds = 5
-[cluster]
-shards = 64
-TOML
+    write_job "$kind" "$data" "$tmp/job.toml"
     .build/release/causa local --job "$tmp/job.toml" --workers 2 --out "$tmp/out" > /dev/null
     python3 - "$tmp/out/report.json" "$kind" "$data" <<'PY'
 import json, sys

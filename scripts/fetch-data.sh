@@ -4,22 +4,18 @@
 # Idempotent: does nothing if data/obd/random/all/all.csv is already present and verified.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
 
 DEST=data/obd
 TARGET="$DEST/random/all/all.csv"
 EXPECTED_SHA256=7168295b6e0a9eabcf3392320a5dd434e542b68e705d5cd9491499af589812f1
 
 sha256_of() {
-    python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$1"
+    sha256sum "$1" | cut -d' ' -f1
 }
 
 if [ ! -f "$TARGET" ]; then
-    if ! python3 -m pip --version >/dev/null 2>&1; then
-        # pip is only a download client here; the product never runs Python.
-        SUDO=(); [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
-        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-pip
-    fi
+    ensure_pip
     tmp="$(mktemp -d)"
     trap 'rm -rf "$tmp"' EXIT
     echo "fetch-data: downloading obp==0.4.1 from PyPI" >&2

