@@ -187,6 +187,9 @@ nonisolated struct Causa_Wire_Hello: Sendable {
 
   var host: String = String()
 
+  /// random per connection: a new value under a known name means the worker restarted
+  var incarnation: UInt64 = 0
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -678,6 +681,9 @@ nonisolated struct Causa_Wire_ShardFailure: Sendable {
 
   var message: String = String()
 
+  /// a worker-side fault (not the user's input): the job fails with exit 1
+  var `internal`: Bool = false
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -1075,7 +1081,7 @@ nonisolated extension Causa_Wire_Envelope: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Causa_Wire_Hello: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Hello"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_name\0\u{1}pid\0\u{1}host\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_name\0\u{1}pid\0\u{1}host\0\u{1}incarnation\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1086,6 +1092,7 @@ nonisolated extension Causa_Wire_Hello: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 1: try { try decoder.decodeSingularStringField(value: &self.workerName) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.pid) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.host) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.incarnation) }()
       default: break
       }
     }
@@ -1101,6 +1108,9 @@ nonisolated extension Causa_Wire_Hello: SwiftProtobuf.Message, SwiftProtobuf._Me
     if !self.host.isEmpty {
       try visitor.visitSingularStringField(value: self.host, fieldNumber: 3)
     }
+    if self.incarnation != 0 {
+      try visitor.visitSingularUInt64Field(value: self.incarnation, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1108,6 +1118,7 @@ nonisolated extension Causa_Wire_Hello: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.workerName != rhs.workerName {return false}
     if lhs.pid != rhs.pid {return false}
     if lhs.host != rhs.host {return false}
+    if lhs.incarnation != rhs.incarnation {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2101,7 +2112,7 @@ nonisolated extension Causa_Wire_LogitList: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Causa_Wire_ShardFailure: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".ShardFailure"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}row_index\0\u{1}line\0\u{1}column\0\u{1}message\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}row_index\0\u{1}line\0\u{1}column\0\u{1}message\0\u{1}internal\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2113,6 +2124,7 @@ nonisolated extension Causa_Wire_ShardFailure: SwiftProtobuf.Message, SwiftProto
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.line) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.column) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.`internal`) }()
       default: break
       }
     }
@@ -2131,6 +2143,9 @@ nonisolated extension Causa_Wire_ShardFailure: SwiftProtobuf.Message, SwiftProto
     if !self.message.isEmpty {
       try visitor.visitSingularStringField(value: self.message, fieldNumber: 4)
     }
+    if self.`internal` != false {
+      try visitor.visitSingularBoolField(value: self.`internal`, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2139,6 +2154,7 @@ nonisolated extension Causa_Wire_ShardFailure: SwiftProtobuf.Message, SwiftProto
     if lhs.line != rhs.line {return false}
     if lhs.column != rhs.column {return false}
     if lhs.message != rhs.message {return false}
+    if lhs.`internal` != rhs.`internal` {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

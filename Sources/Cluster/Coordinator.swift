@@ -37,6 +37,9 @@ public final class Coordinator {
         var pid: UInt32
         var host: String
         var lastSeen: Date
+        /// When this incarnation joined; a worker that re-joins under its name during a job has lost the job's state.
+        var joined: Date
+        var incarnation: UInt64
     }
 
     /// A message from a worker that belongs to a job.
@@ -92,9 +95,18 @@ public final class Coordinator {
     /// Waits up to `timeout` seconds for messages, handles membership and heartbeats, queues job messages and
     /// submits. Returns after the first batch of messages or the timeout.
     func pump(timeout: Double) throws {
+        // Read what is queued before judging anyone silent: after the coordinator itself was busy (a long solve, a
+        // big file), workers' heartbeats are waiting in the socket.
+        try drain()
         sendHeartbeatsIfDue()
         let ready = try ZMQPoller.poll([(socket, .readable)], timeoutMilliseconds: max(0, Int(timeout * 1000)))
-        guard ready.first?.contains(.readable) == true else { return }
+        if ready.first?.contains(.readable) == true { try drain() }
+        evictSilentWorkers()
+        sendHeartbeatsIfDue()
+    }
+
+    /// Receives every queued message: membership and heartbeats handled here, job messages and submits queued.
+    func drain() throws {
         while let frames = try socket.receive(dontWait: true) {
             guard frames.count == 2 else {
                 logger.warning("dropped a message with \(frames.count) frames")
@@ -122,13 +134,26 @@ public final class Coordinator {
                 logger.warning("dropped an unexpected message", metadata: ["body": "\(String(describing: envelope.body).prefix(40))"])
             }
         }
-        sendHeartbeatsIfDue()
+    }
+
+    /// Forgets workers silent for twice the heartbeat timeout (outside jobs; jobs check their own workers).
+    func evictSilentWorkers() {
+        let now = Date()
+        for name in workerNames where now.timeIntervalSince(members[name]!.lastSeen) > 2 * configuration.heartbeatTimeout {
+            logger.info("worker left (no heartbeat)", metadata: ["worker.id": "\(name)"])
+            forget(name)
+        }
     }
 
     func register(_ hello: Causa_Wire_Hello, identity: [UInt8]) {
-        if let old = members[hello.workerName] { nameByIdentity[old.identity] = nil }
+        if let old = members[hello.workerName] {
+            if old.identity == identity, old.incarnation == hello.incarnation { return }  // a repeated Hello
+            nameByIdentity[old.identity] = nil
+            logger.info("worker re-joined (restarted or reconnected)", metadata: ["worker.id": "\(hello.workerName)"])
+        }
         if members[hello.workerName] == nil { joinOrder.removeAll { $0 == hello.workerName }; joinOrder.append(hello.workerName) }
-        members[hello.workerName] = Member(name: hello.workerName, identity: identity, pid: hello.pid, host: hello.host, lastSeen: Date())
+        members[hello.workerName] = Member(name: hello.workerName, identity: identity, pid: hello.pid, host: hello.host, lastSeen: Date(),
+                                           joined: Date(), incarnation: hello.incarnation)
         nameByIdentity[identity] = hello.workerName
         logger.info("worker joined", metadata: ["worker.id": "\(hello.workerName)", "pid": "\(hello.pid)", "host": "\(hello.host)"])
     }
@@ -142,11 +167,6 @@ public final class Coordinator {
         let frame = Wire.encode(Wire.envelope(.heartbeat(beat)))
         for name in workerNames {
             guard let m = members[name] else { continue }
-            if now.timeIntervalSince(m.lastSeen) > 2 * configuration.heartbeatTimeout {
-                logger.info("worker left (no heartbeat)", metadata: ["worker.id": "\(name)"])
-                forget(name)
-                continue
-            }
             do { _ = try socket.send([m.identity, frame], dontWait: true) } catch {
                 logger.info("worker unreachable", metadata: ["worker.id": "\(name)"])
                 forget(name)
@@ -173,12 +193,16 @@ public final class Coordinator {
         counter += frame.count
     }
 
-    /// Throws when one of `names` has been silent longer than the heartbeat timeout.
-    func checkAlive(_ names: Set<String>) throws {
+    /// Throws when one of `names` has been silent longer than the heartbeat timeout, or re-joined after `since`
+    /// (it restarted or reconnected, and lost the job's state).
+    func checkAlive(_ names: Set<String>, since: Date = .distantPast) throws {
         let now = Date()
         for name in names.sorted() {
             guard let m = members[name] else {
                 throw ClusterError(.workerLost, "worker \(name) left the cluster during the job; the job failed (failover is not implemented yet)")
+            }
+            if m.joined > since {
+                throw ClusterError(.workerLost, "worker \(name) (pid \(m.pid) on \(m.host)) re-joined during the job (it restarted or reconnected and lost its shards); the job failed (failover is not implemented yet)")
             }
             let silent = now.timeIntervalSince(m.lastSeen)
             if silent > configuration.heartbeatTimeout {
@@ -279,7 +303,10 @@ final class ClusterExecution: ShardExecutor {
     let coordinator: Coordinator
     let prepared: PreparedJob
     let workers: [String]
+    /// Workers that own at least one shard: the ones whose loss fails the job.
+    let involved: Set<String>
     let owners: [String]
+    let started = Date()
     var round: UInt64 = 0
     var bytesSent = 0
     var bytesReceived = 0
@@ -293,6 +320,7 @@ final class ClusterExecution: ShardExecutor {
         self.workers = coordinator.workerNames
         guard !workers.isEmpty else { throw ClusterError(.noWorkers, "no workers have joined the coordinator at \(coordinator.endpoint)") }
         self.owners = Rendezvous.owners(shards: prepared.job.shards, workers: workers)
+        self.involved = Set(owners)
         coordinator.jobMessages.removeAll()
         let plan = Wire.plan(prepared.plan)
         for s in 0..<shardCount {
@@ -311,7 +339,6 @@ final class ClusterExecution: ShardExecutor {
         var outstanding: [String: Int] = [:]
         var sequence: UInt64 = 0
         let window = coordinator.configuration.creditWindow
-        let involved = Set(workers)
         var lastProgress = Date()
         func drainAcks(until done: () -> Bool) throws {
             while !done() {
@@ -322,7 +349,7 @@ final class ClusterExecution: ShardExecutor {
                         lastProgress = Date()
                     }
                 }
-                try coordinator.checkAlive(involved)
+                try coordinator.checkAlive(involved, since: started)
                 if Date().timeIntervalSince(lastProgress) > coordinator.configuration.roundTimeout {
                     throw ClusterError(.timeout, "workers stopped acknowledging rows for \(Int(coordinator.configuration.roundTimeout)) s")
                 }
@@ -359,7 +386,6 @@ final class ClusterExecution: ShardExecutor {
         }
         var replies = [ShardReply?](repeating: nil, count: shardCount)
         var missing = shardCount
-        let involved = Set(workers)
         while missing > 0 {
             try coordinator.pump(timeout: 0.05)
             for m in takeMessages() {
@@ -373,7 +399,7 @@ final class ClusterExecution: ShardExecutor {
                     throw RunError("worker \(m.worker) sent a malformed \(request.name) reply for shard \(s): \(error)")
                 }
             }
-            try coordinator.checkAlive(involved)
+            try coordinator.checkAlive(involved, since: self.started)
             if Date().timeIntervalSince(started) > coordinator.configuration.roundTimeout {
                 throw ClusterError(.timeout, "round \(round) (\(request.name)) did not finish within \(Int(coordinator.configuration.roundTimeout)) s; \(missing) shards missing")
             }

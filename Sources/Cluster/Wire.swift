@@ -246,6 +246,7 @@ enum Wire {
             m.line = UInt64(f.line)
             m.column = UInt32(f.column ?? 0)
             m.message = f.message
+            m.internal = f.isInternal
             w.failure = m
         }
         return w
@@ -303,7 +304,8 @@ enum Wire {
                                       testCount: x.testCount, testSquaredError: x.testSquaredError)
             })
         case .failure(let f):
-            return .failure(ShardFailure(rowIndex: Int(f.rowIndex), line: Int(f.line), column: f.column == 0 ? nil : Int(f.column), message: f.message))
+            return .failure(ShardFailure(rowIndex: Int(f.rowIndex), line: Int(f.line), column: f.column == 0 ? nil : Int(f.column),
+                                         message: f.message, isInternal: f.internal))
         case nil:
             throw DecodeError(message: "reply without a kind")
         }

@@ -16,8 +16,9 @@ public final class Worker {
     public struct Configuration: Sendable {
         /// Seconds between heartbeats to the coordinator.
         public var heartbeatInterval: Double = 0.5
-        /// Seconds of coordinator silence before reconnecting (or exiting).
-        public var coordinatorTimeout: Double = 10
+        /// Seconds of coordinator silence before reconnecting (or exiting). Generous: a coordinator busy with a
+        /// large solve sends no heartbeats meanwhile.
+        public var coordinatorTimeout: Double = 60
         /// Exit instead of reconnecting when the coordinator goes silent.
         public var exitOnCoordinatorLoss = false
         public init() {}
@@ -29,6 +30,10 @@ public final class Worker {
     public let logger: Logger
     let context: ZMQContext
     var workspaces: [String: ShardWorkspace] = [:]
+    /// Jobs whose plan could not be taken: every request of theirs is answered with this fault.
+    var brokenJobs: [String: String] = [:]
+    /// The parent process at start; with `exitOnCoordinatorLoss`, a changed parent (ours died) also ends the worker.
+    let parent = getppid()
 
     /// - Parameters:
     ///   - connect: the coordinator's endpoint, e.g. `tcp://10.0.0.5:5555`.
@@ -53,6 +58,7 @@ public final class Worker {
         hello.workerName = name
         hello.pid = UInt32(getpid())
         hello.host = ProcessInfo.processInfo.hostName
+        hello.incarnation = UInt64.random(in: 1...UInt64.max)
         _ = try s.send([Wire.encode(Wire.envelope(.hello(hello)))])
         return s
     }
@@ -70,6 +76,10 @@ public final class Worker {
         while true {
             let ready = try ZMQPoller.poll([(socket, .readable)], timeoutMilliseconds: 100)
             if ready.first?.contains(.readable) != true {
+                if configuration.exitOnCoordinatorLoss, getppid() != parent {
+                    logger.info("parent process ended; exiting", metadata: ["worker.id": "\(name)"])
+                    return
+                }
                 if Date().timeIntervalSince(lastHeard) > configuration.coordinatorTimeout {
                     if configuration.exitOnCoordinatorLoss {
                         logger.info("coordinator silent; exiting", metadata: ["worker.id": "\(name)"])
@@ -78,6 +88,7 @@ public final class Worker {
                     logger.info("coordinator silent; reconnecting", metadata: ["worker.id": "\(name)"])
                     socket.close()
                     workspaces.removeAll()
+                    brokenJobs.removeAll()
                     socket = try connectSocket()
                     lastHeard = Date()
                 }
@@ -108,33 +119,45 @@ public final class Worker {
             return nil
         case .assignment(let a):
             do {
-                if workspaces[job] == nil { workspaces[job] = try ShardWorkspace(plan: try Wire.plan(a.plan)) }
+                if workspaces[job] == nil, brokenJobs[job] == nil { workspaces[job] = try ShardWorkspace(plan: try Wire.plan(a.plan)) }
+                guard workspaces[job] != nil else { return nil }
                 if a.shardFile.isEmpty { workspaces[job]!.touch(shard: Int(a.shard)) } else {
                     workspaces[job]!.load(shardFile: a.shardFile, shard: Int(a.shard))
                 }
             } catch {
                 logger.error("cannot take an assignment", metadata: ["job": "\(job)", "error": "\(error)"])
+                brokenJobs[job] = "worker \(name) cannot take the job's plan: \(error)"
             }
             return nil
         case .rowBatch(let b):
-            guard let ws = workspaces[job] else { logger.warning("rows for an unknown job", metadata: ["job": "\(job)"]); return nil }
-            do { ws.add(try Wire.batch(b, columns: ws.plan.columns.count)) } catch {
-                logger.warning("dropped a row batch", metadata: ["reason": "\(error)"])
-                return nil
+            // Always acknowledged, so the coordinator never waits on a batch; a problem surfaces in the next round.
+            if let ws = workspaces[job] {
+                do { ws.add(try Wire.batch(b, columns: ws.plan.columns.count)) } catch {
+                    logger.warning("bad row batch", metadata: ["reason": "\(error)"])
+                    ws.fail(shard: Int(b.shard), "worker \(name) received a malformed row batch: \(error)")
+                }
+            } else {
+                logger.warning("rows for an unknown job", metadata: ["job": "\(job)"])
             }
             var ack = Causa_Wire_BatchAck()
             ack.sequence = b.sequence
             return Wire.envelope(jobID: job, .batchAck(ack))
         case .roundRequest(let r):
-            guard let ws = workspaces[job] else { logger.warning("request for an unknown job", metadata: ["job": "\(job)"]); return nil }
             let shard = Int(r.shard)
             let reply: ShardReply
-            do { reply = ws.answer(try Wire.request(r), shard: shard) } catch {
-                reply = .failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: "malformed request: \(error)"))
+            if let ws = workspaces[job] {
+                do { reply = ws.answer(try Wire.request(r), shard: shard) } catch {
+                    reply = .failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: "malformed request: \(error)", isInternal: true))
+                }
+            } else {
+                // Answer rather than stay silent, so the coordinator fails the job now instead of at its timeout.
+                let why = brokenJobs[job] ?? "worker \(name) has no state for job \(job) (it restarted or reconnected)"
+                reply = .failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: why, isInternal: true))
             }
             return Wire.envelope(jobID: job, round: envelope.round, .roundReply(Wire.reply(reply, shard: shard)))
         case .jobEnd:
             workspaces[job] = nil
+            brokenJobs[job] = nil
             return nil
         default:
             logger.warning("dropped an unexpected message", metadata: ["job": "\(job)"])

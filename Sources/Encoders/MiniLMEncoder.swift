@@ -1,5 +1,6 @@
 import CEncoderKernels
 import COpenBLAS
+import Crypto
 import Foundation
 
 /// The hyper-parameters of a BERT encoder, read from the model folder's `config.json`.
@@ -126,7 +127,26 @@ public final class MiniLMEncoder: TextEncoder {
                 downWeight: try t(p + "output.dense.weight", [h, i]), downBias: try t(p + "output.dense.bias", [h]),
                 norm2Gamma: try t(p + "output.LayerNorm.weight", [h]), norm2Beta: try t(p + "output.LayerNorm.bias", [h]))
         }
-        identifier = "minilm:all-MiniLM-L6-v2:\(maxSequenceLength)"
+        // The cache key names the exact files: SHA-256 of vocab.txt, config.json and the safetensors header + size.
+        identifier = "minilm:\(try Self.fingerprint(dir)):\(maxSequenceLength)"
+    }
+
+    /// A short SHA-256 fingerprint of a model folder's vocabulary, configuration and weights header (and size).
+    static func fingerprint(_ dir: URL) throws -> String {
+        var h = SHA256()
+        for name in ["vocab.txt", "config.json"] {
+            guard let d = FileManager.default.contents(atPath: dir.appendingPathComponent(name).path) else {
+                throw EncoderError("\(dir.appendingPathComponent(name).path): cannot read")
+            }
+            h.update(data: d)
+        }
+        let weights = dir.appendingPathComponent("model.safetensors")
+        guard let handle = FileHandle(forReadingAtPath: weights.path) else { throw EncoderError("\(weights.path): cannot read") }
+        defer { try? handle.close() }
+        h.update(data: handle.readData(ofLength: 1 << 20))
+        let size = (try? FileManager.default.attributesOfItem(atPath: weights.path)[.size] as? NSNumber)?.int64Value ?? 0
+        h.update(data: Data(String(size).utf8))
+        return h.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Embeds texts in packed batches of `batchSize`.

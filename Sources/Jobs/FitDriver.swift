@@ -53,10 +53,13 @@ public struct FitDriver {
 
         // Round 2: moments per fold, merged in shard order per fold.
         let replies = try executor.run(.moments(schema: schema))
+        try throwFirstFailure(replies, round: "moments")
         let groups = plan.foldGroups
         var foldMoments = [MomentMatrix](repeating: MomentMatrix(dimension: spec.width + 1), count: groups)
         for (shard, reply) in replies.enumerated() {
-            guard case .moments(let parts) = reply, parts.count == groups else { throw unexpected(reply, shard: shard, round: "moments") }
+            guard case .moments(let parts) = reply, parts.count == groups, parts.allSatisfy({ $0.dimension == spec.width + 1 }) else {
+                throw unexpected(reply, shard: shard, round: "moments")
+            }
             for g in 0..<groups { foldMoments[g].merge(parts[g]) }
         }
         let total = MomentMatrix.merged(foldMoments, into: MomentMatrix(dimension: spec.width + 1))
@@ -87,7 +90,9 @@ public struct FitDriver {
     /// - Returns: the design, the column schema broadcast to workers, and the merged summary.
     /// - Throws: `InputError` for missing values, text in numeric columns, a bad logit outcome, formula problems.
     public func design(on executor: ShardExecutor) throws -> (DesignMatrixSpec, [ColumnSchema], ShardSummary) {
-        let summaries = try executor.run(.summarize).enumerated().map { (shard, reply) -> ShardSummary in
+        let summaryReplies = try executor.run(.summarize)
+        try throwFirstFailure(summaryReplies, round: "summarize")
+        let summaries = try summaryReplies.enumerated().map { (shard, reply) -> ShardSummary in
             guard case .summary(let s) = reply else { throw unexpected(reply, shard: shard, round: "summarize") }
             return s
         }
@@ -151,6 +156,9 @@ public struct FitDriver {
     }
 
     func unexpected(_ reply: ShardReply, shard: Int, round: String) -> Error {
+        if case .failure(let f) = reply, f.isInternal {
+            return RunError("shard \(shard) failed in the \(round) round on its worker: \(f.message)")
+        }
         if case .failure(let f) = reply {
             // A shard file that cannot be read names itself in the message; row errors point at the source file.
             return InputError(file: f.line > 0 ? prepared.dataFile : (prepared.shardFile(shard) ?? prepared.dataFile),
@@ -159,9 +167,20 @@ public struct FitDriver {
         return RunError("shard \(shard) answered the \(round) round with the wrong statistic")
     }
 
-    /// The first failure among replies, by shard order (for determinism).
-    func firstFailure(_ replies: [ShardReply], round: String) throws {
-        for (shard, r) in replies.enumerated() { if case .failure = r { throw unexpected(r, shard: shard, round: round) } }
+    /// Throws the failure of the earliest data row among the replies (the first problem in the file, whatever the
+    /// shard count); failures without a row (shard files, worker faults) come first, in shard order.
+    func throwFirstFailure(_ replies: [ShardReply], round: String) throws {
+        var best: (shard: Int, failure: ShardFailure)? = nil
+        for (shard, r) in replies.enumerated() {
+            guard case .failure(let f) = r else { continue }
+            if let b = best {
+                let key = { (x: ShardFailure) in x.line > 0 ? x.rowIndex : -1 }
+                if key(f) < key(b.failure) { best = (shard, f) }
+            } else {
+                best = (shard, f)
+            }
+        }
+        if let best { throw unexpected(.failure(best.failure), shard: best.shard, round: round) }
     }
 
     func modelError(_ error: StatisticsError, context: String = "") -> InputError {
@@ -181,6 +200,7 @@ public struct FitDriver {
         guard n > Double(p) else { throw modelError(.tooFewRows(rows: Int(n), coefficients: p)) }
         // Round 3: residuals at β̂ (exact SSE and the HC meat).
         let replies = try executor.run(.residuals(beta: solution.estimates))
+        try throwFirstFailure(replies, round: "residuals")
         var residual = ResidualStatistic(dimension: p)
         for (shard, r) in replies.enumerated() {
             guard case .residuals(let s) = r else { throw unexpected(r, shard: shard, round: "residuals") }
@@ -249,6 +269,7 @@ public struct FitDriver {
         while fitIDs.contains(where: { !states[$0]!.done }) {
             let active = fitIDs.filter { !states[$0]!.done }
             let replies = try executor.run(.newton(fits: active.map { NewtonFit(fit: $0, beta: states[$0]!.beta) }))
+            try throwFirstFailure(replies, round: "newton")
             var merged = [LogitStatistic](repeating: LogitStatistic(dimension: p), count: active.count)
             for (shard, r) in replies.enumerated() {
                 guard case .newton(let parts) = r, parts.count == active.count else { throw unexpected(r, shard: shard, round: "newton") }

@@ -56,7 +56,8 @@ public struct PreparedJob {
             header = m.header
         }
         // A column the job reads must be named once in the header.
-        for name in Set(job.userKey + formula.columns) where header.filter({ $0 == name }).count > 1 {
+        var checked = Set<String>()
+        for name in job.userKey + formula.columns where checked.insert(name).inserted && header.filter({ $0 == name }).count > 1 {
             let positions = header.indices.filter { header[$0] == name }.map { "\($0 + 1)" }
             throw InputError(file: dataFile, line: 1, column: Int(positions[1]),
                              "the header names '\(name)' more than once (columns \(positions.joined(separator: ", "))); the job cannot tell which to read")

@@ -200,7 +200,13 @@ public struct JobSpec: Sendable, Equatable, Codable {
 struct KeyLocator {
     let lines: [Substring]
 
-    init(text: String) { lines = text.split(separator: "\n", omittingEmptySubsequences: false) }
+    /// Lines split on LF bytes (a CRLF is one Character in Swift, so splitting Characters would miss it), CR dropped.
+    init(text: String) {
+        lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { (bytes: Substring.UTF8View.SubSequence) -> Substring in
+            let trimmed = bytes.last == 0x0D ? bytes.dropLast() : bytes
+            return Substring(String(decoding: trimmed, as: UTF8.self))
+        }
+    }
 
     /// Position of the value of `key` in `[section]` ("" for the top level), or of the section header when key is nil.
     func locate(section: String, key: String?) -> JobSpec.SourceLocation? {
@@ -208,7 +214,8 @@ struct KeyLocator {
         for (i, raw) in lines.enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.hasPrefix("[") {
-                current = line.trimmingCharacters(in: CharacterSet(charactersIn: "[] \t"))
+                let header = line.split(separator: "#", maxSplits: 1).first.map(String.init) ?? line
+                current = header.trimmingCharacters(in: CharacterSet(charactersIn: "[] \t"))
                 if key == nil, current == section { return .init(line: i + 1, column: 1) }
                 if section.isEmpty, let key, current == key { return .init(line: i + 1, column: 1) }
                 continue

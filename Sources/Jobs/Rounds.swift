@@ -217,10 +217,13 @@ public struct ShardFailure: Sendable, Equatable, Error {
     /// 1-based column of the data file, when known.
     public var column: Int?
     public var message: String
-    public init(rowIndex: Int, line: Int, column: Int?, message: String) {
+    /// A worker-side fault rather than a problem with the user's input (the job then fails with exit 1).
+    public var isInternal: Bool
+    public init(rowIndex: Int, line: Int, column: Int?, message: String, isInternal: Bool = false) {
         self.rowIndex = rowIndex
         self.line = line
         self.column = column
         self.message = message
+        self.isInternal = isInternal
     }
 }

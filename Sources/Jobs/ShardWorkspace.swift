@@ -64,8 +64,10 @@ public final class ShardWorkspace {
 
     /// Answers one round for one shard.
     public func answer(_ request: RoundRequest, shard: Int) -> ShardReply {
-        let data = rows[shard] ?? RowBatch(shard: shard)
         if let f = failures[shard] { return .failure(f) }
+        guard let data = rows[shard] else {
+            return .failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: "this worker was not assigned shard \(shard)", isInternal: true))
+        }
         do {
             switch request {
             case .summarize: return .summary(summarize(data))
@@ -76,8 +78,14 @@ public final class ShardWorkspace {
         } catch let failure as ShardFailure {
             return .failure(failure)
         } catch {
-            return .failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: "\(error)"))
+            return .failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: "\(error)", isInternal: true))
         }
+    }
+
+    /// Records a worker-side fault for a shard (e.g. a row batch that did not decode); every round reports it.
+    public func fail(shard: Int, _ message: String) {
+        touch(shard: shard)
+        failures[shard] = ShardFailure(rowIndex: 0, line: 0, column: nil, message: message, isInternal: true)
     }
 
     // MARK: rounds
@@ -193,7 +201,7 @@ public final class ShardWorkspace {
     func designOf(shard: Int) throws -> ShardDesign {
         if let d = designs[shard] { return d }
         if (rows[shard]?.count ?? 0) == 0 { return ShardDesign(x: [], y: [], fold: []) }
-        throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: shard \(shard) has no design (moments round missing)")
+        throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: shard \(shard) has no design (moments round missing)", isInternal: true)
     }
 
     func residuals(shard: Int, beta: [Double]) throws -> ResidualStatistic {

@@ -39,6 +39,8 @@ public final class CSVTable {
     private var starts: [Int] = []
     private var ends: [Int] = []
     private var escaped: [Bool] = []
+    /// Position of a closing quote inside the field's range (text followed it), or −1.
+    private var closes: [Int] = []
 
     /// Opens a CSV file and reads its header.
     /// - Parameter path: file path; shown as given in errors.
@@ -109,9 +111,11 @@ public final class CSVTable {
         var out: [UInt8] = []
         out.reserveCapacity(s.count)
         var previousQuote = false
-        for b in s {
+        let close = closes[i] < 0 ? Int.max : closes[i] - starts[i]
+        for (k, b) in s.enumerated() {
+            if k == close { continue }  // the closing quote of `"ab"cd` (text after it is kept, as Python's csv does)
             if b == 0x22, previousQuote { previousQuote = false; continue }
-            previousQuote = b == 0x22
+            previousQuote = b == 0x22 && k < close
             out.append(b)
         }
         return String(decoding: out, as: UTF8.self)
@@ -122,9 +126,9 @@ public final class CSVTable {
         let n = bytes.count
         let bytes = UnsafeBufferPointer(self.bytes)
         // Work on locals (class properties pay an exclusivity check per access), then store them back.
-        var starts = self.starts, ends = self.ends, escaped = self.escaped
-        self.starts = []; self.ends = []; self.escaped = []
-        defer { self.starts = starts; self.ends = ends; self.escaped = escaped }
+        var starts = self.starts, ends = self.ends, escaped = self.escaped, closes = self.closes
+        self.starts = []; self.ends = []; self.escaped = []; self.closes = []
+        defer { self.starts = starts; self.ends = ends; self.escaped = escaped; self.closes = closes }
         var nextLine = self.nextLine
         defer { self.nextLine = nextLine }
         while true {
@@ -132,6 +136,7 @@ public final class CSVTable {
             starts.removeAll(keepingCapacity: true)
             ends.removeAll(keepingCapacity: true)
             escaped.removeAll(keepingCapacity: true)
+            closes.removeAll(keepingCapacity: true)
             recordLine = nextLine
             var p = position
             var blank = true
@@ -160,8 +165,8 @@ public final class CSVTable {
                     while p < n, bytes[p] != 0x2C, bytes[p] != 0x0A, bytes[p] != 0x0D { p += 1; end = p }
                     starts.append(start)
                     ends.append(end == q ? q : end)
-                    escaped.append(hasDoubled)
-                    if end != q { escaped[escaped.count - 1] = true }
+                    escaped.append(hasDoubled || end != q)
+                    closes.append(end == q ? -1 : q)
                 } else {
                     let start = p
                     while p < n, bytes[p] != 0x2C, bytes[p] != 0x0A, bytes[p] != 0x0D { p += 1 }
@@ -169,6 +174,7 @@ public final class CSVTable {
                     starts.append(start)
                     ends.append(p)
                     escaped.append(false)
+                    closes.append(-1)
                 }
                 // After a field: a comma, a line end, or the end of the file.
                 if p < n, bytes[p] == 0x2C { p += 1; blank = false; continue fields }

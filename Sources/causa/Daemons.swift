@@ -38,8 +38,8 @@ struct Worker: ParsableCommand {
 
     @Option(help: ArgumentHelp("The coordinator's endpoint.", valueName: "tcp://HOST:PORT")) var connect: String
     @Option(help: "A unique name for this worker (default: host:pid:nonce).") var name: String?
-    @Option(help: "Seconds of coordinator silence before reconnecting (or exiting).") var coordinatorTimeout = 10.0
-    @Flag(help: "Exit when the coordinator goes silent instead of reconnecting.") var exitOnCoordinatorLoss = false
+    @Option(help: "Seconds of coordinator silence before reconnecting (or exiting).") var coordinatorTimeout = 60.0
+    @Flag(help: "Exit when the coordinator goes silent (or the parent process ends) instead of reconnecting.") var exitOnCoordinatorLoss = false
     @OptionGroup var common: CommonOptions
 
     func run() throws {

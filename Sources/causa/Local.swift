@@ -45,7 +45,7 @@ struct Local: ParsableCommand {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: executable)
             p.arguments = ["worker", "--connect", endpoint, "--name", "local-\(i + 1)", "--exit-on-coordinator-loss",
-                           "--coordinator-timeout", "10", "--log-level", level]
+                           "--coordinator-timeout", "60", "--log-level", level]
             do { try p.run() } catch { throw RunError("cannot start worker process \(executable): \(error)") }
             return p
         }

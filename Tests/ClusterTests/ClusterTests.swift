@@ -162,3 +162,50 @@ final class ClusterTests: XCTestCase {
         XCTAssert((80...180).contains(moved), "\(moved) shards moved")
     }
 }
+
+final class ClusterReliabilityTests: XCTestCase {
+    /// A coordinator that was busy longer than twice the heartbeat timeout still has its workers: their heartbeats
+    /// waited in the socket and are read before anyone is judged silent.
+    func testCoordinatorStallDoesNotEvictLiveWorkers() throws {
+        var configuration = Coordinator.Configuration()
+        configuration.heartbeatTimeout = 0.4
+        configuration.heartbeatInterval = 0.1
+        let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", configuration: configuration, logger: quiet)
+        let workers = try WorkerThreads(count: 1, endpoint: coordinator.endpoint)
+        defer { coordinator.shutdownWorkers(); workers.join() }
+        try coordinator.waitForWorkers(1, timeout: 20)
+        Thread.sleep(forTimeInterval: 1.2)  // busy: no pumping for 3 × the timeout
+        try coordinator.processMessages(timeout: 0.05)
+        XCTAssertEqual(coordinator.workerNames, ["w0"])
+    }
+
+    /// A worker that re-joins under its name during a job (restarted, lost its shards) fails the job at once.
+    func testWorkerRejoiningDuringAJobFailsItQuickly() throws {
+        let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", logger: quiet)
+        let workers = try WorkerThreads(count: 1, endpoint: coordinator.endpoint)
+        defer { coordinator.shutdownWorkers(); workers.join() }
+        try coordinator.waitForWorkers(1, timeout: 20)
+        // An impostor says Hello as w0 shortly after the job starts.
+        let context = try ZMQContext()
+        let impostor = try ZMQSocket(context: context, type: .dealer)
+        defer { impostor.close() }
+        try impostor.setLinger(0)
+        try impostor.connect(coordinator.endpoint)
+        let sender = Thread {
+            Thread.sleep(forTimeInterval: 0.3)
+            var hello = Causa_Wire_Hello()
+            hello.workerName = "w0"
+            hello.incarnation = 99
+            _ = try? impostor.send([Wire.encode(Wire.envelope(.hello(hello)))])
+        }
+        sender.start()
+        let started = Date()
+        let spec = try job(kind: "logit", formula: "click ~ C(position) + C(item_id)", folds: 5, foldBy: "user")
+        XCTAssertThrowsError(try coordinator.run(job: spec, minimumWorkers: 1)) { error in
+            XCTAssertEqual((error as? ClusterError)?.code, .workerLost, "\(error)")
+            XCTAssertTrue("\(error)".contains("re-joined") || "\(error)".contains("no state"), "\(error)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+        while !sender.isFinished { usleep(10_000) }
+    }
+}

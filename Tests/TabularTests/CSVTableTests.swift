@@ -158,3 +158,15 @@ final class CSVTableTests: XCTestCase {
         XCTAssertEqual(TabularError.Code.fieldCount.description, "fieldCount")
     }
 }
+
+final class CSVLeniencyTests: XCTestCase {
+    /// Text after a closing quote is kept without the quote, as Python's csv module reads it.
+    func testTextAfterClosingQuote() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lenient-\(UUID().uuidString).csv").path
+        try "a,b\n\"1\" ,2\n\"ab\"cd,\"x\"\"y\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let table = try CSVTable(path: path)
+        XCTAssertEqual(try table.next()?.fields, ["1 ", "2"])
+        XCTAssertEqual(try table.next()?.fields, ["abcd", "x\"y"])
+        XCTAssertNil(try table.next())
+    }
+}
