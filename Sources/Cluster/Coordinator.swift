@@ -246,9 +246,15 @@ public final class Coordinator {
     /// - Returns: the report.
     /// - Throws: `InputError` (exit 2), `ClusterError` or `RunError` (exit 1).
     public func run(job: JobSpec, minimumWorkers: Int = 1, workerWait: Double = 30) throws -> FitReport {
-        let started = Date()
         jobCounter += 1
-        let prepared = try PreparedJob(job: job, jobID: "job-\(jobCounter)")
+        return try run(prepared: try PreparedJob(job: job, jobID: "job-\(jobCounter)"), minimumWorkers: minimumWorkers, workerWait: workerWait)
+    }
+
+    /// Runs a job whose data file was already opened and checked (`PreparedJob`), on the workers alive now.
+    /// - Throws: as `run(job:minimumWorkers:workerWait:)`.
+    public func run(prepared: PreparedJob, minimumWorkers: Int = 1, workerWait: Double = 30) throws -> FitReport {
+        let started = Date()
+        let job = prepared.job
         try waitForWorkers(minimumWorkers, timeout: workerWait)
         let execution = try ClusterExecution(coordinator: self, prepared: prepared)
         defer { execution.end() }

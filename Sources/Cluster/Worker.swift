@@ -44,6 +44,9 @@ public final class Worker {
         self.name = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max) % 100_000)"
         self.configuration = configuration
         self.logger = logger
+        // One OpenBLAS thread per worker process: a cluster scales by processes (and statistics do not depend on
+        // OpenBLAS's thread partitioning).
+        LinearAlgebra.setThreads(1)
         do { context = try ZMQContext() } catch { throw ClusterError(.transport, "cannot start ZeroMQ", cause: error) }
     }
 

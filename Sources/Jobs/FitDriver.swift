@@ -315,7 +315,7 @@ public struct FitDriver {
                                       statistic: stat, p_value: Distributions.normalTwoSidedP(stat), ci_low: b - z * se, ci_high: b + z * se))
         }
         // A coefficient that ran off to a huge value with a huge SE is quasi-complete separation by a numeric term.
-        if let bad = coefficients.first(where: { abs($0.estimate) > 10 && abs($0.statistic) < 0.01 }) {
+        if let bad = coefficients.first(where: { Self.diverges($0.estimate, standardError: $0.std_error) }) {
             throw modelError(.separation(term: bad.name, detail: "its coefficient diverges (estimate \(String(format: "%.1f", bad.estimate)), std error \(String(format: "%.3g", bad.std_error))): the rows where it is not zero all have the same outcome"))
         }
         var warnings: [String] = []
@@ -346,14 +346,19 @@ public struct FitDriver {
         return (m, cv)
     }
 
-    /// The index of a coefficient that has run off to infinity (|β| > 10 with |β / se| < 0.01), the sign of
-    /// quasi-complete separation that a log-likelihood rule alone calls converged; nil when there is none.
+    /// Whether a logit coefficient has run off to infinity: |β| > 10 with |β / se| < 0.01, the sign of quasi-complete
+    /// separation that a log-likelihood rule alone calls converged.
+    static func diverges(_ beta: Double, standardError: Double) -> Bool {
+        abs(beta) > 10 && abs(beta) / standardError < 0.01
+    }
+
+    /// The index of a diverging coefficient (`diverges`) given the information matrix, or nil.
     static func divergingCoefficient(beta: [Double], information: [Double]) -> Int? {
         let p = beta.count
         guard let inverse = try? LinearAlgebra.solveSPD(information, [Double](repeating: 0, count: p), n: p).inverse else {
             return beta.indices.max { abs(beta[$0]) < abs(beta[$1]) }
         }
-        return (0..<p).first { abs(beta[$0]) > 10 && abs(beta[$0]) / inverse[$0 * p + $0].squareRoot() < 0.01 }
+        return (0..<p).first { diverges(beta[$0], standardError: inverse[$0 * p + $0].squareRoot()) }
     }
 
     func separationSuspect(beta: [Double], names: [String]) -> StatisticsError? {

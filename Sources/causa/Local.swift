@@ -24,14 +24,14 @@ struct Local: ParsableCommand {
         let logger = common.bootstrap()
         try guarded {
             let spec = try JobSpec.load(path: job)
-            _ = try PreparedJob(job: spec, jobID: "check")  // input errors before any process starts
+            let prepared = try PreparedJob(job: spec, jobID: "job-1")  // input errors before any process starts
             var configuration = Cluster.Coordinator.Configuration()
             configuration.heartbeatTimeout = heartbeatTimeout
             let coordinator = try Cluster.Coordinator(bind: "tcp://127.0.0.1:*", configuration: configuration, logger: logger)
             let processes = try spawnWorkers(endpoint: coordinator.endpoint, logger: logger)
             defer { stop(processes, coordinator: coordinator) }
             try waitForWorkers(coordinator, processes)
-            let report = try coordinator.run(job: spec, minimumWorkers: workers)
+            let report = try coordinator.run(prepared: prepared, minimumWorkers: workers)
             let path = try report.write(toDirectory: out)
             print(report.table(), terminator: "")
             print("report: \(path)")

@@ -2,6 +2,7 @@ import Foundation
 import Jobs
 import Logging
 import Statistics
+import Tabular
 import XCTest
 
 /// Column names and design rows against patsy 1.0.3 on the toy data (Tests/Fixtures/reference/patsy_names.json).
@@ -33,14 +34,16 @@ final class PatsyNamesTests: XCTestCase {
         let cases = (reference["cases"] as! [[String: Any]]).filter { $0["rows"] != nil }
         XCTAssertGreaterThanOrEqual(cases.count, 3)
         // The toy file's first five rows, read back as the design builder sees them.
-        let table = try Tabular_CSV(path: Fixtures.path("toy/toy.csv"))
+        let table = try CSVTable(path: Fixtures.path("toy/toy.csv"))
+        var rows: [[String]] = []
+        while let r = try table.next() { rows.append(r.fields) }
         for c in cases {
             let formula = c["formula"] as! String
             let spec = try design(formula)
             let expected = c["rows"] as! [[Double]]
             for (i, row) in expected.enumerated() {
                 let values = try spec.dataColumns.map { name -> FactorValue in
-                    let text = table.rows[i][table.header.firstIndex(of: name)!]
+                    let text = rows[i][table.header.firstIndex(of: name)!]
                     if let x = Double(text) { return .number(x) }
                     return .string(text)
                 }
@@ -49,16 +52,5 @@ final class PatsyNamesTests: XCTestCase {
                 for j in row.indices { assertClose(out[j], row[j], rtol: 1e-12, "\(formula) row \(i) column \(spec.columnNames[j])") }
             }
         }
-    }
-}
-
-/// A tiny CSV read for checking fixtures (the toy file has no quoting).
-struct Tabular_CSV {
-    let header: [String]
-    let rows: [[String]]
-    init(path: String) throws {
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        header = lines[0]
-        rows = Array(lines.dropFirst())
     }
 }

@@ -91,16 +91,6 @@ public enum LinearAlgebra {
         return y
     }
 
-    /// y ← Aᵀ x for a row-major [rows, n] matrix A (BLAS `dgemv`).
-    /// - Complexity: O(rows · n).
-    public static func multiplyTransposed(_ a: UnsafePointer<Double>, rows: Int, n: Int, _ x: [Double]) -> [Double] {
-        precondition(x.count == rows, "multiplyTransposed: vector has \(x.count) values, expected \(rows)")
-        var y = [Double](repeating: 0, count: n)
-        guard rows > 0, n > 0 else { return y }
-        cblas_dgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(n), 1.0, a, Int32(n), x, 1, 0.0, &y, 1)
-        return y
-    }
-
     /// Symmetric product B·M·B for [n, n] row-major matrices (BLAS `dgemm`), used for sandwich covariances.
     /// - Complexity: O(n³).
     public static func sandwich(bread: [Double], meat: [Double], n: Int) -> [Double] {
