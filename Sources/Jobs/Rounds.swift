@@ -42,6 +42,7 @@ public struct JobPlan: Sendable, Equatable {
 
 /// A batch of one shard's rows, in data order.
 public struct RowBatch: Sendable, Equatable {
+    /// The virtual shard these rows hash to.
     public var shard: Int
     /// 0-based data-row indices, [n].
     public var rowIndex: [Int]
@@ -60,13 +61,17 @@ public struct RowBatch: Sendable, Equatable {
         self.fields = fields
     }
 
+    /// Rows in the batch, n.
     public var count: Int { rowIndex.count }
 }
 
 /// A cell of the data file, for error messages: row, line, and its text.
 public struct CellReference: Sendable, Equatable {
+    /// 0-based data-row index.
     public var rowIndex: Int
+    /// 1-based line in the data file.
     public var line: Int
+    /// The cell's text.
     public var value: String
     public init(rowIndex: Int, line: Int, value: String) {
         self.rowIndex = rowIndex
@@ -84,12 +89,17 @@ public struct CellReference: Sendable, Equatable {
 
 /// What one shard saw in one data column: the statistic of the first round of every job.
 public struct ColumnSummary: SufficientStatistic, Equatable {
+    /// The data column.
     public var name: String
+    /// Cells that are numbers.
     public var numericCount = 0
+    /// Cells that are neither numbers nor missing.
     public var nonNumericCount = 0
     /// Every number was written as a whole number.
     public var allIntegral = true
+    /// The earliest missing cell (empty, NA, NaN, …).
     public var firstMissing: CellReference?
+    /// The earliest cell that is not a number.
     public var firstNonNumeric: CellReference?
     /// First number other than 0 or 1 (for a logit outcome).
     public var firstNonBinary: CellReference?
@@ -103,6 +113,8 @@ public struct ColumnSummary: SufficientStatistic, Equatable {
 
     public init(name: String) { self.name = name }
 
+    /// Adds counts, keeps the earliest cells (by row), unions the levels. Order-independent.
+    /// - Precondition: same column.
     public mutating func merge(_ other: ColumnSummary) {
         precondition(other.name == name, "merge: column \(other.name), expected \(name)")
         numericCount += other.numericCount
@@ -123,10 +135,14 @@ public struct ColumnSummary: SufficientStatistic, Equatable {
 
 /// The merged facts of a shard's data that are not about one column.
 public struct ShardSummary: SufficientStatistic, Equatable {
+    /// Data rows.
     public var rows = 0
+    /// Distinct user keys (a user lives in one shard, so shard counts add).
     public var users = 0
+    /// One summary per `JobPlan.columns` entry, in that order.
     public var columns: [ColumnSummary]
     public init(columns: [ColumnSummary]) { self.columns = columns }
+    /// Adds another shard's summary (columns pairwise).
     public mutating func merge(_ other: ShardSummary) {
         rows += other.rows
         users += other.users
