@@ -29,119 +29,131 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 }
 
 /// Every message. A receiver drops (and logs) an envelope whose protocol_version it does not speak.
-nonisolated struct Causa_Wire_Envelope: Sendable {
+nonisolated struct Causa_Wire_Envelope: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// 1 for this schema
-  var protocolVersion: UInt32 = 0
+  var protocolVersion: UInt32 {
+    get {_storage._protocolVersion}
+    set {_uniqueStorage()._protocolVersion = newValue}
+  }
 
   /// empty outside jobs
-  var jobID: String = String()
+  var jobID: String {
+    get {_storage._jobID}
+    set {_uniqueStorage()._jobID = newValue}
+  }
 
   /// round number within the job (0 for data streaming)
-  var round: UInt64 = 0
+  var round: UInt64 {
+    get {_storage._round}
+    set {_uniqueStorage()._round = newValue}
+  }
 
-  var body: Causa_Wire_Envelope.OneOf_Body? = nil
+  var body: OneOf_Body? {
+    get {return _storage._body}
+    set {_uniqueStorage()._body = newValue}
+  }
 
   /// worker -> coordinator: join
   var hello: Causa_Wire_Hello {
     get {
-      if case .hello(let v)? = body {return v}
+      if case .hello(let v)? = _storage._body {return v}
       return Causa_Wire_Hello()
     }
-    set {body = .hello(newValue)}
+    set {_uniqueStorage()._body = .hello(newValue)}
   }
 
   /// both ways: liveness
   var heartbeat: Causa_Wire_Heartbeat {
     get {
-      if case .heartbeat(let v)? = body {return v}
+      if case .heartbeat(let v)? = _storage._body {return v}
       return Causa_Wire_Heartbeat()
     }
-    set {body = .heartbeat(newValue)}
+    set {_uniqueStorage()._body = .heartbeat(newValue)}
   }
 
   /// coordinator -> worker: you own this shard for this job
   var assignment: Causa_Wire_ShardAssignment {
     get {
-      if case .assignment(let v)? = body {return v}
+      if case .assignment(let v)? = _storage._body {return v}
       return Causa_Wire_ShardAssignment()
     }
-    set {body = .assignment(newValue)}
+    set {_uniqueStorage()._body = .assignment(newValue)}
   }
 
   /// coordinator -> worker: rows of one shard, in data order
   var rowBatch: Causa_Wire_RowBatch {
     get {
-      if case .rowBatch(let v)? = body {return v}
+      if case .rowBatch(let v)? = _storage._body {return v}
       return Causa_Wire_RowBatch()
     }
-    set {body = .rowBatch(newValue)}
+    set {_uniqueStorage()._body = .rowBatch(newValue)}
   }
 
   /// worker -> coordinator: credit for flow control
   var batchAck: Causa_Wire_BatchAck {
     get {
-      if case .batchAck(let v)? = body {return v}
+      if case .batchAck(let v)? = _storage._body {return v}
       return Causa_Wire_BatchAck()
     }
-    set {body = .batchAck(newValue)}
+    set {_uniqueStorage()._body = .batchAck(newValue)}
   }
 
   /// coordinator -> worker: compute a statistic for one shard
   var roundRequest: Causa_Wire_RoundRequest {
     get {
-      if case .roundRequest(let v)? = body {return v}
+      if case .roundRequest(let v)? = _storage._body {return v}
       return Causa_Wire_RoundRequest()
     }
-    set {body = .roundRequest(newValue)}
+    set {_uniqueStorage()._body = .roundRequest(newValue)}
   }
 
   /// worker -> coordinator
   var roundReply: Causa_Wire_RoundReply {
     get {
-      if case .roundReply(let v)? = body {return v}
+      if case .roundReply(let v)? = _storage._body {return v}
       return Causa_Wire_RoundReply()
     }
-    set {body = .roundReply(newValue)}
+    set {_uniqueStorage()._body = .roundReply(newValue)}
   }
 
   /// coordinator -> worker: drop the job's state
   var jobEnd: Causa_Wire_JobEnd {
     get {
-      if case .jobEnd(let v)? = body {return v}
+      if case .jobEnd(let v)? = _storage._body {return v}
       return Causa_Wire_JobEnd()
     }
-    set {body = .jobEnd(newValue)}
+    set {_uniqueStorage()._body = .jobEnd(newValue)}
   }
 
   /// client -> coordinator: run this job
   var submit: Causa_Wire_Submit {
     get {
-      if case .submit(let v)? = body {return v}
+      if case .submit(let v)? = _storage._body {return v}
       return Causa_Wire_Submit()
     }
-    set {body = .submit(newValue)}
+    set {_uniqueStorage()._body = .submit(newValue)}
   }
 
   /// coordinator -> client
   var submitResult: Causa_Wire_SubmitResult {
     get {
-      if case .submitResult(let v)? = body {return v}
+      if case .submitResult(let v)? = _storage._body {return v}
       return Causa_Wire_SubmitResult()
     }
-    set {body = .submitResult(newValue)}
+    set {_uniqueStorage()._body = .submitResult(newValue)}
   }
 
   /// coordinator -> worker: exit
   var shutdown: Causa_Wire_Shutdown {
     get {
-      if case .shutdown(let v)? = body {return v}
+      if case .shutdown(let v)? = _storage._body {return v}
       return Causa_Wire_Shutdown()
     }
-    set {body = .shutdown(newValue)}
+    set {_uniqueStorage()._body = .shutdown(newValue)}
   }
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -173,6 +185,8 @@ nonisolated struct Causa_Wire_Envelope: Sendable {
   }
 
   init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 nonisolated struct Causa_Wire_Hello: Sendable {
@@ -218,36 +232,122 @@ nonisolated struct Causa_Wire_Shutdown: Sendable {
   init() {}
 }
 
-nonisolated struct Causa_Wire_JobPlan: Sendable {
+nonisolated struct Causa_Wire_JobPlan: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var jobID: String = String()
+  var jobID: String {
+    get {_storage._jobID}
+    set {_uniqueStorage()._jobID = newValue}
+  }
 
   /// "ols" | "logit"
-  var kind: String = String()
+  var kind: String {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
-  var formula: String = String()
+  var formula: String {
+    get {_storage._formula}
+    set {_uniqueStorage()._formula = newValue}
+  }
 
-  var folds: UInt32 = 0
+  var folds: UInt32 {
+    get {_storage._folds}
+    set {_uniqueStorage()._folds = newValue}
+  }
 
   /// "row" | "user"
-  var foldBy: String = String()
+  var foldBy: String {
+    get {_storage._foldBy}
+    set {_uniqueStorage()._foldBy = newValue}
+  }
 
   /// data columns sent with each row
-  var columns: [String] = []
+  var columns: [String] {
+    get {_storage._columns}
+    set {_uniqueStorage()._columns = newValue}
+  }
 
   /// 1-based header positions of columns
-  var columnNumbers: [UInt32] = []
+  var columnNumbers: [UInt32] {
+    get {_storage._columnNumbers}
+    set {_uniqueStorage()._columnNumbers = newValue}
+  }
 
-  var levelColumns: [String] = []
+  var levelColumns: [String] {
+    get {_storage._levelColumns}
+    set {_uniqueStorage()._levelColumns = newValue}
+  }
 
   /// empty when the outcome is an expression
-  var outcomeColumn: String = String()
+  var outcomeColumn: String {
+    get {_storage._outcomeColumn}
+    set {_uniqueStorage()._outcomeColumn = newValue}
+  }
 
   /// user-key columns (workers reading shard files hash them)
-  var userKey: [String] = []
+  var userKey: [String] {
+    get {_storage._userKey}
+    set {_uniqueStorage()._userKey = newValue}
+  }
+
+  /// the job's [text] table; absent without one
+  var text: Causa_Wire_TextPlan {
+    get {_storage._text ?? Causa_Wire_TextPlan()}
+    set {_uniqueStorage()._text = newValue}
+  }
+  /// Returns true if `text` has been explicitly set.
+  var hasText: Bool {_storage._text != nil}
+  /// Clears the value of `text`. Subsequent reads from it will return its default value.
+  mutating func clearText() {_uniqueStorage()._text = nil}
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The [text] table as workers need it (paths only say whether a users or items file exists).
+nonisolated struct Causa_Wire_TextPlan: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "minilm" | "hashing"
+  var encoder: String = String()
+
+  /// empty: the worker's default model folder
+  var modelDir: String = String()
+
+  var components: UInt32 = 0
+
+  /// empty: user texts are columns of the data rows
+  var usersPath: String = String()
+
+  var userText: [String] = []
+
+  /// "mean" | "recency"
+  var combine: String = String()
+
+  /// 0: unset
+  var halfLifeDays: Double = 0
+
+  var timestamp: String = String()
+
+  /// empty: no items file
+  var itemsPath: String = String()
+
+  var itemKey: String = String()
+
+  var itemText: [String] = []
+
+  var cache: Bool = false
+
+  /// empty: the worker's default cache folder
+  var cacheDir: String = String()
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -379,6 +479,25 @@ nonisolated struct Causa_Wire_ColumnSchema: Sendable {
   init() {}
 }
 
+/// A users- or items-file record sent to the shard that embeds it.
+nonisolated struct Causa_Wire_TextEntry: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var keyHash: UInt64 = 0
+
+  var line: UInt64 = 0
+
+  var key: String = String()
+
+  var texts: [String] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
 nonisolated struct Causa_Wire_NewtonFit: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -435,6 +554,22 @@ nonisolated struct Causa_Wire_RoundRequest: Sendable {
     set {kind = .newton(newValue)}
   }
 
+  var embed: Causa_Wire_RoundRequest.Embed {
+    get {
+      if case .embed(let v)? = kind {return v}
+      return Causa_Wire_RoundRequest.Embed()
+    }
+    set {kind = .embed(newValue)}
+  }
+
+  var features: Causa_Wire_RoundRequest.Features {
+    get {
+      if case .features(let v)? = kind {return v}
+      return Causa_Wire_RoundRequest.Features()
+    }
+    set {kind = .features(newValue)}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -442,6 +577,8 @@ nonisolated struct Causa_Wire_RoundRequest: Sendable {
     case moments(Causa_Wire_RoundRequest.Moments)
     case residuals(Causa_Wire_RoundRequest.Residuals)
     case newton(Causa_Wire_RoundRequest.Newton)
+    case embed(Causa_Wire_RoundRequest.Embed)
+    case features(Causa_Wire_RoundRequest.Features)
 
   }
 
@@ -449,6 +586,53 @@ nonisolated struct Causa_Wire_RoundRequest: Sendable {
     // SwiftProtobuf.Message conformance is added in an extension below. See the
     // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
     // methods supported on all messages.
+
+    var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    init() {}
+  }
+
+  nonisolated struct Embed: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// users-file records of this shard's users
+    var users: [Causa_Wire_TextEntry] = []
+
+    /// items-file records this shard owns
+    var items: [Causa_Wire_TextEntry] = []
+
+    var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    init() {}
+  }
+
+  nonisolated struct Features: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// k
+    var components: UInt32 = 0
+
+    /// d
+    var dimension: UInt32 = 0
+
+    /// [d]
+    var userMean: [Double] = []
+
+    /// [k, d] row-major
+    var userAxes: [Double] = []
+
+    /// the items this shard's rows name, sorted
+    var itemKeys: [String] = []
+
+    /// [m, k] row-major
+    var itemScores: [Double] = []
+
+    /// [m, d] row-major
+    var itemUnitVectors: [Float] = []
 
     var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -563,6 +747,29 @@ nonisolated struct Causa_Wire_ColumnSummary: Sendable {
   fileprivate var _firstNonBinary: Causa_Wire_CellReference? = nil
 }
 
+nonisolated struct Causa_Wire_KeyOccurrence: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var key: String = String()
+
+  var first: Causa_Wire_CellReference {
+    get {_first ?? Causa_Wire_CellReference()}
+    set {_first = newValue}
+  }
+  /// Returns true if `first` has been explicitly set.
+  var hasFirst: Bool {self._first != nil}
+  /// Clears the value of `first`. Subsequent reads from it will return its default value.
+  mutating func clearFirst() {self._first = nil}
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _first: Causa_Wire_CellReference? = nil
+}
+
 nonisolated struct Causa_Wire_ShardSummary: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -573,6 +780,68 @@ nonisolated struct Causa_Wire_ShardSummary: Sendable {
   var users: UInt64 = 0
 
   var columns: [Causa_Wire_ColumnSummary] = []
+
+  /// distinct item keys of the rows, sorted bytewise
+  var itemKeys: [Causa_Wire_KeyOccurrence] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_EmbedStatistic: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// encoder identifier; empty when nothing was embedded
+  var encoder: String = String()
+
+  var dimension: UInt32 = 0
+
+  var userMoments: Causa_Wire_MomentMatrix {
+    get {_userMoments ?? Causa_Wire_MomentMatrix()}
+    set {_userMoments = newValue}
+  }
+  /// Returns true if `userMoments` has been explicitly set.
+  var hasUserMoments: Bool {self._userMoments != nil}
+  /// Clears the value of `userMoments`. Subsequent reads from it will return its default value.
+  mutating func clearUserMoments() {self._userMoments = nil}
+
+  var usersWithText: UInt64 = 0
+
+  var usersWithoutText: UInt64 = 0
+
+  var firstUserWithoutRecord: Causa_Wire_CellReference {
+    get {_firstUserWithoutRecord ?? Causa_Wire_CellReference()}
+    set {_firstUserWithoutRecord = newValue}
+  }
+  /// Returns true if `firstUserWithoutRecord` has been explicitly set.
+  var hasFirstUserWithoutRecord: Bool {self._firstUserWithoutRecord != nil}
+  /// Clears the value of `firstUserWithoutRecord`. Subsequent reads from it will return its default value.
+  mutating func clearFirstUserWithoutRecord() {self._firstUserWithoutRecord = nil}
+
+  /// [m, d] row-major, request order
+  var itemVectors: [Float] = []
+
+  var itemHasText: [Bool] = []
+
+  var textsEmbedded: UInt64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _userMoments: Causa_Wire_MomentMatrix? = nil
+  fileprivate var _firstUserWithoutRecord: Causa_Wire_CellReference? = nil
+}
+
+nonisolated struct Causa_Wire_FeaturesReady: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var rows: UInt64 = 0
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -738,6 +1007,22 @@ nonisolated struct Causa_Wire_RoundReply: Sendable {
     set {kind = .failure(newValue)}
   }
 
+  var embedded: Causa_Wire_EmbedStatistic {
+    get {
+      if case .embedded(let v)? = kind {return v}
+      return Causa_Wire_EmbedStatistic()
+    }
+    set {kind = .embedded(newValue)}
+  }
+
+  var features: Causa_Wire_FeaturesReady {
+    get {
+      if case .features(let v)? = kind {return v}
+      return Causa_Wire_FeaturesReady()
+    }
+    set {kind = .features(newValue)}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -746,6 +1031,8 @@ nonisolated struct Causa_Wire_RoundReply: Sendable {
     case residuals(Causa_Wire_ResidualStatistic)
     case newton(Causa_Wire_LogitList)
     case failure(Causa_Wire_ShardFailure)
+    case embedded(Causa_Wire_EmbedStatistic)
+    case features(Causa_Wire_FeaturesReady)
 
   }
 
@@ -848,232 +1135,274 @@ nonisolated extension Causa_Wire_Envelope: SwiftProtobuf.Message, SwiftProtobuf.
   static let protoMessageName: String = _protobuf_package + ".Envelope"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{1}round\0\u{2}\u{7}hello\0\u{1}heartbeat\0\u{1}assignment\0\u{3}row_batch\0\u{3}batch_ack\0\u{3}round_request\0\u{3}round_reply\0\u{3}job_end\0\u{1}submit\0\u{3}submit_result\0\u{1}shutdown\0")
 
+  fileprivate class _StorageClass {
+    var _protocolVersion: UInt32 = 0
+    var _jobID: String = String()
+    var _round: UInt64 = 0
+    var _body: Causa_Wire_Envelope.OneOf_Body?
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _protocolVersion = source._protocolVersion
+      _jobID = source._jobID
+      _round = source._round
+      _body = source._body
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.round) }()
-      case 10: try {
-        var v: Causa_Wire_Hello?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .hello(let m) = current {v = m}
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._protocolVersion) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._jobID) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._round) }()
+        case 10: try {
+          var v: Causa_Wire_Hello?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .hello(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .hello(v)
+          }
+        }()
+        case 11: try {
+          var v: Causa_Wire_Heartbeat?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .heartbeat(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .heartbeat(v)
+          }
+        }()
+        case 12: try {
+          var v: Causa_Wire_ShardAssignment?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .assignment(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .assignment(v)
+          }
+        }()
+        case 13: try {
+          var v: Causa_Wire_RowBatch?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .rowBatch(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .rowBatch(v)
+          }
+        }()
+        case 14: try {
+          var v: Causa_Wire_BatchAck?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .batchAck(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .batchAck(v)
+          }
+        }()
+        case 15: try {
+          var v: Causa_Wire_RoundRequest?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .roundRequest(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .roundRequest(v)
+          }
+        }()
+        case 16: try {
+          var v: Causa_Wire_RoundReply?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .roundReply(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .roundReply(v)
+          }
+        }()
+        case 17: try {
+          var v: Causa_Wire_JobEnd?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .jobEnd(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .jobEnd(v)
+          }
+        }()
+        case 18: try {
+          var v: Causa_Wire_Submit?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .submit(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .submit(v)
+          }
+        }()
+        case 19: try {
+          var v: Causa_Wire_SubmitResult?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .submitResult(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .submitResult(v)
+          }
+        }()
+        case 20: try {
+          var v: Causa_Wire_Shutdown?
+          var hadOneofValue = false
+          if let current = _storage._body {
+            hadOneofValue = true
+            if case .shutdown(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._body = .shutdown(v)
+          }
+        }()
+        default: break
         }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .hello(v)
-        }
-      }()
-      case 11: try {
-        var v: Causa_Wire_Heartbeat?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .heartbeat(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .heartbeat(v)
-        }
-      }()
-      case 12: try {
-        var v: Causa_Wire_ShardAssignment?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .assignment(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .assignment(v)
-        }
-      }()
-      case 13: try {
-        var v: Causa_Wire_RowBatch?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .rowBatch(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .rowBatch(v)
-        }
-      }()
-      case 14: try {
-        var v: Causa_Wire_BatchAck?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .batchAck(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .batchAck(v)
-        }
-      }()
-      case 15: try {
-        var v: Causa_Wire_RoundRequest?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .roundRequest(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .roundRequest(v)
-        }
-      }()
-      case 16: try {
-        var v: Causa_Wire_RoundReply?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .roundReply(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .roundReply(v)
-        }
-      }()
-      case 17: try {
-        var v: Causa_Wire_JobEnd?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .jobEnd(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .jobEnd(v)
-        }
-      }()
-      case 18: try {
-        var v: Causa_Wire_Submit?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .submit(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .submit(v)
-        }
-      }()
-      case 19: try {
-        var v: Causa_Wire_SubmitResult?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .submitResult(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .submitResult(v)
-        }
-      }()
-      case 20: try {
-        var v: Causa_Wire_Shutdown?
-        var hadOneofValue = false
-        if let current = self.body {
-          hadOneofValue = true
-          if case .shutdown(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.body = .shutdown(v)
-        }
-      }()
-      default: break
       }
     }
   }
 
   func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.protocolVersion != 0 {
-      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 1)
-    }
-    if !self.jobID.isEmpty {
-      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 2)
-    }
-    if self.round != 0 {
-      try visitor.visitSingularUInt64Field(value: self.round, fieldNumber: 3)
-    }
-    switch self.body {
-    case .hello?: try {
-      guard case .hello(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .heartbeat?: try {
-      guard case .heartbeat(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case .assignment?: try {
-      guard case .assignment(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    }()
-    case .rowBatch?: try {
-      guard case .rowBatch(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-    }()
-    case .batchAck?: try {
-      guard case .batchAck(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-    }()
-    case .roundRequest?: try {
-      guard case .roundRequest(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-    }()
-    case .roundReply?: try {
-      guard case .roundReply(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
-    }()
-    case .jobEnd?: try {
-      guard case .jobEnd(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
-    }()
-    case .submit?: try {
-      guard case .submit(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
-    }()
-    case .submitResult?: try {
-      guard case .submitResult(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
-    }()
-    case .shutdown?: try {
-      guard case .shutdown(let v)? = self.body else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
-    }()
-    case nil: break
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._protocolVersion != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._protocolVersion, fieldNumber: 1)
+      }
+      if !_storage._jobID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._jobID, fieldNumber: 2)
+      }
+      if _storage._round != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._round, fieldNumber: 3)
+      }
+      switch _storage._body {
+      case .hello?: try {
+        guard case .hello(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      }()
+      case .heartbeat?: try {
+        guard case .heartbeat(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      }()
+      case .assignment?: try {
+        guard case .assignment(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      }()
+      case .rowBatch?: try {
+        guard case .rowBatch(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      }()
+      case .batchAck?: try {
+        guard case .batchAck(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      }()
+      case .roundRequest?: try {
+        guard case .roundRequest(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      }()
+      case .roundReply?: try {
+        guard case .roundReply(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      }()
+      case .jobEnd?: try {
+        guard case .jobEnd(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      }()
+      case .submit?: try {
+        guard case .submit(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      }()
+      case .submitResult?: try {
+        guard case .submitResult(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      }()
+      case .shutdown?: try {
+        guard case .shutdown(let v)? = _storage._body else { preconditionFailure() }
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      }()
+      case nil: break
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Causa_Wire_Envelope, rhs: Causa_Wire_Envelope) -> Bool {
-    if lhs.protocolVersion != rhs.protocolVersion {return false}
-    if lhs.jobID != rhs.jobID {return false}
-    if lhs.round != rhs.round {return false}
-    if lhs.body != rhs.body {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._protocolVersion != rhs_storage._protocolVersion {return false}
+        if _storage._jobID != rhs_storage._jobID {return false}
+        if _storage._round != rhs_storage._round {return false}
+        if _storage._body != rhs_storage._body {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1175,7 +1504,147 @@ nonisolated extension Causa_Wire_Shutdown: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".JobPlan"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}kind\0\u{1}formula\0\u{1}folds\0\u{3}fold_by\0\u{1}columns\0\u{3}column_numbers\0\u{3}level_columns\0\u{3}outcome_column\0\u{3}user_key\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}kind\0\u{1}formula\0\u{1}folds\0\u{3}fold_by\0\u{1}columns\0\u{3}column_numbers\0\u{3}level_columns\0\u{3}outcome_column\0\u{3}user_key\0\u{1}text\0")
+
+  fileprivate class _StorageClass {
+    var _jobID: String = String()
+    var _kind: String = String()
+    var _formula: String = String()
+    var _folds: UInt32 = 0
+    var _foldBy: String = String()
+    var _columns: [String] = []
+    var _columnNumbers: [UInt32] = []
+    var _levelColumns: [String] = []
+    var _outcomeColumn: String = String()
+    var _userKey: [String] = []
+    var _text: Causa_Wire_TextPlan? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _jobID = source._jobID
+      _kind = source._kind
+      _formula = source._formula
+      _folds = source._folds
+      _foldBy = source._foldBy
+      _columns = source._columns
+      _columnNumbers = source._columnNumbers
+      _levelColumns = source._levelColumns
+      _outcomeColumn = source._outcomeColumn
+      _userKey = source._userKey
+      _text = source._text
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._jobID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._kind) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._formula) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._folds) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._foldBy) }()
+        case 6: try { try decoder.decodeRepeatedStringField(value: &_storage._columns) }()
+        case 7: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._columnNumbers) }()
+        case 8: try { try decoder.decodeRepeatedStringField(value: &_storage._levelColumns) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._outcomeColumn) }()
+        case 10: try { try decoder.decodeRepeatedStringField(value: &_storage._userKey) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._text) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._jobID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._jobID, fieldNumber: 1)
+      }
+      if !_storage._kind.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._kind, fieldNumber: 2)
+      }
+      if !_storage._formula.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._formula, fieldNumber: 3)
+      }
+      if _storage._folds != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._folds, fieldNumber: 4)
+      }
+      if !_storage._foldBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._foldBy, fieldNumber: 5)
+      }
+      if !_storage._columns.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._columns, fieldNumber: 6)
+      }
+      if !_storage._columnNumbers.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._columnNumbers, fieldNumber: 7)
+      }
+      if !_storage._levelColumns.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._levelColumns, fieldNumber: 8)
+      }
+      if !_storage._outcomeColumn.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._outcomeColumn, fieldNumber: 9)
+      }
+      if !_storage._userKey.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._userKey, fieldNumber: 10)
+      }
+      try { if let v = _storage._text {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_JobPlan, rhs: Causa_Wire_JobPlan) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._jobID != rhs_storage._jobID {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._formula != rhs_storage._formula {return false}
+        if _storage._folds != rhs_storage._folds {return false}
+        if _storage._foldBy != rhs_storage._foldBy {return false}
+        if _storage._columns != rhs_storage._columns {return false}
+        if _storage._columnNumbers != rhs_storage._columnNumbers {return false}
+        if _storage._levelColumns != rhs_storage._levelColumns {return false}
+        if _storage._outcomeColumn != rhs_storage._outcomeColumn {return false}
+        if _storage._userKey != rhs_storage._userKey {return false}
+        if _storage._text != rhs_storage._text {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_TextPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".TextPlan"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}encoder\0\u{3}model_dir\0\u{1}components\0\u{3}users_path\0\u{3}user_text\0\u{1}combine\0\u{3}half_life_days\0\u{1}timestamp\0\u{3}items_path\0\u{3}item_key\0\u{3}item_text\0\u{1}cache\0\u{3}cache_dir\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1183,66 +1652,81 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.formula) }()
-      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.folds) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.foldBy) }()
-      case 6: try { try decoder.decodeRepeatedStringField(value: &self.columns) }()
-      case 7: try { try decoder.decodeRepeatedUInt32Field(value: &self.columnNumbers) }()
-      case 8: try { try decoder.decodeRepeatedStringField(value: &self.levelColumns) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.outcomeColumn) }()
-      case 10: try { try decoder.decodeRepeatedStringField(value: &self.userKey) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.encoder) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.modelDir) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.components) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.usersPath) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.userText) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.combine) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.halfLifeDays) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.timestamp) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.itemsPath) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.itemKey) }()
+      case 11: try { try decoder.decodeRepeatedStringField(value: &self.itemText) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self.cache) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.cacheDir) }()
       default: break
       }
     }
   }
 
   func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.jobID.isEmpty {
-      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 1)
+    if !self.encoder.isEmpty {
+      try visitor.visitSingularStringField(value: self.encoder, fieldNumber: 1)
     }
-    if !self.kind.isEmpty {
-      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    if !self.modelDir.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelDir, fieldNumber: 2)
     }
-    if !self.formula.isEmpty {
-      try visitor.visitSingularStringField(value: self.formula, fieldNumber: 3)
+    if self.components != 0 {
+      try visitor.visitSingularUInt32Field(value: self.components, fieldNumber: 3)
     }
-    if self.folds != 0 {
-      try visitor.visitSingularUInt32Field(value: self.folds, fieldNumber: 4)
+    if !self.usersPath.isEmpty {
+      try visitor.visitSingularStringField(value: self.usersPath, fieldNumber: 4)
     }
-    if !self.foldBy.isEmpty {
-      try visitor.visitSingularStringField(value: self.foldBy, fieldNumber: 5)
+    if !self.userText.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.userText, fieldNumber: 5)
     }
-    if !self.columns.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.columns, fieldNumber: 6)
+    if !self.combine.isEmpty {
+      try visitor.visitSingularStringField(value: self.combine, fieldNumber: 6)
     }
-    if !self.columnNumbers.isEmpty {
-      try visitor.visitPackedUInt32Field(value: self.columnNumbers, fieldNumber: 7)
+    if self.halfLifeDays.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.halfLifeDays, fieldNumber: 7)
     }
-    if !self.levelColumns.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.levelColumns, fieldNumber: 8)
+    if !self.timestamp.isEmpty {
+      try visitor.visitSingularStringField(value: self.timestamp, fieldNumber: 8)
     }
-    if !self.outcomeColumn.isEmpty {
-      try visitor.visitSingularStringField(value: self.outcomeColumn, fieldNumber: 9)
+    if !self.itemsPath.isEmpty {
+      try visitor.visitSingularStringField(value: self.itemsPath, fieldNumber: 9)
     }
-    if !self.userKey.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.userKey, fieldNumber: 10)
+    if !self.itemKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.itemKey, fieldNumber: 10)
+    }
+    if !self.itemText.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.itemText, fieldNumber: 11)
+    }
+    if self.cache != false {
+      try visitor.visitSingularBoolField(value: self.cache, fieldNumber: 12)
+    }
+    if !self.cacheDir.isEmpty {
+      try visitor.visitSingularStringField(value: self.cacheDir, fieldNumber: 13)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Causa_Wire_JobPlan, rhs: Causa_Wire_JobPlan) -> Bool {
-    if lhs.jobID != rhs.jobID {return false}
-    if lhs.kind != rhs.kind {return false}
-    if lhs.formula != rhs.formula {return false}
-    if lhs.folds != rhs.folds {return false}
-    if lhs.foldBy != rhs.foldBy {return false}
-    if lhs.columns != rhs.columns {return false}
-    if lhs.columnNumbers != rhs.columnNumbers {return false}
-    if lhs.levelColumns != rhs.levelColumns {return false}
-    if lhs.outcomeColumn != rhs.outcomeColumn {return false}
-    if lhs.userKey != rhs.userKey {return false}
+  static func ==(lhs: Causa_Wire_TextPlan, rhs: Causa_Wire_TextPlan) -> Bool {
+    if lhs.encoder != rhs.encoder {return false}
+    if lhs.modelDir != rhs.modelDir {return false}
+    if lhs.components != rhs.components {return false}
+    if lhs.usersPath != rhs.usersPath {return false}
+    if lhs.userText != rhs.userText {return false}
+    if lhs.combine != rhs.combine {return false}
+    if lhs.halfLifeDays != rhs.halfLifeDays {return false}
+    if lhs.timestamp != rhs.timestamp {return false}
+    if lhs.itemsPath != rhs.itemsPath {return false}
+    if lhs.itemKey != rhs.itemKey {return false}
+    if lhs.itemText != rhs.itemText {return false}
+    if lhs.cache != rhs.cache {return false}
+    if lhs.cacheDir != rhs.cacheDir {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1496,6 +1980,51 @@ nonisolated extension Causa_Wire_ColumnSchema: SwiftProtobuf.Message, SwiftProto
   }
 }
 
+nonisolated extension Causa_Wire_TextEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".TextEntry"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}key_hash\0\u{1}line\0\u{1}key\0\u{1}texts\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularFixed64Field(value: &self.keyHash) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.line) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.texts) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.keyHash != 0 {
+      try visitor.visitSingularFixed64Field(value: self.keyHash, fieldNumber: 1)
+    }
+    if self.line != 0 {
+      try visitor.visitSingularUInt64Field(value: self.line, fieldNumber: 2)
+    }
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 3)
+    }
+    if !self.texts.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.texts, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_TextEntry, rhs: Causa_Wire_TextEntry) -> Bool {
+    if lhs.keyHash != rhs.keyHash {return false}
+    if lhs.line != rhs.line {return false}
+    if lhs.key != rhs.key {return false}
+    if lhs.texts != rhs.texts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Causa_Wire_NewtonFit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".NewtonFit"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fit\0\u{1}beta\0")
@@ -1533,7 +2062,7 @@ nonisolated extension Causa_Wire_NewtonFit: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".RoundRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{2}\u{9}summarize\0\u{1}moments\0\u{1}residuals\0\u{1}newton\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{2}\u{9}summarize\0\u{1}moments\0\u{1}residuals\0\u{1}newton\0\u{1}embed\0\u{1}features\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1594,6 +2123,32 @@ nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProto
           self.kind = .newton(v)
         }
       }()
+      case 14: try {
+        var v: Causa_Wire_RoundRequest.Embed?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .embed(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .embed(v)
+        }
+      }()
+      case 15: try {
+        var v: Causa_Wire_RoundRequest.Features?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .features(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .features(v)
+        }
+      }()
       default: break
       }
     }
@@ -1624,6 +2179,14 @@ nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProto
       guard case .newton(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
     }()
+    case .embed?: try {
+      guard case .embed(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .features?: try {
+      guard case .features(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -1651,6 +2214,101 @@ nonisolated extension Causa_Wire_RoundRequest.Summarize: SwiftProtobuf.Message, 
   }
 
   static func ==(lhs: Causa_Wire_RoundRequest.Summarize, rhs: Causa_Wire_RoundRequest.Summarize) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_RoundRequest.Embed: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = Causa_Wire_RoundRequest.protoMessageName + ".Embed"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}users\0\u{1}items\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.users) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.items) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.users.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.users, fieldNumber: 1)
+    }
+    if !self.items.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.items, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_RoundRequest.Embed, rhs: Causa_Wire_RoundRequest.Embed) -> Bool {
+    if lhs.users != rhs.users {return false}
+    if lhs.items != rhs.items {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_RoundRequest.Features: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = Causa_Wire_RoundRequest.protoMessageName + ".Features"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}components\0\u{1}dimension\0\u{3}user_mean\0\u{3}user_axes\0\u{3}item_keys\0\u{3}item_scores\0\u{3}item_unit_vectors\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.components) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.dimension) }()
+      case 3: try { try decoder.decodeRepeatedDoubleField(value: &self.userMean) }()
+      case 4: try { try decoder.decodeRepeatedDoubleField(value: &self.userAxes) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.itemKeys) }()
+      case 6: try { try decoder.decodeRepeatedDoubleField(value: &self.itemScores) }()
+      case 7: try { try decoder.decodeRepeatedFloatField(value: &self.itemUnitVectors) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.components != 0 {
+      try visitor.visitSingularUInt32Field(value: self.components, fieldNumber: 1)
+    }
+    if self.dimension != 0 {
+      try visitor.visitSingularUInt32Field(value: self.dimension, fieldNumber: 2)
+    }
+    if !self.userMean.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.userMean, fieldNumber: 3)
+    }
+    if !self.userAxes.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.userAxes, fieldNumber: 4)
+    }
+    if !self.itemKeys.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.itemKeys, fieldNumber: 5)
+    }
+    if !self.itemScores.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.itemScores, fieldNumber: 6)
+    }
+    if !self.itemUnitVectors.isEmpty {
+      try visitor.visitPackedFloatField(value: self.itemUnitVectors, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_RoundRequest.Features, rhs: Causa_Wire_RoundRequest.Features) -> Bool {
+    if lhs.components != rhs.components {return false}
+    if lhs.dimension != rhs.dimension {return false}
+    if lhs.userMean != rhs.userMean {return false}
+    if lhs.userAxes != rhs.userAxes {return false}
+    if lhs.itemKeys != rhs.itemKeys {return false}
+    if lhs.itemScores != rhs.itemScores {return false}
+    if lhs.itemUnitVectors != rhs.itemUnitVectors {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1860,9 +2518,48 @@ nonisolated extension Causa_Wire_ColumnSummary: SwiftProtobuf.Message, SwiftProt
   }
 }
 
+nonisolated extension Causa_Wire_KeyOccurrence: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".KeyOccurrence"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}first\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._first) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    try { if let v = self._first {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_KeyOccurrence, rhs: Causa_Wire_KeyOccurrence) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs._first != rhs._first {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Causa_Wire_ShardSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".ShardSummary"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}users\0\u{1}columns\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}users\0\u{1}columns\0\u{3}item_keys\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1873,6 +2570,7 @@ nonisolated extension Causa_Wire_ShardSummary: SwiftProtobuf.Message, SwiftProto
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.rows) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.users) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.columns) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.itemKeys) }()
       default: break
       }
     }
@@ -1888,6 +2586,9 @@ nonisolated extension Causa_Wire_ShardSummary: SwiftProtobuf.Message, SwiftProto
     if !self.columns.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.columns, fieldNumber: 3)
     }
+    if !self.itemKeys.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.itemKeys, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1895,6 +2596,111 @@ nonisolated extension Causa_Wire_ShardSummary: SwiftProtobuf.Message, SwiftProto
     if lhs.rows != rhs.rows {return false}
     if lhs.users != rhs.users {return false}
     if lhs.columns != rhs.columns {return false}
+    if lhs.itemKeys != rhs.itemKeys {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_EmbedStatistic: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".EmbedStatistic"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}encoder\0\u{1}dimension\0\u{3}user_moments\0\u{3}users_with_text\0\u{3}users_without_text\0\u{3}first_user_without_record\0\u{3}item_vectors\0\u{3}item_has_text\0\u{3}texts_embedded\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.encoder) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.dimension) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._userMoments) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.usersWithText) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.usersWithoutText) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._firstUserWithoutRecord) }()
+      case 7: try { try decoder.decodeRepeatedFloatField(value: &self.itemVectors) }()
+      case 8: try { try decoder.decodeRepeatedBoolField(value: &self.itemHasText) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.textsEmbedded) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.encoder.isEmpty {
+      try visitor.visitSingularStringField(value: self.encoder, fieldNumber: 1)
+    }
+    if self.dimension != 0 {
+      try visitor.visitSingularUInt32Field(value: self.dimension, fieldNumber: 2)
+    }
+    try { if let v = self._userMoments {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.usersWithText != 0 {
+      try visitor.visitSingularUInt64Field(value: self.usersWithText, fieldNumber: 4)
+    }
+    if self.usersWithoutText != 0 {
+      try visitor.visitSingularUInt64Field(value: self.usersWithoutText, fieldNumber: 5)
+    }
+    try { if let v = self._firstUserWithoutRecord {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.itemVectors.isEmpty {
+      try visitor.visitPackedFloatField(value: self.itemVectors, fieldNumber: 7)
+    }
+    if !self.itemHasText.isEmpty {
+      try visitor.visitPackedBoolField(value: self.itemHasText, fieldNumber: 8)
+    }
+    if self.textsEmbedded != 0 {
+      try visitor.visitSingularUInt64Field(value: self.textsEmbedded, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_EmbedStatistic, rhs: Causa_Wire_EmbedStatistic) -> Bool {
+    if lhs.encoder != rhs.encoder {return false}
+    if lhs.dimension != rhs.dimension {return false}
+    if lhs._userMoments != rhs._userMoments {return false}
+    if lhs.usersWithText != rhs.usersWithText {return false}
+    if lhs.usersWithoutText != rhs.usersWithoutText {return false}
+    if lhs._firstUserWithoutRecord != rhs._firstUserWithoutRecord {return false}
+    if lhs.itemVectors != rhs.itemVectors {return false}
+    if lhs.itemHasText != rhs.itemHasText {return false}
+    if lhs.textsEmbedded != rhs.textsEmbedded {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_FeaturesReady: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".FeaturesReady"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.rows) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.rows != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rows, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_FeaturesReady, rhs: Causa_Wire_FeaturesReady) -> Bool {
+    if lhs.rows != rhs.rows {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2162,7 +2968,7 @@ nonisolated extension Causa_Wire_ShardFailure: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".RoundReply"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{2}\u{9}summary\0\u{1}moments\0\u{1}residuals\0\u{1}newton\0\u{1}failure\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{2}\u{9}summary\0\u{1}moments\0\u{1}residuals\0\u{1}newton\0\u{1}failure\0\u{1}embedded\0\u{1}features\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2236,6 +3042,32 @@ nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobu
           self.kind = .failure(v)
         }
       }()
+      case 15: try {
+        var v: Causa_Wire_EmbedStatistic?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .embedded(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .embedded(v)
+        }
+      }()
+      case 16: try {
+        var v: Causa_Wire_FeaturesReady?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .features(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .features(v)
+        }
+      }()
       default: break
       }
     }
@@ -2269,6 +3101,14 @@ nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobu
     case .failure?: try {
       guard case .failure(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .embedded?: try {
+      guard case .embedded(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
+    case .features?: try {
+      guard case .features(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
     }()
     case nil: break
     }

@@ -265,10 +265,12 @@ public final class Coordinator {
         var timings = outcome.timings
         timings["stream"] = streamed
         timings["total"] = Date().timeIntervalSince(started)
-        return FitReport(job: .init(job), cluster: .init(workers: execution.workers.count, shards: job.shards),
-                         data: outcome.data, model: outcome.model, cv: outcome.cv,
-                         network: .init(bytes_sent: execution.bytesSent, bytes_received: execution.bytesReceived,
-                                                       row_stream_bytes: execution.rowStreamBytes), timings_s: timings)
+        var report = FitReport(job: .init(job), cluster: .init(workers: execution.workers.count, shards: job.shards),
+                               data: outcome.data, model: outcome.model, cv: outcome.cv,
+                               network: .init(bytes_sent: execution.bytesSent, bytes_received: execution.bytesReceived,
+                                              row_stream_bytes: execution.rowStreamBytes), timings_s: timings)
+        report.text = outcome.text
+        return report
     }
 
     /// Daemon loop: serves submitted jobs until `shouldStop` returns true (checked every 100 ms).
@@ -384,11 +386,13 @@ final class ClusterExecution: ShardExecutor {
         return mine
     }
 
-    func run(_ request: RoundRequest) throws -> [ShardReply] {
+    func run(perShard requests: [RoundRequest]) throws -> [ShardReply] {
+        precondition(requests.count == shardCount, "run: \(requests.count) requests for \(shardCount) shards")
         round += 1
         let started = Date()
+        let request = requests[0]
         for s in 0..<shardCount {
-            try coordinator.send(Wire.envelope(jobID: jobID, round: round, .roundRequest(Wire.request(request, shard: s))), to: owners[s], counter: &bytesSent)
+            try coordinator.send(Wire.envelope(jobID: jobID, round: round, .roundRequest(Wire.request(requests[s], shard: s))), to: owners[s], counter: &bytesSent)
         }
         var replies = [ShardReply?](repeating: nil, count: shardCount)
         var missing = shardCount
@@ -399,7 +403,7 @@ final class ClusterExecution: ShardExecutor {
                 let s = Int(r.shard)
                 guard s < shardCount, owners[s] == m.worker, replies[s] == nil else { continue }
                 do {
-                    replies[s] = try Wire.reply(r, for: request, plan: prepared.plan)
+                    replies[s] = try Wire.reply(r, for: requests[s], plan: prepared.plan)
                     missing -= 1
                 } catch {
                     throw RunError("worker \(m.worker) sent a malformed \(request.name) reply for shard \(s): \(error)")

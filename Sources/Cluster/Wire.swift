@@ -77,7 +77,75 @@ enum Wire {
         w.levelColumns = p.levelColumns
         w.outcomeColumn = p.outcomeColumn ?? ""
         w.userKey = p.userKey
+        if let t = p.text { w.text = text(t) }
         return w
+    }
+
+    static func text(_ t: TextSpec) -> Causa_Wire_TextPlan {
+        var w = Causa_Wire_TextPlan()
+        w.encoder = t.encoder.rawValue
+        w.modelDir = t.modelDirectory ?? ""
+        w.components = UInt32(t.components)
+        w.usersPath = t.usersPath ?? ""
+        w.userText = t.userText
+        w.combine = t.combine.rawValue
+        w.halfLifeDays = t.halfLifeDays ?? 0
+        w.timestamp = t.timestamp ?? ""
+        w.itemsPath = t.itemsPath ?? ""
+        w.itemKey = t.itemKey ?? ""
+        w.itemText = t.itemText
+        w.cache = t.cache
+        w.cacheDir = t.cacheDirectory ?? ""
+        return w
+    }
+
+    static func text(_ w: Causa_Wire_TextPlan) throws -> TextSpec {
+        guard let encoder = TextSpec.EncoderKind(rawValue: w.encoder), let combine = TextSpec.Combine(rawValue: w.combine),
+              (1...TextSpec.maximumComponents).contains(Int(w.components)) else {
+            throw DecodeError(message: "text plan with encoder '\(w.encoder)', combine '\(w.combine)', components \(w.components)")
+        }
+        func optional(_ s: String) -> String? { s.isEmpty ? nil : s }
+        var t = TextSpec(encoder: encoder)
+        t.modelDirectory = optional(w.modelDir)
+        t.components = Int(w.components)
+        t.usersPath = optional(w.usersPath)
+        t.userText = w.userText
+        t.combine = combine
+        t.halfLifeDays = w.halfLifeDays > 0 ? w.halfLifeDays : nil
+        t.timestamp = optional(w.timestamp)
+        t.itemsPath = optional(w.itemsPath)
+        t.itemKey = optional(w.itemKey)
+        t.itemText = w.itemText
+        t.cache = w.cache
+        t.cacheDirectory = optional(w.cacheDir)
+        return t
+    }
+
+    static func entry(_ e: TextEntry) -> Causa_Wire_TextEntry {
+        var w = Causa_Wire_TextEntry()
+        w.keyHash = e.keyHash
+        w.line = UInt64(e.line)
+        w.key = e.key
+        w.texts = e.texts
+        return w
+    }
+
+    static func entry(_ w: Causa_Wire_TextEntry) -> TextEntry {
+        TextEntry(keyHash: w.keyHash, line: Int(w.line), key: w.key, texts: w.texts)
+    }
+
+    static func moments(_ p: MomentMatrix) -> Causa_Wire_MomentMatrix {
+        var x = Causa_Wire_MomentMatrix()
+        x.dimension = UInt32(p.dimension)
+        x.count = p.count
+        x.mean = p.mean
+        x.comoment = packSymmetric(p.comoment, p.dimension)
+        return x
+    }
+
+    static func moments(_ x: Causa_Wire_MomentMatrix, dimension d: Int) throws -> MomentMatrix {
+        guard Int(x.dimension) == d, x.mean.count == d else { throw DecodeError(message: "moment matrix of wrong size") }
+        return MomentMatrix(dimension: d, count: x.count, mean: x.mean, comoment: try unpackSymmetric(x.comoment, d))
     }
 
     static func plan(_ w: Causa_Wire_JobPlan) throws -> JobPlan {
@@ -89,6 +157,7 @@ enum Wire {
                            columnNumbers: w.columnNumbers.map { Int($0) }, levelColumns: w.levelColumns,
                            outcomeColumn: w.outcomeColumn.isEmpty ? nil : w.outcomeColumn)
         plan.userKey = w.userKey
+        if w.hasText { plan.text = try text(w.text) }
         return plan
     }
 
@@ -144,6 +213,21 @@ enum Wire {
                 return n
             }
             w.newton = m
+        case .embed(let r):
+            var m = Causa_Wire_RoundRequest.Embed()
+            m.users = r.users.map(entry)
+            m.items = r.items.map(entry)
+            w.embed = m
+        case .features(let r):
+            var m = Causa_Wire_RoundRequest.Features()
+            m.components = UInt32(r.components)
+            m.dimension = UInt32(r.dimension)
+            m.userMean = r.userMean
+            m.userAxes = r.userAxes
+            m.itemKeys = r.itemKeys
+            m.itemScores = r.itemScores
+            m.itemUnitVectors = r.itemUnitVectors
+            w.features = m
         }
         return w
     }
@@ -156,6 +240,16 @@ enum Wire {
                 ColumnSchema(name: c.name, info: ColumnInfo(isNumeric: c.isNumeric, isIntegral: c.isIntegral, levels: try c.levels.map(factorValue)))
             })
         case .residuals(let r): return .residuals(beta: r.beta)
+        case .embed(let e):
+            return .embed(EmbedRequest(users: e.users.map(entry), items: e.items.map(entry)))
+        case .features(let f):
+            let k = Int(f.components), d = Int(f.dimension), m = f.itemKeys.count
+            guard (f.userMean.isEmpty && f.userAxes.isEmpty) || (f.userMean.count == d && f.userAxes.count == k * d),
+                  f.itemScores.count == m * k, f.itemUnitVectors.count == m * d else {
+                throw DecodeError(message: "features request with sizes that do not match k = \(k), d = \(d), \(m) items")
+            }
+            return .features(FeatureRequest(components: k, dimension: d, userMean: f.userMean, userAxes: f.userAxes, itemKeys: f.itemKeys,
+                                            itemScores: f.itemScores, itemUnitVectors: f.itemUnitVectors))
         case .newton(let n):
             guard let p = n.fits.first?.beta.count, n.fits.allSatisfy({ $0.beta.count == p }) else {
                 throw DecodeError(message: "newton request with no fits or unequal β lengths")
@@ -207,6 +301,12 @@ enum Wire {
                 x.levelsTruncated = c.levelsTruncated
                 return x
             }
+            m.itemKeys = s.itemKeys.map { k in
+                var x = Causa_Wire_KeyOccurrence()
+                x.key = k.key
+                x.first = cell(k.first)
+                return x
+            }
             w.summary = m
         case .moments(let parts):
             var m = Causa_Wire_MomentList()
@@ -248,6 +348,22 @@ enum Wire {
             m.message = f.message
             m.internal = f.isInternal
             w.failure = m
+        case .embedded(let e):
+            var m = Causa_Wire_EmbedStatistic()
+            m.encoder = e.encoder
+            m.dimension = UInt32(e.dimension)
+            m.userMoments = moments(e.userMoments)
+            m.usersWithText = UInt64(e.usersWithText)
+            m.usersWithoutText = UInt64(e.usersWithoutText)
+            if let r = e.firstUserWithoutRecord { m.firstUserWithoutRecord = cell(r) }
+            m.itemVectors = e.itemVectors
+            m.itemHasText = e.itemHasText
+            m.textsEmbedded = UInt64(e.textsEmbedded)
+            w.embedded = m
+        case .featuresReady(let rows):
+            var m = Causa_Wire_FeaturesReady()
+            m.rows = UInt64(rows)
+            w.features = m
         }
         return w
     }
@@ -283,6 +399,7 @@ enum Wire {
             })
             s.rows = Int(m.rows)
             s.users = Int(m.users)
+            s.itemKeys = m.itemKeys.map { KeyOccurrence(key: $0.key, first: cell(true, $0.first)!) }
             return .summary(s)
         case .moments(let m):
             guard m.folds.count == plan.foldGroups else { throw DecodeError(message: "\(m.folds.count) fold moments, expected \(plan.foldGroups)") }
@@ -303,6 +420,19 @@ enum Wire {
                                       information: try unpackSymmetric(x.information, p), meat: try unpackSymmetric(x.meat, p),
                                       testCount: x.testCount, testSquaredError: x.testSquaredError)
             })
+        case .embedded(let m):
+            guard case .embed(let r) = request else { throw DecodeError(message: "embed reply to another request") }
+            let d = Int(m.dimension)
+            guard d > 0, m.itemHasText.count == r.items.count, m.itemVectors.count == r.items.count * d else {
+                throw DecodeError(message: "embed reply with \(m.itemVectors.count) vector entries for \(r.items.count) items of dimension \(d)")
+            }
+            return .embedded(EmbedStatistic(encoder: m.encoder, dimension: d, userMoments: try moments(m.userMoments, dimension: d),
+                                            usersWithText: Int(m.usersWithText), usersWithoutText: Int(m.usersWithoutText),
+                                            firstUserWithoutRecord: cell(m.hasFirstUserWithoutRecord, m.firstUserWithoutRecord),
+                                            itemVectors: m.itemVectors, itemHasText: m.itemHasText, textsEmbedded: Int(m.textsEmbedded)))
+        case .features(let m):
+            guard case .features = request else { throw DecodeError(message: "features reply to another request") }
+            return .featuresReady(rows: Int(m.rows))
         case .failure(let f):
             return .failure(ShardFailure(rowIndex: Int(f.rowIndex), line: Int(f.line), column: f.column == 0 ? nil : Int(f.column),
                                          message: f.message, isInternal: f.internal))

@@ -8,9 +8,17 @@ import Tabular
 public protocol ShardExecutor: AnyObject {
     /// Number of virtual shards S.
     var shardCount: Int { get }
-    /// Broadcasts `request` and returns every shard's reply, indexed by shard id 0..<S.
+    /// Sends `requests[s]` to shard s (S requests) and returns every shard's reply, indexed by shard id 0..<S.
     /// - Throws: `RunError` when a worker fails or a wait times out.
-    func run(_ request: RoundRequest) throws -> [ShardReply]
+    func run(perShard requests: [RoundRequest]) throws -> [ShardReply]
+}
+
+extension ShardExecutor {
+    /// Broadcasts `request` to every shard and returns every shard's reply, indexed by shard id 0..<S.
+    /// - Throws: as `run(perShard:)`.
+    public func run(_ request: RoundRequest) throws -> [ShardReply] {
+        try run(perShard: [RoundRequest](repeating: request, count: shardCount))
+    }
 }
 
 /// The coordinator's side of a fit: plans rounds, merges shard statistics in shard order and steps the
@@ -35,6 +43,8 @@ public struct FitDriver {
         public var data: FitReport.DataInfo
         public var model: FitReport.ModelResult
         public var cv: FitReport.CrossValidation?
+        /// The text features made, for `[text]` jobs.
+        public var text: FitReport.TextInfo?
         /// Seconds per phase.
         public var timings: [String: Double]
     }
@@ -47,7 +57,7 @@ public struct FitDriver {
         func lap(_ name: String) { timings[name] = Date().timeIntervalSince(clock); clock = Date() }
 
         // Round 1: column summaries → schema → design.
-        let (spec, schema, summary) = try design(on: executor)
+        let (spec, schema, summary, text) = try design(on: executor)
         lap("summarize")
         logger.info("design built", metadata: ["columns": "\(spec.width)", "rows": "\(summary.rows)"])
 
@@ -83,13 +93,15 @@ public struct FitDriver {
         case .logit: outcome = try fitLogit(total: total, folds: foldMoments, spec: spec, executor: executor)
         }
         lap("fit")
-        return Outcome(data: data, model: outcome.0, cv: outcome.1, timings: timings)
+        return Outcome(data: data, model: outcome.0, cv: outcome.1, text: text, timings: timings)
     }
 
-    /// Runs the summary round and builds the design: what every fit starts with.
-    /// - Returns: the design, the column schema broadcast to workers, and the merged summary.
-    /// - Throws: `InputError` for missing values, text in numeric columns, a bad logit outcome, formula problems.
-    public func design(on executor: ShardExecutor) throws -> (DesignMatrixSpec, [ColumnSchema], ShardSummary) {
+    /// Runs the summary round (and, for `[text]` jobs, the embed and features rounds) and builds the design: what
+    /// every fit starts with.
+    /// - Returns: the design, the column schema broadcast to workers, the merged summary, and the text features made.
+    /// - Throws: `InputError` for missing values, text in numeric columns, a bad logit outcome, formula problems, items
+    ///   or users missing from their files.
+    public func design(on executor: ShardExecutor) throws -> (DesignMatrixSpec, [ColumnSchema], ShardSummary, FitReport.TextInfo?) {
         let summaryReplies = try executor.run(.summarize)
         try throwFirstFailure(summaryReplies, round: "summarize")
         let summaries = try summaryReplies.enumerated().map { (shard, reply) -> ShardSummary in
@@ -98,11 +110,124 @@ public struct FitDriver {
         }
         var summary = ShardSummary(columns: plan.columns.map { ColumnSummary(name: $0) })
         for s in summaries { summary.merge(s) }
-        let schema = try makeSchema(summary)
+        var schema = try makeSchema(summary)
+        var text: FitReport.TextInfo? = nil
+        if let t = plan.text {
+            text = try textFeatures(t, summaries: summaries, merged: summary, executor: executor)
+            schema += t.featureNames.map { ColumnSchema(name: $0, info: ColumnInfo(isNumeric: true, isIntegral: false, levels: [])) }
+        }
         do {
             let spec = try DesignMatrixSpec(formula: prepared.formula, columns: Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) }))
-            return (spec, schema, summary)
+            return (spec, schema, summary, text)
         } catch let e as FormulaError { throw job.inputError(e) }
+    }
+
+    // MARK: text features
+
+    /// The text rounds: items named by the data are checked against the items file; every shard embeds its users'
+    /// texts and the items it owns (embed round); the coordinator merges the user moments in shard order, gathers
+    /// the item vectors in shard order, runs both PCAs and sends each shard the projection and the items its rows
+    /// name (features round).
+    func textFeatures(_ t: TextSpec, summaries: [ShardSummary], merged: ShardSummary, executor: ShardExecutor) throws -> FitReport.TextInfo {
+        let shards = executor.shardCount
+        if let items = prepared.items, let keyColumn = t.itemKey {
+            let missing = merged.itemKeys.filter { items.index[$0.key] == nil }
+            if let first = missing.min(by: { $0.first.rowIndex < $1.first.rowIndex }) {
+                let column = plan.columnNumbers[plan.columns.firstIndex(of: keyColumn)!]
+                let what = first.key.isEmpty ? "an empty item key" : "item '\(first.key)'"
+                throw InputError(file: prepared.dataFile, line: first.first.line, column: column,
+                                 "\(what) (column \(keyColumn)) is not in the items file \(items.path)\(missing.count > 1 ? "; \(missing.count) item keys of the data are missing from it" : "")")
+            }
+        }
+        let userRecords = prepared.users?.byShard(shards) ?? [[TextEntry]](repeating: [], count: shards)
+        let itemRecords = prepared.items?.byShard(shards) ?? [[TextEntry]](repeating: [], count: shards)
+        let replies = try executor.run(perShard: (0..<shards).map { .embed(EmbedRequest(users: userRecords[$0], items: itemRecords[$0])) })
+        try throwFirstFailure(replies, round: "embed")
+        let stats = try replies.enumerated().map { (shard, reply) -> EmbedStatistic in
+            guard case .embedded(let e) = reply, e.itemHasText.count == itemRecords[shard].count,
+                  e.itemVectors.count == itemRecords[shard].count * e.dimension, e.userMoments.dimension == e.dimension
+            else { throw unexpected(reply, shard: shard, round: "embed") }
+            return e
+        }
+        let identifiers = Set(stats.map(\.encoder).filter { !$0.isEmpty })
+        guard identifiers.count <= 1 else {
+            throw RunError("workers embedded with different models (\(identifiers.sorted().joined(separator: " vs "))); give every worker the same model files")
+        }
+        let d = stats.first?.dimension ?? 384
+        guard stats.allSatisfy({ $0.dimension == d }) else { throw RunError("workers report different embedding dimensions") }
+        if let first = stats.compactMap(\.firstUserWithoutRecord).min(by: { $0.rowIndex < $1.rowIndex }), let users = prepared.users {
+            throw InputError(file: prepared.dataFile, line: first.line, column: prepared.userKeyColumns.first.map { $0 + 1 },
+                             "the user of this row (data.user_key \(job.userKey.joined(separator: ", "))) has no row in the users file \(users.path)")
+        }
+        let k = t.components
+        var warnings: [String] = []
+        var info = FitReport.TextInfo(encoder: identifiers.first ?? "", dimension: d, components: k, features: t.featureNames,
+                                      texts_embedded: stats.reduce(0) { $0 + $1.textsEmbedded }, warnings: [])
+        func explained(_ pca: PrincipalComponents, _ m: MomentMatrix) -> [Double] {
+            let total = (0..<d).reduce(0.0) { $0 + m.comoment[$1 * d + $1] } / m.count
+            return pca.variances.map { total > 0 ? $0 / total : 0 }
+        }
+        // Users: moments merged in shard order.
+        var userPCA: PrincipalComponents? = nil
+        if !t.userText.isEmpty {
+            var moments = MomentMatrix(dimension: d)
+            for s in stats { moments.merge(s.userMoments) }
+            let with = stats.reduce(0) { $0 + $1.usersWithText }, without = stats.reduce(0) { $0 + $1.usersWithoutText }
+            guard with > 0 else { throw job.textError("user_text", "no user has any text in \(t.userText.joined(separator: ", ")): every cell is empty") }
+            let pca = try PrincipalComponents(moments: moments, k: k)
+            userPCA = pca
+            info.users_with_text = with
+            info.users_without_text = without
+            info.user_explained_variance = explained(pca, moments)
+            if without > 0 { warnings.append("\(without) of \(with + without) users have no text: their user_pc features and affinity are 0") }
+        }
+        // Items: vectors gathered in shard order (file order within a shard).
+        var itemScores: [String: [Double]] = [:], itemUnits: [String: [Float]] = [:]
+        if prepared.items != nil {
+            var moments = MomentMatrix(dimension: d)
+            var withText = 0, total = 0
+            for (s, e) in stats.enumerated() {
+                var block: [Double] = []
+                for m in 0..<itemRecords[s].count where e.itemHasText[m] {
+                    block += e.itemVectors[(m * d)..<((m + 1) * d)].map(Double.init)
+                    withText += 1
+                }
+                total += itemRecords[s].count
+                moments.merge(MomentMatrix(rows: block, count: block.count / d, dimension: d))
+            }
+            guard withText > 0 else { throw job.textError("item_text", "no item has any text in \(t.itemText.joined(separator: ", ")): every cell is empty") }
+            let pca = try PrincipalComponents(moments: moments, k: k)
+            for (s, e) in stats.enumerated() {
+                for (m, record) in itemRecords[s].enumerated() {
+                    guard e.itemHasText[m] else {
+                        itemScores[record.key] = [Double](repeating: 0, count: k)
+                        itemUnits[record.key] = [Float](repeating: 0, count: d)
+                        continue
+                    }
+                    let v = e.itemVectors[(m * d)..<((m + 1) * d)]
+                    itemScores[record.key] = pca.project(v)
+                    let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+                    itemUnits[record.key] = v.map { Float(Double($0) / norm) }
+                }
+            }
+            info.items = total
+            info.items_without_text = total - withText
+            info.item_explained_variance = explained(pca, moments)
+            if total > withText { warnings.append("\(total - withText) of \(total) items have no text: their item_pc features and affinity are 0") }
+        }
+        // Features: each shard gets the projection and the items its rows name.
+        let requests = (0..<shards).map { s -> RoundRequest in
+            let keys = t.itemsPath == nil ? [] : summaries[s].itemKeys.map(\.key)
+            return .features(FeatureRequest(components: k, dimension: d, userMean: userPCA?.mean ?? [], userAxes: userPCA?.components ?? [],
+                                            itemKeys: keys, itemScores: keys.flatMap { itemScores[$0]! }, itemUnitVectors: keys.flatMap { itemUnits[$0]! }))
+        }
+        let ready = try executor.run(perShard: requests)
+        try throwFirstFailure(ready, round: "features")
+        for (shard, r) in ready.enumerated() {
+            guard case .featuresReady(let rows) = r, rows == summaries[shard].rows else { throw unexpected(r, shard: shard, round: "features") }
+        }
+        info.warnings = warnings
+        return info
     }
 
     // MARK: summary → schema
@@ -122,7 +247,8 @@ public struct FitDriver {
             if f.forcedCategorical { categoricalUse.formUnion(f.expression.columns) } else { numericUse.formUnion(f.expression.columns) }
         }
         var schema: [ColumnSchema] = []
-        for s in summary.columns {
+        let formulaColumns = Set(formula.columns)
+        for s in summary.columns where formulaColumns.contains(s.name) {
             if let m = s.firstMissing {
                 throw dataError(m, column: s.name, "missing value\(m.value.isEmpty ? "" : " '\(m.value)'") in column '\(s.name)'; Causa does not drop rows: fill or remove them")
             }

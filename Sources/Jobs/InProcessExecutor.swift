@@ -21,7 +21,8 @@ public final class InProcessExecutor: ShardExecutor {
         }
     }
 
-    public func run(_ request: RoundRequest) throws -> [ShardReply] {
-        (0..<shardCount).map { workspaces[owner($0)].answer(request, shard: $0) }
+    public func run(perShard requests: [RoundRequest]) throws -> [ShardReply] {
+        precondition(requests.count == shardCount, "run: \(requests.count) requests for \(shardCount) shards")
+        return (0..<shardCount).map { workspaces[owner($0)].answer(requests[$0], shard: $0) }
     }
 }

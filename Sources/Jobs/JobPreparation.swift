@@ -18,10 +18,15 @@ public struct PreparedJob {
     public let userKeyColumns: [Int]
     /// 0-based header positions of `plan.columns`.
     public let planColumns: [Int]
+    /// The users file of `[text]`, read and checked (unique keys), when the job has one.
+    public let users: TextCatalog?
+    /// The items file of `[text]`, read and checked (unique keys), when the job has one.
+    public let items: TextCatalog?
 
     /// Parses the formula, opens the data (or the shard manifest) and checks every named column.
-    /// - Throws: `InputError` naming the job file (formula syntax, unknown column) or the data file (missing,
-    ///   empty, no header, user-key column missing).
+    /// - Throws: `InputError` naming the job file (formula syntax, unknown column, a text feature the `[text]` table
+    ///   does not make, the model folder missing) or the data, users or items file (missing, empty, no header, a
+    ///   named column missing, duplicate user or item keys).
     public init(job: JobSpec, jobID: String) throws {
         self.job = job
         let formula: Formula
@@ -55,9 +60,20 @@ public struct PreparedJob {
             self.dataFile = m.source
             header = m.header
         }
+        let features = job.text?.featureNames ?? []
+        let formulaDataColumns = formula.columns.filter { !features.contains($0) }
+        var textColumns: [String] = []
+        if let t = job.text {
+            if t.usersPath == nil { textColumns += t.userText + (t.timestamp.map { [$0] } ?? []) }
+            if let k = t.itemKey { textColumns.append(k) }
+            for name in formula.columns where features.contains(name) && header.contains(name) {
+                throw InputError(file: dataFile, line: 1, column: header.firstIndex(of: name)! + 1,
+                                 "the data has a column '\(name)', which is also the name of a text feature the formula uses; rename the column")
+            }
+        }
         // A column the job reads must be named once in the header.
         var checked = Set<String>()
-        for name in job.userKey + formula.columns where checked.insert(name).inserted && header.filter({ $0 == name }).count > 1 {
+        for name in job.userKey + formulaDataColumns + textColumns where checked.insert(name).inserted && header.filter({ $0 == name }).count > 1 {
             let positions = header.indices.filter { header[$0] == name }.map { "\($0 + 1)" }
             throw InputError(file: dataFile, line: 1, column: Int(positions[1]),
                              "the header names '\(name)' more than once (columns \(positions.joined(separator: ", "))); the job cannot tell which to read")
@@ -73,15 +89,22 @@ public struct PreparedJob {
         }
         self.userKeyColumns = keyColumns
         for factor in [formula.outcome] + formula.factors {
-            for c in factor.expression.columns where !header.contains(c) {
-                throw job.inputError(FormulaError("unknown column '\(c)': it is not in the header of \(dataFile)", at: factor.offset))
+            for c in factor.expression.columns where !header.contains(c) && !features.contains(c) {
+                throw job.inputError(FormulaError("unknown column '\(c)': it is not in the header of \(dataFile)\(Self.featureHint(c, job.text))", at: factor.offset))
             }
         }
-        let columns = formula.columns
+        if let t = job.text {
+            for c in textColumns where !header.contains(c) {
+                let key = c == t.itemKey ? "item_key" : c == t.timestamp ? "timestamp" : "user_text"
+                throw job.textError(key, "no column '\(c)' in the header of \(dataFile)\(t.usersPath == nil && key == "user_text" ? " (without users_path, user_text names columns of data.path)" : "")")
+            }
+        }
+        var columns = formulaDataColumns
+        for c in textColumns where !columns.contains(c) { columns.append(c) }
         self.planColumns = columns.map { header.firstIndex(of: $0)! }
         var levelColumns: [String] = []
         for f in formula.factors {
-            if case .column(let c) = f.expression, !levelColumns.contains(c) { levelColumns.append(c) }
+            if case .column(let c) = f.expression, !features.contains(c), !levelColumns.contains(c) { levelColumns.append(c) }
         }
         var outcomeColumn: String? = nil
         if case .column(let c) = formula.outcome.expression { outcomeColumn = c }
@@ -89,7 +112,32 @@ public struct PreparedJob {
                            columns: columns, columnNumbers: planColumns.map { $0 + 1 }, levelColumns: levelColumns,
                            outcomeColumn: outcomeColumn)
         plan.userKey = job.userKey
+        plan.text = job.text
         self.plan = plan
+        if let t = job.text {
+            if t.encoder == .minilm {
+                let folder = ModelLocator.minilm(t.modelDirectory)
+                guard FileManager.default.fileExists(atPath: folder + "/config.json") else {
+                    throw job.textError(t.modelDirectory == nil ? "encoder" : "model_dir",
+                                        "no MiniLM model in \(folder) (config.json, vocab.txt, model.safetensors); run scripts/fetch-model.sh or set text.model_dir")
+                }
+            }
+            users = try t.usersPath.map { try TextCatalog(path: $0, keyColumns: job.userKey, textColumns: t.userText, what: "user") }
+            items = try t.itemsPath.map { try TextCatalog(path: $0, keyColumns: [t.itemKey!], textColumns: t.itemText, what: "item") }
+        } else {
+            users = nil
+            items = nil
+        }
+    }
+
+    /// Why a name that is not a data column might be meant as a text feature, or "".
+    static func featureHint(_ name: String, _ text: TextSpec?) -> String {
+        guard TextSpec.looksLikeFeature(name) else { return "" }
+        guard let text else { return " (text features such as user_pc1, item_pc1 and affinity need a [text] table)" }
+        if name == "affinity" { return " (affinity needs both text.user_text and text.items_path)" }
+        if name.hasPrefix("item_pc"), text.itemsPath == nil { return " (item_pc features need text.items_path)" }
+        if name.hasPrefix("user_pc"), text.userText.isEmpty { return " (user_pc features need text.user_text)" }
+        return " (text.components = \(text.components): the features are numbered 1...\(text.components))"
     }
 
     /// The shard file of shard s, when the job reads shard files.

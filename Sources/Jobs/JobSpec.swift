@@ -69,6 +69,10 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public var cvPosition: SourceLocation?
     /// Where `data.path` is in the job file, for data-file errors.
     public var dataPathPosition: SourceLocation?
+    /// The `[text]` table, when the job embeds texts.
+    public var text: TextSpec?
+    /// Where keys of `[text]` are in the job file (by key name), for errors about them.
+    public var textPositions: [String: SourceLocation] = [:]
 
     /// A line and column in a text file, 1-based.
     public struct SourceLocation: Sendable, Equatable, Codable {
@@ -104,8 +108,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
             let loc = key.flatMap { keys.locate(section: section, key: $0) } ?? keys.locate(section: section, key: nil)
             return InputError(file: path, line: loc?.line, column: loc?.column, message)
         }
-        for key in table.keys where !["data", "model", "cv", "cluster"].contains(key) {
-            throw fail("", key, "unknown table or key '\(key)' (expected [data], [model], [cv], [cluster])")
+        for key in table.keys where !["data", "model", "cv", "cluster", "text"].contains(key) {
+            throw fail("", key, "unknown table or key '\(key)' (expected [data], [model], [cv], [cluster], [text])")
         }
         func section(_ name: String, required: Bool) throws -> TOMLTable? {
             guard let value = table[name] else {
@@ -181,12 +185,100 @@ public struct JobSpec: Sendable, Equatable, Codable {
             shards = try integer(cluster, "cluster", "shards", default: 64, range: 1...65536)
         }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
-        let resolved = dataPath.hasPrefix("/") ? dataPath : base.appendingPathComponent(dataPath).standardizedFileURL.path
+        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path }
+        let resolved = resolve(dataPath)
+        func strings(_ t: TOMLTable, _ s: String, _ key: String) throws -> [String] {
+            guard let v = t[key] else { return [] }
+            if let one = v.string { return [one] }
+            guard let a = v.array else { throw fail(s, key, "'\(s).\(key)' must be an array of column names") }
+            var out: [String] = []
+            for item in a {
+                guard let name = item.string else { throw fail(s, key, "'\(s).\(key)' must be an array of column names") }
+                guard !out.contains(name) else { throw fail(s, key, "'\(s).\(key)' names '\(name)' twice") }
+                out.append(name)
+            }
+            return out
+        }
+        var textSpec: TextSpec? = nil
+        var textPositions: [String: SourceLocation] = [:]
+        if let text = try section("text", required: false) {
+            let allowed = ["encoder", "model_dir", "components", "users_path", "user_text", "combine", "half_life_days", "timestamp",
+                           "items_path", "item_key", "item_text", "cache", "cache_dir"]
+            try checkKeys(text, "text", allowed)
+            for k in allowed { textPositions[k] = keys.locate(section: "text", key: k) }
+            let encoderText = try string(text, "text", "encoder")
+            guard let encoder = TextSpec.EncoderKind(rawValue: encoderText) else {
+                throw fail("text", "encoder", "unknown text.encoder '\(encoderText)' (expected one of: \(TextSpec.EncoderKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            var t = TextSpec(encoder: encoder)
+            if let d = text["model_dir"] {
+                guard let s = d.string else { throw fail("text", "model_dir", "'text.model_dir' must be a string") }
+                t.modelDirectory = resolve(s)
+            }
+            t.components = try integer(text, "text", "components", default: 16, range: 1...TextSpec.maximumComponents)
+            if let u = text["users_path"] {
+                guard let s = u.string else { throw fail("text", "users_path", "'text.users_path' must be a string") }
+                t.usersPath = resolve(s)
+            }
+            t.userText = try strings(text, "text", "user_text")
+            let combineText = try string(text, "text", "combine", default: "mean")
+            guard let combine = TextSpec.Combine(rawValue: combineText) else {
+                throw fail("text", "combine", "unknown text.combine '\(combineText)' (expected mean or recency)")
+            }
+            t.combine = combine
+            if let h = text["half_life_days"] {
+                guard let v = h.double ?? h.int.map(Double.init), v > 0, v.isFinite else {
+                    throw fail("text", "half_life_days", "'text.half_life_days' must be a positive number of days")
+                }
+                t.halfLifeDays = v
+            }
+            if text["timestamp"] != nil { t.timestamp = try string(text, "text", "timestamp") }
+            if combine == .recency {
+                guard t.usersPath == nil else {
+                    throw fail("text", "combine", "combine = \"recency\" weighs a user's texts by the timestamps of their rows, so user_text must name columns of data.path, not of users_path")
+                }
+                guard t.timestamp != nil else { throw fail("text", "combine", "combine = \"recency\" needs text.timestamp (a column of days)") }
+                guard t.halfLifeDays != nil else { throw fail("text", "combine", "combine = \"recency\" needs text.half_life_days") }
+            } else if t.halfLifeDays != nil || t.timestamp != nil {
+                throw fail("text", t.halfLifeDays != nil ? "half_life_days" : "timestamp", "text.half_life_days and text.timestamp are only used with combine = \"recency\"")
+            }
+            if t.usersPath != nil, t.userText.isEmpty { throw fail("text", "users_path", "text.users_path is set but text.user_text names no column of it") }
+            if let i = text["items_path"] {
+                guard let s = i.string else { throw fail("text", "items_path", "'text.items_path' must be a string") }
+                t.itemsPath = resolve(s)
+                t.itemKey = try string(text, "text", "item_key")
+                t.itemText = try strings(text, "text", "item_text")
+                guard !t.itemText.isEmpty else { throw fail("text", "items_path", "text.items_path is set but text.item_text names no column of it") }
+            } else if text["item_key"] != nil || text["item_text"] != nil {
+                throw fail("text", text["item_key"] != nil ? "item_key" : "item_text", "text.item_key and text.item_text need text.items_path")
+            }
+            guard !t.userText.isEmpty || t.itemsPath != nil else {
+                throw fail("text", nil, "[text] needs user_text (user texts) or items_path (item texts), or both")
+            }
+            if let c = text["cache"] {
+                guard let b = c.bool else { throw fail("text", "cache", "'text.cache' must be true or false") }
+                t.cache = b
+            }
+            if let d = text["cache_dir"] {
+                guard let s = d.string else { throw fail("text", "cache_dir", "'text.cache_dir' must be a string") }
+                t.cacheDirectory = resolve(s)
+            }
+            textSpec = t
+        }
         var formulaPosition = keys.locate(section: "model", key: "formula")
         if let p = formulaPosition { formulaPosition = .init(line: p.line, column: p.column + 1) }
-        return JobSpec(jobFile: path, dataPath: dataPath, resolvedDataPath: resolved, format: format, source: source, userKey: userKey,
-                       kind: kind, formula: formula, folds: folds, foldBy: foldBy, shards: shards, formulaPosition: formulaPosition,
-                       cvPosition: keys.locate(section: "cv", key: "folds"), dataPathPosition: keys.locate(section: "data", key: "path"))
+        var spec = JobSpec(jobFile: path, dataPath: dataPath, resolvedDataPath: resolved, format: format, source: source, userKey: userKey,
+                           kind: kind, formula: formula, folds: folds, foldBy: foldBy, shards: shards, formulaPosition: formulaPosition,
+                           cvPosition: keys.locate(section: "cv", key: "folds"), dataPathPosition: keys.locate(section: "data", key: "path"))
+        spec.text = textSpec
+        spec.textPositions = textPositions
+        return spec
+    }
+
+    /// An input error pointing at a key of `[text]` (or at the table when the key is not written).
+    public func textError(_ key: String, _ message: String) -> InputError {
+        let p = textPositions[key]
+        return InputError(file: jobFile, line: p?.line, column: p?.column, "text.\(key): \(message)")
     }
 
     /// Turns a formula error into an input error pointing into the job file.

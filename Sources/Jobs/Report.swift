@@ -12,6 +12,8 @@ public struct FitReport: Codable, Sendable, Equatable {
     public var cv: CrossValidation?
     public var network: NetworkInfo
     public var timings_s: [String: Double]
+    /// What the `[text]` table made (absent for jobs without one).
+    public var text: TextInfo?
 
     public init(job: JobEcho, cluster: ClusterInfo, data: DataInfo, model: ModelResult, cv: CrossValidation?,
                 network: NetworkInfo, timings_s: [String: Double]) {
@@ -104,6 +106,30 @@ public struct FitReport: Codable, Sendable, Equatable {
         public var fold_converged: [Bool]?
     }
 
+    /// The text features of a job: encoder, counts and how much variance the kept components explain.
+    public struct TextInfo: Codable, Sendable, Equatable {
+        /// The encoder's identifier (model files fingerprinted).
+        public var encoder: String
+        /// Vector dimension d.
+        public var dimension: Int
+        /// Principal components kept per side, k.
+        public var components: Int
+        /// The feature names the formula can use.
+        public var features: [String]
+        /// Users with some text (their vectors enter the user PCA) and without (their user features are 0).
+        public var users_with_text: Int?
+        public var users_without_text: Int?
+        /// Items in the items file, and those with no text (their item features are 0).
+        public var items: Int?
+        public var items_without_text: Int?
+        /// Distinct texts embedded, summed over shards.
+        public var texts_embedded: Int
+        /// Share of total variance of each kept component, [k].
+        public var user_explained_variance: [Double]?
+        public var item_explained_variance: [Double]?
+        public var warnings: [String]
+    }
+
     public struct NetworkInfo: Codable, Sendable, Equatable {
         /// Job-traffic payload bytes the coordinator sent (heartbeats and membership messages not counted).
         public var bytes_sent: Int
@@ -172,6 +198,13 @@ public struct FitReport: Codable, Sendable, Equatable {
         }
         if let cv {
             out += "\(cv.folds)-fold CV (by \(cv.fold_by)): MSE \(fmt(cv.mse, digits: 8))  folds [\(cv.fold_mse.map { $0.map { fmt($0, digits: 6) } ?? "-" }.joined(separator: ", "))]\n"
+        }
+        if let text {
+            out += "text: \(text.encoder), k = \(text.components), \(text.texts_embedded) texts embedded"
+            if let u = text.user_explained_variance { out += ", user PCs explain \(fmt(100 * u.reduce(0, +), digits: 1))%" }
+            if let i = text.item_explained_variance { out += ", item PCs explain \(fmt(100 * i.reduce(0, +), digits: 1))%" }
+            out += "\n"
+            for w in text.warnings { out += "warning: \(w)\n" }
         }
         for w in model.warnings { out += "warning: \(w)\n" }
         return out

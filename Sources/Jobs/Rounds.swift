@@ -22,6 +22,8 @@ public struct JobPlan: Sendable, Equatable {
     public var outcomeColumn: String?
     /// The user-key columns (workers reading shard files hash them).
     public var userKey: [String] = []
+    /// The job's `[text]` table (workers use the encoder, the text columns, combine and cache settings).
+    public var text: TextSpec?
 
     public init(jobID: String, kind: JobSpec.ModelKind, formula: String, folds: Int, foldBy: JobSpec.FoldBy,
                 columns: [String], columnNumbers: [Int], levelColumns: [String], outcomeColumn: String?) {
@@ -141,12 +143,117 @@ public struct ShardSummary: SufficientStatistic, Equatable {
     public var users = 0
     /// One summary per `JobPlan.columns` entry, in that order.
     public var columns: [ColumnSummary]
+    /// The distinct item keys the rows name (`text.item_key`), sorted bytewise, each with its earliest row.
+    public var itemKeys: [KeyOccurrence] = []
     public init(columns: [ColumnSummary]) { self.columns = columns }
-    /// Adds another shard's summary (columns pairwise).
+    /// Adds another shard's summary (columns pairwise, item keys as a union keeping the earliest row).
     public mutating func merge(_ other: ShardSummary) {
         rows += other.rows
         users += other.users
         for i in columns.indices { columns[i].merge(other.columns[i]) }
+        if !other.itemKeys.isEmpty { itemKeys = KeyOccurrence.union(itemKeys, other.itemKeys) }
+    }
+}
+
+/// A key and the earliest row that names it.
+public struct KeyOccurrence: Sendable, Equatable {
+    public var key: String
+    public var first: CellReference
+    public init(key: String, first: CellReference) {
+        self.key = key
+        self.first = first
+    }
+
+    /// Merges two lists sorted bytewise by key, keeping the earlier row of a key in both.
+    static func union(_ a: [KeyOccurrence], _ b: [KeyOccurrence]) -> [KeyOccurrence] {
+        var out: [KeyOccurrence] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && Array(a[i].key.utf8).lexicographicallyPrecedes(Array(b[j].key.utf8))) {
+                out.append(a[i]); i += 1
+            } else if i == a.count || a[i].key != b[j].key {
+                out.append(b[j]); j += 1
+            } else {
+                out.append(KeyOccurrence(key: a[i].key, first: CellReference.first(a[i].first, b[j].first)!)); i += 1; j += 1
+            }
+        }
+        return out
+    }
+}
+
+/// The embedding round's request to one shard: the users-file records of the shard's users and the items-file
+/// records the shard owns (items are sharded by the hash of their key).
+public struct EmbedRequest: Sendable, Equatable {
+    /// Users-file records whose user key hashes to this shard (empty when user texts are in the data rows).
+    public var users: [TextEntry]
+    /// Items-file records whose item key hashes to this shard, in file order.
+    public var items: [TextEntry]
+    public init(users: [TextEntry], items: [TextEntry]) {
+        self.users = users
+        self.items = items
+    }
+}
+
+/// A shard's embeddings: the moments of its users' vectors (for the user PCA) and the vectors of the items it owns.
+public struct EmbedStatistic: Sendable, Equatable {
+    /// The encoder's identifier (it fingerprints the model files); "" when the shard embedded nothing.
+    public var encoder: String
+    /// Vector dimension d.
+    public var dimension: Int
+    /// Moments of the shard's users' vectors, over users with some text; dimension d.
+    public var userMoments: MomentMatrix
+    /// Users with at least one non-empty text, and without any.
+    public var usersWithText: Int
+    public var usersWithoutText: Int
+    /// The earliest row whose user has no record in the users file.
+    public var firstUserWithoutRecord: CellReference?
+    /// [m, d] row-major Float32: the vectors of `EmbedRequest.items`, in request order; zero rows for items with no text.
+    public var itemVectors: [Float]
+    /// [m]: whether each item had some text.
+    public var itemHasText: [Bool]
+    /// Distinct texts run through the encoder (cache hits included).
+    public var textsEmbedded: Int
+
+    public init(encoder: String, dimension: Int, userMoments: MomentMatrix, usersWithText: Int, usersWithoutText: Int,
+                firstUserWithoutRecord: CellReference?, itemVectors: [Float], itemHasText: [Bool], textsEmbedded: Int) {
+        self.encoder = encoder
+        self.dimension = dimension
+        self.userMoments = userMoments
+        self.usersWithText = usersWithText
+        self.usersWithoutText = usersWithoutText
+        self.firstUserWithoutRecord = firstUserWithoutRecord
+        self.itemVectors = itemVectors
+        self.itemHasText = itemHasText
+        self.textsEmbedded = textsEmbedded
+    }
+}
+
+/// The features round's request to one shard: the user projection and the items its rows name.
+public struct FeatureRequest: Sendable, Equatable {
+    /// k principal components per side.
+    public var components: Int
+    /// Vector dimension d.
+    public var dimension: Int
+    /// [d]: the mean of user vectors (PCA centre).
+    public var userMean: [Double]
+    /// [k, d] row-major: the user principal axes.
+    public var userAxes: [Double]
+    /// The item keys the shard's rows name, sorted bytewise.
+    public var itemKeys: [String]
+    /// [m, k] row-major: the items' principal-component scores (zero for items with no text).
+    public var itemScores: [Double]
+    /// [m, d] row-major Float32: the items' unit vectors (zero for items with no text), for `affinity`.
+    public var itemUnitVectors: [Float]
+    public init(components: Int, dimension: Int, userMean: [Double], userAxes: [Double], itemKeys: [String], itemScores: [Double],
+                itemUnitVectors: [Float]) {
+        self.components = components
+        self.dimension = dimension
+        self.userMean = userMean
+        self.userAxes = userAxes
+        self.itemKeys = itemKeys
+        self.itemScores = itemScores
+        self.itemUnitVectors = itemUnitVectors
     }
 }
 
@@ -191,10 +298,16 @@ public enum RoundRequest: Sendable, Equatable {
     /// Logit: per fit, the log-likelihood, gradient and information at its β. Fit −1 uses all rows; fit k
     /// (0 ≤ k < K) uses the rows outside fold k and holds fold k out.
     case newton(fits: [NewtonFit])
+    /// Embed the shard's user texts and the items it owns (`text` jobs; a per-shard request).
+    case embed(EmbedRequest)
+    /// Compute the text features of every row (`text` jobs; a per-shard request).
+    case features(FeatureRequest)
 
     /// A short name for logs.
     public var name: String {
         switch self {
+        case .embed: return "embed"
+        case .features: return "features"
         case .summarize: return "summarize"
         case .moments: return "moments"
         case .residuals: return "residuals"
@@ -222,6 +335,9 @@ public enum ShardReply: Sendable, Equatable {
     case residuals(ResidualStatistic)
     /// One per requested fit, in request order.
     case newton([LogitStatistic])
+    case embedded(EmbedStatistic)
+    /// Rows whose features were computed.
+    case featuresReady(rows: Int)
     /// The shard found an input error at a data cell.
     case failure(ShardFailure)
 }

@@ -1,3 +1,5 @@
+import Encoders
+import Foundation
 import Statistics
 import Tabular
 
@@ -13,6 +15,12 @@ public final class ShardWorkspace {
     private var spec: DesignMatrixSpec?
     /// Shards whose rows could not be loaded (a shard file); every round answers with this failure.
     private var failures: [Int: ShardFailure] = [:]
+    /// Per shard, the users' combined text vectors (nil: no text), from the embed round.
+    private var userVectors: [Int: [UInt64: [Double]]] = [:]
+    /// Per shard, [n, f] row-major: the text features of every row (`JobPlan.text.featureNames` order).
+    private var features: [Int: [Double]] = [:]
+    /// Makes the job's text encoder (a test can inject one).
+    public var encoderProvider: (TextSpec) throws -> TextEncoder = TextEncoders.encoder(for:)
 
     struct ShardDesign {
         var x: [Double]
@@ -74,6 +82,8 @@ public final class ShardWorkspace {
             case .moments(let schema): return .moments(try moments(data, schema: schema))
             case .residuals(let beta): return .residuals(try residuals(shard: shard, beta: beta))
             case .newton(let fits): return .newton(try newton(shard: shard, fits: fits))
+            case .embed(let r): return .embedded(try embed(data, r))
+            case .features(let r): return .featuresReady(rows: try computeFeatures(data, r))
             }
         } catch let failure as ShardFailure {
             return .failure(failure)
@@ -124,7 +134,169 @@ public final class ShardWorkspace {
             if s.levels.count > ColumnSummary.levelLimit { s.levels.removeLast(s.levels.count - ColumnSummary.levelLimit) }
             summary.columns[k] = s
         }
+        if let key = plan.text?.itemKey, let slot = plan.columns.firstIndex(of: key) {
+            var first: [String: Int] = [:]
+            for i in 0..<data.count where first[data.fields[i * c + slot]] == nil { first[data.fields[i * c + slot]] = i }
+            summary.itemKeys = first.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { key in
+                let i = first[key]!
+                return KeyOccurrence(key: key, first: CellReference(rowIndex: data.rowIndex[i], line: data.line[i], value: key))
+            }
+        }
         return summary
+    }
+
+    // MARK: text
+
+    /// A text cell that counts as no text: blank, or a missing-value marker (`Cell.isMissing`).
+    static func isBlank(_ text: String) -> Bool { Cell.isMissing(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
+
+    /// Embeds the shard's user texts and the items it owns. Users are taken in order of their first row; each user's
+    /// vector is the (weighted) mean of the unit vectors of their non-blank texts.
+    func embed(_ data: RowBatch, _ request: EmbedRequest) throws -> EmbedStatistic {
+        guard let t = plan.text else { throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: embed round for a job without [text]", isInternal: true) }
+        let c = plan.columns.count
+        var order: [UInt64] = [], firstRow: [UInt64: Int] = [:]
+        for i in 0..<data.count where firstRow[data.userHash[i]] == nil {
+            firstRow[data.userHash[i]] = i
+            order.append(data.userHash[i])
+        }
+        var userTexts: [UInt64: [(text: String, weight: Double)]] = [:]
+        var firstWithoutRecord: CellReference? = nil
+        if t.usersPath != nil {
+            var records: [UInt64: TextEntry] = [:]
+            for r in request.users where records[r.keyHash] == nil { records[r.keyHash] = r }
+            for h in order {
+                guard let record = records[h] else {
+                    let i = firstRow[h]!
+                    if firstWithoutRecord == nil || data.rowIndex[i] < firstWithoutRecord!.rowIndex {
+                        firstWithoutRecord = CellReference(rowIndex: data.rowIndex[i], line: data.line[i], value: "")
+                    }
+                    continue
+                }
+                userTexts[h] = record.texts.filter { !Self.isBlank($0) }.map { ($0, 1.0) }
+            }
+        } else if !t.userText.isEmpty {
+            let slots = t.userText.map { plan.columns.firstIndex(of: $0)! }
+            var weight = [Double](repeating: 1, count: data.count)
+            if t.combine == .recency, let ts = t.timestamp, let half = t.halfLifeDays {
+                let slot = plan.columns.firstIndex(of: ts)!
+                var time = [Double](repeating: 0, count: data.count)
+                var latest: [UInt64: Double] = [:]
+                for i in 0..<data.count {
+                    let text = data.fields[i * c + slot]
+                    guard let v = Cell.number(text), v.isFinite else {
+                        throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: plan.columnNumbers[slot],
+                                           message: "text.timestamp: '\(text)' is not a number of days (column \(ts))")
+                    }
+                    time[i] = v
+                    latest[data.userHash[i]] = max(latest[data.userHash[i]] ?? v, v)
+                }
+                for i in 0..<data.count { weight[i] = exp2(-(latest[data.userHash[i]]! - time[i]) / half) }
+            }
+            for i in 0..<data.count {
+                for slot in slots {
+                    let text = data.fields[i * c + slot]
+                    if !Self.isBlank(text) { userTexts[data.userHash[i], default: []].append((text, weight[i])) }
+                }
+            }
+        }
+        // Every distinct text once, in bytewise order (the encoder's output does not depend on batch composition).
+        var distinct = Set<String>()
+        for list in userTexts.values { for e in list { distinct.insert(e.text) } }
+        for item in request.items { for text in item.texts where !Self.isBlank(text) { distinct.insert(text) } }
+        let texts = distinct.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        let encoder: TextEncoder
+        do { encoder = try encoderProvider(t) } catch {
+            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "cannot load the \(t.encoder.rawValue) encoder: \(error)", isInternal: true)
+        }
+        let d = encoder.dimension
+        let vectors: [Float]
+        do { vectors = texts.isEmpty ? [] : try encoder.encode(texts) } catch {
+            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "the encoder failed: \(error)", isInternal: true)
+        }
+        let row = Dictionary(uniqueKeysWithValues: texts.enumerated().map { ($1, $0) })
+        func mean(_ list: [(text: String, weight: Double)]) -> [Double] {
+            var v = [Double](repeating: 0, count: d), total = 0.0
+            for e in list {
+                let base = row[e.text]! * d
+                for j in 0..<d { v[j] += e.weight * Double(vectors[base + j]) }
+                total += e.weight
+            }
+            for j in 0..<d { v[j] /= total }
+            return v
+        }
+        var users: [UInt64: [Double]] = [:]
+        var block: [Double] = []
+        var with = 0, without = 0
+        for h in order {
+            guard let list = userTexts[h], !list.isEmpty else {
+                if t.usersPath == nil ? !t.userText.isEmpty : userTexts[h] != nil { without += 1 }
+                continue
+            }
+            let v = mean(list)
+            users[h] = v
+            block += v
+            with += 1
+        }
+        userVectors[data.shard] = users
+        var itemVectors = [Float](repeating: 0, count: request.items.count * d)
+        var hasText = [Bool](repeating: false, count: request.items.count)
+        for (m, item) in request.items.enumerated() {
+            let list = item.texts.filter { !Self.isBlank($0) }.map { (text: $0, weight: 1.0) }
+            guard !list.isEmpty else { continue }
+            let v = mean(list)
+            for j in 0..<d { itemVectors[m * d + j] = Float(v[j]) }
+            hasText[m] = true
+        }
+        return EmbedStatistic(encoder: texts.isEmpty ? "" : encoder.identifier, dimension: d,
+                              userMoments: MomentMatrix(rows: block, count: with, dimension: d), usersWithText: with, usersWithoutText: without,
+                              firstUserWithoutRecord: firstWithoutRecord, itemVectors: itemVectors, itemHasText: hasText, textsEmbedded: texts.count)
+    }
+
+    /// Computes every row's text features from the broadcast projection and item table; keeps them for the design.
+    func computeFeatures(_ data: RowBatch, _ r: FeatureRequest) throws -> Int {
+        guard let t = plan.text else { throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: features round for a job without [text]", isInternal: true) }
+        let names = t.featureNames, f = names.count, k = r.components, d = r.dimension, c = plan.columns.count
+        let hasUsers = !t.userText.isEmpty, hasItems = t.itemsPath != nil
+        let users = userVectors[data.shard] ?? [:]
+        var scores: [UInt64: [Double]] = [:], units: [UInt64: [Double]] = [:]
+        for (h, u) in users {
+            var s = [Double](repeating: 0, count: k)
+            for j in 0..<k {
+                var acc = 0.0
+                for l in 0..<d { acc += (u[l] - r.userMean[l]) * r.userAxes[j * d + l] }
+                s[j] = acc
+            }
+            scores[h] = s
+            let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if norm > 0 { units[h] = u.map { $0 / norm } }
+        }
+        let itemIndex = Dictionary(uniqueKeysWithValues: r.itemKeys.enumerated().map { ($1, $0) })
+        let itemSlot = t.itemKey.flatMap { plan.columns.firstIndex(of: $0) }
+        var out = [Double](repeating: 0, count: data.count * f)
+        for i in 0..<data.count {
+            var col = i * f
+            let h = data.userHash[i]
+            if hasUsers {
+                if let s = scores[h] { for j in 0..<k { out[col + j] = s[j] } }
+                col += k
+            }
+            if hasItems, let slot = itemSlot {
+                let key = data.fields[i * c + slot]
+                guard let m = itemIndex[key] else {
+                    throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: "internal: item '\(key)' missing from the features request", isInternal: true)
+                }
+                for j in 0..<k { out[col + j] = r.itemScores[m * k + j] }
+                col += k
+                if hasUsers, let u = units[h] {
+                    var dot = 0.0
+                    for l in 0..<d { dot += u[l] * Double(r.itemUnitVectors[m * d + l]) }
+                    out[col] = dot
+                }
+            }
+        }
+        features[data.shard] = out
+        return data.count
     }
 
     func design(for schema: [ColumnSchema]) throws -> DesignMatrixSpec {
@@ -139,7 +311,15 @@ public final class ShardWorkspace {
         let c = plan.columns.count, p = spec.width, n = data.count
         let slot = Dictionary(uniqueKeysWithValues: plan.columns.enumerated().map { ($1, $0) })
         let info = Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) })
-        let reads = spec.dataColumns.map { (slot[$0]!, info[$0]!.isNumeric) }
+        let featureNames = plan.text?.featureNames ?? []
+        let featureSlot = Dictionary(uniqueKeysWithValues: featureNames.enumerated().map { ($1, $0) })
+        let f = featureNames.count
+        let rowFeatures = features[data.shard] ?? []
+        if spec.dataColumns.contains(where: { featureSlot[$0] != nil }), rowFeatures.count != n * f {
+            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: shard \(data.shard) has no text features (features round missing)", isInternal: true)
+        }
+        // (slot, numeric) for data columns; (−1 − feature index, true) for text features.
+        let reads = spec.dataColumns.map { name in featureSlot[name].map { (-1 - $0, true) } ?? (slot[name]!, info[name]!.isNumeric) }
         var x = [Double](repeating: 0, count: n * p)
         var y = [Double](repeating: 0, count: n)
         var fold = [Int](repeating: 0, count: n)
@@ -148,6 +328,10 @@ public final class ShardWorkspace {
         var scratch = DesignMatrixSpec.Scratch(factors: spec.factors.count)
         for i in 0..<n {
             for (k, (s, numeric)) in reads.enumerated() {
+                if s < 0 {
+                    values[k] = .number(rowFeatures[i * f + (-1 - s)])
+                    continue
+                }
                 let text = data.fields[i * c + s]
                 if numeric {
                     guard let v = Cell.number(text) else {

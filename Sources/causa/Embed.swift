@@ -63,23 +63,3 @@ struct Embed: ParsableCommand {
     }
 }
 
-/// Where model files and caches live by default.
-enum ModelLocator {
-    /// The MiniLM folder: the option, else models/all-MiniLM-L6-v2 under the current folder, else next to the
-    /// repository the executable was built in (.build/<config>/causa → ../../models).
-    static func minilm(_ option: String?) -> String {
-        if let option { return option }
-        let relative = "models/all-MiniLM-L6-v2"
-        if FileManager.default.fileExists(atPath: relative + "/config.json") { return relative }
-        let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-        let repo = exe.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(relative)
-        if FileManager.default.fileExists(atPath: repo.appendingPathComponent("config.json").path) { return repo.path }
-        return relative
-    }
-
-    /// $XDG_CACHE_HOME/causa, else ~/.cache/causa.
-    static func defaultCacheDirectory() -> String {
-        if let x = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"], !x.isEmpty { return x + "/causa" }
-        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/causa").path
-    }
-}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// Identification checks run before fitting. They are necessary conditions (and, for feedback loops with unrestricted
+/// residual covariances, sufficient ones); a model that passes may still be empirically under-identified, which shows
+/// as a singular information matrix (a warning of the fit).
+///
+/// 1. **Latent variables**: each needs a scale — a loading fixed at a non-zero value (lavaan fixes the first at 1) or a
+///    fixed variance — and either three or more indicators, one indicator (its residual variance fixed at 0), or two
+///    indicators plus a relation to another variable (a regression or a free covariance).
+/// 2. **Feedback loops** (non-recursive blocks: strongly connected components of the graph of `~` regressions): with
+///    m equations in the loop and the loop's predetermined variables X (every variable outside the loop that predicts
+///    one of its equations), each equation i must satisfy
+///    - the *order condition*: the number of variables of X that it excludes ≥ the number of loop variables among
+///      its regressors (equivalently, it excludes ≥ m − 1 of the loop's variables and X);
+///    - the *rank condition*: the coefficients of the variables it excludes, in the other m − 1 equations, form a
+///      matrix of rank m − 1 (checked at generic coefficient values, by LAPACK's SVD).
+/// 3. **t-rule**: free parameters ≤ sample moments (p(p+1)/2 + p, less those of the fixed exogenous covariates).
+///
+/// Source: Bollen (1989), Structural Equations with Latent Variables, ch. 4 (pp. 88–104: t-rule, recursive rule,
+/// order and rank conditions) and ch. 7 (three- and two-indicator rules); Kenny, Kashy & Bolger (1998).
+public enum SEMIdentification {
+    /// Runs all checks in the order above.
+    /// - Throws: `SEMError.notIdentified(message:)` naming every failing latent or equation (position, what it lacks),
+    ///   or `SEMError.tooManyParameters(free:moments:)`.
+    public static func check(_ table: SEMParameterTable) throws {
+        var problems = latentProblems(table)
+        if problems.isEmpty { problems = try feedbackProblems(table) }
+        if !problems.isEmpty { throw SEMError.notIdentified(message: problems.joined(separator: "; ")) }
+        if table.freeCount > table.momentCount {
+            throw SEMError.tooManyParameters(free: table.freeCount, moments: table.momentCount)
+        }
+    }
+
+    static func latentProblems(_ table: SEMParameterTable) -> [String] {
+        var problems: [String] = []
+        for lv in table.latent {
+            let loadings = table.rows.filter { $0.op == .measuredBy && $0.lhs == lv }
+            let position = loadings.first?.lhsPosition.map { " (\($0))" } ?? ""
+            let scaledByLoading = loadings.contains { $0.free == 0 && ($0.fixedValue ?? 0) != 0 }
+            let scaledByVariance = table.rows.contains {
+                $0.op == .covariance && $0.lhs == lv && $0.rhs == lv && $0.free == 0 && ($0.fixedValue ?? 0) != 0
+            }
+            if !scaledByLoading && !scaledByVariance {
+                problems.append("latent variable \(lv)\(position) is not identified: it has no loading fixed at a non-zero value and no fixed variance to set its scale (scaling rule); fix one loading, e.g. 1*\(loadings.first?.rhs ?? "x")")
+                continue
+            }
+            if loadings.count == 2 {
+                let related = table.rows.contains {
+                    ($0.op == .regression && ($0.lhs == lv || $0.rhs == lv))
+                        || ($0.op == .covariance && $0.lhs != $0.rhs && ($0.lhs == lv || $0.rhs == lv) && $0.free != 0)
+                }
+                if !related {
+                    problems.append("latent variable \(lv)\(position) is not identified: it has only 2 indicators (\(loadings.map(\.rhs).joined(separator: ", "))) and no relation to another variable (two-indicator rule); add a third indicator or let it covary with another latent variable")
+                }
+            }
+        }
+        return problems
+    }
+
+    static func feedbackProblems(_ table: SEMParameterTable) throws -> [String] {
+        let regressions = table.rows.filter { $0.op == .regression }
+        var order: [String] = []
+        for r in regressions { for v in [r.lhs, r.rhs] where !order.contains(v) { order.append(v) } }
+        let index = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        var edges = [[Int]](repeating: [], count: order.count)  // rhs → lhs
+        for r in regressions { edges[index[r.rhs]!].append(index[r.lhs]!) }
+        var problems: [String] = []
+        for component in stronglyConnectedComponents(edges) where component.count >= 2 {
+            let inLoop = Set(component.map { order[$0] })
+            let equations = SEMParameterTable.unique(regressions.map(\.lhs).filter { inLoop.contains($0) })
+            let predetermined = SEMParameterTable.unique(
+                regressions.filter { inLoop.contains($0.lhs) && !inLoop.contains($0.rhs) }.map(\.rhs))
+            let columns = equations + predetermined
+            let m = equations.count
+            // C = [(I − B) | −Γ] over the loop at generic values: 1 on the diagonal, a fixed value or a pseudo-random
+            // value in [0.5, 1.5) for each coefficient, 0 for exclusions.
+            var c = [Double](repeating: 0, count: m * columns.count)
+            var present = [Bool](repeating: false, count: m * columns.count)
+            var generator = SEMGenericValues()
+            for (i, eq) in equations.enumerated() {
+                c[i * columns.count + i] = 1
+                present[i * columns.count + i] = true
+                for r in regressions where r.lhs == eq {
+                    let j = columns.firstIndex(of: r.rhs)!
+                    c[i * columns.count + j] = -(r.free == 0 ? (r.fixedValue ?? 0) : generator.next())
+                    present[i * columns.count + j] = r.free != 0 || (r.fixedValue ?? 0) != 0
+                }
+            }
+            for (i, eq) in equations.enumerated() {
+                let rows = regressions.filter { $0.lhs == eq }
+                let endogenous = rows.map(\.rhs).filter { inLoop.contains($0) }
+                let included = Set(rows.map(\.rhs))
+                let excluded = predetermined.filter { !included.contains($0) }
+                let position = rows.first?.lhsPosition.map { " (\($0))" } ?? ""
+                if excluded.count < endogenous.count {
+                    let need = endogenous.count - excluded.count
+                    let regressors = "\(endogenous.count) endogenous \(endogenous.count == 1 ? "regressor" : "regressors") (\(endogenous.joined(separator: ", ")))"
+                    let what = excluded.isEmpty
+                        ? "it excludes no exogenous variable that appears elsewhere"
+                        : "it excludes only \(excluded.count) exogenous \(excluded.count == 1 ? "variable" : "variables") that \(excluded.count == 1 ? "appears" : "appear") elsewhere (\(excluded.joined(separator: ", ")))"
+                    let add = need == 1 ? (excluded.isEmpty ? "add an instrument" : "add another instrument") : "add \(need) more instruments"
+                    problems.append("equation \(eq)\(position) is not identified: \(what) but has \(regressors) (order condition); \(add)")
+                    continue
+                }
+                // Rank condition: columns excluded from equation i, rows of the other equations.
+                let excludedColumns = (0..<columns.count).filter { !present[i * columns.count + $0] }
+                let otherRows = (0..<m).filter { $0 != i }
+                guard m > 1 else { continue }
+                var sub = [Double]()
+                for r in otherRows { for j in excludedColumns { sub.append(c[r * columns.count + j]) } }
+                let s = try LinearAlgebra.singularValues(sub, rows: otherRows.count, columns: excludedColumns.count)
+                let rank = s.filter { $0 > 1e-9 * max(1, s.first ?? 0) }.count
+                if rank < m - 1 {
+                    let names = excludedColumns.map { columns[$0] }
+                    problems.append("equation \(eq)\(position) is not identified: the variables it excludes (\(names.joined(separator: ", "))) do not enter the other equations of its feedback loop (\(equations.filter { $0 != eq }.joined(separator: ", "))) in \(m - 1) independent ways (rank condition: rank \(rank) < \(m - 1)); add an instrument that predicts another equation of the loop but not \(eq)")
+                }
+            }
+        }
+        return problems
+    }
+
+    /// Tarjan's strongly connected components of a directed graph given as adjacency lists; components in
+    /// reverse topological order, members in discovery order.
+    static func stronglyConnectedComponents(_ edges: [[Int]]) -> [[Int]] {
+        let n = edges.count
+        var indexOf = [Int](repeating: -1, count: n), low = [Int](repeating: 0, count: n)
+        var onStack = [Bool](repeating: false, count: n), stack: [Int] = [], next = 0
+        var out: [[Int]] = []
+        func visit(_ v: Int) {
+            indexOf[v] = next; low[v] = next; next += 1
+            stack.append(v); onStack[v] = true
+            for w in edges[v] {
+                if indexOf[w] < 0 { visit(w); low[v] = min(low[v], low[w]) } else if onStack[w] { low[v] = min(low[v], indexOf[w]) }
+            }
+            if low[v] == indexOf[v] {
+                var component: [Int] = []
+                while true {
+                    let w = stack.removeLast()
+                    onStack[w] = false
+                    component.append(w)
+                    if w == v { break }
+                }
+                out.append(component.sorted())
+            }
+        }
+        for v in 0..<n where indexOf[v] < 0 { visit(v) }
+        return out
+    }
+}
+
+/// Deterministic pseudo-random coefficients in [0.5, 1.5) for generic-rank checks (SplitMix64, fixed seed).
+struct SEMGenericValues {
+    var state: UInt64 = 0x5EED_0005
+    mutating func next() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return 0.5 + Double(z >> 11) / Double(1 << 53)
+    }
+}
