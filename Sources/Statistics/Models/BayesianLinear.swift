@@ -57,7 +57,8 @@ public struct NormalInverseGammaPrior: Sendable, Codable, Equatable {
     /// Number of coefficients p.
     public var coefficientCount: Int { mean.count }
 
-    /// The uniform prior p(β, log σ) ∝ 1: Λ₀ = 0, m₀ = 0, a₀ = −p/2, b₀ = 0. The posterior reproduces OLS (see the type).
+    /// The uniform prior p(β, log σ) ∝ 1: Λ₀ = 0, m₀ = 0, a₀ = −p/2, b₀ = 0. The posterior reproduces OLS (see the
+    /// type).
     /// - Parameter p: number of coefficients.
     public static func flat(coefficients p: Int) -> NormalInverseGammaPrior {
         NormalInverseGammaPrior(mean: [Double](repeating: 0, count: p), precision: [Double](repeating: 0, count: p * p),
@@ -210,7 +211,8 @@ public enum BayesianLinearModel {
                            credibleLevel: Double = 0.95) throws -> BayesianLinearResults {
         let p = moments.dimension - 1
         precondition(names.count == p, "BayesianLinearModel.fit: \(names.count) names for \(p) columns")
-        precondition(prior.coefficientCount == p, "BayesianLinearModel.fit: prior has \(prior.coefficientCount) coefficients, design \(p)")
+        precondition(prior.coefficientCount == p,
+                     "BayesianLinearModel.fit: prior has \(prior.coefficientCount) coefficients, design \(p)")
         precondition(credibleLevel > 0 && credibleLevel < 1, "BayesianLinearModel.fit: credible level \(credibleLevel)")
         guard p > 0 else { throw StatisticsError.emptyDesign }
         let n = moments.count
