@@ -75,9 +75,10 @@ extension LinearAlgebra {
         if k == 0 { return [] }
         var a = matrix
         var s = [Double](repeating: 0, count: k)
-        var u = [Double](repeating: 0, count: 1), vt = [Double](repeating: 0, count: 1)
+        // LAPACKE checks the leading dimensions even when no vectors are computed.
+        var u = [Double](repeating: 0, count: rows), vt = [Double](repeating: 0, count: columns)
         let info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "N")), Int32(rows), Int32(columns), &a,
-                                  Int32(columns), &s, &u, 1, &vt, 1)
+                                  Int32(columns), &s, &u, 1, &vt, Int32(columns))
         guard info == 0 else { throw LinearAlgebraError.lapack(function: "dgesdd", info: Int(info)) }
         return s
     }

@@ -1,0 +1,161 @@
+import Foundation
+
+/// Structural equation models fitted by maximum likelihood from merged moments, compatible with lavaan's
+/// `sem(model, data, estimator = "ML", meanstructure = TRUE)` at its defaults (fixed.x = TRUE, expected information).
+///
+/// ### Usage
+/// ```swift
+/// let moments: MomentMatrix = …   // merged over shards, columns in `names` order
+/// let result = try SEM.fit(syntax: "sat =~ s1 + s2 + s3\nsat ~ quality + price\nclick ~ sat + price",
+///                          moments: moments, names: ["quality", "price", "s1", "s2", "s3", "click"])
+/// result.parameter("sat", "~", "quality")?.estimate
+/// result.fit?.cfi
+/// ```
+///
+/// ### Steps
+/// 1. parse (`SEMModel`), build lavaan's parameter table (`SEMParameterTable`), check identification
+///    (`SEMIdentification`: latent scaling and indicator rules, order and rank conditions of feedback loops, t-rule);
+/// 2. S = comoment / N (divisor N) and x̄ over the model's observed variables; exogenous covariates' moments are fixed
+///    at their sample values (fixed.x);
+/// 3. minimise F_ML by Fisher scoring (`SEMOptimizer`) from lavaan-like starting values;
+/// 4. standard errors from the expected information at θ̂ (inverse / N), z, p, 95% Wald intervals; std.all;
+///    fit measures (`SEMFitMeasures`); effects and the stability of feedback loops (`SEMEffects`); warnings.
+///
+/// The function is pure and deterministic: the same moments give bit-identical results.
+public enum SEM {
+    /// Fits a model written in lavaan syntax.
+    /// - Parameters:
+    ///   - syntax: lavaan model text (see `SEMModel`).
+    ///   - moments: count N, means [d] and centred co-moments [d, d] of the data columns (merged over shards).
+    ///   - names: the d column names of `moments`, in its column order; the model may use a subset.
+    ///   - options: optimizer settings.
+    /// - Returns: estimates, standard errors, fit measures, effects and warnings.
+    /// - Throws: `SEMError` (syntax, unknown variable, identification, sizes); see `fit(model:moments:names:options:)`.
+    /// - Complexity: per iteration O(t²p² + t p³ + m³) for t free parameters, p observed and m total variables.
+    public static func fit(syntax: String, moments: MomentMatrix, names: [String],
+                           options: SEMOptions = SEMOptions()) throws -> SEMResult {
+        try fit(model: SEMModel(parsing: syntax), moments: moments, names: names, options: options)
+    }
+
+    /// Fits a parsed model.
+    /// - Parameters:
+    ///   - model: parsed model.
+    ///   - moments: count N ≥ 2, means [d] and centred co-moments Σ(x − x̄)(x − x̄)ᵀ [d, d] row-major of the data.
+    ///   - names: the d column names of `moments`, unique.
+    ///   - options: optimizer settings.
+    /// - Throws: `SEMError.namesMismatch` (names vs dimension, repeated names), `.tooFewObservations`,
+    ///   `.unknownVariable`, `.latentIsObserved`, `.notIdentified`, `.tooManyParameters`,
+    ///   `.impliedCovarianceNotPositiveDefinite` (starting values unusable).
+    public static func fit(model: SEMModel, moments: MomentMatrix, names: [String],
+                           options: SEMOptions = SEMOptions()) throws -> SEMResult {
+        guard names.count == moments.dimension else {
+            throw SEMError.namesMismatch(message: "\(names.count) names for a moment matrix of \(moments.dimension) columns")
+        }
+        guard Set(names).count == names.count else {
+            let repeated = names.filter { n in names.filter { $0 == n }.count > 1 }
+            throw SEMError.namesMismatch(message: "column name '\(repeated[0])' appears more than once")
+        }
+        guard moments.count >= 2 else { throw SEMError.tooFewObservations(count: moments.count) }
+        let table = try SEMParameterTable(model: model, dataNames: names)
+        try SEMIdentification.check(table)
+
+        // Sample moments over the model's observed variables, in lavaan's order.
+        let d = moments.dimension, n = moments.count
+        let columns = table.observed.map { names.firstIndex(of: $0)! }
+        let p = columns.count
+        var s = [Double](repeating: 0, count: p * p)
+        for i in 0..<p { for j in 0..<p { s[i * p + j] = moments.comoment[columns[i] * d + columns[j]] / n } }
+        let xbar = columns.map { moments.mean[$0] }
+        var warnings: [SEMWarning] = []
+        var logDetS: Double?
+        if let u = try? LinearAlgebra.cholesky(s, n: p), (0..<p).allSatisfy({ u[$0 * p + $0] > 0 }) {
+            logDetS = (0..<p).reduce(0) { $0 + 2 * log(u[$1 * p + $1]) }
+        } else {
+            let smallest = (try? LinearAlgebra.symmetricEigen(s, n: p))?.values.first ?? .nan
+            warnings.append(.sampleCovarianceNotPositiveDefinite(smallestEigenvalue: smallest))
+        }
+
+        let structure = SEMStructure(table: table, s: s, xbar: xbar, logDetS: logDetS, n: n)
+        let outcome = try SEMOptimizer.minimize(structure, start: structure.startingValues(), options: options)
+        if !outcome.converged { warnings.append(.notConverged(iterations: outcome.iterations)) }
+        let ev = outcome.evaluation
+        let t = table.freeCount
+
+        // Standard errors from the expected information.
+        var covariance: [Double]?
+        if t > 0 {
+            let info = structure.expectedInformation(ev)
+            if let inv = try? LinearAlgebra.solveSPD(info, [Double](repeating: 0, count: t), n: t).inverse,
+               inv.allSatisfy({ $0.isFinite }) {
+                covariance = inv.map { $0 / n }
+            } else {
+                warnings.append(.singularInformation)
+            }
+        } else {
+            covariance = []
+        }
+
+        // Estimates table with std.all.
+        let values = structure.rowValues(outcome.theta)
+        let imp = ev.implied, m = structure.m
+        let index = Dictionary(uniqueKeysWithValues: structure.variables.enumerated().map { ($1, $0) })
+        func totalVariance(_ v: String) -> Double { imp.sigmaAll[index[v]! * m + index[v]!] }
+        func residualVariance(_ v: String) -> Double { imp.psi[index[v]! * m + index[v]!] }
+        let z975 = 1.959963984540054
+        var estimates: [SEMEstimate] = []
+        for (k, r) in table.rows.enumerated() {
+            let est = values[k]
+            var se: Double?, z: Double?, pv: Double?, lo: Double?, hi: Double?
+            if r.free > 0 {
+                if let c = covariance {
+                    let v = c[(r.free - 1) * t + (r.free - 1)]
+                    se = v > 0 ? v.squareRoot() : .nan
+                    if let e = se, e.isFinite, e > 0 {
+                        z = est / e
+                        pv = Distributions.normalTwoSidedP(est / e)
+                        lo = est - z975 * e
+                        hi = est + z975 * e
+                    } else {
+                        se = nil
+                    }
+                }
+            } else {
+                se = 0; lo = est; hi = est
+            }
+            var std: Double
+            switch r.op {
+            case .measuredBy: std = est * totalVariance(r.lhs).squareRoot() / totalVariance(r.rhs).squareRoot()
+            case .regression: std = est * totalVariance(r.rhs).squareRoot() / totalVariance(r.lhs).squareRoot()
+            case .covariance:
+                std = r.lhs == r.rhs ? est / totalVariance(r.lhs)
+                    : est / (residualVariance(r.lhs) * residualVariance(r.rhs)).squareRoot()
+            case .intercept: std = est / totalVariance(r.lhs).squareRoot()
+            }
+            if est == 0 && r.op != .covariance { std = 0 }
+            estimates.append(SEMEstimate(
+                lhs: r.lhs, op: r.op.rawValue, rhs: r.rhs, label: r.label, free: r.free > 0, exogenous: r.exogenous,
+                estimate: est, standardError: se, z: z, pValue: pv, ciLower: lo, ciUpper: hi,
+                standardizedAll: std.isFinite ? std : nil, position: r.position))
+            if r.op == .covariance && r.lhs == r.rhs && est < 0 {
+                warnings.append(.negativeVariance(parameter: r.name, estimate: est))
+            }
+        }
+
+        // Structural part: regressions only.
+        var b = [Double](repeating: 0, count: m * m)
+        for (k, r) in table.rows.enumerated() where r.op == .regression {
+            b[index[r.lhs]! * m + index[r.rhs]!] = values[k]
+        }
+        let radius = try SEMEffects.spectralRadius(b: b, m: m)
+        if radius >= 1 { warnings.append(.unstableFeedback(spectralRadius: radius)) }
+        let effects = (try? SEMEffects.decompose(b: b, names: structure.variables)) ?? []
+
+        return SEMResult(
+            parameters: estimates, observed: table.observed, latent: table.latent,
+            exogenousObserved: table.exogenousObserved,
+            fit: SEMFitMeasures.compute(structure: structure, evaluation: ev),
+            impliedCovariance: imp.sigma, impliedMean: imp.mu, sampleCovariance: s, sampleMean: xbar,
+            parameterCovariance: covariance, effects: effects, spectralRadius: radius,
+            iterations: outcome.iterations, converged: outcome.converged, warnings: warnings)
+    }
+}

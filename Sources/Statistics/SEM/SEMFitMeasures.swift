@@ -1,0 +1,102 @@
+import Foundation
+
+extension SEMFitMeasures {
+    /// Computes lavaan's fit measures for a fitted model (see the type's documentation for the formulas).
+    /// - Parameters:
+    ///   - structure: the model and its sample moments (S must be positive definite: `logDetS` non-nil).
+    ///   - evaluation: the discrepancy at the estimate.
+    /// - Complexity: O(p³) plus O(√(N·df)) incomplete gamma evaluations per RMSEA bound (60 bisection steps each).
+    static func compute(structure: SEMStructure, evaluation ev: SEMStructure.Evaluation) -> SEMFitMeasures? {
+        guard let logDetS = structure.logDetS else { return nil }
+        let n = structure.n, p = structure.p, table = structure.table
+        let x = table.exogenousObserved.map { table.observed.firstIndex(of: $0)! }
+        let s = structure.s
+        let nx = x.count
+        var sxx = [Double](repeating: 0, count: nx * nx)
+        for a in 0..<nx { for b in 0..<nx { sxx[a * nx + b] = s[x[a] * p + x[b]] } }
+        var logDetSxx = 0.0
+        if nx > 0 {
+            guard let u = try? LinearAlgebra.cholesky(sxx, n: nx) else { return nil }
+            for i in 0..<nx { logDetSxx += 2 * log(u[i * nx + i]) }
+        }
+        let npar = table.freeCount
+        let f = ev.f
+        let chisq = n * f
+        let df = table.momentCount - npar
+        let pvalue: Double? = df > 0 ? ChiSquared.sf(chisq, degreesOfFreedom: Double(df)) : nil
+
+        // Baseline (independence) model: closed form, means and variances of the non-exogenous variables free.
+        let xSet = Set(x)
+        var logDiag = 0.0
+        for i in 0..<p where !xSet.contains(i) { logDiag += log(s[i * p + i]) }
+        let baseline = n * (logDiag + logDetSxx - logDetS)
+        let baselineDf = table.momentCount - 2 * (p - nx)
+        let baselineP: Double? = baselineDf > 0 ? ChiSquared.sf(baseline, degreesOfFreedom: Double(baselineDf)) : nil
+
+        let t1 = max(chisq - Double(df), 0)
+        let t2 = max(chisq - Double(df), baseline - Double(baselineDf), 0)
+        let cfi = t2 == 0 ? 1 : 1 - t1 / t2
+        let tli: Double
+        if df > 0 && baselineDf > 0 {
+            let rb = baseline / Double(baselineDf)
+            tli = (rb - chisq / Double(df)) / (rb - 1)
+        } else {
+            tli = 1
+        }
+        var rmsea = 0.0, lower = 0.0, upper = 0.0
+        var rmseaP: Double?
+        if df > 0 {
+            let k = Double(df)
+            rmsea = max(chisq / (n * k) - 1 / n, 0).squareRoot()
+            func cdf(_ lambda: Double) -> Double {
+                NoncentralChiSquared.cdf(chisq, degreesOfFreedom: k, noncentrality: lambda)
+            }
+            // lavaan lav_fit_rmsea_ci: roots of P(T; df, λ) = 0.95 on [0, T] and = 0.05 on [0, max(N, 4T)].
+            if cdf(0) >= 0.95 {
+                lower = (root(cdf, target: 0.95, upTo: chisq) / (n * k)).squareRoot()
+            }
+            let top = max(n, 4 * chisq)
+            if cdf(top) <= 0.05 && cdf(0) >= 0.05 {
+                upper = (root(cdf, target: 0.05, upTo: top) / (n * k)).squareRoot()
+            }
+            rmseaP = 1 - cdf(n * k * 0.05 * 0.05)
+        }
+
+        // SRMR (Bentler, with means): residuals scaled by the sample standard deviations.
+        let sigma = ev.implied.sigma, mu = ev.implied.mu
+        var sum = 0.0
+        for i in 0..<p {
+            let si = s[i * p + i].squareRoot()
+            for j in i..<p {
+                let r = (s[i * p + j] - sigma[i * p + j]) / (si * s[j * p + j].squareRoot())
+                sum += r * r
+            }
+            let r = (structure.xbar[i] - mu[i]) / si
+            sum += r * r
+        }
+        let srmr = (sum / Double(p * (p + 1) / 2 + p)).squareRoot()
+
+        // Log-likelihoods; with fixed.x, less the exogenous block's log-likelihood at its sample moments.
+        let log2pi = log(2 * Double.pi)
+        let xPart = -n / 2 * (Double(nx) * log2pi + logDetSxx + Double(nx))
+        let logl = -n / 2 * (Double(p) * log2pi + f + logDetS + Double(p)) - xPart
+        let h1 = -n / 2 * (Double(p) * log2pi + logDetS + Double(p)) - xPart
+        return SEMFitMeasures(
+            parameterCount: npar, fmin: f / 2, chiSquare: chisq, degreesOfFreedom: df, pValue: pvalue,
+            baselineChiSquare: baseline, baselineDegreesOfFreedom: baselineDf, baselinePValue: baselineP,
+            cfi: cfi, tli: tli, rmsea: rmsea, rmseaCILower: lower, rmseaCIUpper: upper, rmseaPValue: rmseaP,
+            srmr: srmr, logLikelihood: logl, unrestrictedLogLikelihood: h1,
+            aic: -2 * logl + 2 * Double(npar), bic: -2 * logl + Double(npar) * log(n), observationCount: n)
+    }
+
+    /// The λ in [0, hi] with cdf(λ) = target for a cdf decreasing in λ, by bisection to 1e-13 relative.
+    static func root(_ cdf: (Double) -> Double, target: Double, upTo hi: Double) -> Double {
+        var lo = 0.0, hi = hi
+        for _ in 0..<200 {
+            let mid = 0.5 * (lo + hi)
+            if cdf(mid) > target { lo = mid } else { hi = mid }
+            if hi - lo <= 1e-13 * max(1, hi) { break }
+        }
+        return 0.5 * (lo + hi)
+    }
+}
