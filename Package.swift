@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
         .testTarget(name: "EncodersTests", dependencies: ["Encoders", "CEncoderKernels"]),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Statistics", "Tabular"]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Statistics", "Tabular", "Simulation"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Jobs"]),
         .testTarget(name: "CausaCLITests", dependencies: ["causa"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),

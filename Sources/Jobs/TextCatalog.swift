@@ -79,15 +79,19 @@ public struct TextCatalog: Sendable {
 
 /// Where model files and caches live by default (shared by `causa embed` and workers).
 public enum ModelLocator {
-    /// The MiniLM folder: the option, else models/all-MiniLM-L6-v2 under the current folder, else next to the
-    /// repository the executable was built in (.build/<config>/causa → ../../models).
+    /// The MiniLM folder: the option, else models/all-MiniLM-L6-v2 under the current folder, else under the nearest
+    /// folder above the executable that has one (the repository it was built in: .build/<triple>/<config>/causa).
     public static func minilm(_ option: String?) -> String {
         if let option { return option }
         let relative = "models/all-MiniLM-L6-v2"
         if FileManager.default.fileExists(atPath: relative + "/config.json") { return relative }
-        let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-        let repo = exe.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(relative)
-        if FileManager.default.fileExists(atPath: repo.appendingPathComponent("config.json").path) { return repo.path }
+        var folder = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+            .deletingLastPathComponent()
+        for _ in 0..<5 {
+            let candidate = folder.appendingPathComponent(relative)
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("config.json").path) { return candidate.path }
+            folder.deleteLastPathComponent()
+        }
         return relative
     }
 
