@@ -104,6 +104,60 @@ final class CLITests: XCTestCase {
         XCTAssertEqual((model["coefficients"] as! [[String: Any]]).count, 5)
     }
 
+    /// Issue 4, acceptance 1: a logit on simulated data with MiniLM features (`affinity` and `user_pc*:item_pc*`) gives a
+    /// bit-identical report with 1 and 2 workers: the first run fills a fresh embedding cache, the second reads it.
+    func testTextJobReportIsIdenticalForOneAndTwoWorkers() throws {
+        let model = Self.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("models/all-MiniLM-L6-v2")
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: model.appendingPathComponent("model.safetensors").path), "run scripts/fetch-model.sh")
+        let data = dir.appendingPathComponent("sim").path
+        XCTAssertEqual(try causa(["simulate", "--out", data, "--users", "300", "--items", "60", "--seed", "7"]).status, 0)
+        let job = dir.appendingPathComponent("sim/job.toml").path
+        try """
+            [data]
+            path = "impressions.csv"
+            user_key = ["user_id"]
+            [model]
+            kind = "logit"
+            formula = "click ~ C(position) + np.log(price) + affinity + user_pc1:item_pc1 + user_pc2:item_pc2 + user_pc1:item_pc2"
+            [cv]
+            folds = 3
+            fold_by = "user"
+            [cluster]
+            shards = 6
+            [text]
+            encoder = "minilm"
+            components = 4
+            users_path = "users.csv"
+            user_text = ["profile"]
+            items_path = "items.csv"
+            item_key = "item_id"
+            item_text = ["description"]
+            cache_dir = "cache"
+            """.write(toFile: job, atomically: true, encoding: .utf8)
+        var reports: [Data] = []
+        for n in [1, 2] {
+            let out = dir.appendingPathComponent("out\(n)").path
+            let run = try causa(["local", "--job", job, "--workers", "\(n)", "--out", out], timeout: 300)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertTrue(run.stdout.contains("user_pc1:item_pc2"), run.stdout)
+            XCTAssertTrue(run.stdout.contains("text: minilm:"), run.stdout)
+            var report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json"))) as! [String: Any]
+            report["timings_s"] = nil
+            var cluster = report["cluster"] as! [String: Any]
+            XCTAssertEqual(cluster["workers"] as? Int, n)
+            cluster["workers"] = nil
+            report["cluster"] = cluster
+            reports.append(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]))
+        }
+        XCTAssertEqual(String(decoding: reports[0], as: UTF8.self), String(decoding: reports[1], as: UTF8.self))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("sim/cache/embeddings.sqlite").path))
+        let report = try JSONSerialization.jsonObject(with: reports[0]) as! [String: Any]
+        let text = report["text"] as! [String: Any]
+        XCTAssertEqual(text["users_with_text"] as? Int, 300)
+        XCTAssertEqual(text["items"] as? Int, 60)
+        XCTAssertEqual((text["features"] as? [String])?.last, "affinity")
+    }
+
     /// Acceptance 4: bad input exits 2 with file:line:column and writes no report.
     func testBadInputExitsTwoAndWritesNothing() throws {
         let source = try String(contentsOf: Self.fixtures.appendingPathComponent("obd/random_300.csv"), encoding: .utf8)
