@@ -98,7 +98,9 @@ public enum SEMIdentification {
                     let what = excluded.isEmpty
                         ? "it excludes no exogenous variable that appears elsewhere"
                         : "it excludes only \(excluded.count) exogenous \(excluded.count == 1 ? "variable" : "variables") that \(excluded.count == 1 ? "appears" : "appear") elsewhere (\(excluded.joined(separator: ", ")))"
-                    let add = need == 1 ? (excluded.isEmpty ? "add an instrument" : "add another instrument") : "add \(need) more instruments"
+                    let add = excluded.isEmpty
+                        ? (need == 1 ? "add an instrument" : "add \(need) instruments")
+                        : (need == 1 ? "add another instrument" : "add \(need) more instruments")
                     problems.append("equation \(eq)\(position) is not identified: \(what) but has \(regressors) (order condition); \(add)")
                     continue
                 }

@@ -1,0 +1,80 @@
+import XCTest
+@testable import Statistics
+
+/// lavaan model syntax: parsing, positions and positioned errors.
+final class SEMSyntaxTests: XCTestCase {
+    func position(_ line: Int, _ column: Int) -> SEMSourcePosition { SEMSourcePosition(line: line, column: column) }
+
+    func testStatementsCommentsContinuationsAndModifiers() throws {
+        let text = """
+            # measurement
+            f =~ x1 + 0.7*x2 +
+                 a*x3 ; y ~ f   ! lavaan also takes '!' comments
+            y ~ 1 + -1*x1
+            y1 + y2 ~~ y
+            """
+        let model = try SEMModel(parsing: text)
+        let summary = model.relations.map { "\($0.lhs) \($0.op.rawValue) \($0.rhs)" }
+        XCTAssertEqual(summary, ["f =~ x1", "f =~ x2", "f =~ x3", "y ~ f", "y ~1 ", "y ~ x1", "y1 ~~ y", "y2 ~~ y"])
+        XCTAssertEqual(model.relations.map(\.modifier), [nil, .fixed(0.7), .label("a"), nil, nil, .fixed(-1), nil, nil])
+        // Positions of every term: 1-based line and column.
+        XCTAssertEqual(model.relations.map(\.rhsPosition),
+                       [position(2, 6), position(2, 15), position(3, 8), position(3, 17), position(4, 5),
+                        position(4, 12), position(5, 12), position(5, 12)])
+        XCTAssertEqual(model.relations.map(\.lhsPosition),
+                       [position(2, 1), position(2, 1), position(2, 1), position(3, 13), position(4, 1),
+                        position(4, 1), position(5, 1), position(5, 6)])
+    }
+
+    func testSyntaxErrorsNameLineAndColumn() {
+        let cases: [(String, SEMError)] = [
+            ("y ~ x1 +\n  x2 x3", .syntax(line: 2, column: 6, message: "expected '+', ';' or a new line, found 'x3'")),
+            ("y ~~", .syntax(line: 1, column: 5, message: "expected a variable name, found the end of the model")),
+            ("f =~ x1 + x2\nab := a*b", .syntax(line: 2, column: 4, message: "':=' (defined parameters) is not supported")),
+            ("y = x", .syntax(line: 1, column: 3, message: "unexpected '='; did you mean '=~'?")),
+            ("y x", .syntax(line: 1, column: 3, message: "expected an operator (=~, ~ or ~~) after 'y', found 'x'")),
+            ("f =~ 2 + x", .syntax(line: 1, column: 6, message: "expected a variable name, found '2'")),
+            ("y ~ start(1)*x", .syntax(line: 1, column: 10, message: "unexpected '(': modifiers such as c(…) and start(…) are not supported")),
+            ("~ x", .syntax(line: 1, column: 1, message: "expected a variable name at the start of a statement, found '~'")),
+            ("# only a comment\n", .emptyModel),
+        ]
+        for (text, expected) in cases {
+            XCTAssertThrowsError(try SEMModel(parsing: text), "model \(text.debugDescription)") { error in
+                XCTAssertEqual(error as? SEMError, expected, "model \(text.debugDescription)")
+            }
+        }
+        XCTAssertEqual(SEMError.syntax(line: 2, column: 6, message: "m").description, "2:6: m")
+    }
+
+    func testUnknownVariableNamesLineAndColumn() {
+        let moments = MomentMatrix(dimension: 2, count: 10, mean: [0, 0], comoment: [10, 1, 1, 10])
+        XCTAssertThrowsError(try SEM.fit(syntax: "y ~ x1\n  y ~~ x9", moments: moments, names: ["y", "x1"])) { error in
+            XCTAssertEqual(error as? SEMError, .unknownVariable(name: "x9", line: 2, column: 8))
+            XCTAssertEqual("\(error)", "2:8: unknown variable 'x9': it is not a data column and not a latent variable (define latent variables with =~)")
+        }
+        XCTAssertThrowsError(try SEM.fit(syntax: "y =~ x1", moments: moments, names: ["y", "x1"])) { error in
+            XCTAssertEqual(error as? SEMError, .latentIsObserved(name: "y", line: 1, column: 1))
+        }
+        XCTAssertThrowsError(try SEM.fit(syntax: "y ~ x1", moments: moments, names: ["y"])) { error in
+            XCTAssertEqual(error as? SEMError, .namesMismatch(message: "1 names for a moment matrix of 2 columns"))
+        }
+    }
+
+    /// lavaan's table for `f =~ a + b + c; y ~ f + x; z ~ y + x`: the user's rows, then residual variances of the
+    /// non-exogenous observed variables and the latent, the fixed.x block, intercepts. (Checked with lavaan 0.6.14
+    /// `parTable(sem(model, meanstructure = TRUE))`; the reference fits cover the same rules on real data.)
+    func testDefaultParameterTable() throws {
+        let model = try SEMModel(parsing: "f =~ a + b + c; y ~ f + x; z ~ y + x")
+        let table = try SEMParameterTable(model: model, dataNames: ["x", "z", "y", "c", "b", "a"])
+        XCTAssertEqual(table.observed, ["a", "b", "c", "y", "z", "x"])
+        XCTAssertEqual(table.exogenousObserved, ["x"])
+        XCTAssertEqual(table.rows.map(\.name), [
+            "f =~ a", "f =~ b", "f =~ c", "y ~ f", "y ~ x", "z ~ y", "z ~ x",
+            "a ~~ a", "b ~~ b", "c ~~ c", "y ~~ y", "z ~~ z", "f ~~ f", "x ~~ x",
+            "a ~1", "b ~1", "c ~1", "y ~1", "z ~1", "x ~1", "f ~1",
+        ])
+        XCTAssertEqual(table.rows.map(\.free), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0, 13, 14, 15, 16, 17, 0, 0])
+        XCTAssertEqual(table.rows.filter(\.exogenous).map(\.name), ["x ~~ x", "x ~1"])
+        XCTAssertEqual(table.momentCount, 6 * 7 / 2 + 6 - 2)
+    }
+}
