@@ -36,7 +36,7 @@ final class SEMReferenceTests: XCTestCase {
         for (k, (a, e)) in zip(result.impliedCovariance, implied).enumerated() {
             tracker.check(a, e, tolerance, "feedback implied cov [\(k)]")
         }
-        print("SEM feedback: max relative deviation from lavaan \(tracker.maxRelative) (\(tracker.worst))")
+        print("SEM feedback: max relative deviation from lavaan \(tracker.maxRelative) (\(tracker.worst)); \(result.iterations) scoring steps")
         // Stable loop: |eigenvalues of B| < 1 (true det(I − B) = 0.805).
         XCTAssertLessThan(result.spectralRadius, 1)
         XCTAssertTrue(result.isStable)
@@ -68,7 +68,7 @@ final class SEMReferenceTests: XCTestCase {
         compareWithLavaan(result, parameters: try XCTUnwrap(ref["parameters"] as? [[String: Any]]),
                           fitMeasures: try XCTUnwrap(ref["fit_measures"] as? [String: Any]),
                           tolerance: tolerance, label: name, tracker: &tracker, file: file, line: line)
-        print("SEM \(name): max relative deviation from lavaan \(tracker.maxRelative) (\(tracker.worst))")
+        print("SEM \(name): max relative deviation from lavaan \(tracker.maxRelative) (\(tracker.worst)); \(result.iterations) scoring steps")
         // At least as good an optimum as lavaan's (its fmin, up to rounding).
         let lavaanFmin = try XCTUnwrap((ref["fit_measures"] as? [String: Any])?["fmin"] as? Double)
         XCTAssertLessThanOrEqual(try XCTUnwrap(result.fit?.fmin), lavaanFmin * (1 + 1e-12), file: file, line: line)
