@@ -631,7 +631,10 @@ nonisolated struct Causa_Wire_RoundRequest: Sendable {
     /// [m, k] row-major
     var itemScores: [Double] = []
 
-    /// [m, d] row-major
+    /// items whose unit vectors follow (the union for all of a worker's shards in
+    var vectorKeys: [String] = []
+
+    /// its first request of the round, none in its others)
     var itemUnitVectors: [Float] = []
 
     var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -827,6 +830,9 @@ nonisolated struct Causa_Wire_EmbedStatistic: Sendable {
   var itemHasText: [Bool] = []
 
   var textsEmbedded: UInt64 = 0
+
+  /// [users_with_text, d] instead of user_moments when a shard has < d/2 such users
+  var userVectors: [Double] = []
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2256,7 +2262,7 @@ nonisolated extension Causa_Wire_RoundRequest.Embed: SwiftProtobuf.Message, Swif
 
 nonisolated extension Causa_Wire_RoundRequest.Features: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = Causa_Wire_RoundRequest.protoMessageName + ".Features"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}components\0\u{1}dimension\0\u{3}user_mean\0\u{3}user_axes\0\u{3}item_keys\0\u{3}item_scores\0\u{3}item_unit_vectors\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}components\0\u{1}dimension\0\u{3}user_mean\0\u{3}user_axes\0\u{3}item_keys\0\u{3}item_scores\0\u{3}item_unit_vectors\0\u{3}vector_keys\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2271,6 +2277,7 @@ nonisolated extension Causa_Wire_RoundRequest.Features: SwiftProtobuf.Message, S
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.itemKeys) }()
       case 6: try { try decoder.decodeRepeatedDoubleField(value: &self.itemScores) }()
       case 7: try { try decoder.decodeRepeatedFloatField(value: &self.itemUnitVectors) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.vectorKeys) }()
       default: break
       }
     }
@@ -2298,6 +2305,9 @@ nonisolated extension Causa_Wire_RoundRequest.Features: SwiftProtobuf.Message, S
     if !self.itemUnitVectors.isEmpty {
       try visitor.visitPackedFloatField(value: self.itemUnitVectors, fieldNumber: 7)
     }
+    if !self.vectorKeys.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.vectorKeys, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2308,6 +2318,7 @@ nonisolated extension Causa_Wire_RoundRequest.Features: SwiftProtobuf.Message, S
     if lhs.userAxes != rhs.userAxes {return false}
     if lhs.itemKeys != rhs.itemKeys {return false}
     if lhs.itemScores != rhs.itemScores {return false}
+    if lhs.vectorKeys != rhs.vectorKeys {return false}
     if lhs.itemUnitVectors != rhs.itemUnitVectors {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -2604,7 +2615,7 @@ nonisolated extension Causa_Wire_ShardSummary: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Causa_Wire_EmbedStatistic: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".EmbedStatistic"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}encoder\0\u{1}dimension\0\u{3}user_moments\0\u{3}users_with_text\0\u{3}users_without_text\0\u{3}first_user_without_record\0\u{3}item_vectors\0\u{3}item_has_text\0\u{3}texts_embedded\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}encoder\0\u{1}dimension\0\u{3}user_moments\0\u{3}users_with_text\0\u{3}users_without_text\0\u{3}first_user_without_record\0\u{3}item_vectors\0\u{3}item_has_text\0\u{3}texts_embedded\0\u{3}user_vectors\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2621,6 +2632,7 @@ nonisolated extension Causa_Wire_EmbedStatistic: SwiftProtobuf.Message, SwiftPro
       case 7: try { try decoder.decodeRepeatedFloatField(value: &self.itemVectors) }()
       case 8: try { try decoder.decodeRepeatedBoolField(value: &self.itemHasText) }()
       case 9: try { try decoder.decodeSingularUInt64Field(value: &self.textsEmbedded) }()
+      case 10: try { try decoder.decodeRepeatedDoubleField(value: &self.userVectors) }()
       default: break
       }
     }
@@ -2658,6 +2670,9 @@ nonisolated extension Causa_Wire_EmbedStatistic: SwiftProtobuf.Message, SwiftPro
     if self.textsEmbedded != 0 {
       try visitor.visitSingularUInt64Field(value: self.textsEmbedded, fieldNumber: 9)
     }
+    if !self.userVectors.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.userVectors, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2671,6 +2686,7 @@ nonisolated extension Causa_Wire_EmbedStatistic: SwiftProtobuf.Message, SwiftPro
     if lhs.itemVectors != rhs.itemVectors {return false}
     if lhs.itemHasText != rhs.itemHasText {return false}
     if lhs.textsEmbedded != rhs.textsEmbedded {return false}
+    if lhs.userVectors != rhs.userVectors {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,6 +1,7 @@
 import Foundation
 import Jobs
 import Logging
+import Statistics
 import ZeroMQ
 
 /// The coordinator: a ROUTER socket that workers and submit clients connect to.
@@ -69,6 +70,9 @@ public final class Coordinator {
     public init(bind: String, configuration: Configuration = .init(), logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        // One OpenBLAS thread: the coordinator's products are small (p × p solves, one d × d eigen-decomposition per
+        // text job), and idle OpenBLAS threads spin on the cores the workers need.
+        LinearAlgebra.setThreads(1)
         do {
             context = try ZMQContext()
             socket = try ZMQSocket(context: context, type: .router)
@@ -254,6 +258,7 @@ public final class Coordinator {
     /// - Throws: as `run(job:minimumWorkers:workerWait:)`.
     public func run(prepared: PreparedJob, minimumWorkers: Int = 1, workerWait: Double = 30) throws -> FitReport {
         let started = Date()
+        let cpuStart = Self.processCPUSeconds()
         let job = prepared.job
         try waitForWorkers(minimumWorkers, timeout: workerWait)
         let execution = try ClusterExecution(coordinator: self, prepared: prepared)
@@ -265,12 +270,20 @@ public final class Coordinator {
         var timings = outcome.timings
         timings["stream"] = streamed
         timings["total"] = Date().timeIntervalSince(started)
+        timings["coordinator_cpu"] = Self.processCPUSeconds() - cpuStart
         var report = FitReport(job: .init(job), cluster: .init(workers: execution.workers.count, shards: job.shards),
                                data: outcome.data, model: outcome.model, cv: outcome.cv,
                                network: .init(bytes_sent: execution.bytesSent, bytes_received: execution.bytesReceived,
                                               row_stream_bytes: execution.rowStreamBytes), timings_s: timings)
         report.text = outcome.text
         return report
+    }
+
+    /// User + system CPU seconds of this process so far (all its threads; worker processes are not counted).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
     /// Daemon loop: serves submitted jobs until `shouldStop` returns true (checked every 100 ms).
@@ -391,6 +404,7 @@ final class ClusterExecution: ShardExecutor {
         round += 1
         let started = Date()
         let request = requests[0]
+        let requests = Self.shareItemVectors(requests, owners: owners)
         for s in 0..<shardCount {
             try coordinator.send(Wire.envelope(jobID: jobID, round: round, .roundRequest(Wire.request(requests[s], shard: s))), to: owners[s], counter: &bytesSent)
         }
@@ -416,6 +430,39 @@ final class ClusterExecution: ShardExecutor {
         }
         coordinator.logger.debug("round done", metadata: ["round": "\(round)", "kind": "\(request.name)", "seconds": "\(Date().timeIntervalSince(started))"])
         return replies.map { $0! }
+    }
+
+    /// Features requests carry item vectors that many shards share: each worker gets the union of its shards' vectors
+    /// once, in its first request (shard order; a DEALER receives in send order), and its other requests carry none.
+    /// Results do not change (a worker keeps the vectors for the job); bytes fall from S × items to workers × items.
+    static func shareItemVectors(_ requests: [RoundRequest], owners: [String]) -> [RoundRequest] {
+        guard case .features = requests.first else { return requests }
+        var out = requests
+        var first: [String: Int] = [:]
+        var union: [String: (keys: [String], vectors: [Float], seen: Set<String>)] = [:]
+        for (s, r) in requests.enumerated() {
+            guard case .features(let f) = r else { return requests }
+            if first[owners[s]] == nil { first[owners[s]] = s }
+            var u = union[owners[s]] ?? ([], [], [])
+            for (m, key) in f.vectorKeys.enumerated() where u.seen.insert(key).inserted {
+                u.keys.append(key)
+                u.vectors += f.itemUnitVectors[(m * f.dimension)..<((m + 1) * f.dimension)]
+            }
+            union[owners[s]] = u
+        }
+        for (s, r) in requests.enumerated() {
+            guard case .features(var f) = r else { continue }
+            let u = union[owners[s]]!
+            if first[owners[s]] == s {
+                f.vectorKeys = u.keys
+                f.itemUnitVectors = u.vectors
+            } else {
+                f.vectorKeys = []
+                f.itemUnitVectors = []
+            }
+            out[s] = .features(f)
+        }
+        return out
     }
 
     /// Tells every worker to drop the job's state (best effort).

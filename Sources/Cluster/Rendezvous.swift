@@ -1,28 +1,37 @@
 import Jobs
 
-/// Shard ownership by rendezvous (highest-random-weight) hashing.
+/// Shard ownership by rendezvous (highest-random-weight) hashing with bounded loads.
 ///
-/// Shard s belongs to the worker w that maximises score(w, s) = splitmix64(FNV-1a(name_w) ⊕ splitmix64(s)).
-/// When a worker joins or leaves, only the shards it wins or held move (about S/N of them); every process computes
-/// the same owners from the same names with no coordination.
-/// Source: Thaler & Ravishankar (1998), "Using name-based mappings to increase hit rates", IEEE/ACM ToN 6(1).
+/// Worker w's score for shard s is splitmix64(FNV-1a(name_w) ⊕ splitmix64(s)). Shards are placed in order 0..<S, each
+/// on its highest-scoring worker that holds fewer than ⌈S/N⌉ shards, so every worker holds ⌊S/N⌋ or ⌈S/N⌉ shards
+/// (plain rendezvous hashing leaves binomial imbalance: 21 vs 43 of 64 shards for two workers in one measured case,
+/// which caps a 2-worker speed-up at 1.5×). Every process computes the same owners from the same names with no
+/// coordination; when a worker joins or leaves, most shards stay where they were (the bound moves a few more than
+/// plain rendezvous hashing would).
+/// Sources: Thaler & Ravishankar (1998), "Using name-based mappings to increase hit rates", IEEE/ACM ToN 6(1);
+/// Mirrokni, Thorup & Zadimoghaddam (2018), "Consistent hashing with bounded loads", SODA.
 public enum Rendezvous {
     /// The owner of each shard 0..<shards among `workers` (names), ties broken by name.
     /// - Precondition: `workers` is not empty.
-    /// - Complexity: O(shards × workers).
+    /// - Complexity: O(shards × workers log workers).
     public static func owners(shards: Int, workers: [String]) -> [String] {
         precondition(!workers.isEmpty, "owners: no workers")
-        let seeds = workers.map { ($0, UserKey.hash([$0])) }
+        let names = workers.sorted()
+        let seeds = names.map { UserKey.hash([$0]) }
+        // Every worker takes ⌊S/N⌋ shards; the first S mod N workers to need one more take ⌈S/N⌉.
+        let floor = shards / names.count
+        var extra = shards % names.count
+        var load = [Int](repeating: 0, count: names.count)
         return (0..<shards).map { s in
             let salt = UserKey.splitmix64(UInt64(s))
-            var best = seeds[0].0, bestScore: UInt64 = 0, first = true
-            for (name, seed) in seeds {
-                let score = UserKey.splitmix64(seed ^ salt)
-                if first || score > bestScore || (score == bestScore && name < best) {
-                    best = name; bestScore = score; first = false
-                }
+            let ranked = names.indices.sorted {
+                let a = UserKey.splitmix64(seeds[$0] ^ salt), b = UserKey.splitmix64(seeds[$1] ^ salt)
+                return a != b ? a > b : names[$0] < names[$1]
             }
-            return best
+            let chosen = ranked.first { load[$0] < floor || (load[$0] == floor && extra > 0) }!
+            if load[chosen] == floor { extra -= 1 }
+            load[chosen] += 1
+            return names[chosen]
         }
     }
 }

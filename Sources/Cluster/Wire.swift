@@ -58,8 +58,26 @@ enum Wire {
     static func unpackSymmetric(_ packed: [Double], _ d: Int) throws -> [Double] {
         guard packed.count == d * (d + 1) / 2 else { throw DecodeError(message: "packed matrix has \(packed.count) values, expected \(d * (d + 1) / 2)") }
         var m = [Double](repeating: 0, count: d * d)
-        var k = 0
-        for i in 0..<d { for j in i..<d { m[i * d + j] = packed[k]; m[j * d + i] = packed[k]; k += 1 } }
+        m.withUnsafeMutableBufferPointer { m in
+            packed.withUnsafeBufferPointer { packed in
+                // Rows of the upper triangle are contiguous in both; the lower triangle is then mirrored in tiles,
+                // so neither pass strides through memory a column at a time.
+                var k = 0
+                for i in 0..<d {
+                    let n = d - i
+                    (m.baseAddress! + i * d + i).update(from: packed.baseAddress! + k, count: n)
+                    k += n
+                }
+                let tile = 32
+                for ib in stride(from: 0, to: d, by: tile) {
+                    for jb in stride(from: 0, through: ib, by: tile) {
+                        for i in ib..<min(ib + tile, d) {
+                            for j in jb..<min(jb + tile, i) { m[i * d + j] = m[j * d + i] }
+                        }
+                    }
+                }
+            }
+        }
         return m
     }
 
@@ -226,6 +244,7 @@ enum Wire {
             m.userAxes = r.userAxes
             m.itemKeys = r.itemKeys
             m.itemScores = r.itemScores
+            m.vectorKeys = r.vectorKeys
             m.itemUnitVectors = r.itemUnitVectors
             w.features = m
         }
@@ -245,11 +264,11 @@ enum Wire {
         case .features(let f):
             let k = Int(f.components), d = Int(f.dimension), m = f.itemKeys.count
             guard (f.userMean.isEmpty && f.userAxes.isEmpty) || (f.userMean.count == d && f.userAxes.count == k * d),
-                  f.itemScores.count == m * k, f.itemUnitVectors.count == m * d else {
+                  f.itemScores.count == m * k, f.itemUnitVectors.count == f.vectorKeys.count * d else {
                 throw DecodeError(message: "features request with sizes that do not match k = \(k), d = \(d), \(m) items")
             }
             return .features(FeatureRequest(components: k, dimension: d, userMean: f.userMean, userAxes: f.userAxes, itemKeys: f.itemKeys,
-                                            itemScores: f.itemScores, itemUnitVectors: f.itemUnitVectors))
+                                            itemScores: f.itemScores, vectorKeys: f.vectorKeys, itemUnitVectors: f.itemUnitVectors))
         case .newton(let n):
             guard let p = n.fits.first?.beta.count, n.fits.allSatisfy({ $0.beta.count == p }) else {
                 throw DecodeError(message: "newton request with no fits or unequal β lengths")
@@ -352,13 +371,14 @@ enum Wire {
             var m = Causa_Wire_EmbedStatistic()
             m.encoder = e.encoder
             m.dimension = UInt32(e.dimension)
-            m.userMoments = moments(e.userMoments)
+            if e.userVectors.isEmpty { m.userMoments = moments(e.userMoments) }  // else absent: the vectors carry them
             m.usersWithText = UInt64(e.usersWithText)
             m.usersWithoutText = UInt64(e.usersWithoutText)
             if let r = e.firstUserWithoutRecord { m.firstUserWithoutRecord = cell(r) }
             m.itemVectors = e.itemVectors
             m.itemHasText = e.itemHasText
             m.textsEmbedded = UInt64(e.textsEmbedded)
+            m.userVectors = e.userVectors
             w.embedded = m
         case .featuresReady(let rows):
             var m = Causa_Wire_FeaturesReady()
@@ -426,10 +446,13 @@ enum Wire {
             guard d > 0, m.itemHasText.count == r.items.count, m.itemVectors.count == r.items.count * d else {
                 throw DecodeError(message: "embed reply with \(m.itemVectors.count) vector entries for \(r.items.count) items of dimension \(d)")
             }
-            return .embedded(EmbedStatistic(encoder: m.encoder, dimension: d, userMoments: try moments(m.userMoments, dimension: d),
-                                            usersWithText: Int(m.usersWithText), usersWithoutText: Int(m.usersWithoutText),
-                                            firstUserWithoutRecord: cell(m.hasFirstUserWithoutRecord, m.firstUserWithoutRecord),
-                                            itemVectors: m.itemVectors, itemHasText: m.itemHasText, textsEmbedded: Int(m.textsEmbedded)))
+            var e = EmbedStatistic(encoder: m.encoder, dimension: d,
+                                   userMoments: m.hasUserMoments ? try moments(m.userMoments, dimension: d) : MomentMatrix(dimension: d),
+                                   usersWithText: Int(m.usersWithText), usersWithoutText: Int(m.usersWithoutText),
+                                   firstUserWithoutRecord: cell(m.hasFirstUserWithoutRecord, m.firstUserWithoutRecord),
+                                   itemVectors: m.itemVectors, itemHasText: m.itemHasText, textsEmbedded: Int(m.textsEmbedded))
+            e.userVectors = m.userVectors
+            return .embedded(e)
         case .features(let m):
             guard case .features = request else { throw DecodeError(message: "features reply to another request") }
             return .featuresReady(rows: Int(m.rows))

@@ -145,7 +145,8 @@ public struct FitDriver {
         try throwFirstFailure(replies, round: "embed")
         let stats = try replies.enumerated().map { (shard, reply) -> EmbedStatistic in
             guard case .embedded(let e) = reply, e.itemHasText.count == itemRecords[shard].count,
-                  e.itemVectors.count == itemRecords[shard].count * e.dimension, e.userMoments.dimension == e.dimension
+                  e.itemVectors.count == itemRecords[shard].count * e.dimension, e.userMoments.dimension == e.dimension,
+                  e.userVectors.isEmpty || (e.userMoments.count == 0 && e.userVectors.count == e.usersWithText * e.dimension)
             else { throw unexpected(reply, shard: shard, round: "embed") }
             return e
         }
@@ -171,7 +172,9 @@ public struct FitDriver {
         var userPCA: PrincipalComponents? = nil
         if !t.userText.isEmpty {
             var moments = MomentMatrix(dimension: d)
-            for s in stats { moments.merge(s.userMoments) }
+            for s in stats {
+                moments.merge(s.userVectors.isEmpty ? s.userMoments : MomentMatrix(rows: s.userVectors, count: s.userVectors.count / d, dimension: d))
+            }
             let with = stats.reduce(0) { $0 + $1.usersWithText }, without = stats.reduce(0) { $0 + $1.usersWithoutText }
             guard with > 0 else { throw job.textError("user_text", "no user has any text in \(t.userText.joined(separator: ", ")): every cell is empty") }
             let pca = try PrincipalComponents(moments: moments, k: k)
@@ -219,7 +222,8 @@ public struct FitDriver {
         let requests = (0..<shards).map { s -> RoundRequest in
             let keys = t.itemsPath == nil ? [] : summaries[s].itemKeys.map(\.key)
             return .features(FeatureRequest(components: k, dimension: d, userMean: userPCA?.mean ?? [], userAxes: userPCA?.components ?? [],
-                                            itemKeys: keys, itemScores: keys.flatMap { itemScores[$0]! }, itemUnitVectors: keys.flatMap { itemUnits[$0]! }))
+                                            itemKeys: keys, itemScores: keys.flatMap { itemScores[$0]! }, vectorKeys: keys,
+                                            itemUnitVectors: keys.flatMap { itemUnits[$0]! }))
         }
         let ready = try executor.run(perShard: requests)
         try throwFirstFailure(ready, round: "features")

@@ -3,7 +3,8 @@ import Foundation
 /// The report of a fit job, written to `DIR/report.json`.
 ///
 /// Everything but `timings_s`, `cluster.workers` and `network` (which describe the run, not the result) is a
-/// pure function of the job and the data: the same for any number of workers. Keys are written sorted.
+/// pure function of the job and the data: the same for any number of workers. (`network` is too for jobs without
+/// `[text]`; a text job sends item vectors once per worker.) Keys are written sorted.
 public struct FitReport: Codable, Sendable, Equatable {
     public var job: JobEcho
     public var cluster: ClusterInfo

@@ -201,8 +201,13 @@ public struct EmbedStatistic: Sendable, Equatable {
     public var encoder: String
     /// Vector dimension d.
     public var dimension: Int
-    /// Moments of the shard's users' vectors, over users with some text; dimension d.
+    /// Moments of the shard's users' vectors, over users with some text; dimension d. Empty (count 0) when
+    /// `userVectors` carries them instead.
     public var userMoments: MomentMatrix
+    /// [n, d] row-major: the users' vectors themselves, sent instead of `userMoments` when the shard has fewer than
+    /// d/2 users with text (the moment matrix then has rank ≤ n, and n rows are smaller than d(d+1)/2 packed values);
+    /// the coordinator forms their `MomentMatrix` with the same code, so results do not depend on the form.
+    public var userVectors: [Double] = []
     /// Users with at least one non-empty text, and without any.
     public var usersWithText: Int
     public var usersWithoutText: Int
@@ -243,16 +248,21 @@ public struct FeatureRequest: Sendable, Equatable {
     public var itemKeys: [String]
     /// [m, k] row-major: the items' principal-component scores (zero for items with no text).
     public var itemScores: [Double]
-    /// [m, d] row-major Float32: the items' unit vectors (zero for items with no text), for `affinity`.
+    /// The items whose unit vectors this request carries: usually `itemKeys`; a transport that sends several shards
+    /// to one worker may carry the union for all of them in the worker's first request and none in the others (the
+    /// worker keeps the vectors it was sent for the rest of the job).
+    public var vectorKeys: [String]
+    /// [vectorKeys.count, d] row-major Float32: those items' unit vectors (zero for items with no text), for `affinity`.
     public var itemUnitVectors: [Float]
     public init(components: Int, dimension: Int, userMean: [Double], userAxes: [Double], itemKeys: [String], itemScores: [Double],
-                itemUnitVectors: [Float]) {
+                vectorKeys: [String], itemUnitVectors: [Float]) {
         self.components = components
         self.dimension = dimension
         self.userMean = userMean
         self.userAxes = userAxes
         self.itemKeys = itemKeys
         self.itemScores = itemScores
+        self.vectorKeys = vectorKeys
         self.itemUnitVectors = itemUnitVectors
     }
 }

@@ -19,6 +19,8 @@ public final class ShardWorkspace {
     private var userVectors: [Int: [UInt64: [Double]]] = [:]
     /// Per shard, [n, f] row-major: the text features of every row (`JobPlan.text.featureNames` order).
     private var features: [Int: [Double]] = [:]
+    /// Item unit vectors received in features requests (any shard's), by item key, kept for the job.
+    private var itemUnitVectors: [String: ArraySlice<Float>] = [:]
     /// Makes the job's text encoder (a test can inject one).
     public var encoderProvider: (TextSpec) throws -> TextEncoder = TextEncoders.encoder(for:)
 
@@ -248,9 +250,13 @@ public final class ShardWorkspace {
             for j in 0..<d { itemVectors[m * d + j] = Float(v[j]) }
             hasText[m] = true
         }
-        return EmbedStatistic(encoder: texts.isEmpty ? "" : encoder.identifier, dimension: d,
-                              userMoments: MomentMatrix(rows: block, count: with, dimension: d), usersWithText: with, usersWithoutText: without,
-                              firstUserWithoutRecord: firstWithoutRecord, itemVectors: itemVectors, itemHasText: hasText, textsEmbedded: texts.count)
+        let lowRank = with < d / 2
+        var statistic = EmbedStatistic(encoder: texts.isEmpty ? "" : encoder.identifier, dimension: d,
+                                       userMoments: lowRank ? MomentMatrix(dimension: d) : MomentMatrix(rows: block, count: with, dimension: d),
+                                       usersWithText: with, usersWithoutText: without, firstUserWithoutRecord: firstWithoutRecord,
+                                       itemVectors: itemVectors, itemHasText: hasText, textsEmbedded: texts.count)
+        if lowRank { statistic.userVectors = block }
+        return statistic
     }
 
     /// Computes every row's text features from the broadcast projection and item table; keeps them for the design.
@@ -271,6 +277,7 @@ public final class ShardWorkspace {
             let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
             if norm > 0 { units[h] = u.map { $0 / norm } }
         }
+        for (m, key) in r.vectorKeys.enumerated() { itemUnitVectors[key] = r.itemUnitVectors[(m * d)..<((m + 1) * d)] }
         let itemIndex = Dictionary(uniqueKeysWithValues: r.itemKeys.enumerated().map { ($1, $0) })
         let itemSlot = t.itemKey.flatMap { plan.columns.firstIndex(of: $0) }
         var out = [Double](repeating: 0, count: data.count * f)
@@ -289,8 +296,11 @@ public final class ShardWorkspace {
                 for j in 0..<k { out[col + j] = r.itemScores[m * k + j] }
                 col += k
                 if hasUsers, let u = units[h] {
+                    guard let v = itemUnitVectors[key] else {
+                        throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: "internal: no vector for item '\(key)' in this job's features requests", isInternal: true)
+                    }
                     var dot = 0.0
-                    for l in 0..<d { dot += u[l] * Double(r.itemUnitVectors[m * d + l]) }
+                    v.withUnsafeBufferPointer { v in for l in 0..<d { dot += u[l] * Double(v[l]) } }
                     out[col] = dot
                 }
             }

@@ -74,9 +74,15 @@ public struct MomentMatrix: SufficientStatistic, Equatable, Codable {
         let n = count + other.count
         let w = count * other.count / n
         let delta = (0..<dimension).map { other.mean[$0] - mean[$0] }
-        for i in 0..<dimension {
-            for j in 0..<dimension {
-                comoment[i * dimension + j] += other.comoment[i * dimension + j] + w * delta[i] * delta[j]
+        let d = dimension
+        comoment.withUnsafeMutableBufferPointer { c in
+            other.comoment.withUnsafeBufferPointer { o in
+                delta.withUnsafeBufferPointer { delta in
+                    for i in 0..<d {
+                        let wi = w * delta[i]
+                        for j in 0..<d { c[i * d + j] += o[i * d + j] + wi * delta[j] }
+                    }
+                }
             }
         }
         for i in 0..<dimension { mean[i] += delta[i] * other.count / n }

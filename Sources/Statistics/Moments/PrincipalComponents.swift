@@ -55,11 +55,31 @@ public struct PrincipalComponents: Sendable, Equatable {
     /// - Complexity: O(k d).
     public func project<V: Collection>(_ x: V) -> [Double] where V.Element: BinaryFloatingPoint {
         precondition(x.count == dimension, "project: vector of \(x.count), expected \(dimension)")
-        let centred = zip(x, mean).map { Double($0) - $1 }
-        return (0..<count).map { c in
-            var s = 0.0
-            for j in 0..<dimension { s += centred[j] * components[c * dimension + j] }
-            return s
+        return score(zip(x, mean).map { Double($0) - $1 })
+    }
+
+    /// Scores of one Float32 vector (a slice of a row-major block of embeddings), as `project(_:)`.
+    /// - Parameter x: [d] Float32.
+    /// - Returns: [k].
+    public func project(_ x: ArraySlice<Float>) -> [Double] {
+        precondition(x.count == dimension, "project: vector of \(x.count), expected \(dimension)")
+        var centred = [Double](repeating: 0, count: dimension)
+        x.withUnsafeBufferPointer { x in
+            for j in 0..<dimension { centred[j] = Double(x[j]) - mean[j] }
+        }
+        return score(centred)
+    }
+
+    private func score(_ centred: [Double]) -> [Double] {
+        let d = dimension
+        return components.withUnsafeBufferPointer { c in
+            centred.withUnsafeBufferPointer { z in
+                (0..<count).map { k in
+                    var s = 0.0
+                    for j in 0..<d { s += z[j] * c[k * d + j] }
+                    return s
+                }
+            }
         }
     }
 }
