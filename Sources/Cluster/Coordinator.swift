@@ -276,6 +276,8 @@ public final class Coordinator {
                                network: .init(bytes_sent: execution.bytesSent, bytes_received: execution.bytesReceived,
                                               row_stream_bytes: execution.rowStreamBytes), timings_s: timings)
         report.text = outcome.text
+        report.sem = outcome.sem
+        report.bayes = outcome.bayes
         return report
     }
 

@@ -45,6 +45,10 @@ public struct FitDriver {
         public var cv: FitReport.CrossValidation?
         /// The text features made, for `[text]` jobs.
         public var text: FitReport.TextInfo?
+        /// A `sem` job's results.
+        public var sem: FitReport.SEMSection?
+        /// A `bayes_linear` job's posterior.
+        public var bayes: FitReport.BayesSection?
         /// Seconds per phase.
         public var timings: [String: Double]
     }
@@ -88,12 +92,21 @@ public struct FitDriver {
         let data = FitReport.DataInfo(rows: summary.rows, users: summary.users)
         let names = spec.columnNames
         let outcome: (FitReport.ModelResult, FitReport.CrossValidation?)
+        var sem: FitReport.SEMSection? = nil, bayes: FitReport.BayesSection? = nil
         switch job.kind {
         case .ols: outcome = try fitOLS(total: total, folds: foldMoments, names: names, executor: executor)
         case .logit: outcome = try fitLogit(total: total, folds: foldMoments, spec: spec, executor: executor)
+        case .bayes_linear:
+            let fit = try fitBayes(total: total, folds: foldMoments, names: names)
+            outcome = (fit.0, fit.1)
+            bayes = fit.2
+        case .sem:
+            let fit = try fitSEM(total: total)
+            outcome = (fit.0, nil)
+            sem = fit.1
         }
         lap("fit")
-        return Outcome(data: data, model: outcome.0, cv: outcome.1, text: text, timings: timings)
+        return Outcome(data: data, model: outcome.0, cv: outcome.1, text: text, sem: sem, bayes: bayes, timings: timings)
     }
 
     /// Runs the summary round (and, for `[text]` jobs, the embed and features rounds) and builds the design: what
@@ -316,6 +329,76 @@ public struct FitDriver {
     func modelError(_ error: StatisticsError, context: String = "") -> InputError {
         let p = job.formulaPosition
         return InputError(file: job.jobFile, line: p?.line, column: p?.column, "model.formula: \(context)\(error.description)")
+    }
+
+    // MARK: SEM
+
+    /// Fits the SEM from the merged moments of its observed variables (design [observed[1...], observed[0]]).
+    func fitSEM(total: MomentMatrix) throws -> (FitReport.ModelResult, FitReport.SEMSection) {
+        let v = prepared.semVariables
+        let names = Array(v.dropFirst()) + [v[0]]
+        let result: SEMResult
+        do { result = try SEM.fit(model: prepared.semModel!, moments: total, names: names) } catch let e as SEMError {
+            throw PreparedJob.semInputError(e, job: job)
+        }
+        let section = FitReport.SEMSection(result, syntax: job.syntax ?? "")
+        let model = FitReport.ModelResult(kind: "sem", formula: job.syntax ?? "", n: Int(total.count), df_resid: result.fit?.degreesOfFreedom ?? 0,
+                                          statistic: "z", coefficients: [], log_likelihood: finite(result.fit?.logLikelihood) ?? 0,
+                                          iterations: result.iterations, converged: result.converged, sigma2_mle: nil, sigma2: nil, rss: nil,
+                                          warnings: section.warnings)
+        return (model, section)
+    }
+
+    // MARK: Bayesian linear
+
+    /// The job's prior for p design columns.
+    /// - Throws: `InputError` at model.prior_mean when it has neither 1 nor p values.
+    func prior(coefficients names: [String]) throws -> NormalInverseGammaPrior {
+        let p = names.count, spec = job.prior
+        if spec.kind == "flat" { return .flat(coefficients: p) }
+        var mean = [Double](repeating: 0, count: p)
+        if let m = spec.mean {
+            guard m.count == 1 || m.count == p else {
+                throw job.modelError("prior_mean", "has \(m.count) values, but the design has \(p) columns (\(names.joined(separator: ", "))); give one value or \(p)")
+            }
+            mean = m.count == 1 ? [Double](repeating: m[0], count: p) : m
+        }
+        return .isotropic(mean: mean, precisionScale: spec.precision ?? NormalInverseGammaPrior.weakPrecisionScale,
+                          shape: spec.shape ?? NormalInverseGammaPrior.weakVarianceShapeScale,
+                          scale: spec.scale ?? NormalInverseGammaPrior.weakVarianceShapeScale)
+    }
+
+    /// The posterior from the merged moments; CV scores the posterior mean of the training folds on each held-out fold.
+    func fitBayes(total: MomentMatrix, folds: [MomentMatrix], names: [String]) throws
+        -> (FitReport.ModelResult, FitReport.CrossValidation?, FitReport.BayesSection)
+    {
+        let p = names.count
+        let prior = try prior(coefficients: names)
+        let result: BayesianLinearResults
+        do { result = try BayesianLinearModel.fit(total, names: names, prior: prior, credibleLevel: job.prior.credibleLevel) } catch let e as StatisticsError {
+            throw modelError(e)
+        }
+        let section = FitReport.BayesSection(result, prior: job.prior)
+        let rss = LinearModel.sumOfSquaredResiduals(total, estimates: result.posteriorMean)
+        let model = FitReport.ModelResult(kind: "bayes_linear", formula: job.formula, n: Int(total.count), df_resid: Int(total.count) - p,
+                                          statistic: "t", coefficients: [], log_likelihood: finite(result.logMarginalLikelihood) ?? 0,
+                                          iterations: 0, converged: true, sigma2_mle: nil, sigma2: finite(result.variance.mean), rss: rss, warnings: [])
+        guard job.folds > 0 else { return (model, nil, section) }
+        var sse = [Double](), rows = [Int](), foldMSE = [Double?]()
+        for k in 0..<job.folds {
+            let train = MomentMatrix.merged(folds.enumerated().filter { $0.offset != k }.map(\.element), into: MomentMatrix(dimension: p + 1))
+            let fit: BayesianLinearResults
+            do { fit = try BayesianLinearModel.fit(train, names: names, prior: prior, credibleLevel: job.prior.credibleLevel) } catch let e as StatisticsError {
+                throw modelError(e, context: "without CV fold \(k): ")
+            }
+            let e = LinearModel.sumOfSquaredResiduals(folds[k], estimates: fit.posteriorMean)
+            sse.append(e)
+            rows.append(Int(folds[k].count))
+            foldMSE.append(folds[k].count > 0 ? e / folds[k].count : nil)
+        }
+        let cv = FitReport.CrossValidation(folds: job.folds, fold_by: job.foldBy.rawValue, mse: sse.reduce(0, +) / Double(rows.reduce(0, +)),
+                                           fold_mse: foldMSE, fold_rows: rows, fold_converged: nil)
+        return (model, cv, section)
     }
 
     // MARK: OLS

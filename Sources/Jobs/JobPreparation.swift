@@ -22,6 +22,11 @@ public struct PreparedJob {
     public let users: TextCatalog?
     /// The items file of `[text]`, read and checked (unique keys), when the job has one.
     public let items: TextCatalog?
+    /// A `sem` job's parsed model.
+    public let semModel: SEMModel?
+    /// A `sem` job's observed variables in lavaan's order; the moments round returns them as the design
+    /// [observed[1...], observed[0]] (a formula `observed[0] ~ 0 + observed[1] + …` made for the purpose).
+    public let semVariables: [String]
 
     /// Parses the formula, opens the data (or the shard manifest) and checks every named column.
     /// - Throws: `InputError` naming the job file (formula syntax, unknown column, a text feature the `[text]` table
@@ -29,9 +34,17 @@ public struct PreparedJob {
     ///   named column missing, duplicate user or item keys).
     public init(job: JobSpec, jobID: String) throws {
         self.job = job
-        let formula: Formula
-        do { formula = try Formula(job.formula) } catch let e as FormulaError { throw job.inputError(e) }
-        self.formula = formula
+        var formula: Formula
+        var semModel: SEMModel? = nil
+        if job.kind == .sem {
+            do { semModel = try SEMModel(parsing: job.syntax ?? "") } catch let e as SEMError {
+                throw Self.semInputError(e, job: job)
+            }
+            formula = try Formula("y ~ 1")  // replaced once the header is known
+        } else {
+            do { formula = try Formula(job.formula) } catch let e as FormulaError { throw job.inputError(e) }
+        }
+        self.semModel = semModel
         let header: [String]
         switch job.source {
         case .file:
@@ -61,6 +74,22 @@ public struct PreparedJob {
             header = m.header
         }
         let features = job.text?.featureNames ?? []
+        var semVariables: [String] = []
+        if let model = semModel {
+            do {
+                let table = try SEMParameterTable(model: model, dataNames: header + features)
+                try SEMIdentification.check(table)
+                semVariables = table.observed
+            } catch let e as SEMError { throw Self.semInputError(e, job: job) }
+            guard semVariables.count >= 2 else {
+                throw job.syntaxError(line: nil, column: nil, "the model has \(semVariables.count) observed variable; a structural equation model needs at least two")
+            }
+            func quoted(_ name: String) -> String { "Q(\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\")" }
+            let text = quoted(semVariables[0]) + " ~ 0 + " + semVariables.dropFirst().map(quoted).joined(separator: " + ")
+            do { formula = try Formula(text) } catch { throw RunError("internal: the moments formula for the SEM does not parse: \(text): \(error)") }
+        }
+        self.semVariables = semVariables
+        self.formula = formula
         let formulaDataColumns = formula.columns.filter { !features.contains($0) }
         var textColumns: [String] = []
         if let t = job.text {
@@ -108,7 +137,7 @@ public struct PreparedJob {
         }
         var outcomeColumn: String? = nil
         if case .column(let c) = formula.outcome.expression { outcomeColumn = c }
-        var plan = JobPlan(jobID: jobID, kind: job.kind, formula: job.formula, folds: job.folds, foldBy: job.foldBy,
+        var plan = JobPlan(jobID: jobID, kind: job.kind, formula: job.kind == .sem ? formula.text : job.formula, folds: job.folds, foldBy: job.foldBy,
                            columns: columns, columnNumbers: planColumns.map { $0 + 1 }, levelColumns: levelColumns,
                            outcomeColumn: outcomeColumn)
         plan.userKey = job.userKey
@@ -127,6 +156,25 @@ public struct PreparedJob {
         } else {
             users = nil
             items = nil
+        }
+    }
+
+    /// A SEM error as an input error pointing into the job file's model.syntax (identification messages name the
+    /// equation's position in the model text; the error points at the first position the message names).
+    static func semInputError(_ e: SEMError, job: JobSpec) -> InputError {
+        switch e {
+        case .syntax(let line, let column, let message): return job.syntaxError(line: line, column: column, message)
+        case .unknownVariable(let name, let line, let column):
+            return job.syntaxError(line: line, column: column, "unknown variable '\(name)': it is not a column of \(job.dataPath) (nor a text feature) and not a latent variable (define latent variables with =~)")
+        case .latentIsObserved(let name, let line, let column):
+            return job.syntaxError(line: line, column: column, "latent variable '\(name)' has the name of a data column; rename it")
+        case .notIdentified(let message):
+            if let r = message.range(of: #"line (\d+), column (\d+)"#, options: .regularExpression) {
+                let numbers = message[r].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+                return job.syntaxError(line: numbers[0], column: numbers[1], message + " (lines and columns of the model text)")
+            }
+            return job.syntaxError(line: nil, column: nil, message)
+        default: return job.syntaxError(line: nil, column: nil, e.description)
         }
     }
 
@@ -160,7 +208,7 @@ public struct PreparedJob {
         let keyCount = userKeyColumns.count
         do {
             while let record = try table.next(selecting: selection) {
-                let h = UserKey.hash(record.fields[..<keyCount])
+                let h = UserKey.rowHash(keyFields: record.fields[..<keyCount], rowIndex: record.index, hasKey: keyCount > 0)
                 let s = UserKey.shard(hash: h, shards: job.shards)
                 var batch = pending[s] ?? RowBatch(shard: s)
                 batch.rowIndex.append(record.index)

@@ -29,7 +29,30 @@ public struct JobSpec: Sendable, Equatable, Codable {
 
     /// Model families the engine fits.
     public enum ModelKind: String, Sendable, Codable, CaseIterable {
-        case ols, logit
+        /// Ordinary least squares (`formula`).
+        case ols
+        /// Logistic regression by Newton's method (`formula`).
+        case logit
+        /// A structural equation model in lavaan syntax (`syntax`), by maximum likelihood from the merged moments.
+        case sem
+        /// The conjugate normal–inverse-gamma Bayesian linear model (`formula`, prior keys).
+        case bayes_linear
+    }
+
+    /// The prior of a `bayes_linear` model: β | σ² ~ N(m₀, σ² (λI)⁻¹), σ² ~ InvGamma(a₀, b₀).
+    public struct BayesPrior: Sendable, Equatable, Codable {
+        /// `model.prior`: "weak" (proper, nearly flat; the default) or "flat" (p(β, log σ) ∝ 1: the posterior mean is OLS).
+        public var kind: String = "weak"
+        /// `model.prior_mean`: m₀, one number for every coefficient or one per design column (default 0).
+        public var mean: [Double]?
+        /// `model.prior_precision`: λ (default 1e-6, a prior sd of 1000 σ per coefficient).
+        public var precision: Double?
+        /// `model.prior_shape`: a₀ (default 1e-3).
+        public var shape: Double?
+        /// `model.prior_scale`: b₀ (default 1e-3).
+        public var scale: Double?
+        /// `model.credible_level` (default 0.95).
+        public var credibleLevel: Double = 0.95
     }
 
     /// How rows are assigned to cross-validation folds.
@@ -54,8 +77,16 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public var userKey: [String]
     /// `model.kind`.
     public var kind: ModelKind
-    /// `model.formula`, patsy syntax.
+    /// `model.formula`, patsy syntax ("" for `sem`).
     public var formula: String
+    /// `model.syntax`, lavaan syntax (`sem` only).
+    public var syntax: String?
+    /// Where `model.syntax`'s text starts: line and column of its first character in the job file.
+    public var syntaxPosition: SourceLocation?
+    /// `bayes_linear`'s prior.
+    public var prior = BayesPrior()
+    /// Where keys of `[model]` are (by key), for errors about them.
+    public var modelPositions: [String: SourceLocation] = [:]
     /// `cv.folds` (≥ 2), or 0 when the job has no `[cv]` table.
     public var folds: Int
     /// `cv.fold_by`.
@@ -157,27 +188,83 @@ public struct JobSpec: Sendable, Equatable, Codable {
                 }
             } else { throw fail("data", "user_key", "'data.user_key' must be an array of column names") }
         }
-        guard !userKey.isEmpty else { throw fail("data", "user_key", "'data.user_key' must name at least one column") }
+        if data["user_key"] != nil, userKey.isEmpty { throw fail("data", "user_key", "'data.user_key' must name at least one column") }
         if let dup = userKey.first(where: { k in userKey.filter { $0 == k }.count > 1 }) {
             throw fail("data", "user_key", "'data.user_key' names '\(dup)' twice")
         }
 
         let model = try section("model", required: true)!
-        try checkKeys(model, "model", ["kind", "formula"])
         let kindText = try string(model, "model", "kind")
         guard let kind = ModelKind(rawValue: kindText) else {
             throw fail("model", "kind", "unknown model.kind '\(kindText)' (expected one of: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        let formula = try string(model, "model", "formula")
+        let priorKeys = ["prior", "prior_mean", "prior_precision", "prior_shape", "prior_scale", "credible_level"]
+        switch kind {
+        case .sem: try checkKeys(model, "model", ["kind", "syntax"])
+        case .bayes_linear: try checkKeys(model, "model", ["kind", "formula"] + priorKeys)
+        case .ols, .logit: try checkKeys(model, "model", ["kind", "formula"])
+        }
+        var modelPositions: [String: SourceLocation] = [:]
+        for k in ["kind", "formula", "syntax"] + priorKeys { modelPositions[k] = keys.locate(section: "model", key: k) }
+        let formula = kind == .sem ? "" : try string(model, "model", "formula")
+        var syntax: String? = nil
+        var syntaxPosition: SourceLocation? = nil
+        if kind == .sem {
+            syntax = try string(model, "model", "syntax")
+            if let p = keys.locate(section: "model", key: "syntax") {
+                let rest = keys.lines[p.line - 1].dropFirst(p.column - 1)
+                // A multi-line string whose opening triple quote ends the line: TOML drops that newline, so the text
+                // starts on the next line.
+                if rest.hasPrefix("\"\"\"") || rest.hasPrefix("'''") {
+                    let after = rest.dropFirst(3)
+                    syntaxPosition = after.trimmingCharacters(in: .whitespaces).isEmpty ? .init(line: p.line + 1, column: 1) : .init(line: p.line, column: p.column + 3)
+                } else {
+                    syntaxPosition = .init(line: p.line, column: p.column + 1)
+                }
+            }
+        }
+        var prior = BayesPrior()
+        if kind == .bayes_linear {
+            func number(_ key: String) throws -> Double? {
+                guard let v = model[key] else { return nil }
+                guard let x = v.double ?? v.int.map(Double.init), x.isFinite else { throw fail("model", key, "'model.\(key)' must be a number") }
+                return x
+            }
+            prior.kind = try string(model, "model", "prior", default: "weak")
+            guard ["weak", "flat"].contains(prior.kind) else { throw fail("model", "prior", "unknown model.prior '\(prior.kind)' (expected weak or flat)") }
+            if let v = model["prior_mean"] {
+                if let x = v.double ?? v.int.map(Double.init) { prior.mean = [x] } else if let a = v.array {
+                    prior.mean = try (0..<a.count).map { i in
+                        guard let x = a[i].double ?? a[i].int.map(Double.init), x.isFinite else { throw fail("model", "prior_mean", "'model.prior_mean' must be a number or an array of numbers") }
+                        return x
+                    }
+                } else { throw fail("model", "prior_mean", "'model.prior_mean' must be a number or an array of numbers") }
+            }
+            prior.precision = try number("prior_precision")
+            prior.shape = try number("prior_shape")
+            prior.scale = try number("prior_scale")
+            if let level = try number("credible_level") {
+                guard level > 0, level < 1 else { throw fail("model", "credible_level", "'model.credible_level' must be between 0 and 1, got \(level)") }
+                prior.credibleLevel = level
+            }
+            if let p = prior.precision, p <= 0 { throw fail("model", "prior_precision", "'model.prior_precision' must be positive") }
+            if let a = prior.shape, a <= 0 { throw fail("model", "prior_shape", "'model.prior_shape' must be positive") }
+            if let b = prior.scale, b <= 0 { throw fail("model", "prior_scale", "'model.prior_scale' must be positive") }
+            if prior.kind == "flat", let key = ["prior_mean", "prior_precision", "prior_shape", "prior_scale"].first(where: { model[$0] != nil }) {
+                throw fail("model", key, "model.prior = \"flat\" takes no '\(key)' (the flat prior has no parameters); use prior = \"weak\" to set them")
+            }
+        }
 
         var folds = 0
         var foldBy = FoldBy.row
         if let cv = try section("cv", required: false) {
+            if kind == .sem { throw fail("cv", nil, "[cv] is not available for model.kind = \"sem\" (a structural equation model is judged by its fit indices); remove the [cv] table") }
             try checkKeys(cv, "cv", ["folds", "fold_by"])
             folds = try integer(cv, "cv", "folds", default: 5, range: 2...1000)
             let by = try string(cv, "cv", "fold_by", default: "row")
             guard let f = FoldBy(rawValue: by) else { throw fail("cv", "fold_by", "unknown cv.fold_by '\(by)' (expected row or user)") }
             foldBy = f
+            if foldBy == .user, userKey.isEmpty { throw fail("cv", "fold_by", "cv.fold_by = \"user\" needs data.user_key") }
         }
         var shards = 64
         if let cluster = try section("cluster", required: false) {
@@ -272,6 +359,10 @@ public struct JobSpec: Sendable, Equatable, Codable {
                            cvPosition: keys.locate(section: "cv", key: "folds"), dataPathPosition: keys.locate(section: "data", key: "path"))
         spec.text = textSpec
         spec.textPositions = textPositions
+        spec.syntax = syntax
+        spec.syntaxPosition = syntaxPosition
+        spec.prior = prior
+        spec.modelPositions = modelPositions
         return spec
     }
 
@@ -279,6 +370,20 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public func textError(_ key: String, _ message: String) -> InputError {
         let p = textPositions[key]
         return InputError(file: jobFile, line: p?.line, column: p?.column, "text.\(key): \(message)")
+    }
+
+    /// An input error at a position of the model syntax (1-based line and column of the syntax text), mapped into
+    /// the job file.
+    public func syntaxError(line: Int?, column: Int?, _ message: String) -> InputError {
+        guard let p = syntaxPosition else { return InputError(file: jobFile, "model.syntax: \(message)") }
+        guard let line, let column else { return InputError(file: jobFile, line: p.line, column: p.column, "model.syntax: \(message)") }
+        return InputError(file: jobFile, line: p.line + line - 1, column: line == 1 ? p.column + column - 1 : column, "model.syntax: \(message)")
+    }
+
+    /// An input error at a key of `[model]` (or at the table).
+    public func modelError(_ key: String, _ message: String) -> InputError {
+        let p = modelPositions[key]
+        return InputError(file: jobFile, line: p?.line, column: p?.column, "model.\(key): \(message)")
     }
 
     /// Turns a formula error into an input error pointing into the job file.

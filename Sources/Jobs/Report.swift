@@ -15,6 +15,10 @@ public struct FitReport: Codable, Sendable, Equatable {
     public var timings_s: [String: Double]
     /// What the `[text]` table made (absent for jobs without one).
     public var text: TextInfo?
+    /// A `sem` job's estimates, fit measures and effects.
+    public var sem: SEMSection?
+    /// A `bayes_linear` job's posterior.
+    public var bayes: BayesSection?
 
     public init(job: JobEcho, cluster: ClusterInfo, data: DataInfo, model: ModelResult, cv: CrossValidation?,
                 network: NetworkInfo, timings_s: [String: Double]) {
@@ -41,7 +45,8 @@ public struct FitReport: Codable, Sendable, Equatable {
         public init(_ job: JobSpec) {
             file = job.jobFile
             data = ["path": .string(job.dataPath), "format": .string(job.format), "user_key": .array(job.userKey.map { .string($0) })]
-            model = ["kind": job.kind.rawValue, "formula": job.formula]
+            model = ["kind": job.kind.rawValue]
+            if job.kind == .sem { model["syntax"] = job.syntax ?? "" } else { model["formula"] = job.formula }
             cv = job.folds > 0 ? CVEcho(folds: job.folds, fold_by: job.foldBy.rawValue) : nil
             cluster = ["shards": job.shards]
         }
@@ -188,6 +193,12 @@ public struct FitReport: Codable, Sendable, Equatable {
     public func table() -> String {
         var out = "\(model.kind.uppercased()) \(model.formula)\n"
         out += "rows \(data.rows)  users \(data.users)  workers \(cluster.workers)  shards \(cluster.shards)\n"
+        if let sem { return out + semTable(sem) + textLines() }
+        if let bayes {
+            out += bayesTable(bayes)
+            if let cv { out += "\(cv.folds)-fold CV (by \(cv.fold_by)) of the posterior mean: MSE \(fmt(cv.mse, digits: 8))\n" }
+            return out + textLines()
+        }
         out += "log-likelihood \(fmt(model.log_likelihood))  iterations \(model.iterations)  converged \(model.converged)\n"
         if let s = model.sigma2 { out += "sigma2 \(fmt(s))  sigma2_mle \(fmt(model.sigma2_mle ?? 0))\n" }
         let width = max(12, model.coefficients.map(\.name.count).max() ?? 0)
@@ -200,14 +211,18 @@ public struct FitReport: Codable, Sendable, Equatable {
         if let cv {
             out += "\(cv.folds)-fold CV (by \(cv.fold_by)): MSE \(fmt(cv.mse, digits: 8))  folds [\(cv.fold_mse.map { $0.map { fmt($0, digits: 6) } ?? "-" }.joined(separator: ", "))]\n"
         }
-        if let text {
-            out += "text: \(text.encoder), k = \(text.components), \(text.texts_embedded) texts embedded"
-            if let u = text.user_explained_variance { out += ", user PCs explain \(fmt(100 * u.reduce(0, +), digits: 1))%" }
-            if let i = text.item_explained_variance { out += ", item PCs explain \(fmt(100 * i.reduce(0, +), digits: 1))%" }
-            out += "\n"
-            for w in text.warnings { out += "warning: \(w)\n" }
-        }
+        out += textLines()
         for w in model.warnings { out += "warning: \(w)\n" }
+        return out
+    }
+
+    private func textLines() -> String {
+        guard let text else { return "" }
+        var out = "text: \(text.encoder), k = \(text.components), \(text.texts_embedded) texts embedded"
+        if let u = text.user_explained_variance { out += ", user PCs explain \(fmt(100 * u.reduce(0, +), digits: 1))%" }
+        if let i = text.item_explained_variance { out += ", item PCs explain \(fmt(100 * i.reduce(0, +), digits: 1))%" }
+        out += "\n"
+        for w in text.warnings { out += "warning: \(w)\n" }
         return out
     }
 

@@ -66,7 +66,7 @@ public enum ShardPartitioner {
         var counts = [Int](repeating: 0, count: job.shards)
         do {
             while let r = try table.next() {
-                let s = UserKey.shard(hash: UserKey.hash(keys.map { r.fields[$0] }), shards: job.shards)
+                let s = UserKey.shard(hash: UserKey.rowHash(keyFields: keys.map { r.fields[$0] }, rowIndex: r.index, hasKey: !keys.isEmpty), shards: job.shards)
                 buffers[s] += (r.fields.map(csvField) + [String(r.index), String(r.line)]).joined(separator: ",") + "\n"
                 counts[s] += 1
             }
@@ -116,7 +116,7 @@ public enum ShardFileLoader {
                 }
                 batch.rowIndex.append(index)
                 batch.line.append(source)
-                batch.userHash.append(UserKey.hash(keys.map { r.fields[$0] }))
+                batch.userHash.append(UserKey.rowHash(keyFields: keys.map { r.fields[$0] }, rowIndex: index, hasKey: !keys.isEmpty))
                 for c in columns { batch.fields.append(r.fields[c]) }
             }
             return batch

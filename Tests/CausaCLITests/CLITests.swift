@@ -159,6 +159,41 @@ final class CLITests: XCTestCase {
         XCTAssertEqual((text["features"] as? [String])?.last, "affinity")
     }
 
+    /// Issue 5, acceptance 2 and 3: a SEM job's report is bit-identical with 1 and 3 workers; the under-identified
+    /// feedback model exits 2 naming the equation and what it lacks, and writes no report.
+    func testSEMReportIsIdenticalForOneAndThreeWorkersAndUnderIdentifiedModelsExitTwo() throws {
+        let data = Self.fixtures.appendingPathComponent("reference/sem/sem_feedback_n5000.csv").path
+        func job(_ syntax: String) throws -> String {
+            let path = dir.appendingPathComponent("sem-\(UUID().uuidString).toml").path
+            try "[data]\npath = \"\(data)\"\n[model]\nkind = \"sem\"\nsyntax = \"\"\"\n\(syntax)\n\"\"\"\n[cluster]\nshards = 12\n"
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let good = try job("Y ~ X1 + X2 + Z3\nX1 ~ Y + Z1\nX2 ~ Y + Z2")
+        var reports: [String] = []
+        for n in [1, 3] {
+            let out = dir.appendingPathComponent("sem\(n)").path
+            let run = try causa(["local", "--job", good, "--workers", "\(n)", "--out", out])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertTrue(run.stdout.contains("spectral radius of B"), run.stdout)
+            var report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json"))) as! [String: Any]
+            report["timings_s"] = nil
+            var cluster = report["cluster"] as! [String: Any]
+            cluster["workers"] = nil
+            report["cluster"] = cluster
+            XCTAssertNotNil(report["sem"])
+            reports.append(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+        }
+        XCTAssertEqual(reports[0], reports[1])
+        let bad = try job("Y ~ X1 + X2\nX1 ~ Y\nX2 ~ Y")
+        let out = dir.appendingPathComponent("bad").path
+        let run = try causa(["local", "--job", bad, "--workers", "1", "--out", out])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains("\(bad):6:1: model.syntax: equation Y (line 1, column 1) is not identified"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("add an instrument"), run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/report.json"))
+    }
+
     /// Acceptance 4: bad input exits 2 with file:line:column and writes no report.
     func testBadInputExitsTwoAndWritesNothing() throws {
         let source = try String(contentsOf: Self.fixtures.appendingPathComponent("obd/random_300.csv"), encoding: .utf8)

@@ -1,0 +1,133 @@
+import Foundation
+import XCTest
+
+@testable import Jobs
+
+/// Issue 5 through the job path: `kind = "sem"` and `kind = "bayes_linear"` jobs, statistics merged over shards.
+final class SEMJobTests: XCTestCase {
+    /// Writes a job file in a fresh folder; `model` is the body of [model] after `kind`.
+    func writeJob(data: String, kind: String, model: String, extra: String = "", shards: Int = 8) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("causa-sem-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let text = "[data]\npath = \"\(data)\"\n[model]\nkind = \"\(kind)\"\n\(model)\n[cluster]\nshards = \(shards)\n\(extra)"
+        let path = dir.appendingPathComponent("job.toml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Compares every parameter (est, se, z, p, CI) and every fit measure with lavaan's, relative tolerance `rtol`.
+    func assertMatchesLavaan(_ sem: FitReport.SEMSection, _ reference: [String: Any], rtol: Double, file: StaticString = #filePath, line: UInt = #line) {
+        let parameters = reference["parameters"] as! [[String: Any]]
+        XCTAssertEqual(sem.parameters.count, parameters.count, file: file, line: line)
+        for ref in parameters {
+            let (lhs, op, rhs) = (ref["lhs"] as! String, ref["op"] as! String, ref["rhs"] as! String)
+            let key = op == "~1" ? "\(lhs) ~1" : "\(lhs) \(op) \(rhs)"
+            guard let p = sem.parameters.first(where: { $0.lhs == lhs && $0.op == op && $0.rhs == (op == "~1" ? "" : rhs) }) else {
+                XCTFail("no parameter \(key)", file: file, line: line); continue
+            }
+            for (name, got) in [("est", p.est), ("se", p.se ?? 0), ("ci.lower", p.ci_lower ?? p.est), ("ci.upper", p.ci_upper ?? p.est)] {
+                if let want = ref[name] as? Double { assertClose(got, want, rtol: rtol, atol: 1e-10, "\(key) \(name)", file: file, line: line) }
+            }
+            if let z = ref["z"] as? Double { assertClose(p.z ?? .nan, z, rtol: rtol, atol: 1e-10, "\(key) z", file: file, line: line) }
+            if let pv = ref["pvalue"] as? Double { assertClose(p.pvalue ?? .nan, pv, rtol: rtol, atol: 1e-12, "\(key) pvalue", file: file, line: line) }
+        }
+        let f = sem.fit!
+        let measures = reference["fit_measures"] as! [String: Any]
+        let ours: [String: Double?] = ["npar": Double(f.npar), "fmin": f.fmin, "chisq": f.chisq, "df": Double(f.df), "pvalue": f.pvalue,
+                                       "baseline.chisq": f.baseline_chisq, "baseline.df": Double(f.baseline_df), "baseline.pvalue": f.baseline_pvalue,
+                                       "cfi": f.cfi, "tli": f.tli, "rmsea": f.rmsea, "rmsea.ci.lower": f.rmsea_ci_lower,
+                                       "rmsea.ci.upper": f.rmsea_ci_upper, "rmsea.pvalue": f.rmsea_pvalue, "srmr": f.srmr, "logl": f.logl,
+                                       "unrestricted.logl": f.unrestricted_logl, "aic": f.aic, "bic": f.bic, "ntotal": Double(f.ntotal)]
+        for (name, value) in ours {
+            guard let want = measures[name] as? Double else { XCTFail("lavaan has no \(name)", file: file, line: line); continue }
+            assertClose(value ?? .nan, want, rtol: rtol, atol: 1e-9, "fit \(name)", file: file, line: line)
+        }
+    }
+
+    /// Acceptance 1 and 2: the shared feedback model through `kind = "sem"` matches lavaan within 1e-4 relative (observed
+    /// ≤ 1e-6), and the result is the same to the bit with 1 and 3 workers.
+    func testFeedbackModelMatchesLavaanAndIsIdenticalForOneAndThreeWorkers() throws {
+        let reference = try Fixtures.json("reference/sem/sem_feedback_n5000_lavaan.json")["lavaan"] as! [String: Any]
+        let job = try writeJob(data: Fixtures.path("reference/sem/sem_feedback_n5000.csv"), kind: "sem",
+                               model: "syntax = \"\"\"\nY ~ X1 + X2 + Z3\nX1 ~ Y + Z1\nX2 ~ Y + Z2\n\"\"\"")
+        let one = try Fixtures.run(jobPath: job, workers: 1), three = try Fixtures.run(jobPath: job, workers: 3)
+        XCTAssertEqual(one.sem, three.sem)
+        XCTAssertEqual(one.model, three.model)
+        assertMatchesLavaan(one.sem!, reference, rtol: 1e-6)
+        XCTAssertEqual(one.sem!.stable, true)
+        XCTAssertEqual(one.model.kind, "sem")
+        // Total effect of Z1 on Y through X1: the (Y, Z1) entry of (I − B)⁻¹Γ = b_YX1 γ_X1Z1 / (1 − b_YX1 b_X1Y − b_YX2 b_X2Y).
+        let est = { (l: String, r: String) in one.sem!.parameters.first { $0.lhs == l && $0.op == "~" && $0.rhs == r }!.est }
+        let total = est("Y", "X1") * est("X1", "Z1") / (1 - est("Y", "X1") * est("X1", "Y") - est("Y", "X2") * est("X2", "Y"))
+        assertClose(one.sem!.effects.first { $0.from == "Z1" && $0.to == "Y" }!.total, total, rtol: 1e-10, "total effect Z1 -> Y")
+    }
+
+    /// Acceptance 1, second fixture: a recursive model with a latent variable (made with lavaan 0.6.14, see Fixtures/README.md).
+    func testLatentModelMatchesLavaan() throws {
+        let fits = try Fixtures.json("reference/sem/sem_lavaan_fits.json")["fits"] as! [String: Any]
+        let reference = fits["latent"] as! [String: Any]
+        let job = try writeJob(data: Fixtures.path("reference/sem/sem_latent_n2000.csv"), kind: "sem",
+                               model: "syntax = '''\n\(reference["model"] as! String)\n'''", shards: 5)
+        let outcome = try Fixtures.run(jobPath: job, workers: 2)
+        assertMatchesLavaan(outcome.sem!, reference, rtol: 1e-6)
+        XCTAssertEqual(outcome.sem!.latent, ["sat"])
+    }
+
+    /// Acceptance 3: the under-identified feedback model, an unknown variable, a syntax error and more free parameters
+    /// than moments are input errors pointing into the job file.
+    func testBadModelsAreInputErrorsAtTheirPlaceInTheJobFile() throws {
+        let data = Fixtures.path("reference/sem/sem_feedback_n5000.csv")
+        // Line 6 of the job file is the model's first line (the text starts after `syntax = """` on line 5); every
+        // equation is under-identified, and the error points at the first one the message names (Y, line 1).
+        var job = try writeJob(data: data, kind: "sem", model: "syntax = \"\"\"\nY ~ X1 + X2\nX1 ~ Y\nX2 ~ Y\n\"\"\"")
+        assertInputError(try PreparedJob(job: try JobSpec.load(path: job), jobID: "t"), file: job, line: 6, column: 1,
+                         contains: "equation X1 (line 2, column 1) is not identified: it excludes no exogenous variable that appears elsewhere")
+        job = try writeJob(data: data, kind: "sem", model: "syntax = \"\"\"\nY ~ X1 + X2\n  X1 ~ Y + Z9\n\"\"\"")
+        assertInputError(try PreparedJob(job: try JobSpec.load(path: job), jobID: "t"), file: job, line: 7, column: 12,
+                         contains: "unknown variable 'Z9'")
+        job = try writeJob(data: data, kind: "sem", model: "syntax = \"Y ~ X1 +* X2\"")
+        assertInputError(try PreparedJob(job: try JobSpec.load(path: job), jobID: "t"), file: job, line: 5, column: 19, contains: "expected a variable name, found '*'")
+        // 3 observed variables give 9 moments (6 covariances + 3 means); this model has 12 free parameters.
+        job = try writeJob(data: data, kind: "sem", model: "syntax = \"\"\"\nf =~ Y + X1 + X2\nY ~~ X1\nX1 ~~ X2\nY ~~ X2\n\"\"\"")
+        assertInputError(try PreparedJob(job: try JobSpec.load(path: job), jobID: "t"), file: job, line: 6, column: 1, contains: "12 free parameters but the data give only 9 sample moments (t-rule")
+        job = try writeJob(data: data, kind: "sem", model: "syntax = \"Y ~ X1\"", extra: "[cv]\nfolds = 5\n")
+        assertInputError(try JobSpec.load(path: job), file: job, line: 8, column: 1, contains: "[cv] is not available")
+    }
+
+    /// Acceptance (Bayesian linear): with the flat prior the posterior means equal the OLS estimates of the same job,
+    /// the credible intervals equal OLS's confidence intervals, and E σ² = RSS/(n − p − 2); CV scores the posterior mean.
+    func testBayesLinearFlatPriorReproducesOLS() throws {
+        let data = Fixtures.path("obd/random_10k.csv")
+        let formula = "click ~ C(position) + I(item_id == 49)"
+        let userKey = "user_key = [\"user_feature_0\", \"user_feature_1\", \"user_feature_2\", \"user_feature_3\"]\n"
+        let ols = try Fixtures.run(jobPath: try Fixtures.writeJob(data: data, kind: "ols", formula: formula, folds: 5), workers: 2)
+        var job = try writeJob(data: data, kind: "bayes_linear", model: "formula = \"\(formula)\"\nprior = \"flat\"", extra: "[cv]\nfolds = 5\n")
+        var text = try String(contentsOfFile: job, encoding: .utf8)
+        text = text.replacingOccurrences(of: "[model]", with: userKey + "[model]")
+        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        let bayes = try Fixtures.run(jobPath: job, workers: 3)
+        let b = bayes.bayes!
+        XCTAssertEqual(b.coefficients.map(\.name), ols.model.coefficients.map(\.name))
+        for (post, c) in zip(b.coefficients, ols.model.coefficients) {
+            assertClose(post.mean, c.estimate, rtol: 1e-10, atol: 1e-14, "\(c.name) mean")
+            assertClose(post.ci_low, c.ci_low, rtol: 1e-8, atol: 1e-12, "\(c.name) ci_low")
+            assertClose(post.ci_high, c.ci_high, rtol: 1e-8, atol: 1e-12, "\(c.name) ci_high")
+        }
+        let n = Double(ols.model.n), p = Double(ols.model.coefficients.count)
+        assertClose(b.sigma2_mean!, ols.model.rss! / (n - p - 2), rtol: 1e-10, "E sigma2")
+        assertClose(bayes.cv!.mse, ols.cv!.mse, rtol: 1e-10, "CV MSE of the posterior mean")
+        XCTAssertNil(b.log_marginal_likelihood)
+        // The weak default prior is proper: a log marginal likelihood, and means within 1e-6 of OLS on 10,000 rows.
+        job = try writeJob(data: data, kind: "bayes_linear", model: "formula = \"\(formula)\"")
+        text = try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: "[model]", with: userKey + "[model]")
+        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        let weak = try Fixtures.run(jobPath: job).bayes!
+        XCTAssertNotNil(weak.log_marginal_likelihood)
+        for (post, c) in zip(weak.coefficients, ols.model.coefficients) { assertClose(post.mean, c.estimate, rtol: 1e-4, atol: 1e-6, c.name) }
+        // A prior mean of the wrong length is an input error at model.prior_mean.
+        job = try writeJob(data: data, kind: "bayes_linear", model: "formula = \"\(formula)\"\nprior_mean = [1, 2]")
+        text = try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: "[model]", with: userKey + "[model]")
+        try text.write(toFile: job, atomically: true, encoding: .utf8)
+        assertInputError(try Fixtures.run(jobPath: job), file: job, line: 7, column: 14, contains: "has 2 values, but the design has 4 columns")
+    }
+}
