@@ -303,6 +303,12 @@ nonisolated struct Causa_Wire_JobPlan: @unchecked Sendable {
   /// Clears the value of `text`. Subsequent reads from it will return its default value.
   mutating func clearText() {_uniqueStorage()._text = nil}
 
+  /// level columns written C(x); the others collect only text cells' values
+  var categoricalColumns: [String] {
+    get {_storage._categoricalColumns}
+    set {_uniqueStorage()._categoricalColumns = newValue}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -1510,7 +1516,7 @@ nonisolated extension Causa_Wire_Shutdown: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".JobPlan"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}kind\0\u{1}formula\0\u{1}folds\0\u{3}fold_by\0\u{1}columns\0\u{3}column_numbers\0\u{3}level_columns\0\u{3}outcome_column\0\u{3}user_key\0\u{1}text\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}kind\0\u{1}formula\0\u{1}folds\0\u{3}fold_by\0\u{1}columns\0\u{3}column_numbers\0\u{3}level_columns\0\u{3}outcome_column\0\u{3}user_key\0\u{1}text\0\u{3}categorical_columns\0")
 
   fileprivate class _StorageClass {
     var _jobID: String = String()
@@ -1524,6 +1530,7 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
     var _outcomeColumn: String = String()
     var _userKey: [String] = []
     var _text: Causa_Wire_TextPlan? = nil
+    var _categoricalColumns: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1545,6 +1552,7 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
       _outcomeColumn = source._outcomeColumn
       _userKey = source._userKey
       _text = source._text
+      _categoricalColumns = source._categoricalColumns
     }
   }
 
@@ -1574,6 +1582,7 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
         case 9: try { try decoder.decodeSingularStringField(value: &_storage._outcomeColumn) }()
         case 10: try { try decoder.decodeRepeatedStringField(value: &_storage._userKey) }()
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._text) }()
+        case 12: try { try decoder.decodeRepeatedStringField(value: &_storage._categoricalColumns) }()
         default: break
         }
       }
@@ -1619,6 +1628,9 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
       try { if let v = _storage._text {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
       } }()
+      if !_storage._categoricalColumns.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._categoricalColumns, fieldNumber: 12)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1639,6 +1651,7 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._outcomeColumn != rhs_storage._outcomeColumn {return false}
         if _storage._userKey != rhs_storage._userKey {return false}
         if _storage._text != rhs_storage._text {return false}
+        if _storage._categoricalColumns != rhs_storage._categoricalColumns {return false}
         return true
       }
       if !storagesAreEqual {return false}

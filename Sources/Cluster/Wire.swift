@@ -96,6 +96,7 @@ enum Wire {
         w.outcomeColumn = p.outcomeColumn ?? ""
         w.userKey = p.userKey
         if let t = p.text { w.text = text(t) }
+        w.categoricalColumns = p.categoricalColumns
         return w
     }
 
@@ -176,6 +177,7 @@ enum Wire {
                            outcomeColumn: w.outcomeColumn.isEmpty ? nil : w.outcomeColumn)
         plan.userKey = w.userKey
         if w.hasText { plan.text = try text(w.text) }
+        plan.categoricalColumns = w.categoricalColumns
         return plan
     }
 

@@ -131,9 +131,10 @@ public struct PreparedJob {
         var columns = formulaDataColumns
         for c in textColumns where !columns.contains(c) { columns.append(c) }
         self.planColumns = columns.map { header.firstIndex(of: $0)! }
-        var levelColumns: [String] = []
+        var levelColumns: [String] = [], categoricalColumns: [String] = []
         for f in formula.factors {
             if case .column(let c) = f.expression, !features.contains(c), !levelColumns.contains(c) { levelColumns.append(c) }
+            if f.forcedCategorical, case .column(let c) = f.expression, !categoricalColumns.contains(c) { categoricalColumns.append(c) }
         }
         var outcomeColumn: String? = nil
         if case .column(let c) = formula.outcome.expression { outcomeColumn = c }
@@ -142,6 +143,7 @@ public struct PreparedJob {
                            outcomeColumn: outcomeColumn)
         plan.userKey = job.userKey
         plan.text = job.text
+        plan.categoricalColumns = categoricalColumns
         self.plan = plan
         if let t = job.text {
             if t.encoder == .minilm {
@@ -211,6 +213,7 @@ public struct PreparedJob {
                 let h = UserKey.rowHash(keyFields: record.fields[..<keyCount], rowIndex: record.index, hasKey: keyCount > 0)
                 let s = UserKey.shard(hash: h, shards: job.shards)
                 var batch = pending[s] ?? RowBatch(shard: s)
+                pending[s] = nil  // drop the array's reference first, so the appends below do not copy the batch
                 batch.rowIndex.append(record.index)
                 batch.line.append(record.line)
                 batch.userHash.append(h)

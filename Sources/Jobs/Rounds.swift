@@ -18,6 +18,9 @@ public struct JobPlan: Sendable, Equatable {
     public var columnNumbers: [Int]
     /// Columns whose distinct values the summary collects (used as categorical, or maybe so).
     public var levelColumns: [String]
+    /// The `levelColumns` written `C(x)`: categorical whatever their cells. For the others only text cells' values are
+    /// collected: a column of numbers used plainly is numeric and needs no levels.
+    public var categoricalColumns: [String] = []
     /// The outcome column when the outcome is a plain column (checked for 0/1 in a logit).
     public var outcomeColumn: String?
     /// The user-key columns (workers reading shard files hash them).
@@ -129,7 +132,7 @@ public struct ColumnSummary: SufficientStatistic, Equatable {
         if !other.levels.isEmpty {
             var set = Set(levels)
             set.formUnion(other.levels)
-            levels = set.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            levels = set.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             if levels.count > Self.levelLimit { levels.removeLast(levels.count - Self.levelLimit); levelsTruncated = true }
         }
     }
@@ -170,7 +173,7 @@ public struct KeyOccurrence: Sendable, Equatable {
         out.reserveCapacity(a.count + b.count)
         var i = 0, j = 0
         while i < a.count || j < b.count {
-            if j == b.count || (i < a.count && Array(a[i].key.utf8).lexicographicallyPrecedes(Array(b[j].key.utf8))) {
+            if j == b.count || (i < a.count && a[i].key.utf8.lexicographicallyPrecedes(b[j].key.utf8)) {
                 out.append(a[i]); i += 1
             } else if i == a.count || a[i].key != b[j].key {
                 out.append(b[j]); j += 1

@@ -110,6 +110,7 @@ public final class ShardWorkspace {
         for (k, name) in plan.columns.enumerated() {
             var s = summary.columns[k]
             let collect = plan.levelColumns.contains(name)
+            let forced = plan.categoricalColumns.contains(name)
             let isOutcome = name == plan.outcomeColumn
             var levels = Set<String>()
             for i in 0..<data.count {
@@ -119,7 +120,9 @@ public final class ShardWorkspace {
                     if s.firstMissing == nil { s.firstMissing = ref() }
                     continue
                 }
+                var isNumber = false
                 if let x = Cell.number(text) {
+                    isNumber = true
                     s.numericCount += 1
                     if s.allIntegral, !Cell.isIntegerSyntax(text) { s.allIntegral = false }
                     if isOutcome, x != 0, x != 1, s.firstNonBinary == nil { s.firstNonBinary = ref() }
@@ -127,19 +130,19 @@ public final class ShardWorkspace {
                     s.nonNumericCount += 1
                     if s.firstNonNumeric == nil { s.firstNonNumeric = ref() }
                 }
-                if collect, !s.levelsTruncated {
+                if collect, forced || !isNumber, !s.levelsTruncated {
                     levels.insert(text)
                     if levels.count > ColumnSummary.levelLimit { s.levelsTruncated = true }
                 }
             }
-            s.levels = levels.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            s.levels = levels.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             if s.levels.count > ColumnSummary.levelLimit { s.levels.removeLast(s.levels.count - ColumnSummary.levelLimit) }
             summary.columns[k] = s
         }
         if let key = plan.text?.itemKey, let slot = plan.columns.firstIndex(of: key) {
             var first: [String: Int] = [:]
             for i in 0..<data.count where first[data.fields[i * c + slot]] == nil { first[data.fields[i * c + slot]] = i }
-            summary.itemKeys = first.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { key in
+            summary.itemKeys = first.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { key in
                 let i = first[key]!
                 return KeyOccurrence(key: key, first: CellReference(rowIndex: data.rowIndex[i], line: data.line[i], value: key))
             }
@@ -206,7 +209,7 @@ public final class ShardWorkspace {
         var distinct = Set<String>()
         for list in userTexts.values { for e in list { distinct.insert(e.text) } }
         for item in request.items { for text in item.texts where !Self.isBlank(text) { distinct.insert(text) } }
-        let texts = distinct.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        let texts = distinct.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let encoder: TextEncoder
         do { encoder = try encoderProvider(t) } catch {
             throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "cannot load the \(t.encoder.rawValue) encoder: \(error)", isInternal: true)
