@@ -45,6 +45,7 @@ public final class ShardWorkspace {
         precondition(batch.fields.count == batch.count * plan.columns.count, "add: batch has \(batch.fields.count) fields for \(batch.count) rows")
         designs[batch.shard] = nil
         if var existing = rows[batch.shard] {
+            rows[batch.shard] = nil  // one reference, so the appends below extend in place instead of copying the shard
             existing.rowIndex += batch.rowIndex
             existing.line += batch.line
             existing.userHash += batch.userHash
