@@ -331,14 +331,7 @@ enum Wire {
             w.summary = m
         case .moments(let parts):
             var m = Causa_Wire_MomentList()
-            m.folds = parts.map { p in
-                var x = Causa_Wire_MomentMatrix()
-                x.dimension = UInt32(p.dimension)
-                x.count = p.count
-                x.mean = p.mean
-                x.comoment = packSymmetric(p.comoment, p.dimension)
-                return x
-            }
+            m.folds = parts.map(moments)
             w.moments = m
         case .residuals(let s):
             var m = Causa_Wire_ResidualStatistic()
@@ -426,10 +419,7 @@ enum Wire {
         case .moments(let m):
             guard m.folds.count == plan.foldGroups else { throw DecodeError(message: "\(m.folds.count) fold moments, expected \(plan.foldGroups)") }
             let d = Int(m.folds.first?.dimension ?? 0)
-            return .moments(try m.folds.map { x in
-                guard Int(x.dimension) == d, x.mean.count == d else { throw DecodeError(message: "moment matrix of wrong size") }
-                return MomentMatrix(dimension: d, count: x.count, mean: x.mean, comoment: try unpackSymmetric(x.comoment, d))
-            })
+            return .moments(try m.folds.map { try moments($0, dimension: d) })
         case .residuals(let m):
             guard case .residuals(let beta) = request else { throw DecodeError(message: "residual reply to another request") }
             return .residuals(ResidualStatistic(count: m.count, sumOfSquares: m.sumOfSquares, meat: try unpackSymmetric(m.meat, beta.count)))

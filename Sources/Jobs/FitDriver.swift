@@ -384,21 +384,28 @@ public struct FitDriver {
                                           statistic: "t", coefficients: [], log_likelihood: finite(result.logMarginalLikelihood) ?? 0,
                                           iterations: 0, converged: true, sigma2_mle: nil, sigma2: finite(result.variance.mean), rss: rss, warnings: [])
         guard job.folds > 0 else { return (model, nil, section) }
+        let cv = try linearCrossValidation(folds: folds, dimension: p + 1) { train in
+            try BayesianLinearModel.fit(train, names: names, prior: prior, credibleLevel: job.prior.credibleLevel).posteriorMean
+        }
+        return (model, cv, section)
+    }
+
+    /// K-fold CV of a linear predictor from per-fold moments: for each fold k, β fitted on the merge of the other
+    /// folds (`fit`), and the held-out SSE of fold k from its moments (`LinearModel.sumOfSquaredResiduals`).
+    /// - Throws: `InputError` when a training set cannot be fitted (e.g. singular without fold k).
+    func linearCrossValidation(folds: [MomentMatrix], dimension: Int, fit: (MomentMatrix) throws -> [Double]) throws -> FitReport.CrossValidation {
         var sse = [Double](), rows = [Int](), foldMSE = [Double?]()
         for k in 0..<job.folds {
-            let train = MomentMatrix.merged(folds.enumerated().filter { $0.offset != k }.map(\.element), into: MomentMatrix(dimension: p + 1))
-            let fit: BayesianLinearResults
-            do { fit = try BayesianLinearModel.fit(train, names: names, prior: prior, credibleLevel: job.prior.credibleLevel) } catch let e as StatisticsError {
-                throw modelError(e, context: "without CV fold \(k): ")
-            }
-            let e = LinearModel.sumOfSquaredResiduals(folds[k], estimates: fit.posteriorMean)
+            let train = MomentMatrix.merged(folds.enumerated().filter { $0.offset != k }.map(\.element), into: MomentMatrix(dimension: dimension))
+            let beta: [Double]
+            do { beta = try fit(train) } catch let e as StatisticsError { throw modelError(e, context: "without CV fold \(k): ") }
+            let e = LinearModel.sumOfSquaredResiduals(folds[k], estimates: beta)
             sse.append(e)
             rows.append(Int(folds[k].count))
             foldMSE.append(folds[k].count > 0 ? e / folds[k].count : nil)
         }
-        let cv = FitReport.CrossValidation(folds: job.folds, fold_by: job.foldBy.rawValue, mse: sse.reduce(0, +) / Double(rows.reduce(0, +)),
-                                           fold_mse: foldMSE, fold_rows: rows, fold_converged: nil)
-        return (model, cv, section)
+        return FitReport.CrossValidation(folds: job.folds, fold_by: job.foldBy.rawValue, mse: sse.reduce(0, +) / Double(rows.reduce(0, +)),
+                                         fold_mse: foldMSE, fold_rows: rows, fold_converged: nil)
     }
 
     // MARK: OLS
@@ -440,20 +447,7 @@ public struct FitDriver {
                                           coefficients: coefficients, log_likelihood: loglik, iterations: 0, converged: true,
                                           sigma2_mle: rss / n, sigma2: sigma2, rss: rss, warnings: [])
         guard job.folds > 0 else { return (model, nil) }
-        var sse = [Double](), rows = [Int](), foldMSE = [Double?]()
-        for k in 0..<job.folds {
-            let train = MomentMatrix.merged(folds.enumerated().filter { $0.offset != k }.map(\.element), into: MomentMatrix(dimension: p + 1))
-            let fit: LinearModel.Solution
-            do { fit = try LinearModel.solve(train, names: names) } catch let e as StatisticsError {
-                throw modelError(e, context: "without CV fold \(k): ")
-            }
-            let e = LinearModel.sumOfSquaredResiduals(folds[k], estimates: fit.estimates)
-            sse.append(e)
-            rows.append(Int(folds[k].count))
-            foldMSE.append(folds[k].count > 0 ? e / folds[k].count : nil)
-        }
-        let cv = FitReport.CrossValidation(folds: job.folds, fold_by: job.foldBy.rawValue, mse: sse.reduce(0, +) / Double(rows.reduce(0, +)),
-                                           fold_mse: foldMSE, fold_rows: rows, fold_converged: nil)
+        let cv = try linearCrossValidation(folds: folds, dimension: p + 1) { try LinearModel.solve($0, names: names).estimates }
         return (model, cv)
     }
 
