@@ -94,6 +94,31 @@ final class SEMJobTests: XCTestCase {
         assertInputError(try JobSpec.load(path: job), file: job, line: 8, column: 1, contains: "[cv] is not available")
     }
 
+    /// SEM variables may be text features: a single regression with exogenous regressors is OLS under ML (fixed.x), so
+    /// `click ~ affinity + user_pc1 + price` as a SEM gives the OLS job's slopes and intercept.
+    func testSEMUsesTextFeaturesAndOneRegressionEqualsOLS() throws {
+        let dir = try TextFeaturesTests.simulate(users: 80, items: 25, seed: 9)
+        let text = """
+            encoder = "hashing"
+            components = 2
+            users_path = "users.csv"
+            user_text = ["profile"]
+            items_path = "items.csv"
+            item_key = "item_id"
+            item_text = ["description"]
+            """
+        let ols = try Fixtures.run(jobPath: try TextFeaturesTests.job(dir, name: "ols", formula: "click ~ affinity + user_pc1 + price", text: text, folds: 0))
+        let semJob = try TextFeaturesTests.job(dir, name: "sem", kind: "sem", formula: "", text: text, folds: 0)
+        let body = try String(contentsOfFile: semJob, encoding: .utf8)
+            .replacingOccurrences(of: "formula = \"\"", with: "syntax = \"click ~ 1 + affinity + user_pc1 + price\"")
+        try body.write(toFile: semJob, atomically: true, encoding: .utf8)
+        let sem = try Fixtures.run(jobPath: semJob, workers: 3).sem!
+        for c in ols.model.coefficients {
+            let p = c.name == "Intercept" ? sem.parameters.first { $0.lhs == "click" && $0.op == "~1" }! : sem.parameters.first { $0.lhs == "click" && $0.op == "~" && $0.rhs == c.name }!
+            assertClose(p.est, c.estimate, rtol: 1e-7, atol: 1e-10, c.name)
+        }
+    }
+
     /// Acceptance (Bayesian linear): with the flat prior the posterior means equal the OLS estimates of the same job,
     /// the credible intervals equal OLS's confidence intervals, and E σ² = RSS/(n − p − 2); CV scores the posterior mean.
     func testBayesLinearFlatPriorReproducesOLS() throws {
