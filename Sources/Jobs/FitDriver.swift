@@ -283,6 +283,9 @@ public struct FitDriver {
                 throw dataError(bad, column: s.name, "column '\(s.name)' mixes text (\(s.nonNumericCount) cells, the first here: '\(bad.value)') and numbers (\(s.numericCount) cells), and the formula reads it as a number; write C(\(s.name)) to treat it as categorical, or fix the cells")
             }
             let isNumeric = s.nonNumericCount == 0
+            if job.kind == .sem, !isNumeric, let bad = s.firstNonNumeric {
+                throw dataError(bad, column: s.name, "'\(bad.value)' is not a number: the SEM variable '\(s.name)' must be numeric (code a category as 0/1 columns)")
+            }
             if (categoricalUse.contains(s.name) || !isNumeric), plan.levelColumns.contains(s.name), s.levelsTruncated {
                 throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
                                  "model.formula: column '\(s.name)' has more than \(ColumnSummary.levelLimit) distinct values; too many levels for a categorical term")
@@ -378,11 +381,20 @@ public struct FitDriver {
         do { result = try BayesianLinearModel.fit(total, names: names, prior: prior, credibleLevel: job.prior.credibleLevel) } catch let e as StatisticsError {
             throw modelError(e)
         }
-        let section = FitReport.BayesSection(result, prior: job.prior)
+        var section = FitReport.BayesSection(result, prior: job.prior)
+        if job.prior.kind != "flat" {
+            // The proper prior fits a singular design; say which directions only the prior determines.
+            let d = p + 1, cross = total.crossProducts
+            let xtx = (0..<p).flatMap { i in (0..<p).map { j in cross[i * d + j] } }
+            do { try LinearModel.checkRank(xtx, names: names) } catch StatisticsError.singularDesign(let columns) {
+                section.warnings.append("the design is singular (\(columns.joined(separator: ", ")) \(columns.count == 1 ? "is zero or a copy of others" : "are collinear")): along that direction the posterior is the prior's, not the data's")
+            }
+        }
         let rss = LinearModel.sumOfSquaredResiduals(total, estimates: result.posteriorMean)
         let model = FitReport.ModelResult(kind: "bayes_linear", formula: job.formula, n: Int(total.count), df_resid: Int(total.count) - p,
                                           statistic: "t", coefficients: [], log_likelihood: finite(result.logMarginalLikelihood) ?? 0,
-                                          iterations: 0, converged: true, sigma2_mle: nil, sigma2: finite(result.variance.mean), rss: rss, warnings: [])
+                                          iterations: 0, converged: true, sigma2_mle: nil, sigma2: finite(result.variance.mean), rss: rss,
+                                          warnings: section.warnings)
         guard job.folds > 0 else { return (model, nil, section) }
         let cv = try linearCrossValidation(folds: folds, dimension: p + 1) { train in
             try BayesianLinearModel.fit(train, names: names, prior: prior, credibleLevel: job.prior.credibleLevel).posteriorMean

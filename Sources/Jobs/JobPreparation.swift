@@ -153,8 +153,24 @@ public struct PreparedJob {
                                         "no MiniLM model in \(folder) (config.json, vocab.txt, model.safetensors); run scripts/fetch-model.sh or set text.model_dir")
                 }
             }
-            users = try t.usersPath.map { try TextCatalog(path: $0, keyColumns: job.userKey, textColumns: t.userText, what: "user") }
-            items = try t.itemsPath.map { try TextCatalog(path: $0, keyColumns: [t.itemKey!], textColumns: t.itemText, what: "item") }
+            func missing(_ file: String, keyName: String, keyColumns: [String], textKey: String) -> (String, [String]) -> InputError {
+                { name, header in
+                    let shown = header.count <= 20 ? " (it has: \(header.map { "'\($0)'" }.joined(separator: ", ")))" : ""
+                    if keyColumns.contains(name) {
+                        let p = keyName == "data.user_key" ? job.userKeyPosition : job.textPositions["item_key"]
+                        return InputError(file: job.jobFile, line: p?.line, column: p?.column, "\(keyName): no column '\(name)' in the header of \(file)\(shown); the key columns must have the same names in both files")
+                    }
+                    return job.textError(textKey, "no column '\(name)' in the header of \(file)\(shown)")
+                }
+            }
+            users = try t.usersPath.map {
+                try TextCatalog(path: $0, keyColumns: job.userKey, textColumns: t.userText, what: "user",
+                                missingColumn: missing($0, keyName: "data.user_key", keyColumns: job.userKey, textKey: "user_text"))
+            }
+            items = try t.itemsPath.map {
+                try TextCatalog(path: $0, keyColumns: [t.itemKey!], textColumns: t.itemText, what: "item",
+                                missingColumn: missing($0, keyName: "text.item_key", keyColumns: [t.itemKey!], textKey: "item_text"))
+            }
         } else {
             users = nil
             items = nil

@@ -100,6 +100,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public var cvPosition: SourceLocation?
     /// Where `data.path` is in the job file, for data-file errors.
     public var dataPathPosition: SourceLocation?
+    /// Where `data.user_key` is in the job file.
+    public var userKeyPosition: SourceLocation?
     /// The `[text]` table, when the job embeds texts.
     public var text: TextSpec?
     /// Where keys of `[text]` are in the job file (by key name), for errors about them.
@@ -199,6 +201,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
             throw fail("model", "kind", "unknown model.kind '\(kindText)' (expected one of: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         let priorKeys = ["prior", "prior_mean", "prior_precision", "prior_shape", "prior_scale", "credible_level"]
+        if kind != .sem, model["syntax"] != nil { throw fail("model", "syntax", "model.syntax (lavaan syntax) is for kind = \"sem\"; this job has kind = \"\(kind.rawValue)\", which takes a formula") }
+        if kind == .sem, model["formula"] != nil { throw fail("model", "formula", "kind = \"sem\" takes model.syntax (lavaan syntax), not a formula") }
         switch kind {
         case .sem: try checkKeys(model, "model", ["kind", "syntax"])
         case .bayes_linear: try checkKeys(model, "model", ["kind", "formula"] + priorKeys)
@@ -217,7 +221,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
                 // starts on the next line.
                 if rest.hasPrefix("\"\"\"") || rest.hasPrefix("'''") {
                     let after = rest.dropFirst(3)
-                    syntaxPosition = after.trimmingCharacters(in: .whitespaces).isEmpty ? .init(line: p.line + 1, column: 1) : .init(line: p.line, column: p.column + 3)
+                    syntaxPosition = after.isEmpty ? .init(line: p.line + 1, column: 1) : .init(line: p.line, column: p.column + 3)
                 } else {
                     syntaxPosition = .init(line: p.line, column: p.column + 1)
                 }
@@ -233,7 +237,10 @@ public struct JobSpec: Sendable, Equatable, Codable {
             prior.kind = try string(model, "model", "prior", default: "weak")
             guard ["weak", "flat"].contains(prior.kind) else { throw fail("model", "prior", "unknown model.prior '\(prior.kind)' (expected weak or flat)") }
             if let v = model["prior_mean"] {
-                if let x = v.double ?? v.int.map(Double.init) { prior.mean = [x] } else if let a = v.array {
+                if let x = v.double ?? v.int.map(Double.init) {
+                    guard x.isFinite else { throw fail("model", "prior_mean", "'model.prior_mean' must be a finite number or an array of finite numbers") }
+                    prior.mean = [x]
+                } else if let a = v.array {
                     prior.mean = try (0..<a.count).map { i in
                         guard let x = a[i].double ?? a[i].int.map(Double.init), x.isFinite else { throw fail("model", "prior_mean", "'model.prior_mean' must be a number or an array of numbers") }
                         return x
@@ -330,6 +337,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
                 throw fail("text", t.halfLifeDays != nil ? "half_life_days" : "timestamp", "text.half_life_days and text.timestamp are only used with combine = \"recency\"")
             }
             if t.usersPath != nil, t.userText.isEmpty { throw fail("text", "users_path", "text.users_path is set but text.user_text names no column of it") }
+            if t.usersPath != nil, userKey.isEmpty { throw fail("text", "users_path", "text.users_path is joined on data.user_key, and the job has none; set data.user_key (its columns must be in both files)") }
             if let i = text["items_path"] {
                 guard let s = i.string else { throw fail("text", "items_path", "'text.items_path' must be a string") }
                 t.itemsPath = resolve(s)
@@ -359,6 +367,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
                            cvPosition: keys.locate(section: "cv", key: "folds"), dataPathPosition: keys.locate(section: "data", key: "path"))
         spec.text = textSpec
         spec.textPositions = textPositions
+        spec.userKeyPosition = keys.locate(section: "data", key: "user_key")
         spec.syntax = syntax
         spec.syntaxPosition = syntaxPosition
         spec.prior = prior

@@ -192,6 +192,12 @@ public struct FitReport: Codable, Sendable, Equatable {
     /// The coefficient table and headline numbers as text, for stdout.
     public func table() -> String {
         var out = "\(model.kind.uppercased()) \(model.formula)\n"
+        if sem != nil {
+            // The model text as written, one statement per line, indented; comments and blank lines left out.
+            let lines = model.formula.split(separator: "\n").map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "" }
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            out = "SEM (lavaan syntax)\n" + lines.map { "  \($0)\n" }.joined()
+        }
         out += "rows \(data.rows)  users \(data.users)  workers \(cluster.workers)  shards \(cluster.shards)\n"
         if let sem { return out + semTable(sem) + textLines() }
         if let bayes {

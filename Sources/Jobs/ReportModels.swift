@@ -137,6 +137,8 @@ extension FitReport {
         public var degrees_of_freedom: Double
         /// log p(y); absent for the flat (improper) prior.
         public var log_marginal_likelihood: Double?
+        /// E.g. a singular design under a proper prior.
+        public var warnings: [String] = []
 
         init(_ r: BayesianLinearResults, prior: JobSpec.BayesPrior) {
             let flat = prior.kind == "flat"
@@ -188,12 +190,13 @@ extension FitReport {
         func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
         func f(_ x: Double?) -> String { lpad(x.map { String(format: "%.4f", $0) } ?? "-", 12) }
         let width = max(12, b.coefficients.map(\.name.count).max() ?? 0)
-        let level = String(format: "%g", b.credible_level * 100)
+        let level = String(format: "%.10g", b.credible_level * 100)
         var out = "prior \(b.prior); \(level)% credible intervals; posterior t with \(String(format: "%.1f", b.degrees_of_freedom)) df\n"
         out += pad("", width) + ["mean", "sd", "ci_low", "ci_high"].map { lpad($0, 12) }.joined() + "\n"
         for c in b.coefficients { out += pad(c.name, width) + f(c.mean) + f(c.sd) + f(c.ci_low) + f(c.ci_high) + "\n" }
         out += pad("sigma2", width) + f(b.sigma2_mean) + f(b.sigma2_sd) + f(b.sigma2_ci_low) + f(b.sigma2_ci_high) + "\n"
         if let l = b.log_marginal_likelihood { out += "log marginal likelihood \(String(format: "%.4f", l))\n" }
+        for w in b.warnings { out += "warning: \(w)\n" }
         return out
     }
 }

@@ -27,7 +27,7 @@ public struct TextCatalog: Sendable {
     public let path: String
     /// Records in file order.
     public let entries: [TextEntry]
-    /// Entry index by key text.
+    /// Entry index by key: the key fields joined by U+001F (for an item, its key text).
     public let index: [String: Int]
 
     /// Reads a users or items file.
@@ -36,13 +36,16 @@ public struct TextCatalog: Sendable {
     ///   - keyColumns: the key columns (the user key, or the one item-key column).
     ///   - textColumns: text columns, in the order the job lists them.
     ///   - what: "user" or "item", for messages.
+    ///   - missingColumn: the error for a key or text column the header lacks (pointing at the job file key naming it).
     /// - Throws: `InputError` naming the file, line and column: unreadable file, missing columns, a missing key, and a
     ///   key that is on two lines (naming both).
-    public init(path: String, keyColumns: [String], textColumns: [String], what: String) throws {
+    public init(path: String, keyColumns: [String], textColumns: [String], what: String,
+                missingColumn: ((String, [String]) -> InputError)? = nil) throws {
         self.path = path
         let table: CSVTable
         do { table = try CSVTable(path: path) } catch let e as TabularError { throw InputError(e) }
         for name in keyColumns + textColumns where !table.header.contains(name) {
+            if let missingColumn { throw missingColumn(name, table.header) }
             throw InputError(file: path, line: 1, "no column '\(name)' in the header (the job's \(keyColumns.contains(name) ? "\(what) key" : "\(what)_text") names it)")
         }
         let keys = keyColumns.map { table.header.firstIndex(of: $0)! }
@@ -56,11 +59,12 @@ public struct TextCatalog: Sendable {
                     throw InputError(file: path, line: r.line, column: keys[k] + 1, "missing \(what) key in column '\(keyColumns[k])'")
                 }
                 let key = keyFields.joined(separator: ", ")
-                if let earlier = index[key] {
+                let exact = keyFields.joined(separator: "\u{1F}")  // fields kept apart: ("x, y", "z") is not ("x", "y, z")
+                if let earlier = index[exact] {
                     throw InputError(file: path, line: r.line, column: keys[0] + 1,
                                      "\(what) key '\(key)' is also on line \(entries[earlier].line); each \(what) must have one row")
                 }
-                index[key] = entries.count
+                index[exact] = entries.count
                 entries.append(TextEntry(keyHash: UserKey.hash(keyFields), line: r.line, key: key, texts: Array(r.fields[keys.count...])))
             }
         } catch let e as TabularError { throw InputError(e) }

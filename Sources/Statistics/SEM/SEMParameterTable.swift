@@ -70,7 +70,8 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
     ///   - model: parsed model.
     ///   - dataNames: the data's column names (the moment matrix's columns); the model may use a subset.
     /// - Throws: `SEMError.unknownVariable` for the first name (in text order) that is neither a data column nor a
-    ///   latent; `SEMError.latentIsObserved` when a latent has a column's name.
+    ///   latent; `SEMError.latentIsObserved` when a latent has a column's name; `SEMError.syntax` for an element
+    ///   written twice (`y ~ x + x`; `a ~~ b` and `b ~~ a` are one) or a variable regressed on itself.
     public init(model: SEMModel, dataNames: [String]) throws {
         let columns = Set(dataNames)
         let rels = model.relations
@@ -86,6 +87,21 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
             if r.op != .intercept && !latentSet.contains(r.rhs) && !columns.contains(r.rhs) {
                 throw SEMError.unknownVariable(name: r.rhs, line: r.rhsPosition.line, column: r.rhsPosition.column)
             }
+        }
+        // lavaan refuses a model element written twice, and a variable regressed (or measured) on itself.
+        var written: [String: SEMSourcePosition] = [:]
+        for r in rels {
+            if (r.op == .regression || r.op == .measuredBy), r.lhs == r.rhs {
+                throw SEMError.syntax(line: r.rhsPosition.line, column: r.rhsPosition.column,
+                                      message: "'\(r.lhs)' \(r.op == .regression ? "is regressed on" : "is measured by") itself")
+            }
+            let pair = r.op == .covariance ? [r.lhs, r.rhs].sorted() : [r.lhs, r.rhs]
+            let key = r.op == .intercept ? "\(r.lhs) ~ 1" : "\(pair[0]) \(r.op.rawValue) \(pair[1])"
+            if let first = written[key] {
+                throw SEMError.syntax(line: r.rhsPosition.line, column: r.rhsPosition.column,
+                                      message: "duplicate model element '\(key)' (also at line \(first.line), column \(first.column))")
+            }
+            written[key] = r.rhsPosition
         }
 
         // Variable classes (lav_partable_vnames).
