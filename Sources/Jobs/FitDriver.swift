@@ -149,7 +149,7 @@ public struct FitDriver {
                 let column = plan.columnNumbers[plan.columns.firstIndex(of: keyColumn)!]
                 let what = first.key.isEmpty ? "an empty item key" : "item '\(first.key)'"
                 throw InputError(file: prepared.dataFile, line: first.first.line, column: column,
-                                 "\(what) (column \(keyColumn)) is not in the items file \(items.path)\(missing.count > 1 ? "; \(missing.count) item keys of the data are missing from it" : "")")
+                                 "\(what) (column \(keyColumn)) is not in the items file \(items.path)\(missing.count > 1 ? "; \(missing.count) item keys of the data are missing from it" : "") (keys are compared as text: 7 and 7.0 differ)")
             }
         }
         let userRecords = prepared.users?.byShard(shards) ?? [[TextEntry]](repeating: [], count: shards)

@@ -224,7 +224,7 @@ public struct FitReport: Codable, Sendable, Equatable {
 
     private func textLines() -> String {
         guard let text else { return "" }
-        var out = "text: \(text.encoder), k = \(text.components), \(text.texts_embedded) texts embedded"
+        var out = "text: encoder \(text.encoder), k = \(text.components) components, \(text.texts_embedded) texts embedded"
         if let u = text.user_explained_variance { out += ", user PCs explain \(fmt(100 * u.reduce(0, +), digits: 1))%" }
         if let i = text.item_explained_variance { out += ", item PCs explain \(fmt(100 * i.reduce(0, +), digits: 1))%" }
         out += "\n"

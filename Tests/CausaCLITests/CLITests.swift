@@ -140,7 +140,7 @@ final class CLITests: XCTestCase {
             let run = try causa(["local", "--job", job, "--workers", "\(n)", "--out", out], timeout: 300)
             XCTAssertEqual(run.status, 0, run.stderr)
             XCTAssertTrue(run.stdout.contains("user_pc1:item_pc2"), run.stdout)
-            XCTAssertTrue(run.stdout.contains("text: minilm:"), run.stdout)
+            XCTAssertTrue(run.stdout.contains("text: encoder minilm:"), run.stdout)
             var report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json"))) as! [String: Any]
             report["timings_s"] = nil
             report["network"] = nil  // item vectors go once per worker, so bytes sent depend on the worker count
