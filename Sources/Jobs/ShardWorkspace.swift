@@ -17,6 +17,9 @@ public final class ShardWorkspace {
     private var failures: [Int: ShardFailure] = [:]
     /// Per shard, the users' combined text vectors (nil: no text), from the embed round.
     private var userVectors: [Int: [UInt64: [Double]]] = [:]
+    /// Per shard and plan column, the cells parsed as numbers by the summary round (NaN where a cell is not a
+    /// number), so the design does not parse them again.
+    private var numbers: [Int: [[Double]]] = [:]
     /// Per shard, [n, f] row-major: the text features of every row (`JobPlan.text.featureNames` order).
     private var features: [Int: [Double]] = [:]
     /// Item unit vectors received in features requests (any shard's), by item key, kept for the job.
@@ -44,6 +47,7 @@ public final class ShardWorkspace {
     public func add(_ batch: RowBatch) {
         precondition(batch.fields.count == batch.count * plan.columns.count, "add: batch has \(batch.fields.count) fields for \(batch.count) rows")
         designs[batch.shard] = nil
+        numbers[batch.shard] = nil
         if var existing = rows[batch.shard] {
             rows[batch.shard] = nil  // one reference, so the appends below extend in place instead of copying the shard
             existing.rowIndex += batch.rowIndex
@@ -108,8 +112,10 @@ public final class ShardWorkspace {
         var summary = ShardSummary(columns: plan.columns.map { ColumnSummary(name: $0) })
         summary.rows = data.count
         summary.users = Set(data.userHash).count
+        var parsed = [[Double]](repeating: [], count: c)
         for (k, name) in plan.columns.enumerated() {
             var s = summary.columns[k]
+            var column = [Double](repeating: .nan, count: data.count)
             let collect = plan.levelColumns.contains(name)
             let forced = plan.categoricalColumns.contains(name)
             let isOutcome = name == plan.outcomeColumn
@@ -124,6 +130,7 @@ public final class ShardWorkspace {
                 var isNumber = false
                 if let x = Cell.number(text) {
                     isNumber = true
+                    column[i] = x
                     s.numericCount += 1
                     if s.allIntegral, !Cell.isIntegerSyntax(text) { s.allIntegral = false }
                     if isOutcome, x != 0, x != 1, s.firstNonBinary == nil { s.firstNonBinary = ref() }
@@ -139,7 +146,9 @@ public final class ShardWorkspace {
             s.levels = levels.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             if s.levels.count > ColumnSummary.levelLimit { s.levels.removeLast(s.levels.count - ColumnSummary.levelLimit) }
             summary.columns[k] = s
+            parsed[k] = column
         }
+        numbers[data.shard] = parsed
         if let key = plan.text?.itemKey, let slot = plan.columns.firstIndex(of: key) {
             var first: [String: Int] = [:]
             for i in 0..<data.count where first[data.fields[i * c + slot]] == nil { first[data.fields[i * c + slot]] = i }
@@ -332,6 +341,7 @@ public final class ShardWorkspace {
         if spec.dataColumns.contains(where: { featureSlot[$0] != nil }), rowFeatures.count != n * f {
             throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: shard \(data.shard) has no text features (features round missing)", isInternal: true)
         }
+        let parsedColumns = numbers[data.shard].flatMap { $0.count == c && $0.allSatisfy { $0.count == n } ? $0 : nil }
         // (slot, numeric) for data columns; (−1 − feature index, true) for text features.
         let reads = spec.dataColumns.map { name in featureSlot[name].map { (-1 - $0, true) } ?? (slot[name]!, info[name]!.isNumeric) }
         var x = [Double](repeating: 0, count: n * p)
@@ -344,6 +354,10 @@ public final class ShardWorkspace {
             for (k, (s, numeric)) in reads.enumerated() {
                 if s < 0 {
                     values[k] = .number(rowFeatures[i * f + (-1 - s)])
+                    continue
+                }
+                if numeric, let cached = parsedColumns?[s][i], !cached.isNaN {
+                    values[k] = .number(cached)
                     continue
                 }
                 let text = data.fields[i * c + s]
