@@ -441,27 +441,16 @@ final class ClusterExecution: ShardExecutor {
         guard case .features = requests.first else { return requests }
         var out = requests
         var first: [String: Int] = [:]
-        var union: [String: (keys: [String], vectors: [Float], seen: Set<String>)] = [:]
+        var keys: [String: [String]] = [:], seen: [String: Set<String>] = [:]
         for (s, r) in requests.enumerated() {
             guard case .features(let f) = r else { return requests }
-            if first[owners[s]] == nil { first[owners[s]] = s }
-            var u = union[owners[s]] ?? ([], [], [])
-            for (m, key) in f.vectorKeys.enumerated() where u.seen.insert(key).inserted {
-                u.keys.append(key)
-                u.vectors += f.itemUnitVectors[(m * f.dimension)..<((m + 1) * f.dimension)]
-            }
-            union[owners[s]] = u
+            let owner = owners[s]
+            if first[owner] == nil { first[owner] = s }
+            for key in f.vectorKeys where seen[owner, default: []].insert(key).inserted { keys[owner, default: []].append(key) }
         }
         for (s, r) in requests.enumerated() {
             guard case .features(var f) = r else { continue }
-            let u = union[owners[s]]!
-            if first[owners[s]] == s {
-                f.vectorKeys = u.keys
-                f.itemUnitVectors = u.vectors
-            } else {
-                f.vectorKeys = []
-                f.itemUnitVectors = []
-            }
+            f.vectorKeys = first[owners[s]] == s ? keys[owners[s]]! : []  // the vectors themselves stay in the shared table
             out[s] = .features(f)
         }
         return out

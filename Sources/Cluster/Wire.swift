@@ -247,7 +247,7 @@ enum Wire {
             m.itemKeys = r.itemKeys
             m.itemScores = r.itemScores
             m.vectorKeys = r.vectorKeys
-            m.itemUnitVectors = r.itemUnitVectors
+            m.itemUnitVectors = r.vectors.rows(for: r.vectorKeys)
             w.features = m
         }
         return w
@@ -270,7 +270,8 @@ enum Wire {
                 throw DecodeError(message: "features request with sizes that do not match k = \(k), d = \(d), \(m) items")
             }
             return .features(FeatureRequest(components: k, dimension: d, userMean: f.userMean, userAxes: f.userAxes, itemKeys: f.itemKeys,
-                                            itemScores: f.itemScores, vectorKeys: f.vectorKeys, itemUnitVectors: f.itemUnitVectors))
+                                            itemScores: f.itemScores, vectorKeys: f.vectorKeys,
+                                            vectors: ItemVectorTable(keys: f.vectorKeys, rows: f.itemUnitVectors, dimension: d)))
         case .newton(let n):
             guard let p = n.fits.first?.beta.count, n.fits.allSatisfy({ $0.beta.count == p }) else {
                 throw DecodeError(message: "newton request with no fits or unequal β lengths")
@@ -366,7 +367,8 @@ enum Wire {
             var m = Causa_Wire_EmbedStatistic()
             m.encoder = e.encoder
             m.dimension = UInt32(e.dimension)
-            if e.userVectors.isEmpty { m.userMoments = moments(e.userMoments) }  // else absent: the vectors carry them
+            // Absent when the vectors carry them, or when the shard has no user with text (a d × d block of zeros).
+            if e.userVectors.isEmpty, e.userMoments.count > 0 { m.userMoments = moments(e.userMoments) }
             m.usersWithText = UInt64(e.usersWithText)
             m.usersWithoutText = UInt64(e.usersWithoutText)
             if let r = e.firstUserWithoutRecord { m.firstUserWithoutRecord = cell(r) }

@@ -194,11 +194,12 @@ public struct FitDriver {
             userPCA = pca
             info.users_with_text = with
             info.users_without_text = without
+            if with < k { warnings.append("only \(with) users have text, fewer than text.components = \(k): user_pc\(with + 1)...user_pc\(k) carry no information") }
             info.user_explained_variance = explained(pca, moments)
             if without > 0 { warnings.append("\(without) of \(with + without) users have no text: their user_pc features and affinity are 0") }
         }
         // Items: vectors gathered in shard order (file order within a shard).
-        var itemScores: [String: [Double]] = [:], itemUnits: [String: [Float]] = [:]
+        var itemScores: [String: [Double]] = [:], unitKeys: [String] = [], unitRows: [Float] = []
         if prepared.items != nil {
             var moments = MomentMatrix(dimension: d)
             var withText = 0, total = 0
@@ -212,18 +213,20 @@ public struct FitDriver {
                 moments.merge(MomentMatrix(rows: block, count: block.count / d, dimension: d))
             }
             guard withText > 0 else { throw job.textError("item_text", "no item has any text in \(t.itemText.joined(separator: ", ")): every cell is empty") }
+            if withText < k { warnings.append("only \(withText) items have text, fewer than text.components = \(k): item_pc\(withText + 1)...item_pc\(k) carry no information") }
             let pca = try PrincipalComponents(moments: moments, k: k)
             for (s, e) in stats.enumerated() {
                 for (m, record) in itemRecords[s].enumerated() {
-                    guard e.itemHasText[m] else {
+                    unitKeys.append(record.key)
+                    let v = e.itemVectors[(m * d)..<((m + 1) * d)]
+                    let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+                    guard e.itemHasText[m], norm > 0 else {
                         itemScores[record.key] = [Double](repeating: 0, count: k)
-                        itemUnits[record.key] = [Float](repeating: 0, count: d)
+                        unitRows += [Float](repeating: 0, count: d)
                         continue
                     }
-                    let v = e.itemVectors[(m * d)..<((m + 1) * d)]
                     itemScores[record.key] = pca.project(v)
-                    let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-                    itemUnits[record.key] = v.map { Float(Double($0) / norm) }
+                    unitRows += v.map { Float(Double($0) / norm) }
                 }
             }
             info.items = total
@@ -232,11 +235,11 @@ public struct FitDriver {
             if total > withText { warnings.append("\(total - withText) of \(total) items have no text: their item_pc features and affinity are 0") }
         }
         // Features: each shard gets the projection and the items its rows name.
+        let table = ItemVectorTable(keys: unitKeys, rows: unitRows, dimension: d)
         let requests = (0..<shards).map { s -> RoundRequest in
             let keys = t.itemsPath == nil ? [] : summaries[s].itemKeys.map(\.key)
             return .features(FeatureRequest(components: k, dimension: d, userMean: userPCA?.mean ?? [], userAxes: userPCA?.components ?? [],
-                                            itemKeys: keys, itemScores: keys.flatMap { itemScores[$0]! }, vectorKeys: keys,
-                                            itemUnitVectors: keys.flatMap { itemUnits[$0]! }))
+                                            itemKeys: keys, itemScores: keys.flatMap { itemScores[$0]! }, vectorKeys: keys, vectors: table))
         }
         let ready = try executor.run(perShard: requests)
         try throwFirstFailure(ready, round: "features")

@@ -255,10 +255,11 @@ public struct FeatureRequest: Sendable, Equatable {
     /// to one worker may carry the union for all of them in the worker's first request and none in the others (the
     /// worker keeps the vectors it was sent for the rest of the job).
     public var vectorKeys: [String]
-    /// [vectorKeys.count, d] row-major Float32: those items' unit vectors (zero for items with no text), for `affinity`.
-    public var itemUnitVectors: [Float]
+    /// The unit vectors (zero for items with no text) of at least `vectorKeys`, for `affinity`; one table shared by
+    /// every shard's request (the wire carries only `vectorKeys`' rows).
+    public var vectors: ItemVectorTable
     public init(components: Int, dimension: Int, userMean: [Double], userAxes: [Double], itemKeys: [String], itemScores: [Double],
-                vectorKeys: [String], itemUnitVectors: [Float]) {
+                vectorKeys: [String], vectors: ItemVectorTable) {
         self.components = components
         self.dimension = dimension
         self.userMean = userMean
@@ -266,7 +267,47 @@ public struct FeatureRequest: Sendable, Equatable {
         self.itemKeys = itemKeys
         self.itemScores = itemScores
         self.vectorKeys = vectorKeys
-        self.itemUnitVectors = itemUnitVectors
+        self.vectors = vectors
+    }
+}
+
+/// Item unit vectors by key: [items, d] Float32 row-major, built once per job and shared (by reference) by the
+/// features requests of every shard.
+public final class ItemVectorTable: Equatable, @unchecked Sendable {
+    /// Vector dimension d.
+    public let dimension: Int
+    /// Row of each key.
+    public let index: [String: Int]
+    /// [index.count, d] row-major.
+    public let rows: [Float]
+
+    /// - Parameters:
+    ///   - keys: item keys, unique.
+    ///   - rows: [keys.count, dimension] row-major Float32.
+    public init(keys: [String], rows: [Float], dimension: Int) {
+        precondition(rows.count == keys.count * dimension, "ItemVectorTable: \(rows.count) values for \(keys.count) keys of \(dimension)")
+        self.dimension = dimension
+        var index: [String: Int] = [:]
+        for (i, k) in keys.enumerated() { index[k] = i }
+        self.index = index
+        self.rows = rows
+    }
+
+    /// The vector of `key`, [d], or nil.
+    public func vector(_ key: String) -> ArraySlice<Float>? {
+        index[key].map { rows[($0 * dimension)..<(($0 + 1) * dimension)] }
+    }
+
+    /// The rows of `keys` (each must be in the table), [keys.count, d].
+    public func rows(for keys: [String]) -> [Float] {
+        var out: [Float] = []
+        out.reserveCapacity(keys.count * dimension)
+        for k in keys { out += vector(k)! }
+        return out
+    }
+
+    public static func == (a: ItemVectorTable, b: ItemVectorTable) -> Bool {
+        a === b || (a.dimension == b.dimension && a.index == b.index && a.rows == b.rows)
     }
 }
 

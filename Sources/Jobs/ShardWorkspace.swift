@@ -115,7 +115,8 @@ public final class ShardWorkspace {
         var parsed = [[Double]](repeating: [], count: c)
         for (k, name) in plan.columns.enumerated() {
             var s = summary.columns[k]
-            var column = [Double](repeating: .nan, count: data.count)
+            let keep = formula.columns.contains(name)  // text-only columns (user_text, item_key) are never read as numbers
+            var column = keep ? [Double](repeating: .nan, count: data.count) : []
             let collect = plan.levelColumns.contains(name)
             let forced = plan.categoricalColumns.contains(name)
             let isOutcome = name == plan.outcomeColumn
@@ -130,7 +131,7 @@ public final class ShardWorkspace {
                 var isNumber = false
                 if let x = Cell.number(text) {
                     isNumber = true
-                    column[i] = x
+                    if keep { column[i] = x }
                     s.numericCount += 1
                     if s.allIntegral, !Cell.isIntegerSyntax(text) { s.allIntegral = false }
                     if isOutcome, x != 0, x != 1, s.firstNonBinary == nil { s.firstNonBinary = ref() }
@@ -204,9 +205,13 @@ public final class ShardWorkspace {
                                            message: "text.timestamp: '\(text)' is not a number of days (column \(ts))")
                     }
                     time[i] = v
-                    latest[data.userHash[i]] = max(latest[data.userHash[i]] ?? v, v)
+                    // The reference time is the user's latest row *with text*, so the newest text has weight 1 (the
+                    // weights of one user share a factor that cancels; this keeps them from all underflowing to 0).
+                    if slots.contains(where: { !Self.isBlank(data.fields[i * c + $0]) }) {
+                        latest[data.userHash[i]] = max(latest[data.userHash[i]] ?? v, v)
+                    }
                 }
-                for i in 0..<data.count { weight[i] = exp2(-(latest[data.userHash[i]]! - time[i]) / half) }
+                for i in 0..<data.count { weight[i] = latest[data.userHash[i]].map { exp2(-($0 - time[i]) / half) } ?? 1 }
             }
             for i in 0..<data.count {
                 for slot in slots {
@@ -230,13 +235,16 @@ public final class ShardWorkspace {
             throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "the encoder failed: \(error)", isInternal: true)
         }
         let row = Dictionary(uniqueKeysWithValues: texts.enumerated().map { ($1, $0) })
-        func mean(_ list: [(text: String, weight: Double)]) -> [Double] {
+        /// The weighted mean of the texts' vectors; nil when it is zero (no weight, or texts whose vectors cancel, such
+        /// as punctuation only under the hashing encoder): such a user or item counts as having no text.
+        func mean(_ list: [(text: String, weight: Double)]) -> [Double]? {
             var v = [Double](repeating: 0, count: d), total = 0.0
             for e in list {
                 let base = row[e.text]! * d
                 for j in 0..<d { v[j] += e.weight * Double(vectors[base + j]) }
                 total += e.weight
             }
+            guard total > 0, v.contains(where: { $0 != 0 }) else { return nil }
             for j in 0..<d { v[j] /= total }
             return v
         }
@@ -244,11 +252,10 @@ public final class ShardWorkspace {
         var block: [Double] = []
         var with = 0, without = 0
         for h in order {
-            guard let list = userTexts[h], !list.isEmpty else {
+            guard let list = userTexts[h], !list.isEmpty, let v = mean(list) else {
                 if t.usersPath == nil ? !t.userText.isEmpty : userTexts[h] != nil { without += 1 }
                 continue
             }
-            let v = mean(list)
             users[h] = v
             block += v
             with += 1
@@ -258,8 +265,7 @@ public final class ShardWorkspace {
         var hasText = [Bool](repeating: false, count: request.items.count)
         for (m, item) in request.items.enumerated() {
             let list = item.texts.filter { !Self.isBlank($0) }.map { (text: $0, weight: 1.0) }
-            guard !list.isEmpty else { continue }
-            let v = mean(list)
+            guard !list.isEmpty, let v = mean(list) else { continue }
             for j in 0..<d { itemVectors[m * d + j] = Float(v[j]) }
             hasText[m] = true
         }
@@ -290,7 +296,16 @@ public final class ShardWorkspace {
             let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
             if norm > 0 { units[h] = u.map { $0 / norm } }
         }
-        for (m, key) in r.vectorKeys.enumerated() { itemUnitVectors[key] = r.itemUnitVectors[(m * d)..<((m + 1) * d)] }
+        guard k == t.components, hasUsers ? (r.userMean.count == d && r.userAxes.count == k * d) : true, r.itemScores.count == r.itemKeys.count * k,
+              r.vectors.dimension == d else {
+            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: features request of the wrong shape (k = \(k), d = \(d))", isInternal: true)
+        }
+        for key in r.vectorKeys {
+            guard let v = r.vectors.vector(key) else {
+                throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: features request without the vector of item '\(key)'", isInternal: true)
+            }
+            itemUnitVectors[key] = v
+        }
         let itemIndex = Dictionary(uniqueKeysWithValues: r.itemKeys.enumerated().map { ($1, $0) })
         let itemSlot = t.itemKey.flatMap { plan.columns.firstIndex(of: $0) }
         var out = [Double](repeating: 0, count: data.count * f)
@@ -341,7 +356,7 @@ public final class ShardWorkspace {
         if spec.dataColumns.contains(where: { featureSlot[$0] != nil }), rowFeatures.count != n * f {
             throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: shard \(data.shard) has no text features (features round missing)", isInternal: true)
         }
-        let parsedColumns = numbers[data.shard].flatMap { $0.count == c && $0.allSatisfy { $0.count == n } ? $0 : nil }
+        let parsedColumns = numbers[data.shard].flatMap { $0.count == c ? $0 : nil }
         // (slot, numeric) for data columns; (−1 − feature index, true) for text features.
         let reads = spec.dataColumns.map { name in featureSlot[name].map { (-1 - $0, true) } ?? (slot[name]!, info[name]!.isNumeric) }
         var x = [Double](repeating: 0, count: n * p)
@@ -356,8 +371,8 @@ public final class ShardWorkspace {
                     values[k] = .number(rowFeatures[i * f + (-1 - s)])
                     continue
                 }
-                if numeric, let cached = parsedColumns?[s][i], !cached.isNaN {
-                    values[k] = .number(cached)
+                if numeric, let cached = parsedColumns?[s], cached.count == n, !cached[i].isNaN {
+                    values[k] = .number(cached[i])
                     continue
                 }
                 let text = data.fields[i * c + s]

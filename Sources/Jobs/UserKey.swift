@@ -31,13 +31,13 @@ public enum UserKey {
         return z ^ (z >> 31)
     }
 
-    /// The virtual shard of a user: h mod S.
     /// The hash that places a data row: of its user-key fields, or, for a job without `data.user_key` (each row
     /// its own unit), of its 0-based data-row index.
     public static func rowHash<S: Sequence>(keyFields: S, rowIndex: Int, hasKey: Bool) -> UInt64 where S.Element: StringProtocol {
         hasKey ? hash(keyFields) : splitmix64(UInt64(rowIndex))
     }
 
+    /// The virtual shard of a user: h mod S.
     public static func shard(hash: UInt64, shards: Int) -> Int { Int(hash % UInt64(shards)) }
 
     /// The fold of a row: its data-row index mod K, or the user's splitmix64(h) mod K.

@@ -70,6 +70,42 @@ final class NewUserTrialTests: XCTestCase {
         assertInputError(try JobSpec.load(path: job), file: job, line: 5, column: 10, contains: "is for kind = \"sem\"")
     }
 
+    /// Review findings: recency weights measured from the latest row with text (no underflow to 0/0 when the latest
+    /// row is blank), and texts whose vectors cancel (punctuation only, hashing encoder) count as no text.
+    func testRecencyWithABlankLatestRowAndZeroVectorsAreNoText() throws {
+        let dir = try folder()
+        var rows = "u,t,q,item,y\n"
+        for (i, u) in ["a", "b", "c", "d"].enumerated() {
+            let (old, new) = i < 2 ? ("reads history books", "runs trails") : ("runs trails", "reads history books")
+            rows += "\(u),0,\(old),i\(i % 2),1\n\(u),5,\(new),i\(i % 2),0\n\(u),10000,,i2,\(i % 2)\n"
+        }
+        _ = try write(rows, "rows.csv", in: dir)
+        _ = try write("item,d\ni0,history books to read\ni1,trails to run\ni2,!!!\n", "items.csv", in: dir)
+        let job = try write("""
+            [data]
+            path = "rows.csv"
+            user_key = ["u"]
+            [model]
+            kind = "ols"
+            formula = "y ~ affinity + item_pc1 + user_pc1"
+            [text]
+            encoder = "hashing"
+            components = 1
+            user_text = ["q"]
+            combine = "recency"
+            timestamp = "t"
+            half_life_days = 0.001
+            items_path = "items.csv"
+            item_key = "item"
+            item_text = ["d"]
+            cache = false
+            """, "job.toml", in: dir)
+        let outcome = try Fixtures.run(jobPath: job, workers: 2)
+        XCTAssertEqual(outcome.text?.users_with_text, 4)
+        XCTAssertEqual(outcome.text?.items_without_text, 1)
+        XCTAssertTrue(outcome.model.coefficients.allSatisfy { $0.estimate.isFinite })
+    }
+
     /// A proper prior fits a singular design, with a warning naming the collinear columns.
     func testWeakPriorOnASingularDesignWarns() throws {
         let dir = try folder()
