@@ -181,19 +181,21 @@ public struct JobSpec: Sendable, Equatable, Codable {
         guard let source = DataSource(rawValue: sourceText) else {
             throw fail("data", "source", "unknown data.source '\(sourceText)' (expected \"file\" or \"shards\")")
         }
-        var userKey: [String] = []
-        if let v = data["user_key"] {
-            if let s = v.string { userKey = [s] } else if let a = v.array {
-                for item in a {
-                    guard let s = item.string else { throw fail("data", "user_key", "'data.user_key' must be an array of column names") }
-                    userKey.append(s)
-                }
-            } else { throw fail("data", "user_key", "'data.user_key' must be an array of column names") }
+        /// A column name or an array of distinct column names ([] when the key is absent).
+        func strings(_ t: TOMLTable, _ s: String, _ key: String) throws -> [String] {
+            guard let v = t[key] else { return [] }
+            if let one = v.string { return [one] }
+            guard let a = v.array else { throw fail(s, key, "'\(s).\(key)' must be an array of column names") }
+            var out: [String] = []
+            for item in a {
+                guard let name = item.string else { throw fail(s, key, "'\(s).\(key)' must be an array of column names") }
+                out.append(name)
+            }
+            if let dup = out.first(where: { k in out.filter { $0 == k }.count > 1 }) { throw fail(s, key, "'\(s).\(key)' names '\(dup)' twice") }
+            return out
         }
+        let userKey = try strings(data, "data", "user_key")
         if data["user_key"] != nil, userKey.isEmpty { throw fail("data", "user_key", "'data.user_key' must name at least one column") }
-        if let dup = userKey.first(where: { k in userKey.filter { $0 == k }.count > 1 }) {
-            throw fail("data", "user_key", "'data.user_key' names '\(dup)' twice")
-        }
 
         let model = try section("model", required: true)!
         let kindText = try string(model, "model", "kind")
@@ -281,18 +283,6 @@ public struct JobSpec: Sendable, Equatable, Codable {
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path }
         let resolved = resolve(dataPath)
-        func strings(_ t: TOMLTable, _ s: String, _ key: String) throws -> [String] {
-            guard let v = t[key] else { return [] }
-            if let one = v.string { return [one] }
-            guard let a = v.array else { throw fail(s, key, "'\(s).\(key)' must be an array of column names") }
-            var out: [String] = []
-            for item in a {
-                guard let name = item.string else { throw fail(s, key, "'\(s).\(key)' must be an array of column names") }
-                guard !out.contains(name) else { throw fail(s, key, "'\(s).\(key)' names '\(name)' twice") }
-                out.append(name)
-            }
-            return out
-        }
         var textSpec: TextSpec? = nil
         var textPositions: [String: SourceLocation] = [:]
         if let text = try section("text", required: false) {

@@ -208,8 +208,6 @@ public struct FitReport: Codable, Sendable, Equatable {
         out += "log-likelihood \(fmt(model.log_likelihood))  iterations \(model.iterations)  converged \(model.converged)\n"
         if let s = model.sigma2 { out += "sigma2 \(fmt(s))  sigma2_mle \(fmt(model.sigma2_mle ?? 0))\n" }
         let width = max(12, model.coefficients.map(\.name.count).max() ?? 0)
-        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
-        func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
         out += pad("", width) + ["coef", "std err", "HC1 se", model.statistic, "P>|\(model.statistic)|", "[0.025", "0.975]"].map { lpad($0, 12) }.joined() + "\n"
         for c in model.coefficients {
             out += pad(c.name, width) + [c.estimate, c.std_error, c.robust_std_error, c.statistic, c.p_value, c.ci_low, c.ci_high].map { lpad(fmt($0), 12) }.joined() + "\n"

@@ -1,6 +1,12 @@
 import Foundation
 import Statistics
 
+/// `s` padded with spaces on the right to `w` characters (the report tables' columns).
+func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
+
+/// `s` padded with spaces on the left to `w` characters.
+func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
+
 /// A finite value, or nil (JSON has no NaN or infinity).
 func finite(_ x: Double?) -> Double? {
     guard let x, x.isFinite else { return nil }
@@ -165,8 +171,6 @@ extension FitReport {
     func semTable(_ s: SEMSection) -> String {
         var out = ""
         func f(_ x: Double?, _ w: Int = 10) -> String { lpad(x.map { String(format: "%.4f", $0) } ?? "", w) }
-        func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
-        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
         let width = max(16, s.parameters.map { "\($0.lhs) \($0.op) \($0.rhs)".count }.max() ?? 0) + 2
         out += pad("", width) + ["est", "se", "z", "P(>|z|)", "ci.lower", "ci.upper", "std.all"].map { lpad($0, 10) }.joined() + "\n"
         for p in s.parameters {
@@ -186,8 +190,6 @@ extension FitReport {
 
     /// The Bayes section as text.
     func bayesTable(_ b: BayesSection) -> String {
-        func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
-        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
         func f(_ x: Double?) -> String { lpad(x.map { String(format: "%.4f", $0) } ?? "-", 12) }
         let width = max(12, b.coefficients.map(\.name.count).max() ?? 0)
         let level = String(format: "%.10g", b.credible_level * 100)

@@ -24,8 +24,6 @@ public final class ShardWorkspace {
     private var features: [Int: [Double]] = [:]
     /// Item unit vectors received in features requests (any shard's), by item key, kept for the job.
     private var itemUnitVectors: [String: ArraySlice<Float>] = [:]
-    /// Makes the job's text encoder (a test can inject one).
-    public var encoderProvider: (TextSpec) throws -> TextEncoder = TextEncoders.encoder(for:)
 
     struct ShardDesign {
         var x: [Double]
@@ -226,7 +224,7 @@ public final class ShardWorkspace {
         for item in request.items { for text in item.texts where !Self.isBlank(text) { distinct.insert(text) } }
         let texts = distinct.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let encoder: TextEncoder
-        do { encoder = try encoderProvider(t) } catch {
+        do { encoder = try TextEncoders.encoder(for: t) } catch {
             throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "cannot load the \(t.encoder.rawValue) encoder: \(error)", isInternal: true)
         }
         let d = encoder.dimension
@@ -286,13 +284,7 @@ public final class ShardWorkspace {
         let users = userVectors[data.shard] ?? [:]
         var scores: [UInt64: [Double]] = [:], units: [UInt64: [Double]] = [:]
         for (h, u) in users {
-            var s = [Double](repeating: 0, count: k)
-            for j in 0..<k {
-                var acc = 0.0
-                for l in 0..<d { acc += (u[l] - r.userMean[l]) * r.userAxes[j * d + l] }
-                s[j] = acc
-            }
-            scores[h] = s
+            scores[h] = PrincipalComponents.scores(centred: (0..<d).map { u[$0] - r.userMean[$0] }, components: r.userAxes, count: k)
             let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
             if norm > 0 { units[h] = u.map { $0 / norm } }
         }

@@ -98,15 +98,7 @@ final class SEMJobTests: XCTestCase {
     /// `click ~ affinity + user_pc1 + price` as a SEM gives the OLS job's slopes and intercept.
     func testSEMUsesTextFeaturesAndOneRegressionEqualsOLS() throws {
         let dir = try TextFeaturesTests.simulate(users: 80, items: 25, seed: 9)
-        let text = """
-            encoder = "hashing"
-            components = 2
-            users_path = "users.csv"
-            user_text = ["profile"]
-            items_path = "items.csv"
-            item_key = "item_id"
-            item_text = ["description"]
-            """
+        let text = TextFeaturesTests.profilesAndDescriptions(components: 2)
         let ols = try Fixtures.run(jobPath: try TextFeaturesTests.job(dir, name: "ols", formula: "click ~ affinity + user_pc1 + price", text: text, folds: 0))
         let semJob = try TextFeaturesTests.job(dir, name: "sem", kind: "sem", formula: "", text: text, folds: 0)
         let body = try String(contentsOfFile: semJob, encoding: .utf8)

@@ -38,6 +38,19 @@ final class TextFeaturesTests: XCTestCase {
         return path
     }
 
+    /// The body of a [text] table for simulated data: users' profiles and items' descriptions, hashing encoder.
+    static func profilesAndDescriptions(components: Int) -> String {
+        """
+        encoder = "hashing"
+        components = \(components)
+        users_path = "users.csv"
+        user_text = ["profile"]
+        items_path = "items.csv"
+        item_key = "item_id"
+        item_text = ["description"]
+        """
+    }
+
     var hasModel: Bool { FileManager.default.fileExists(atPath: Self.modelFolder + "/model.safetensors") }
 
     /// Acceptance 2: on simulated data, CV MSE with MiniLM features < with hashing features < without text features.
@@ -76,15 +89,7 @@ final class TextFeaturesTests: XCTestCase {
     /// match a computation done here from the embeddings directly.
     func testFeaturesMatchADirectComputationAndDoNotDependOnWorkers() throws {
         let dir = try Self.simulate(users: 60, items: 20, seed: 5)
-        let text = """
-            encoder = "hashing"
-            components = 3
-            users_path = "users.csv"
-            user_text = ["profile"]
-            items_path = "items.csv"
-            item_key = "item_id"
-            item_text = ["description"]
-            """
+        let text = Self.profilesAndDescriptions(components: 3)
         let formula = "click ~ affinity + user_pc1 + item_pc2 + user_pc1:item_pc1"
         let one = try Fixtures.run(jobPath: try Self.job(dir, formula: formula, text: text, shards: 7), workers: 1)
         let three = try Fixtures.run(jobPath: try Self.job(dir, formula: formula, text: text, shards: 7), workers: 3)
@@ -164,15 +169,7 @@ final class TextFeaturesTests: XCTestCase {
     /// texts, and features the [text] table does not make.
     func testBadTextInputsAreInputErrorsWithPositions() throws {
         let dir = try Self.simulate(users: 30, items: 10, seed: 2)
-        let text = """
-            encoder = "hashing"
-            components = 2
-            users_path = "users.csv"
-            user_text = ["profile"]
-            items_path = "items.csv"
-            item_key = "item_id"
-            item_text = ["description"]
-            """
+        let text = Self.profilesAndDescriptions(components: 2)
         let formula = "click ~ affinity + user_pc1:item_pc1"
         var users = try String(contentsOfFile: dir + "/users.csv", encoding: .utf8).split(separator: "\n").map(String.init)
         var items = try String(contentsOfFile: dir + "/items.csv", encoding: .utf8).split(separator: "\n").map(String.init)

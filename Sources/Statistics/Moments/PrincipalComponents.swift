@@ -71,12 +71,24 @@ public struct PrincipalComponents: Sendable, Equatable {
     }
 
     private func score(_ centred: [Double]) -> [Double] {
-        let d = dimension
+        Self.scores(centred: centred, components: components, count: count)
+    }
+
+    /// Scores (x − m) · componentᵢ from a centred vector, for code that holds the components without the rest of the
+    /// PCA (a worker sent the mean and axes by the coordinator).
+    /// - Parameters:
+    ///   - centred: [d], x − m.
+    ///   - components: [k, d] row-major.
+    ///   - count: k.
+    /// - Returns: [k].
+    public static func scores(centred: [Double], components: [Double], count k: Int) -> [Double] {
+        let d = centred.count
+        precondition(components.count == k * d, "scores: \(components.count) component values for k = \(k), d = \(d)")
         return components.withUnsafeBufferPointer { c in
             centred.withUnsafeBufferPointer { z in
-                (0..<count).map { k in
+                (0..<k).map { i in
                     var s = 0.0
-                    for j in 0..<d { s += z[j] * c[k * d + j] }
+                    for j in 0..<d { s += z[j] * c[i * d + j] }
                     return s
                 }
             }
