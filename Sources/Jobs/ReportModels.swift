@@ -18,12 +18,17 @@ extension FitReport {
     public struct SEMSection: Codable, Sendable, Equatable {
         /// One row of lavaan's parameter table.
         public struct Parameter: Codable, Sendable, Equatable {
+            /// Left-hand side variable.
             public var lhs: String
             /// `=~`, `~`, `~~` or `~1`.
             public var op: String
+            /// Right-hand side variable ("" for an intercept).
             public var rhs: String
+            /// The label written in the syntax (`a*x`), if any.
             public var label: String?
+            /// Estimated (true) or fixed, e.g. a first loading or a fixed.x moment (false).
             public var free: Bool
+            /// The estimate, in the variables' units.
             public var est: Double
             /// From the expected information (lavaan's default); absent for fixed parameters.
             public var se: Double?

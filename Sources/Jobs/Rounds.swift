@@ -160,7 +160,9 @@ public struct ShardSummary: SufficientStatistic, Equatable {
 
 /// A key and the earliest row that names it.
 public struct KeyOccurrence: Sendable, Equatable {
+    /// The key's text as written in the data.
     public var key: String
+    /// The earliest data row naming it (row index, line, the key as the cell's value).
     public var first: CellReference
     public init(key: String, first: CellReference) {
         self.key = key
