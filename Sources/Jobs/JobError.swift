@@ -28,7 +28,7 @@ public struct InputError: Error, Equatable, CustomStringConvertible {
         var place = file
         if let line { place += ":\(line)" }
         if let column { place += ":\(column)" }
-        return "\(place): \(message)"
+        return "\(place): \(printable(message))"  // one line, even when a name in the message holds a newline
     }
 }
 

@@ -49,7 +49,7 @@ public struct PreparedJob {
         switch job.source {
         case .file:
             let table: CSVTable
-            do { table = try CSVTable(path: job.resolvedDataPath) } catch let e as TabularError {
+            do { table = try CSVTable(path: job.resolvedDataPath, delimiter: job.delimiter) } catch let e as TabularError {
                 guard e.code == .unreadable, let p = job.dataPathPosition else { throw InputError(e) }
                 // The file is not there: point at the job file's data.path too.
                 throw InputError(file: job.jobFile, line: p.line, column: p.column, "data.path: \(e.file): \(e.message)")
@@ -101,31 +101,29 @@ public struct PreparedJob {
             }
         }
         // A column the job reads must be named once in the header.
-        var checked = Set<String>()
-        for name in job.userKey + formulaDataColumns + textColumns where checked.insert(name).inserted && header.filter({ $0 == name }).count > 1 {
-            let positions = header.indices.filter { header[$0] == name }.map { "\($0 + 1)" }
-            throw InputError(file: dataFile, line: 1, column: Int(positions[1]),
-                             "the header names '\(name)' more than once (columns \(positions.joined(separator: ", "))); the job cannot tell which to read")
-        }
+        do {
+            try CSVTable.requireUnique(job.userKey + formulaDataColumns + textColumns, header: header, file: dataFile)
+        } catch let e as TabularError { throw InputError(e) }
+        let delimiterHint = table?.delimiterHint ?? ""
         var keyColumns: [Int] = []
         for k in job.userKey {
             guard let i = header.firstIndex(of: k) else {
                 var hint = ""
                 if header.count <= 20 { hint = " (the header has: \(header.map { "'\($0)'" }.joined(separator: ", ")))" }
-                throw InputError(file: dataFile, line: 1, "no column '\(k)' in the header, needed by data.user_key in \(job.jobFile)\(hint)")
+                throw InputError(file: dataFile, line: 1, "no column '\(k)' in the header, needed by data.user_key in \(job.jobFile)\(hint)\(delimiterHint)")
             }
             keyColumns.append(i)
         }
         self.userKeyColumns = keyColumns
         for factor in [formula.outcome] + formula.factors {
             for c in factor.expression.columns where !header.contains(c) && !features.contains(c) {
-                throw job.inputError(FormulaError("unknown column '\(c)': it is not in the header of \(dataFile)\(Self.featureHint(c, job.text))", at: factor.offset))
+                throw job.inputError(FormulaError("unknown column '\(c)': it is not in the header of \(dataFile)\(Self.featureHint(c, job.text))\(delimiterHint)", at: factor.offset))
             }
         }
         if let t = job.text {
             for c in textColumns where !header.contains(c) {
                 let key = c == t.itemKey ? "item_key" : c == t.timestamp ? "timestamp" : "user_text"
-                throw job.textError(key, "no column '\(c)' in the header of \(dataFile)\(t.usersPath == nil && key == "user_text" ? " (without users_path, user_text names columns of data.path)" : "")")
+                throw job.textError(key, "no column '\(c)' in the header of \(dataFile)\(t.usersPath == nil && key == "user_text" ? " (without users_path, user_text names columns of data.path)" : "")\(delimiterHint)")
             }
         }
         var columns = formulaDataColumns
@@ -155,7 +153,8 @@ public struct PreparedJob {
             }
             func missing(_ file: String, keyName: String, keyColumns: [String], textKey: String) -> (String, [String]) -> InputError {
                 { name, header in
-                    let shown = header.count <= 20 ? " (it has: \(header.map { "'\($0)'" }.joined(separator: ", ")))" : ""
+                    let shown = (header.count <= 20 ? " (it has: \(header.map { "'\($0)'" }.joined(separator: ", ")))" : "")
+                        + CSVDelimiter.hint(header: header, readWith: job.delimiter)
                     if keyColumns.contains(name) {
                         let p = keyName == "data.user_key" ? job.userKeyPosition : job.textPositions["item_key"]
                         return InputError(file: job.jobFile, line: p?.line, column: p?.column, "\(keyName): no column '\(name)' in the header of \(file)\(shown); the key columns must have the same names in both files")
@@ -164,11 +163,11 @@ public struct PreparedJob {
                 }
             }
             users = try t.usersPath.map {
-                try TextCatalog(path: $0, keyColumns: job.userKey, textColumns: t.userText, what: "user",
+                try TextCatalog(path: $0, delimiter: job.delimiter, keyColumns: job.userKey, textColumns: t.userText, what: "user",
                                 missingColumn: missing($0, keyName: "data.user_key", keyColumns: job.userKey, textKey: "user_text"))
             }
             items = try t.itemsPath.map {
-                try TextCatalog(path: $0, keyColumns: [t.itemKey!], textColumns: t.itemText, what: "item",
+                try TextCatalog(path: $0, delimiter: job.delimiter, keyColumns: [t.itemKey!], textColumns: t.itemText, what: "item",
                                 missingColumn: missing($0, keyName: "text.item_key", keyColumns: [t.itemKey!], textKey: "item_text"))
             }
         } else {

@@ -1,5 +1,6 @@
 import Foundation
 import Statistics
+import Tabular
 import TOMLKit
 
 /// A fit job, as read from a TOML job file.
@@ -71,6 +72,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public var resolvedDataPath: String
     /// `data.format`; only "csv".
     public var format: String
+    /// `data.delimiter`: the field delimiter of the data, users and items files (`,` default; `;`, `"\t"`, `|`).
+    /// Shard files written by `causa partition` are always comma-separated.
+    public var delimiter: CSVDelimiter = .comma
     /// `data.source`: "file" (default) or "shards".
     public var source: DataSource = .file
     /// `data.user_key`: columns whose values together identify a user.
@@ -173,10 +177,15 @@ public struct JobSpec: Sendable, Equatable, Codable {
         }
 
         let data = try section("data", required: true)!
-        try checkKeys(data, "data", ["path", "format", "user_key", "source"])
+        try checkKeys(data, "data", ["path", "format", "delimiter", "user_key", "source"])
         let dataPath = try string(data, "data", "path")
         let format = try string(data, "data", "format", default: "csv")
         guard format == "csv" else { throw fail("data", "format", "data.format '\(format)' is not supported (supported: csv)") }
+        let delimiterText = try string(data, "data", "delimiter", default: ",")
+        guard let delimiter = CSVDelimiter(rawValue: delimiterText) else {
+            let choices = CSVDelimiter.allCases.map(\.toml).joined(separator: ", ")
+            throw fail("data", "delimiter", "unknown data.delimiter \(String(reflecting: delimiterText)) (expected one of \(choices))")
+        }
         let sourceText = try string(data, "data", "source", default: "file")
         guard let source = DataSource(rawValue: sourceText) else {
             throw fail("data", "source", "unknown data.source '\(sourceText)' (expected \"file\" or \"shards\")")
@@ -355,6 +364,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         var spec = JobSpec(jobFile: path, dataPath: dataPath, resolvedDataPath: resolved, format: format, source: source, userKey: userKey,
                            kind: kind, formula: formula, folds: folds, foldBy: foldBy, shards: shards, formulaPosition: formulaPosition,
                            cvPosition: keys.locate(section: "cv", key: "folds"), dataPathPosition: keys.locate(section: "data", key: "path"))
+        spec.delimiter = delimiter
         spec.text = textSpec
         spec.textPositions = textPositions
         spec.userKeyPosition = keys.locate(section: "data", key: "user_key")

@@ -45,6 +45,7 @@ public struct FitReport: Codable, Sendable, Equatable {
         public init(_ job: JobSpec) {
             file = job.jobFile
             data = ["path": .string(job.dataPath), "format": .string(job.format), "user_key": .array(job.userKey.map { .string($0) })]
+            if job.delimiter != .comma { data["delimiter"] = .string(job.delimiter.rawValue) }
             model = ["kind": job.kind.rawValue]
             if job.kind == .sem { model["syntax"] = job.syntax ?? "" } else { model["formula"] = job.formula }
             cv = job.folds > 0 ? CVEcho(folds: job.folds, fold_by: job.foldBy.rawValue) : nil
@@ -191,7 +192,7 @@ public struct FitReport: Codable, Sendable, Equatable {
 
     /// The coefficient table and headline numbers as text, for stdout.
     public func table() -> String {
-        var out = "\(model.kind.uppercased()) \(model.formula)\n"
+        var out = "\(model.kind.uppercased()) \(printable(model.formula))\n"
         if sem != nil {
             // The model text as written, one statement per line, indented; comments and blank lines left out.
             let lines = model.formula.split(separator: "\n").map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "" }
@@ -207,7 +208,7 @@ public struct FitReport: Codable, Sendable, Equatable {
         }
         out += "log-likelihood \(fmt(model.log_likelihood))  iterations \(model.iterations)  converged \(model.converged)\n"
         if let s = model.sigma2 { out += "sigma2 \(fmt(s))  sigma2_mle \(fmt(model.sigma2_mle ?? 0))\n" }
-        let width = max(12, model.coefficients.map(\.name.count).max() ?? 0)
+        let width = max(12, model.coefficients.map { printable($0.name).count }.max() ?? 0)
         out += pad("", width) + ["coef", "std err", "HC1 se", model.statistic, "P>|\(model.statistic)|", "[0.025", "0.975]"].map { lpad($0, 12) }.joined() + "\n"
         for c in model.coefficients {
             out += pad(c.name, width) + [c.estimate, c.std_error, c.robust_std_error, c.statistic, c.p_value, c.ci_low, c.ci_high].map { lpad(fmt($0), 12) }.joined() + "\n"
@@ -216,7 +217,7 @@ public struct FitReport: Codable, Sendable, Equatable {
             out += "\(cv.folds)-fold CV (by \(cv.fold_by)): MSE \(fmt(cv.mse, digits: 8))  folds [\(cv.fold_mse.map { $0.map { fmt($0, digits: 6) } ?? "-" }.joined(separator: ", "))]\n"
         }
         out += textLines()
-        for w in model.warnings { out += "warning: \(w)\n" }
+        for w in model.warnings { out += "warning: \(printable(w))\n" }
         return out
     }
 
@@ -226,7 +227,7 @@ public struct FitReport: Codable, Sendable, Equatable {
         if let u = text.user_explained_variance { out += ", user PCs explain \(fmt(100 * u.reduce(0, +), digits: 1))%" }
         if let i = text.item_explained_variance { out += ", item PCs explain \(fmt(100 * i.reduce(0, +), digits: 1))%" }
         out += "\n"
-        for w in text.warnings { out += "warning: \(w)\n" }
+        for w in text.warnings { out += "warning: \(printable(w))\n" }
         return out
     }
 

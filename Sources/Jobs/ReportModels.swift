@@ -2,10 +2,33 @@ import Foundation
 import Statistics
 
 /// `s` padded with spaces on the right to `w` characters (the report tables' columns).
-func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
+func pad(_ s: String, _ w: Int) -> String {
+    let s = printable(s)
+    return s.count >= w ? s : s + String(repeating: " ", count: w - s.count)
+}
 
 /// `s` padded with spaces on the left to `w` characters.
-func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
+func lpad(_ s: String, _ w: Int) -> String {
+    let s = printable(s)
+    return s.count >= w ? s : String(repeating: " ", count: w - s.count) + s
+}
+
+/// `s` as it is printed in a table: control characters escaped (`\n`, `\r`, `\t`, others as `\u{7F}`), so a level
+/// name with a newline stays on its row. report.json keeps names as patsy makes them.
+func printable(_ s: String) -> String {
+    guard s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return s }
+    var out = ""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where u.properties.generalCategory == .control: out += "\\u{\(String(u.value, radix: 16, uppercase: true))}"
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out
+}
 
 /// A finite value, or nil (JSON has no NaN or infinity).
 func finite(_ x: Double?) -> Double? {
@@ -176,7 +199,7 @@ extension FitReport {
     func semTable(_ s: SEMSection) -> String {
         var out = ""
         func f(_ x: Double?, _ w: Int = 10) -> String { lpad(x.map { String(format: "%.4f", $0) } ?? "", w) }
-        let width = max(16, s.parameters.map { "\($0.lhs) \($0.op) \($0.rhs)".count }.max() ?? 0) + 2
+        let width = max(16, s.parameters.map { printable("\($0.lhs) \($0.op) \($0.rhs)").count }.max() ?? 0) + 2
         out += pad("", width) + ["est", "se", "z", "P(>|z|)", "ci.lower", "ci.upper", "std.all"].map { lpad($0, 10) }.joined() + "\n"
         for p in s.parameters {
             out += pad("\(p.lhs) \(p.op) \(p.rhs)".trimmingCharacters(in: .whitespaces), width) + f(p.est) + f(p.se) + f(p.z) + f(p.pvalue) + f(p.ci_lower) + f(p.ci_upper) + f(p.std_all) + "\n"
@@ -189,21 +212,21 @@ extension FitReport {
             out += "effects (from (I - B)^-1)" + (s.spectral_radius.map { String(format: "; spectral radius of B %.4f (%@)", $0, s.stable ? "stable" : "NOT stable") } ?? "") + "\n"
             for e in s.effects { out += "  \(e.from) -> \(e.to): direct \(f(e.direct, 0))  indirect \(f(e.indirect, 0))  total \(f(e.total, 0))\n" }
         }
-        for w in s.warnings { out += "warning: \(w)\n" }
+        for w in s.warnings { out += "warning: \(printable(w))\n" }
         return out
     }
 
     /// The Bayes section as text.
     func bayesTable(_ b: BayesSection) -> String {
         func f(_ x: Double?) -> String { lpad(x.map { String(format: "%.4f", $0) } ?? "-", 12) }
-        let width = max(12, b.coefficients.map(\.name.count).max() ?? 0)
+        let width = max(12, b.coefficients.map { printable($0.name).count }.max() ?? 0)
         let level = String(format: "%.10g", b.credible_level * 100)
         var out = "prior \(b.prior); \(level)% credible intervals; posterior t with \(String(format: "%.1f", b.degrees_of_freedom)) df\n"
         out += pad("", width) + ["mean", "sd", "ci_low", "ci_high"].map { lpad($0, 12) }.joined() + "\n"
         for c in b.coefficients { out += pad(c.name, width) + f(c.mean) + f(c.sd) + f(c.ci_low) + f(c.ci_high) + "\n" }
         out += pad("sigma2", width) + f(b.sigma2_mean) + f(b.sigma2_sd) + f(b.sigma2_ci_low) + f(b.sigma2_ci_high) + "\n"
         if let l = b.log_marginal_likelihood { out += "log marginal likelihood \(String(format: "%.4f", l))\n" }
-        for w in b.warnings { out += "warning: \(w)\n" }
+        for w in b.warnings { out += "warning: \(printable(w))\n" }
         return out
     }
 }

@@ -56,7 +56,7 @@ public enum ShardPartitioner {
             throw InputError(file: folder, "the output folder exists; choose a new one or remove it")
         }
         let table: CSVTable
-        do { table = try CSVTable(path: job.resolvedDataPath) } catch let e as TabularError { throw InputError(e) }
+        do { table = try CSVTable(path: job.resolvedDataPath, delimiter: job.delimiter) } catch let e as TabularError { throw InputError(e) }
         var keys: [Int] = []
         for k in job.userKey {
             do { keys.append(try table.columnIndex(k, wantedBy: "data.user_key in \(job.jobFile)")) } catch let e as TabularError { throw InputError(e) }

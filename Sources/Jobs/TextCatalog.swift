@@ -33,20 +33,24 @@ public struct TextCatalog: Sendable {
     /// Reads a users or items file.
     /// - Parameters:
     ///   - path: CSV file with a header.
+    ///   - delimiter: its field delimiter (the job's `data.delimiter`).
     ///   - keyColumns: the key columns (the user key, or the one item-key column).
     ///   - textColumns: text columns, in the order the job lists them.
     ///   - what: "user" or "item", for messages.
     ///   - missingColumn: the error for a key or text column the header lacks (pointing at the job file key naming it).
-    /// - Throws: `InputError` naming the file, line and column: unreadable file, missing columns, a missing key, and a
-    ///   key that is on two lines (naming both).
-    public init(path: String, keyColumns: [String], textColumns: [String], what: String,
+    /// - Throws: `InputError` naming the file, line and column: unreadable file, missing columns, a column named twice
+    ///   in the header, a missing key, and a key that is on two lines (naming both).
+    public init(path: String, delimiter: CSVDelimiter = .comma, keyColumns: [String], textColumns: [String], what: String,
                 missingColumn: ((String, [String]) -> InputError)? = nil) throws {
         self.path = path
         let table: CSVTable
-        do { table = try CSVTable(path: path) } catch let e as TabularError { throw InputError(e) }
+        do {
+            table = try CSVTable(path: path, delimiter: delimiter)
+            try table.requireUnique(keyColumns + textColumns)
+        } catch let e as TabularError { throw InputError(e) }
         for name in keyColumns + textColumns where !table.header.contains(name) {
             if let missingColumn { throw missingColumn(name, table.header) }
-            throw InputError(file: path, line: 1, "no column '\(name)' in the header (the job's \(keyColumns.contains(name) ? "\(what) key" : "\(what)_text") names it)")
+            throw InputError(file: path, line: 1, "no column '\(name)' in the header (the job's \(keyColumns.contains(name) ? "\(what) key" : "\(what)_text") names it)\(table.delimiterHint)")
         }
         let keys = keyColumns.map { table.header.firstIndex(of: $0)! }
         let texts = textColumns.map { table.header.firstIndex(of: $0)! }

@@ -12,8 +12,8 @@ public struct CSVRecord: Sendable {
 
 /// Reads the rows of a CSV file with a header line, tracking line numbers for error messages.
 ///
-/// RFC 4180 over bytes: comma-separated fields, optional double quotes (with `""` for a quote inside), LF or CRLF
-/// line ends, a leading UTF-8 byte-order mark ignored, blank lines skipped. Like Python's `csv` module it is lenient
+/// RFC 4180 over bytes: comma-separated fields (or `;`, tab or `|`: `CSVDelimiter`), optional double quotes (with
+/// `""` for a quote inside), LF or CRLF line ends, a leading UTF-8 byte-order mark ignored, blank lines skipped. Like Python's `csv` module it is lenient
 /// where RFC 4180 is strict: a quote inside an unquoted field, or text after a closing quote, is kept as text.
 /// Rows are numbered both by data index and by line (a quoted field with newlines moves the line count on).
 ///
@@ -26,6 +26,8 @@ public struct CSVRecord: Sendable {
 public final class CSVTable {
     /// The path as given (used in error messages).
     public let path: String
+    /// The field delimiter (`,` by default).
+    public let delimiter: CSVDelimiter
     /// Header names, in file order.
     public private(set) var header: [String]
     /// The file's bytes, owned by this reader (read through a raw buffer: the scanner is the hot loop of a job).
@@ -43,11 +45,14 @@ public final class CSVTable {
     private var closes: [Int] = []
 
     /// Opens a CSV file and reads its header.
-    /// - Parameter path: file path; shown as given in errors.
+    /// - Parameters:
+    ///   - path: file path; shown as given in errors.
+    ///   - delimiter: the field delimiter; default `,`.
     /// - Throws: `TabularError` `.unreadable` (missing or unreadable file, or a folder), `.empty` (no header line),
     ///   `.malformed` (not UTF-8, or an unterminated quote in the header).
-    public init(path: String) throws {
+    public init(path: String, delimiter: CSVDelimiter = .comma) throws {
         self.path = path
+        self.delimiter = delimiter
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw TabularError(.unreadable, "no such file", file: path)
@@ -77,8 +82,32 @@ public final class CSVTable {
         let close = header.filter { $0.lowercased() == name.lowercased() }
         var hint = close.isEmpty ? "" : " (did you mean '\(close[0])'?)"
         if close.isEmpty, header.count <= 20 { hint = " (the header has: \(header.map { "'\($0)'" }.joined(separator: ", ")))" }
+        hint += delimiterHint
         throw TabularError(.missingColumn, "no column '\(name)' in the header\(wantedBy.isEmpty ? "" : ", needed by \(wantedBy)")\(hint)",
                            file: path, line: 1)
+    }
+
+    /// Checks that each of `names` is in the header at most once (a header such as `user_id,score,score` cannot say
+    /// which `score` a job means; readers that key rows by name silently keep one of them).
+    /// - Parameter names: the columns a job reads.
+    /// - Throws: `TabularError` `.duplicateColumn` at line 1 and the second occurrence's column: "the header names
+    ///   'score' more than once (columns 2, 3); the job cannot tell which to read".
+    public func requireUnique(_ names: [String]) throws {
+        try Self.requireUnique(names, header: header, file: path)
+    }
+
+    /// `requireUnique(_:)` for a header read elsewhere (a shard manifest's copy of the data file's header).
+    /// - Throws: as `requireUnique(_:)`, naming `file`.
+    public static func requireUnique(_ names: [String], header: [String], file: String) throws {
+        var seen = Set<String>()
+        for name in names where seen.insert(name).inserted {
+            let positions = header.indices.filter { header[$0] == name }
+            guard positions.count > 1 else { continue }
+            throw TabularError(.duplicateColumn,
+                               "the header names '\(name)' more than once (columns \(positions.map { "\($0 + 1)" }.joined(separator: ", "))); "
+                                   + "the job cannot tell which to read",
+                               file: file, line: 1, column: positions[1] + 1)
+        }
     }
 
     /// The next data row with every field, or nil at the end of the file. Blank lines are skipped.
@@ -125,6 +154,7 @@ public final class CSVTable {
     private func scanRecord() throws -> Int? {
         let n = bytes.count
         let bytes = UnsafeBufferPointer(self.bytes)
+        let delimiter = self.delimiter.byte
         // Work on locals (class properties pay an exclusivity check per access), then store them back.
         var starts = self.starts, ends = self.ends, escaped = self.escaped, closes = self.closes
         self.starts = []; self.ends = []; self.escaped = []; self.closes = []
@@ -162,22 +192,22 @@ public final class CSVTable {
                     var end = q
                     p = q + 1
                     // Lenient: text after the closing quote is kept (as Python's csv does).
-                    while p < n, bytes[p] != 0x2C, bytes[p] != 0x0A, bytes[p] != 0x0D { p += 1; end = p }
+                    while p < n, bytes[p] != delimiter, bytes[p] != 0x0A, bytes[p] != 0x0D { p += 1; end = p }
                     starts.append(start)
                     ends.append(end == q ? q : end)
                     escaped.append(hasDoubled || end != q)
                     closes.append(end == q ? -1 : q)
                 } else {
                     let start = p
-                    while p < n, bytes[p] != 0x2C, bytes[p] != 0x0A, bytes[p] != 0x0D { p += 1 }
+                    while p < n, bytes[p] != delimiter, bytes[p] != 0x0A, bytes[p] != 0x0D { p += 1 }
                     if p > start { blank = false }
                     starts.append(start)
                     ends.append(p)
                     escaped.append(false)
                     closes.append(-1)
                 }
-                // After a field: a comma, a line end, or the end of the file.
-                if p < n, bytes[p] == 0x2C { p += 1; blank = false; continue fields }
+                // After a field: a delimiter, a line end, or the end of the file.
+                if p < n, bytes[p] == delimiter { p += 1; blank = false; continue fields }
                 if p < n, bytes[p] == 0x0D { p += 1 }
                 if p < n, bytes[p] == 0x0A { p += 1 }
                 nextLine += 1
@@ -191,6 +221,11 @@ public final class CSVTable {
 }
 
 extension CSVTable {
+    /// A hint for "no such column" messages when the header was read as one column that contains another delimiter
+    /// (`a;b;c` read with `,`): " (the header was read as one column, 'a;b;c', which contains ';': the file looks
+    /// ';'-separated; set data.delimiter = ";" in the job file)"; otherwise "".
+    public var delimiterHint: String { CSVDelimiter.hint(header: header, readWith: delimiter) }
+
     /// 1-based line of the first byte sequence that is not UTF-8.
     static func firstInvalidUTF8Line(_ data: Data) -> Int {
         var line = 1, start = 0
@@ -201,5 +236,42 @@ extension CSVTable {
             start = i + 1
         }
         return line
+    }
+}
+
+/// A field delimiter `CSVTable` can read with. The raw value is the character, as a job file's `data.delimiter` gives
+/// it (`"\t"` for tab).
+public enum CSVDelimiter: String, CaseIterable, Codable, Sendable {
+    case comma = ","
+    case semicolon = ";"
+    case tab = "\t"
+    case pipe = "|"
+
+    /// The delimiter's byte.
+    public var byte: UInt8 {
+        switch self {
+        case .comma: UInt8(ascii: ",")
+        case .semicolon: UInt8(ascii: ";")
+        case .tab: UInt8(ascii: "\t")
+        case .pipe: UInt8(ascii: "|")
+        }
+    }
+
+    /// How the delimiter is named in a message: `','`, `';'`, `a tab`, `'|'`.
+    public var spoken: String { self == .tab ? "a tab" : "'\(rawValue)'" }
+
+    /// How it is written in a TOML job file: `","`, `";"`, `"\t"`, `"|"`.
+    public var toml: String { self == .tab ? "\"\\t\"" : "\"\(rawValue)\"" }
+
+    /// A hint for a header read with `delimiter` as a single column that contains another delimiter (the one it
+    /// contains most often), or "" when the header has several columns or contains no other delimiter.
+    public static func hint(header: [String], readWith delimiter: CSVDelimiter) -> String {
+        guard header.count == 1, let only = header.first else { return "" }
+        let bytes = Array(only.utf8)
+        let counts = allCases.filter { $0 != delimiter }.map { d in (d, bytes.filter { $0 == d.byte }.count) }
+        guard let (other, count) = counts.max(by: { $0.1 < $1.1 }), count > 0 else { return "" }
+        let kind = other == .tab ? "tab" : "'\(other.rawValue)'"
+        return " (the header was read as one column, '\(only)', which contains \(other.spoken): the file looks"
+            + " \(kind)-separated; set data.delimiter = \(other.toml) in the job file)"
     }
 }

@@ -15,6 +15,8 @@ public struct TabularError: Error, Equatable, CustomStringConvertible {
         public static let noRows = Code(name: "noRows")
         /// A column named by the job or formula is not in the header.
         public static let missingColumn = Code(name: "missingColumn")
+        /// The header names a column the job reads more than once.
+        public static let duplicateColumn = Code(name: "duplicateColumn")
         /// A row has more or fewer fields than the header.
         public static let fieldCount = Code(name: "fieldCount")
         /// A value is not what its use requires (e.g. text in a numeric term).

@@ -76,6 +76,23 @@ final class WordPieceTokenizerMiniLMTests: XCTestCase {
         XCTAssertEqual(failures, 0)
     }
 
+    /// Every assigned code point on which the slow and the fast (Rust) tokenizer disagree (759 of them: CJK Extension E,
+    /// U+2B820–U+2B91F, which BERT's rule counts as CJK and the fast tokenizer's range skips, and 503 marks and
+    /// punctuation of scripts added in Unicode 9–14): Causa gives the slow tokenizer's ids for each; see
+    /// Tests/Fixtures/minilm/scripts/make_slow_fast_codepoints.py.
+    func testSlowFastDisagreementsFollowTheSlowTokenizer() throws {
+        guard let tokenizer = miniLMTokenizer() else { return }
+        let cases = try loadCases("Tests/Fixtures/minilm/slow_fast_codepoints.json")
+        XCTAssertEqual(cases.count, 759)
+        let extensionE = cases.filter { $0.text.unicodeScalars.contains { (0x2B820...0x2B91F).contains($0.value) } }
+        XCTAssertEqual(extensionE.count, 256)
+        var failures: [String] = []
+        for c in cases where tokenizer.encode(c.text) != c.input_ids {
+            failures.append("\(c.text.debugDescription): got \(tokenizer.encode(c.text)), want \(c.input_ids)")
+        }
+        XCTAssertEqual(failures.count, 0, failures.prefix(20).joined(separator: "\n"))
+    }
+
     func testExamples() throws {
         guard let tokenizer = miniLMTokenizer() else { return }
         XCTAssertEqual(tokenizer.tokenize("unaffable"), ["una", "##ffa", "##ble"])

@@ -41,6 +41,33 @@ final class CSVTableTests: XCTestCase {
         XCTAssertEqual(try table.columnIndex("c"), 2)
     }
 
+    /// Other delimiters: quoted fields may hold the delimiter (and commas are ordinary text); errors keep positions.
+    func testOtherDelimiters() throws {
+        for d in CSVDelimiter.allCases where d != .comma {
+            let sep = d.rawValue
+            let text = "a\(sep)b\(sep)c\n1,5\(sep)\"x\(sep)y\"\(sep)3\n\n4\(sep)\"q\"\"\"\(sep)6\n7\(sep)8\n"
+            let table = try CSVTable(path: try file(text), delimiter: d)
+            XCTAssertEqual(table.header, ["a", "b", "c"], d.rawValue)
+            XCTAssertEqual(try table.next()?.fields, ["1,5", "x\(sep)y", "3"], d.rawValue)
+            XCTAssertEqual(try table.next()?.fields, ["4", "q\"", "6"], d.rawValue)
+            XCTAssertThrowsError(try table.next(), d.rawValue) { error in
+                let e = error as! TabularError
+                XCTAssertEqual([e.line, e.column], [5, 3], "\(e)")
+            }
+            // Read as comma-separated, the header is one column, and the hint says which delimiter it holds.
+            let wrong = try CSVTable(path: try file(text))
+            XCTAssertEqual(wrong.header, ["a\(sep)b\(sep)c"])
+            XCTAssertTrue(wrong.delimiterHint.contains("set data.delimiter = \(d.toml)"), wrong.delimiterHint)
+            XCTAssertThrowsError(try wrong.columnIndex("b")) { error in
+                XCTAssertTrue("\(error)".contains("which contains \(d.spoken)"), "\(error)")
+            }
+        }
+        // A comma file read as ';'-separated: the hint points back to ",".
+        XCTAssertTrue(try CSVTable(path: try file("a,b\n1,2\n"), delimiter: .semicolon).delimiterHint.contains("data.delimiter = \",\""))
+        XCTAssertEqual(try CSVTable(path: try file("a;b,c\n1;2,3\n")).delimiterHint, "", "several columns: no hint")
+        XCTAssertEqual(try CSVTable(path: try file("abc\n1\n")).delimiterHint, "", "one plain column: no hint")
+    }
+
     func testNoTrailingNewline() throws {
         let table = try CSVTable(path: try file("a,b\n1,2\n3,4"))
         XCTAssertEqual(summary(try readAll(table)), ["0@2:1|2", "1@3:3|4"])
