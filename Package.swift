@@ -33,6 +33,9 @@ let package = Package(
 
         // Thin, safe wrapper over libzmq: context, sockets, multipart messages, poller, options.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // Seeded random generators and stable hashes (xoshiro256**, SplitMix64, FNV-1a): one definition for every
+        // layer that must give the same bits in every process. Foundation only.
+        .target(name: "StableRandom"),
         // CSV reading with typed, positioned errors.
         .target(name: "Tabular"),
         // The encoder's elementwise kernels (GELU, softmax, LayerNorm) in C, built for AVX-512, AVX2 and baseline
@@ -42,19 +45,21 @@ let package = Package(
         .target(
             name: "Encoders",
             dependencies: [
-                "COpenBLAS", "CEncoderKernels",
+                "COpenBLAS", "CEncoderKernels", "StableRandom",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // Formulas, design matrices, moment matrices, OLS, logit pieces, CV. No sockets, no files.
-        .target(name: "Statistics", dependencies: ["COpenBLAS"]),
+        .target(name: "Statistics", dependencies: ["COpenBLAS", "StableRandom"]),
+        // Off-policy estimators, policy learning, constraints; re-exports StableRandom. No sockets, no job files.
+        .target(name: "Causal", dependencies: ["Statistics", "StableRandom"]),
         // `causa simulate`: semi-synthetic logged recommendation data with known truth. Foundation only.
-        .target(name: "Simulation"),
+        .target(name: "Simulation", dependencies: ["StableRandom"]),
         // Job files, per-shard computation, the fit driver (round planning), reports. No sockets.
         .target(
             name: "Jobs",
             dependencies: [
-                "Tabular", "Statistics", "Encoders",
+                "Tabular", "Statistics", "Encoders", "StableRandom",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -62,7 +67,7 @@ let package = Package(
         .target(
             name: "Cluster",
             dependencies: [
-                "ZeroMQ", "Jobs", "Statistics", "Tabular",
+                "ZeroMQ", "Jobs", "Statistics", "Tabular", "StableRandom",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -77,12 +82,13 @@ let package = Package(
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
-        .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
+        .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "StableRandom"]),
+        .testTarget(name: "CausalTests", dependencies: ["Causal", "Jobs", "Cluster", "Encoders", "Simulation"]),
         .testTarget(name: "EncodersTests", dependencies: ["Encoders", "CEncoderKernels"]),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Statistics", "Tabular", "Simulation"]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Statistics", "Tabular", "Simulation", "StableRandom"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Jobs"]),
         .testTarget(name: "CausaCLITests", dependencies: ["causa"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "StableRandom"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 import Jobs
+import StableRandom
 
 /// Shard ownership by rendezvous (highest-random-weight) hashing with bounded loads.
 ///
@@ -17,15 +18,15 @@ public enum Rendezvous {
     public static func owners(shards: Int, workers: [String]) -> [String] {
         precondition(!workers.isEmpty, "owners: no workers")
         let names = workers.sorted()
-        let seeds = names.map { UserKey.hash([$0]) }
+        let seeds = names.map { FNV1a64.hash($0) }
         // Every worker takes ⌊S/N⌋ shards; the first S mod N workers to need one more take ⌈S/N⌉.
         let floor = shards / names.count
         var extra = shards % names.count
         var load = [Int](repeating: 0, count: names.count)
         return (0..<shards).map { s in
-            let salt = UserKey.splitmix64(UInt64(s))
+            let salt = SplitMix64.mix(UInt64(s))
             let ranked = names.indices.sorted {
-                let a = UserKey.splitmix64(seeds[$0] ^ salt), b = UserKey.splitmix64(seeds[$1] ^ salt)
+                let a = SplitMix64.mix(seeds[$0] ^ salt), b = SplitMix64.mix(seeds[$1] ^ salt)
                 return a != b ? a > b : names[$0] < names[$1]
             }
             let chosen = ranked.first { load[$0] < floor || (load[$0] == floor && extra > 0) }!

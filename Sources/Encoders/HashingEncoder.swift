@@ -1,3 +1,5 @@
+import StableRandom
+
 /// Signed feature hashing of words (or WordPiece tokens) into d dimensions, L2-normalised: a fast,
 /// dependency-free encoder for tests and as a default when no model is installed.
 ///
@@ -26,8 +28,7 @@ public final class HashingEncoder: TextEncoder {
             let tokens = tokenizer?.tokenize(text) ?? Self.words(text)
             var row = [Float](repeating: 0, count: dimension)
             for t in tokens {
-                var h: UInt64 = 0xcbf2_9ce4_8422_2325
-                for b in t.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+                let h = FNV1a64.hash(t)
                 row[Int(h % UInt64(dimension))] += (h >> 63) == 0 ? 1 : -1
             }
             let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()

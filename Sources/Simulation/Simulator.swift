@@ -1,4 +1,5 @@
 import Foundation
+import StableRandom
 
 /// What `causa simulate` generates: sizes, seed and the generative model's parameters. The defaults are the
 /// documented model of docs/SIMULATION.md; the command line sets only the sizes and the seed.

@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import StableRandom
 import XCTest
 
 /// Statistics are merged in shard order, so the result does not depend on how shards are spread over workers.
@@ -24,7 +25,7 @@ final class DeterminismTests: XCTestCase {
             let features = example["user_features"] as! [String]
             let h = UserKey.hash(features)
             XCTAssertEqual(String(h), example["h"] as! String)
-            XCTAssertEqual(String(UserKey.splitmix64(h)), example["splitmix64"] as! String)
+            XCTAssertEqual(String(SplitMix64.mix(h)), example["splitmix64"] as! String)
             XCTAssertEqual(UserKey.fold(rowIndex: 0, hash: h, folds: 5, by: .user), example["fold"] as! Int)
         }
     }

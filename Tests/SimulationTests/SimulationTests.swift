@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Simulation
+import StableRandom
 
 final class SimulationTests: XCTestCase {
     var dir: URL!

@@ -1,17 +1,6 @@
+@_exported import StableRandom  // SplitMix64: seeded cases repeat exactly
 import XCTest
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a small, seedable generator so random cases repeat exactly.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Asserts |actual − expected| ≤ tolerance · max(1, scale) elementwise, naming the case and the index on failure.
 func assertClose(_ actual: [Double], _ expected: [Double], relative tolerance: Double, scale: Double,

@@ -1,4 +1,5 @@
 import Foundation
+import StableRandom
 
 /// Identification checks run before fitting. They are necessary conditions (and, for feedback loops with unrestricted
 /// residual covariances, sufficient ones); a model that passes may still be empirically under-identified, which shows
@@ -152,13 +153,6 @@ public enum SEMIdentification {
 
 /// Deterministic pseudo-random coefficients in [0.5, 1.5) for generic-rank checks (SplitMix64, fixed seed).
 struct SEMGenericValues {
-    var state: UInt64 = 0x5EED_0005
-    mutating func next() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return 0.5 + Double(z >> 11) / Double(1 << 53)
-    }
+    var generator = SplitMix64(seed: 0x5EED_0005)
+    mutating func next() -> Double { 0.5 + generator.uniform() }
 }

@@ -1,36 +1,33 @@
 import Foundation
 
-/// SplitMix64 (Steele, Lea & Flood 2014): used to expand a seed into generator states. Its output for a given
-/// state is fixed by its definition, so the simulator is reproducible across toolchains (unlike the standard
-/// library's `random(in:using:)`, whose algorithms are not part of any contract).
-public struct SplitMix64: Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// xoshiro256** (Blackman & Vigna 2018), seeded from SplitMix64. Every draw the simulator makes goes through one
-/// of these, with the helpers below; none of Swift's system or standard-library randomness is used.
-public struct Xoshiro256: Sendable {
+/// xoshiro256** with independent streams of one seed, and the draws built on it (uniform, index, normal, pick,
+/// weighted index). Every random draw Causa makes goes through it or `SplitMix64`; none of Swift's system or
+/// standard-library randomness is used, so a seed gives the same bits on every machine and toolchain.
+///
+/// Source: Blackman & Vigna (2021), "Scrambled linear pseudorandom number generators", ACM TOMS 47(4); reference
+/// `xoshiro256starstar.c`. State (1, 2, 3, 4) gives 11520, 0, 1509978240, 1215971899390074240, …
+public struct Xoshiro256: RandomNumberGenerator, Sendable {
     var s: (UInt64, UInt64, UInt64, UInt64)
 
-    /// A generator for `stream` of `seed`: independent streams for users, items, logging noise and impressions, so
-    /// that, e.g., changing the number of impressions does not change the users or items.
+    /// A generator for `stream` of `seed`: its state is four outputs of SplitMix64 seeded with
+    /// seed ⊕ (stream · 0xD1B54A32D192ED03), so streams (users, items, noise, impressions) are independent and adding
+    /// draws to one leaves the others unchanged.
     public init(seed: UInt64, stream: UInt64) {
         var sm = SplitMix64(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
         s = (sm.next(), sm.next(), sm.next(), sm.next())
         if s.0 | s.1 | s.2 | s.3 == 0 { s.0 = 1 }
     }
 
+    /// A generator with the given state words (not all zero), for reference vectors.
+    public init(state: (UInt64, UInt64, UInt64, UInt64)) {
+        s = state
+        if s.0 | s.1 | s.2 | s.3 == 0 { s.0 = 1 }
+    }
+
     @inline(__always)
     static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = Self.rotl(s.1 &* 5, 7) &* 9
         let t = s.1 << 17
@@ -46,9 +43,12 @@ public struct Xoshiro256: Sendable {
     /// Uniform in [0, 1): the top 53 bits.
     public mutating func uniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 
-    /// Uniform integer in 0..<n (multiply-high; the bias is below 2⁻⁶⁴·n, irrelevant here).
+    /// Uniform integer in 0..<n by multiply-high (bias below 2⁻⁶⁴·n); 0 when n ≤ 1.
     public mutating func index(_ n: Int) -> Int {
-        precondition(n > 0)
+        guard n > 1 else {
+            _ = next()
+            return 0
+        }
         return Int(next().multipliedFullWidth(by: UInt64(n)).high)
     }
 
@@ -60,6 +60,7 @@ public struct Xoshiro256: Sendable {
     }
 
     /// An element of a non-empty array, uniformly.
+    /// - Precondition: `xs` is not empty (callers pass fixed, non-empty tables).
     public mutating func pick<T>(_ xs: [T]) -> T { xs[index(xs.count)] }
 
     /// An index drawn with probability proportional to `weights` (non-negative, positive sum), scanning in order.
