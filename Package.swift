@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "StableRandom"]),
-        .testTarget(name: "CausalTests", dependencies: ["Causal", "Jobs", "Cluster", "Encoders", "Simulation"]),
+        .testTarget(name: "CausalTests", dependencies: ["Causal", "Jobs", "Cluster", "Encoders", "Simulation", "Tabular"]),
         .testTarget(name: "EncodersTests", dependencies: ["Encoders", "CEncoderKernels"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Statistics", "Tabular", "Simulation", "StableRandom"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Jobs"]),
