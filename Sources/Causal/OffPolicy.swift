@@ -67,13 +67,20 @@ public struct OffPolicyRow: Sendable, Equatable {
     public var directMethod: Double?
     /// q̂(x_i, a_i): the reward model's prediction for the logged action; nil without a reward model.
     public var predictedLogged: Double?
+    /// For MIPS: π_e(c_i | x_i) and π_b(c_i | x_i), the two policies' probabilities of the logged item's cluster c_i
+    /// (sums over the cluster's items); nil without item clusters and a known logging distribution.
+    public var clusterTarget: Double?
+    public var clusterPropensity: Double?
 
-    public init(reward: Double, propensity: Double, target: Double, directMethod: Double? = nil, predictedLogged: Double? = nil) {
+    public init(reward: Double, propensity: Double, target: Double, directMethod: Double? = nil, predictedLogged: Double? = nil,
+                clusterTarget: Double? = nil, clusterPropensity: Double? = nil) {
         self.reward = reward
         self.propensity = propensity
         self.target = target
         self.directMethod = directMethod
         self.predictedLogged = predictedLogged
+        self.clusterTarget = clusterTarget
+        self.clusterPropensity = clusterPropensity
     }
 }
 
@@ -90,19 +97,23 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable, Codable {
     /// Switch-DR: mean of DM_i + 1{w_i ≤ τ} w_i (r_i − q̂(x_i, a_i)): every row keeps its DM term and only the
     /// correction switches, boundary included (Wang, Agarwal & Dudík 2017; obp `SwitchDoublyRobust`).
     case switchDR = "switch_dr"
+    /// Marginalised IPW: mean of w̃·r with w̃ = π_e(c_i | x_i) / π_b(c_i | x_i) over item clusters c (Saito & Joachims
+    /// 2022, "Off-policy evaluation for large action spaces via embeddings", ICML; obp ≥ 0.5 `MarginalizedIPS`). Unbiased
+    /// when an item's cluster carries all of its effect on the reward; clusters built from embeddings may not.
+    case mips
 
     /// Whether the estimator needs a reward model.
     public var needsRewardModel: Bool { self == .dm || self == .dr || self == .switchDR }
 }
 
 /// A shard's off-policy sums for P evaluation policies: the count, means and centred co-moments of the per-row terms
-/// (w·r, w, DM, DR, switch-DR for each policy, 5P columns: policy-major), the largest weight, and the rows the weight
+/// (w·r, w, DM, DR, switch-DR, MIPS's w̃·r for each policy, 6P columns: policy-major), the largest weight, and the rows the weight
 /// rule changed or switch-DR sent back to DM. Merged with Chan's update (`MomentMatrix`), in shard order, so SNIPS is
 /// the ratio of two global sums (never an average of shard ratios), variances never come from Σψ² − (Σψ)²/n, and a
 /// contrast of two policies uses their per-row covariance.
 public struct OffPolicyStatistic: SufficientStatistic, Equatable {
-    /// Terms per policy (w·r, w, DM, DR, switch-DR).
-    public static let termsPerPolicy = 5
+    /// Terms per policy (w·r, w, DM, DR, switch-DR, w̃·r).
+    public static let termsPerPolicy = 6
     /// Number of evaluation policies P.
     public let policies: Int
     /// Moments of the [n, 5P] per-row terms.
@@ -126,7 +137,8 @@ public struct OffPolicyStatistic: SufficientStatistic, Equatable {
     /// The statistic of a block of rows.
     /// - Parameters:
     ///   - rows: [n][P]: row i's inputs for each policy (the same reward and propensity, each policy's target,
-    ///     DM term and q̂ of the logged action). Rows without a reward model give DM = DR = switch-DR terms 0.
+    ///     DM term and q̂ of the logged action). Rows without a reward model give DM = DR = switch-DR terms 0, rows
+    ///     without cluster probabilities a MIPS term 0.
     ///   - rule: the weight rule (the same on every shard).
     ///   - switchThreshold: τ of switch-DR.
     /// - Complexity: O(n P²).
@@ -149,6 +161,9 @@ public struct OffPolicyStatistic: SufficientStatistic, Equatable {
                 terms[base + 2] = dm
                 terms[base + 3] = dm + correction
                 terms[base + 4] = switched ? dm : dm + correction
+                if let ct = x.clusterTarget, let cp = x.clusterPropensity {
+                    terms[base + 5] = rule.weight(target: ct, propensity: cp).weight * x.reward
+                }
                 maxWeight[k] = max(maxWeight[k], w)
                 if changed { changedRows[k] += 1 }
                 if switched { switchedRows[k] += 1 }
@@ -201,6 +216,7 @@ extension OffPolicyStatistic {
         case .dm: return 2
         case .dr: return 3
         case .switchDR: return 4
+        case .mips: return 5
         }
     }
 

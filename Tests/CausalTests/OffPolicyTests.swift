@@ -204,6 +204,23 @@ final class OffPolicyTests: XCTestCase {
         close(both.estimate(.snips, policy: 0)?.estimate, 0.733436, 1e-6, "the wrong value")
     }
 
+    /// MIPS by hand: items 1, 2 in cluster A and 3, 4 in B, a uniform logger (cluster probabilities 0.5, 0.5) and the
+    /// target (0.5, 0.1, 0.3, 0.1) (clusters 0.6, 0.4): weights 1.2 for A rows and 0.8 for B rows; rewards of the
+    /// logged items 1, 2, 3, 4, 2 are 1, 0, 1, 0, 1, so MIPS = (1.2 + 0 + 0.8 + 0 + 1.2) / 5 = 0.64, where IPW
+    /// (weights 2, 0.4, 1.2, 0.4, 0.4) gives 3.6 / 5 = 0.72.
+    func testMIPSByHand() {
+        let target = [0.5, 0.1, 0.3, 0.1], cluster = [0, 0, 1, 1], clusterTarget = [0.6, 0.4]
+        let logged = [(0, 1.0), (1, 0.0), (2, 1.0), (3, 0.0), (1, 1.0)]
+        let rows = logged.map { a, r in
+            [OffPolicyRow(reward: r, propensity: 0.25, target: target[a], clusterTarget: clusterTarget[cluster[a]], clusterPropensity: 0.5)]
+        }
+        let stat = OffPolicyStatistic(rows: rows, rule: .init(), switchThreshold: 1)
+        close(stat.estimate(.mips, policy: 0)?.estimate, 0.64, 1e-15, "MIPS")
+        close(stat.estimate(.ipw, policy: 0)?.estimate, 0.72, 1e-15, "IPW")
+        // Sample sd of (1.2, 0, 0.8, 0, 1.2) with n − 1: mean 0.64, Σ(x − m)² = 1.472, var 0.368; SE √(0.368/5).
+        close(stat.estimate(.mips, policy: 0)?.standardError, (0.368 / 5).squareRoot(), 1e-15, "MIPS SE")
+    }
+
     /// Issue 11, acceptance 3: SNIPS over many shards of very different weight sums equals the single-shard SNIPS to
     /// 1e-14 relative; the average of shard SNIPS values does not.
     func testSNIPSOverManyShardsEqualsOneShard() {
