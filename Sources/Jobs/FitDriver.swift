@@ -571,9 +571,7 @@ public struct FitDriver {
         // Terms before the intercept: with separation on x at an offset, the intercept (≈ −β x̄) diverges too.
         let candidates = (0..<p).filter { !total.isConstant($0) } + (0..<p).filter { total.isConstant($0) }
         if let j = candidates.first(where: { Self.diverges(beta[$0], standardError: coefficients[$0].std_error, spread: Self.spread(total, $0)) }) {
-            let bad = coefficients[j]
-            throw modelError(.separation(term: bad.name, detail: "its coefficient diverges (estimate \(String(format: "%.1f", bad.estimate)), std error \(String(format: "%.3g", bad.std_error)))",
-                                         complete: stat.minimumMargin > 0, numeric: Self.isNumeric(spec, j)))
+            throw modelError(Self.divergence(term: names[j], complete: stat.minimumMargin > 0, numeric: Self.isNumeric(spec, j)))
         }
         var warnings: [String] = []
         if !full.converged { warnings.append("Newton-Raphson did not converge in \(LogisticModel.maximumIterations) iterations") }
@@ -639,7 +637,15 @@ public struct FitDriver {
         let size = { (j: Int) in abs(beta[j]) * Self.spread(total, j) }
         let terms = beta.indices.filter { !total.isConstant($0) && size($0) > 10 }
         guard let j = terms.max(by: { size($0) < size($1) }) ?? beta.indices.first(where: { size($0) > 10 }) else { return nil }
-        return .separation(term: spec.columnNames[j], detail: "its coefficient diverges (\(String(format: "%.1f", beta[j]))), so its rows are perfectly predicted",
-                           complete: (last?.minimumMargin ?? 0) > 0, numeric: Self.isNumeric(spec, j))
+        return Self.divergence(term: spec.columnNames[j], complete: (last?.minimumMargin ?? 0) > 0, numeric: Self.isNumeric(spec, j))
+    }
+
+    /// Separation found by a diverging coefficient. The message carries no iterate's numbers: they depend on where
+    /// Newton stopped, the decision does not.
+    static func divergence(term: String, complete: Bool, numeric: Bool) -> StatisticsError {
+        let detail = complete
+            ? "its coefficient diverges: the outcomes are split by the linear predictor, so every row is predicted perfectly"
+            : "its coefficient diverges: the outcome is predicted perfectly except in rows tied at the boundary"
+        return .separation(term: term, detail: detail, complete: complete, numeric: numeric)
     }
 }

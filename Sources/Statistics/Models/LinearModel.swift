@@ -82,8 +82,8 @@ public enum LinearModel {
     /// - with one constant column (the intercept), the centred co-moments of the other columns decide, scaled to unit
     ///   diagonal (their correlation matrix); without one, the raw second moments scaled to unit diagonal;
     /// - the design is singular when that matrix has λ_min ≤ `rankTolerance` · λ_max (LAPACK `dsyevd`); the columns
-    ///   named are those with weight ≥ 0.05 in the eigenvectors of the small eigenvalues, expressed on the raw columns
-    ///   scaled to unit norm (so the intercept is named when the dependency needs it).
+    ///   named are those with weight ≥ 0.05 in the eigenvectors of the small eigenvalues, with the constant column
+    ///   weighted by the dependency's mean (so the intercept is named when the dependency needs it).
     /// - Returns: the centring the rank was decided in (and the solve uses).
     /// - Throws: `StatisticsError.overflow(columns:)` when the second moments are not finite;
     ///   `StatisticsError.singularDesign(columns:)`; `StatisticsError.emptyDesign` for p = 0.
@@ -118,17 +118,18 @@ public enum LinearModel {
         guard let largest = values.last, largest > 0 else { throw StatisticsError.singularDesign(columns: names) }
         var involved = Set<Int>()
         for e in 0..<q where values[e] <= rankTolerance * largest {
-            // The dependency Σ u_j x_j = (Σ u_j x̄_j) · 1 on the raw columns, weighted by their norms.
+            // The dependency Σ v_j z_j ≈ 0 on the scaled columns (centred when there is a constant column) is, on the raw
+            // columns, Σ v_j x_j / s_j = c · 1 with c = Σ v_j x̄_j / s_j; the constant column's weight is that of the
+            // unit-norm constant column, c √n.
             var weights = [Double](repeating: 0, count: p)
             var constantPart = 0.0
             for (a, j) in others.enumerated() {
-                let u = vectors[a * q + e] * scale[a]
-                weights[j] = u * raw[j * d + j].squareRoot()
-                constantPart += u * (centring.constantColumn == nil ? 0 : moments.mean[j])
+                weights[j] = vectors[a * q + e]
+                if centring.constantColumn != nil { constantPart += vectors[a * q + e] * scale[a] * moments.mean[j] }
             }
-            if let k = centring.constantColumn { weights[k] = -constantPart / centring.constantValue * raw[k * d + k].squareRoot() }
-            let norm = weights.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            for j in 0..<p where norm > 0 && abs(weights[j]) / norm >= 0.05 { involved.insert(j) }
+            if let k = centring.constantColumn { weights[k] = constantPart * moments.count.squareRoot() }
+            // v has unit norm: each weight is compared with it (the constant one can exceed 1 at an offset).
+            for j in 0..<p where abs(weights[j]) >= 0.05 { involved.insert(j) }
         }
         if !involved.isEmpty { throw StatisticsError.singularDesign(columns: involved.sorted().map { names[$0] }) }
         return centring
