@@ -91,7 +91,7 @@ public struct FitDriver {
         // A constant outcome (exact: its minimum equals its maximum) leaves nothing to explain.
         if job.kind == .ols || (job.kind == .bayes_linear && job.prior.kind == "flat"), total.isConstant(spec.width) {
             throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
-                             "model.formula: the outcome is \(total.minimum[spec.width]) in all \(Int(total.count)) rows; a constant outcome leaves nothing to fit (its variance is 0, so standard errors and tests are undefined)")
+                             "model.formula: the outcome is \(Self.text(total.minimum[spec.width])) in all \(Int(total.count)) rows; a constant outcome leaves nothing to fit (its variance is 0, so standard errors and tests are undefined)")
         }
         lap("moments")
 
@@ -354,6 +354,9 @@ public struct FitDriver {
                           "\(base.message): this row (data row \(row.rowIndex + 1)) is the first with |\(name(j))| ≥ 2^\(e) ≈ \(String(format: "%.3g", limit)) (the largest power of two ≤ √(DBL_MAX/n)/4 for n = \(Int(total.count)) rows)")
     }
 
+    /// A number as a message shows it: whole numbers without ".0", others in Swift's shortest round-trip form.
+    static func text(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : "\(v)" }
+
     func modelError(_ error: StatisticsError, context: String = "") -> InputError {
         let p = job.formulaPosition
         return InputError(file: job.jobFile, line: p?.line, column: p?.column, "model.formula: \(context)\(error.description)")
@@ -366,7 +369,7 @@ public struct FitDriver {
         let v = prepared.semVariables
         let names = Array(v.dropFirst()) + [v[0]]
         if let j = names.indices.first(where: { total.isConstant($0) }) {
-            throw job.syntaxError(line: nil, column: nil, "the observed variable '\(names[j])' is \(total.minimum[j]) in all \(Int(total.count)) rows: its variance is 0, so the model-implied covariance cannot fit it; drop it from the model")
+            throw job.syntaxError(line: nil, column: nil, "the observed variable '\(names[j])' is \(Self.text(total.minimum[j])) in all \(Int(total.count)) rows: its variance is 0, so the model-implied covariance cannot fit it; drop it from the model")
         }
         let result: SEMResult
         do { result = try SEM.fit(model: prepared.semModel!, moments: total, names: names) } catch let e as SEMError {

@@ -21,6 +21,13 @@ final class NumericalDecisionTests: XCTestCase {
         return (path, data)
     }
 
+    func semJob(_ syntax: String, header: String, rows: [[Double]], shards: Int) throws -> String {
+        let (path, _) = try job("sem", "", header: header, rows: rows, shards: shards)
+        try "[data]\npath = \"d.csv\"\n[model]\nkind = \"sem\"\nsyntax = \"\(syntax)\"\n[cluster]\nshards = \(shards)\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     func fit(_ kind: String, _ formula: String, header: String, rows: [[Double]], shards: Int) throws -> FitDriver.Outcome {
         try Fixtures.run(jobPath: try job(kind, formula, header: header, rows: rows, shards: shards).job, workers: min(shards, 3))
     }
@@ -224,5 +231,29 @@ final class NumericalDecisionTests: XCTestCase {
         XCTAssertTrue(fine.model.coefficients.allSatisfy { $0.estimate.isFinite })
         let (path, data) = try job("ols", "y ~ x", header: "x,y", rows: [[0, 0], [0, 1], [0, 0], [two(512), 1]], shards: 3)
         assertInputError(try Fixtures.run(jobPath: path), file: data, line: 5, column: 1, contains: "overflow in x")
+    }
+
+    // MARK: SEM
+
+    /// A constant observed variable is refused exactly (min == max) on every shard count; a sample covariance matrix that
+    /// is singular (x3 = x1 + x2) gets the same answer at every shift and power-of-two scale: with fixed.x the
+    /// exogenous block of Σ is S's, so the model is refused at its starting values.
+    func testSEMConstantVariableAndSingularCovariance() throws {
+        let rows: [[Double]] = (0..<10).map { (i: Int) -> [Double] in
+            let x1 = Double(i % 4), x2 = Double((i * 3) % 7)
+            return [x1, x2, 5, x1 + 0.5 * x2 + Double(i % 3)]
+        }
+        for shards in [1, 3, 16] {
+            let path = try semJob("y ~ x1 + c", header: "x1,x2,c,y", rows: rows, shards: shards)
+            assertInputError(try Fixtures.run(jobPath: path), file: path, line: 5, column: 11,
+                             contains: "model.syntax: the observed variable 'c' is 5 in all 10 rows: its variance is 0, so the model-implied covariance cannot fit it; drop it from the model")
+        }
+        let base = rows.map { [$0[0], $0[1], $0[0] + $0[1], $0[3]] }
+        for (shift, scale) in [(0.0, 1.0), (1e6, 1.0), (1e9, 1.0), (0, 0x1p-20), (0, 0x1p20)] {
+            let data = base.map { r in [(r[0] + shift) * scale, (r[1] + shift) * scale, (r[2] + shift) * scale, r[3] * scale] }
+            let path = try semJob("y ~ x1 + x2 + x3", header: "x1,x2,x3,y", rows: data, shards: 4)
+            assertInputError(try Fixtures.run(jobPath: path), file: path, line: 5, column: 11,
+                             contains: "model.syntax: the model-implied covariance matrix is not positive definite at the starting values")
+        }
     }
 }
