@@ -154,7 +154,9 @@ enum Wire {
     }
 
     static func centre(_ high: [Double], _ low: [Double], _ p: Int) throws -> DesignCentre {
-        guard high.isEmpty || high.count == p, low.isEmpty || low.count == p else { throw DecodeError(message: "a centre of the wrong size") }
+        guard high.isEmpty || high.count == p, low.isEmpty || low.count == p else {
+            throw DecodeError(message: "a centre of the wrong size")
+        }
         let zero = [Double](repeating: 0, count: p)
         return DesignCentre(high: high.isEmpty ? zero : high, low: low.isEmpty ? zero : low)
     }
@@ -184,7 +186,8 @@ enum Wire {
         guard Int(x.dimension) == d, x.mean.count == d, x.minimum.count == x.maximum.count,
               x.minimum.isEmpty || x.minimum.count == d, x.meanLow.isEmpty || x.meanLow.count == d,
               x.largeColumn.count == x.largeRowIndex.count, x.largeColumn.count == x.largeLine.count,
-              x.largeColumn.allSatisfy({ Int($0) < d }), zip(x.largeColumn, x.largeColumn.dropFirst()).allSatisfy({ $0 <= $1 }),
+              x.largeColumn.allSatisfy({ Int($0) < d }),
+              zip(x.largeColumn, x.largeColumn.dropFirst()).allSatisfy({ $0 <= $1 }),
               x.largeRowIndex.allSatisfy({ $0 <= UInt64(Int.max) }), x.largeLine.allSatisfy({ $0 <= UInt64(Int.max) })
         else { throw DecodeError(message: "moment matrix of wrong size") }
         var large = [[MomentMatrix.RowMark]](repeating: [], count: d)
@@ -192,7 +195,8 @@ enum Wire {
             large[Int(j)].append(MomentMatrix.RowMark(rowIndex: Int(x.largeRowIndex[i]), line: Int(x.largeLine[i])))
         }
         return MomentMatrix(dimension: d, count: x.count, mean: x.mean, comoment: try unpackSymmetric(x.comoment, d),
-                            meanLow: x.meanLow.isEmpty ? nil : x.meanLow, minimum: x.minimum.isEmpty ? nil : x.minimum, maximum: x.maximum.isEmpty ? nil : x.maximum,
+                            meanLow: x.meanLow.isEmpty ? nil : x.meanLow, minimum: x.minimum.isEmpty ? nil : x.minimum,
+                            maximum: x.maximum.isEmpty ? nil : x.maximum,
                             firstLarge: large)
     }
 
@@ -310,7 +314,8 @@ enum Wire {
             guard let p = n.fits.first?.beta.count, n.fits.allSatisfy({ $0.beta.count == p }) else {
                 throw DecodeError(message: "newton request with no fits or unequal β lengths")
             }
-            return .newton(fits: n.fits.map { NewtonFit(fit: Int($0.fit), beta: $0.beta) }, centre: try centre(n.centre, n.centreLow, p))
+            return .newton(fits: n.fits.map { NewtonFit(fit: Int($0.fit), beta: $0.beta) },
+                           centre: try centre(n.centre, n.centreLow, p))
         case nil: throw DecodeError(message: "round request without a kind")
         }
     }
@@ -458,16 +463,21 @@ enum Wire {
             let d = Int(m.folds.first?.dimension ?? 0)
             return .moments(try m.folds.map { try moments($0, dimension: d) })
         case .residuals(let m):
-            guard case .residuals(let beta, _) = request else { throw DecodeError(message: "residual reply to another request") }
+            guard case .residuals(let beta, _) = request else {
+                throw DecodeError(message: "residual reply to another request")
+            }
             return .residuals(ResidualStatistic(count: m.count, sumOfSquares: m.sumOfSquares, meat: try unpackSymmetric(m.meat, beta.count)))
         case .newton(let m):
-            guard case .newton(let fits, _) = request, m.fits.count == fits.count else { throw DecodeError(message: "newton reply with wrong fit count") }
+            guard case .newton(let fits, _) = request, m.fits.count == fits.count else {
+                throw DecodeError(message: "newton reply with wrong fit count")
+            }
             let p = fits[0].beta.count
             return .newton(try m.fits.map { x in
                 guard Int(x.dimension) == p, x.gradient.count == p else { throw DecodeError(message: "logit statistic of wrong size") }
                 return LogitStatistic(dimension: p, count: x.count, logLikelihood: x.logLikelihood, gradient: x.gradient,
                                       information: try unpackSymmetric(x.information, p), meat: try unpackSymmetric(x.meat, p),
-                                      testCount: x.testCount, testSquaredError: x.testSquaredError, minimumMargin: x.minimumMargin)
+                                      testCount: x.testCount, testSquaredError: x.testSquaredError,
+                                      minimumMargin: x.minimumMargin)
             })
         case .embedded(let m):
             guard case .embed(let r) = request else { throw DecodeError(message: "embed reply to another request") }

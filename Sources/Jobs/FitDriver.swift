@@ -80,7 +80,8 @@ public struct FitDriver {
         let d = spec.width + 1
         let raw = job.kind == .sem ? total.comoment : total.crossProducts  // a SEM needs only the centred moments
         let overflowing = (0..<d).filter { j in
-            !total.mean[j].isFinite || (0..<d).contains { !total.comoment[j * d + $0].isFinite || !raw[j * d + $0].isFinite }
+            !total.mean[j].isFinite
+                || (0..<d).contains { !total.comoment[j * d + $0].isFinite || !raw[j * d + $0].isFinite }
         }
         if !overflowing.isEmpty { throw overflowError(total, columns: overflowing, spec: spec) }
         if job.folds > 0, let empty = foldMoments.firstIndex(where: { $0.count == 0 }) {
@@ -91,7 +92,9 @@ public struct FitDriver {
         // A constant outcome (exact: its minimum equals its maximum) leaves nothing to explain.
         if job.kind == .ols || (job.kind == .bayes_linear && job.prior.kind == "flat"), total.isConstant(spec.width) {
             throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
-                             "model.formula: the outcome is \(Self.text(total.minimum[spec.width])) in all \(Int(total.count)) rows; a constant outcome leaves nothing to fit (its variance is 0, so standard errors and tests are undefined)")
+                             "model.formula: the outcome is \(Self.text(total.minimum[spec.width])) in all "
+                                + "\(Int(total.count)) rows; a constant outcome leaves nothing to fit "
+                                + "(its variance is 0, so standard errors and tests are undefined)")
         }
         lap("moments")
 
@@ -351,7 +354,9 @@ public struct FitDriver {
         let number = plan.columns.firstIndex(of: dataColumn).map { plan.columnNumbers[$0] }
         let limit = Double(sign: .plus, exponent: e, significand: 1)
         return InputError(file: prepared.dataFile, line: row.line, column: number,
-                          "\(base.message): this row (data row \(row.rowIndex + 1)) is the first with |\(name(j))| ≥ 2^\(e) ≈ \(String(format: "%.3g", limit)) (the largest power of two ≤ √(DBL_MAX/n)/4 for n = \(Int(total.count)) rows)")
+                          "\(base.message): this row (data row \(row.rowIndex + 1)) is the first with |\(name(j))| "
+                            + "≥ 2^\(e) ≈ \(String(format: "%.3g", limit)) (the largest power of two ≤ √(DBL_MAX/n)/4 "
+                            + "for n = \(Int(total.count)) rows)")
     }
 
     /// A number as a message shows it: whole numbers without ".0", others in Swift's shortest round-trip form.
@@ -369,7 +374,10 @@ public struct FitDriver {
         let v = prepared.semVariables
         let names = Array(v.dropFirst()) + [v[0]]
         if let j = names.indices.first(where: { total.isConstant($0) }) {
-            throw job.syntaxError(line: nil, column: nil, "the observed variable '\(names[j])' is \(Self.text(total.minimum[j])) in all \(Int(total.count)) rows: its variance is 0, so the model-implied covariance cannot fit it; drop it from the model")
+            throw job.syntaxError(line: nil, column: nil,
+                                  "the observed variable '\(names[j])' is \(Self.text(total.minimum[j])) in all "
+                                    + "\(Int(total.count)) rows: its variance is 0, so the model-implied covariance "
+                                    + "cannot fit it; drop it from the model")
         }
         let result: SEMResult
         do { result = try SEM.fit(model: prepared.semModel!, moments: total, names: names) } catch let e as SEMError {
@@ -461,7 +469,8 @@ public struct FitDriver {
         guard n > Double(p) else { throw modelError(.tooFewRows(rows: Int(n), coefficients: p)) }
         // Round 3: residuals at β̂ (exact SSE and the HC meat).
         // In centred coordinates (γ̂ and the centre), so residuals at an offset keep their accuracy.
-        let replies = try executor.run(.residuals(beta: solution.centredEstimates, centre: DesignCentre(high: solution.centring.centre, low: solution.centring.centreLow)))
+        let centre = DesignCentre(high: solution.centring.centre, low: solution.centring.centreLow)
+        let replies = try executor.run(.residuals(beta: solution.centredEstimates, centre: centre))
         try throwFirstFailure(replies, round: "residuals")
         var residual = ResidualStatistic(dimension: p)
         for (shard, r) in replies.enumerated() {
@@ -473,12 +482,16 @@ public struct FitDriver {
         let tss = solution.centring.constantColumn == nil ? total.crossProducts[p * dy + p] : total.comoment[p * dy + p]
         guard rss > LinearModel.exactFitTolerance * tss else {
             throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
-                             "model.formula: the model fits the outcome exactly (residual sum of squares \(String(format: "%.3g", rss)), at most (1000 ε)² times the outcome's \(solution.centring.constantColumn == nil ? "" : "centred ")sum of squares \(String(format: "%.6g", tss))), so standard errors and tests are undefined")
+                             "model.formula: the model fits the outcome exactly (residual sum of squares "
+                                + "\(String(format: "%.3g", rss)), at most (1000 ε)² times the outcome's "
+                                + "\(solution.centring.constantColumn == nil ? "" : "centred ")sum of squares "
+                                + "\(String(format: "%.6g", tss))), so standard errors and tests are undefined")
         }
         let dfResid = n - Double(p)
         let sigma2 = rss / dfResid
         let classical = solution.xtxInverse.map { $0 * sigma2 }
-        let hc0 = solution.centring.rawCovariance(LinearAlgebra.sandwich(bread: solution.centredInverse, meat: residual.meat, n: p))
+        let centredHC0 = LinearAlgebra.sandwich(bread: solution.centredInverse, meat: residual.meat, n: p)
+        let hc0 = solution.centring.rawCovariance(centredHC0)
         let hc1 = hc0.map { $0 * n / dfResid }
         let loglik = -n / 2 * (log(2 * Double.pi * rss / n) + 1)
         let tq = Distributions.studentTwoSidedQuantile(0.05, df: dfResid)
@@ -522,7 +535,9 @@ public struct FitDriver {
         var round = 0
         while fitIDs.contains(where: { !states[$0]!.done }) {
             let active = fitIDs.filter { !states[$0]!.done }
-            let replies = try executor.run(.newton(fits: active.map { NewtonFit(fit: $0, beta: states[$0]!.beta) }, centre: DesignCentre(high: centring.centre, low: centring.centreLow)))
+            let fits = active.map { NewtonFit(fit: $0, beta: states[$0]!.beta) }
+            let centre = DesignCentre(high: centring.centre, low: centring.centreLow)
+            let replies = try executor.run(.newton(fits: fits, centre: centre))
             try throwFirstFailure(replies, round: "newton")
             var merged = [LogitStatistic](repeating: LogitStatistic(dimension: p), count: active.count)
             for (shard, r) in replies.enumerated() {
@@ -542,7 +557,9 @@ public struct FitDriver {
                         s.beta = try LogisticModel.step(beta: s.beta, statistic: stat, names: names).beta
                     } catch let e as StatisticsError {
                         if id >= 0 { s.done = true; states[id] = s; continue }  // a CV fit that cannot go on: reported as not converged
-                        throw modelError(separationSuspect(beta: centring.raw(s.beta), total: total, spec: spec, last: stat) ?? e)
+                        let raw = centring.raw(s.beta)
+                        let suspect = separationSuspect(beta: raw, total: total, spec: spec, last: stat)
+                        throw modelError(suspect ?? e)
                     }
                     s.previous = stat.logLikelihood
                     s.iterations += 1
@@ -557,8 +574,11 @@ public struct FitDriver {
         let n = stat.count
         let beta = centring.raw(full.beta)
         let centredCov: [Double]
-        do { centredCov = try LinearAlgebra.solveSPD(stat.information, [Double](repeating: 0, count: p), n: p).inverse } catch {
-            throw modelError(separationSuspect(beta: beta, total: total, spec: spec, last: stat) ?? .singularDesign(columns: names))
+        do {
+            centredCov = try LinearAlgebra.solveSPD(stat.information, [Double](repeating: 0, count: p), n: p).inverse
+        } catch {
+            let suspect = separationSuspect(beta: beta, total: total, spec: spec, last: stat)
+            throw modelError(suspect ?? .singularDesign(columns: names))
         }
         let cov = centring.rawCovariance(centredCov)
         let hc0 = centring.rawCovariance(LinearAlgebra.sandwich(bread: centredCov, meat: stat.meat, n: p))
@@ -573,8 +593,11 @@ public struct FitDriver {
         // A coefficient that ran off to a huge value with a huge SE is separation by a numeric term (or a combination).
         // Terms before the intercept: with separation on x at an offset, the intercept (≈ −β x̄) diverges too.
         let candidates = (0..<p).filter { !total.isConstant($0) } + (0..<p).filter { total.isConstant($0) }
-        if let j = candidates.first(where: { Self.diverges(beta[$0], standardError: coefficients[$0].std_error, spread: Self.spread(total, $0)) }) {
-            throw modelError(Self.divergence(term: names[j], complete: stat.minimumMargin > 0, numeric: Self.isNumeric(spec, j)))
+        if let j = candidates.first(where: {
+            Self.diverges(beta[$0], standardError: coefficients[$0].std_error, spread: Self.spread(total, $0))
+        }) {
+            throw modelError(Self.divergence(term: names[j], complete: stat.minimumMargin > 0,
+                                             numeric: Self.isNumeric(spec, j)))
         }
         var warnings: [String] = []
         if !full.converged { warnings.append("Newton-Raphson did not converge in \(LogisticModel.maximumIterations) iterations") }
@@ -591,7 +614,9 @@ public struct FitDriver {
             count += last.testCount
             foldMSE.append(last.testCount > 0 ? last.testSquaredError / last.testCount : nil)
             rows.append(Int(last.testCount))
-            convergedFolds.append(s.converged && Self.divergingCoefficient(beta: s.beta, information: last.information, centring: centring, total: total) == nil)
+            let diverging = Self.divergingCoefficient(beta: s.beta, information: last.information, centring: centring,
+                                                      total: total)
+            convergedFolds.append(s.converged && diverging == nil)
         }
         if convergedFolds.contains(false) {
             let bad = convergedFolds.enumerated().filter { !$0.element }.map { "\($0.offset)" }
@@ -624,30 +649,39 @@ public struct FitDriver {
 
     /// The index of a diverging coefficient (`diverges`) given γ and the information matrix in centred
     /// coordinates, or nil.
-    static func divergingCoefficient(beta gamma: [Double], information: [Double], centring: DesignCentring, total: MomentMatrix) -> Int? {
+    static func divergingCoefficient(beta gamma: [Double], information: [Double], centring: DesignCentring,
+                                     total: MomentMatrix) -> Int? {
         let p = gamma.count
         let beta = centring.raw(gamma)
         guard let inverse = try? LinearAlgebra.solveSPD(information, [Double](repeating: 0, count: p), n: p).inverse else {
             return beta.indices.max { abs(beta[$0]) * spread(total, $0) < abs(beta[$1]) * spread(total, $1) }
         }
         let cov = centring.rawCovariance(inverse)
-        return (0..<p).first { diverges(beta[$0], standardError: cov[$0 * p + $0].squareRoot(), spread: spread(total, $0)) }
+        return (0..<p).first {
+            diverges(beta[$0], standardError: cov[$0 * p + $0].squareRoot(), spread: spread(total, $0))
+        }
     }
 
-    /// A separation error when a coefficient has run off (|β| · spread > 10) while Newton could not go on; complete when
-    /// the last iterate's linear predictor already splits the outcomes strictly (`LogitStatistic.minimumMargin`).
-    func separationSuspect(beta: [Double], total: MomentMatrix, spec: DesignMatrixSpec, last: LogitStatistic?) -> StatisticsError? {
+    /// A separation error when a coefficient has run off (|β| · spread > 10) while Newton could not go on; complete
+    /// when the last iterate's linear predictor already splits the outcomes strictly (`LogitStatistic.minimumMargin`).
+    func separationSuspect(beta: [Double], total: MomentMatrix, spec: DesignMatrixSpec, last: LogitStatistic?)
+        -> StatisticsError?
+    {
         let size = { (j: Int) in abs(beta[j]) * Self.spread(total, j) }
         let terms = beta.indices.filter { !total.isConstant($0) && size($0) > 10 }
-        guard let j = terms.max(by: { size($0) < size($1) }) ?? beta.indices.first(where: { size($0) > 10 }) else { return nil }
-        return Self.divergence(term: spec.columnNames[j], complete: (last?.minimumMargin ?? 0) > 0, numeric: Self.isNumeric(spec, j))
+        guard let j = terms.max(by: { size($0) < size($1) }) ?? beta.indices.first(where: { size($0) > 10 }) else {
+            return nil
+        }
+        return Self.divergence(term: spec.columnNames[j], complete: (last?.minimumMargin ?? 0) > 0,
+                               numeric: Self.isNumeric(spec, j))
     }
 
     /// Separation found by a diverging coefficient. The message carries no iterate's numbers: they depend on where
     /// Newton stopped, the decision does not.
     static func divergence(term: String, complete: Bool, numeric: Bool) -> StatisticsError {
         let detail = complete
-            ? "its coefficient diverges: the outcomes are split by the linear predictor, so every row is predicted perfectly"
+            ? "its coefficient diverges: the outcomes are split by the linear predictor, so every row is predicted "
+                + "perfectly"
             : "its coefficient diverges: the outcome is predicted perfectly except in rows tied at the boundary"
         return .separation(term: term, detail: detail, complete: complete, numeric: numeric)
     }

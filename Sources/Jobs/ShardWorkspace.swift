@@ -85,7 +85,8 @@ public final class ShardWorkspace {
             switch request {
             case .summarize: return .summary(summarize(data))
             case .moments(let schema): return .moments(try moments(data, schema: schema))
-            case .residuals(let beta, let centre): return .residuals(try residuals(shard: shard, beta: beta, centre: centre))
+            case .residuals(let beta, let centre):
+                return .residuals(try residuals(shard: shard, beta: beta, centre: centre))
             case .newton(let fits, let centre): return .newton(try newton(shard: shard, fits: fits, centre: centre))
             case .embed(let r): return .embedded(try embed(data, r))
             case .features(let r): return .featuresReady(rows: try computeFeatures(data, r))
@@ -414,7 +415,8 @@ public final class ShardWorkspace {
             marks[g].append(MomentMatrix.RowMark(rowIndex: data.rowIndex[i], line: data.line[i]))
         }
         for g in 0..<plan.foldGroups {
-            out.append(MomentMatrix(rows: blocks[g], count: blocks[g].count / (p + 1), dimension: p + 1, marks: marks[g]))
+            let rows = blocks[g].count / (p + 1)
+            out.append(MomentMatrix(rows: blocks[g], count: rows, dimension: p + 1, marks: marks[g]))
         }
         return out
     }
@@ -428,9 +430,11 @@ public final class ShardWorkspace {
     /// The design with `centre` subtracted from every row, as (x − high) − low (the design itself when the centre is
     /// all zeros).
     static func centred(_ x: [Double], columns p: Int, centre: DesignCentre) -> [Double] {
-        guard centre.high.count == p, centre.high.contains(where: { $0 != 0 }) || centre.low.contains(where: { $0 != 0 }) else { return x }
+        guard centre.high.count == p, (centre.high + centre.low).contains(where: { $0 != 0 }) else { return x }
         var z = x
-        for i in 0..<(p == 0 ? 0 : x.count / p) { for j in 0..<p { z[i * p + j] = (z[i * p + j] - centre.high[j]) - centre.low[j] } }
+        for i in 0..<(p == 0 ? 0 : x.count / p) {
+            for j in 0..<p { z[i * p + j] = (z[i * p + j] - centre.high[j]) - centre.low[j] }
+        }
         return z
     }
 
@@ -457,8 +461,11 @@ public final class ShardWorkspace {
         let x = Self.centred(d.x, columns: centre.high.count, centre: centre)
         return fits.map { f in
             guard !d.y.isEmpty else { return LogitStatistic(dimension: f.beta.count) }
-            if f.fit < 0 { return LogitStatistic(x: x, y: d.y, beta: f.beta, train: { _ in true }, test: { _ in false }) }
-            return LogitStatistic(x: x, y: d.y, beta: f.beta, train: { d.fold[$0] != f.fit }, test: { d.fold[$0] == f.fit })
+            if f.fit < 0 {
+                return LogitStatistic(x: x, y: d.y, beta: f.beta, train: { _ in true }, test: { _ in false })
+            }
+            return LogitStatistic(x: x, y: d.y, beta: f.beta, train: { d.fold[$0] != f.fit },
+                                  test: { d.fold[$0] == f.fit })
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Statistics
 
 /// Field case C15 (merging partial moments: no negative variance, no lost precision at large offsets) and the exact
@@ -10,7 +11,8 @@ final class MergedMomentDecisionTests: XCTestCase {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/cases/C15_shards.csv")
         var parts: [Int: [(shard: String, values: [Double])]] = [:]
-        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix("part,") {
+        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+        where !line.hasPrefix("#") && !line.hasPrefix("part,") {
             let f = line.split(separator: ",").map(String.init)
             parts[Int(f[0])!, default: []].append((f[1], f[2...].map { Double($0)! }))
         }
@@ -18,7 +20,9 @@ final class MergedMomentDecisionTests: XCTestCase {
     }
 
     /// Merges one statistic per shard label (rows of a shard in file order), in every order of the shards.
-    func mergedInEveryOrder(_ rows: [(shard: String, values: [Double])], columns: (([Double]) -> [Double])) -> [MomentMatrix] {
+    func mergedInEveryOrder(_ rows: [(shard: String, values: [Double])], columns: (([Double]) -> [Double]))
+        -> [MomentMatrix]
+    {
         var labels: [String] = []
         for r in rows where !labels.contains(r.shard) { labels.append(r.shard) }
         let parts = labels.map { label -> MomentMatrix in
@@ -26,7 +30,8 @@ final class MergedMomentDecisionTests: XCTestCase {
             return MomentMatrix(rows: block.flatMap { $0 }, count: block.count, dimension: block[0].count)
         }
         func permutations(_ a: [Int]) -> [[Int]] {
-            a.count <= 1 ? [a] : a.indices.flatMap { i in permutations(Array(a[..<i] + a[(i + 1)...])).map { [a[i]] + $0 } }
+            a.count <= 1
+                ? [a] : a.indices.flatMap { i in permutations(Array(a[..<i] + a[(i + 1)...])).map { [a[i]] + $0 } }
         }
         return permutations(Array(parts.indices)).map { order in
             MomentMatrix.merged(order.map { parts[$0] }, into: MomentMatrix(dimension: parts[0].dimension))
@@ -62,7 +67,9 @@ final class MergedMomentDecisionTests: XCTestCase {
         for trial in 0..<200 {
             let n = 2 + trial % 9
             let offset = [0, 1e6, 1e9, 1e15][trial % 4]
-            let rows = (0..<n).map { _ in offset + (Bool.random(using: &rng) ? 0.1 : 0.1 + 1e-9 * Double.random(in: 0...1, using: &rng)) }
+            let rows = (0..<n).map { _ in
+                offset + (Bool.random(using: &rng) ? 0.1 : 0.1 + 1e-9 * Double.random(in: 0...1, using: &rng))
+            }
             var m = MomentMatrix(dimension: 1)
             var i = 0
             while i < n {
@@ -92,7 +99,9 @@ final class MergedMomentDecisionTests: XCTestCase {
             XCTAssertEqual(s.estimates[1], 2.15, accuracy: 1e-15)
             XCTAssertEqual(s.estimates[0], -2_150_000_000.25, accuracy: 5e-7)  // half an ulp of 2.15e9 is 2.4e-7
             XCTAssertEqual(m.comoment[1 * 3 + 1] / (m.count - 1), 5.0 / 3.0, accuracy: 1e-15)
-            XCTAssertEqual(LinearModel.sumOfSquaredResiduals(m, estimates: s.centredEstimates, centring: s.centring), 0.075, accuracy: 1e-14)
+            XCTAssertEqual(
+                LinearModel.sumOfSquaredResiduals(m, estimates: s.centredEstimates, centring: s.centring), 0.075,
+                accuracy: 1e-14)
         }
     }
 
@@ -117,7 +126,8 @@ final class MergedMomentDecisionTests: XCTestCase {
         var m = a
         m.merge(c)
         XCTAssertEqual(m.firstRow(atLeastPowerOfTwo: 500, columns: [0])?.row, mark(3))
-        XCTAssertEqual(m.firstRow(atLeastPowerOfTwo: 400, columns: [0])?.row, mark(3))  // below the floor: the floor's row
+        // Below the floor: the floor's row.
+        XCTAssertEqual(m.firstRow(atLeastPowerOfTwo: 400, columns: [0])?.row, mark(3))
     }
 
     /// The rank decision uses the centred moments: x at an offset of 10⁶ or 10⁹ is not collinear with the intercept;
@@ -128,11 +138,13 @@ final class MergedMomentDecisionTests: XCTestCase {
             let m = MomentMatrix(rows: rows, count: 4, dimension: 3)
             XCTAssertNoThrow(try LinearModel.solve(m, names: ["Intercept", "x"]), "offset \(offset)")
         }
-        let constant = MomentMatrix(rows: (1...4).flatMap { (i: Int) -> [Double] in [1, 0.0125, Double(i)] }, count: 4, dimension: 3)
+        let constant = MomentMatrix(
+            rows: (1...4).flatMap { (i: Int) -> [Double] in [1, 0.0125, Double(i)] }, count: 4, dimension: 3)
         XCTAssertThrowsError(try LinearModel.solve(constant, names: ["Intercept", "p"])) {
             XCTAssertEqual($0 as? StatisticsError, .singularDesign(columns: ["Intercept", "p"]))
         }
-        let zero = MomentMatrix(rows: (1...4).flatMap { (i: Int) -> [Double] in [1, 0, Double(i)] }, count: 4, dimension: 3)
+        let zero = MomentMatrix(
+            rows: (1...4).flatMap { (i: Int) -> [Double] in [1, 0, Double(i)] }, count: 4, dimension: 3)
         XCTAssertThrowsError(try LinearModel.solve(zero, names: ["Intercept", "z"])) {
             XCTAssertEqual($0 as? StatisticsError, .singularDesign(columns: ["z"]))
         }
@@ -145,7 +157,9 @@ final class MergedMomentDecisionTests: XCTestCase {
         XCTAssertThrowsError(try LinearModel.solve(shifted, names: ["Intercept", "a", "b"])) {
             XCTAssertEqual($0 as? StatisticsError, .singularDesign(columns: ["Intercept", "a", "b"]))
         }
-        let doubledRows: [Double] = (1...5).flatMap { (i: Int) -> [Double] in [1, Double(i * i), 2 * Double(i * i), Double(i)] }
+        let doubledRows: [Double] = (1...5).flatMap { (i: Int) -> [Double] in
+            [1, Double(i * i), 2 * Double(i * i), Double(i)]
+        }
         let doubled = MomentMatrix(rows: doubledRows, count: 5, dimension: 4)
         XCTAssertThrowsError(try LinearModel.solve(doubled, names: ["Intercept", "a", "b"])) {
             XCTAssertEqual($0 as? StatisticsError, .singularDesign(columns: ["a", "b"]))
@@ -154,12 +168,14 @@ final class MergedMomentDecisionTests: XCTestCase {
 
     /// The Bayesian linear model with a flat prior equals OLS at an offset (it solves in the same centred coordinates).
     func testBayesianLinearAtAnOffset() throws {
-        let m = MomentMatrix(rows: [1, 1e9 + 1, 2, 1, 1e9 + 2, 4, 1, 1e9 + 3, 6, 1, 1e9 + 4, 8.5], count: 4, dimension: 3)
+        let m = MomentMatrix(
+            rows: [1, 1e9 + 1, 2, 1, 1e9 + 2, 4, 1, 1e9 + 3, 6, 1, 1e9 + 4, 8.5], count: 4, dimension: 3)
         let flat = try BayesianLinearModel.fit(m, names: ["Intercept", "x"], prior: .flat(coefficients: 2))
         XCTAssertEqual(flat.posteriorMean[1], 2.15, accuracy: 1e-15)
         XCTAssertEqual(flat.posteriorMean[0], -2_150_000_000.25, accuracy: 5e-7)
         // A weak isotropic prior (precision 1e-6 per coefficient) barely moves the slope: finite, close to 2.15.
-        let weak = try BayesianLinearModel.fit(m, names: ["Intercept", "x"], prior: .isotropic(mean: [0, 0], precisionScale: 1e-6))
+        let weak = try BayesianLinearModel.fit(
+            m, names: ["Intercept", "x"], prior: .isotropic(mean: [0, 0], precisionScale: 1e-6))
         XCTAssertTrue(weak.posteriorMean.allSatisfy(\.isFinite))
     }
 }

@@ -236,7 +236,8 @@ public enum BayesianLinearModel {
         // Solved in centred coordinates (β = Tγ, `DesignCentring`): Λₙ = T⁻ᵀ(ZᵀZ + TᵀΛ₀T)T⁻¹, det T = 1.
         let centring = DesignCentring(moments: moments, width: p)
         let t = centring.transform
-        let priorT = LinearAlgebra.product(LinearAlgebra.product(t, prior.precision, m: p, k: p, n: p, transposeA: true), t, m: p, k: p, n: p)
+        let tPrior = LinearAlgebra.product(t, prior.precision, m: p, k: p, n: p, transposeA: true)
+        let priorT = LinearAlgebra.product(tPrior, t, m: p, k: p, n: p)
         var precisionC = centring.gram(moments)
         for i in 0..<p * p { precisionC[i] += priorT[i] }
         let priorRHS = (0..<p).map { i in (0..<p).reduce(0.0) { $0 + prior.precision[i * p + $1] * prior.mean[$1] } }

@@ -19,7 +19,8 @@ public struct DesignCentring: Sendable, Equatable {
     public let constantColumn: Int?
     /// Its value c (1 for the Intercept; 1 without a constant column).
     public let constantValue: Double
-    /// [p] subtracted from each design column before fitting: column means, 0 at the constant column; all 0 without one.
+    /// [p] subtracted from each design column before fitting: column means, 0 at the constant column; all 0 without
+    /// one.
     public let centre: [Double]
     /// [p] the rounding error of `centre` (`MomentMatrix.meanLow`): the centre is `centre` + `centreLow`.
     public let centreLow: [Double]
@@ -104,7 +105,8 @@ public struct DesignCentring: Sendable, Equatable {
 
     /// Zᵀ Z, [p, p] row-major, from moments whose first p columns are the design.
     public func gram(_ m: MomentMatrix) -> [Double] {
-        let p = width, d = m.dimension
+        let p = width
+        let d = m.dimension
         guard let k = constantColumn else {
             let raw = m.crossProducts
             return (0..<p).flatMap { i in (0..<p).map { raw[i * d + $0] } }
@@ -117,7 +119,8 @@ public struct DesignCentring: Sendable, Equatable {
 
     /// Zᵀ y, [p], from moments of [X, y] (the outcome last).
     public func crossWithOutcome(_ m: MomentMatrix) -> [Double] {
-        let p = width, d = m.dimension
+        let p = width
+        let d = m.dimension
         precondition(d == p + 1, "crossWithOutcome: moments of dimension \(d) for \(p) columns and an outcome")
         guard let k = constantColumn else {
             let raw = m.crossProducts

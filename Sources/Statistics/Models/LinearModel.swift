@@ -45,8 +45,10 @@ public enum LinearModel {
         guard moments.count >= Double(max(p, 1)) else { throw StatisticsError.tooFewRows(rows: Int(moments.count), coefficients: p) }
         let centring = try checkRank(moments, names: names)
         do {
-            let (gamma, inverse) = try LinearAlgebra.solveSPD(centring.gram(moments), centring.crossWithOutcome(moments), n: p)
-            return Solution(estimates: centring.raw(gamma), xtxInverse: centring.rawCovariance(inverse), count: moments.count,
+            let gram = centring.gram(moments), cross = centring.crossWithOutcome(moments)
+            let (gamma, inverse) = try LinearAlgebra.solveSPD(gram, cross, n: p)
+            return Solution(estimates: centring.raw(gamma), xtxInverse: centring.rawCovariance(inverse),
+                            count: moments.count,
                             centring: centring, centredEstimates: gamma, centredInverse: inverse)
         } catch {
             throw StatisticsError.singularDesign(columns: names)
@@ -57,7 +59,8 @@ public enum LinearModel {
     /// n (ȳ − x̄ᵀβ)² + C_yy − 2βᵀC_xy + βᵀC_xxβ. With `centring`, `beta` is γ (centred coordinates) and the mean
     /// residual is ȳ − (x̄ − m)ᵀγ, which avoids the cancellation of a large intercept against large x̄ᵀβ.
     /// - Complexity: O(p²).
-    public static func sumOfSquaredResiduals(_ moments: MomentMatrix, estimates beta: [Double], centring: DesignCentring? = nil) -> Double {
+    public static func sumOfSquaredResiduals(_ moments: MomentMatrix, estimates beta: [Double],
+                                             centring: DesignCentring? = nil) -> Double {
         let d = moments.dimension, p = d - 1
         precondition(beta.count == p, "sumOfSquaredResiduals: \(beta.count) estimates for \(p) columns")
         guard moments.count > 0 else { return 0 }
@@ -94,9 +97,12 @@ public enum LinearModel {
         precondition(p <= d, "checkRank: \(p) names for \(d) columns")
         guard p > 0 else { throw StatisticsError.emptyDesign }
         let raw = moments.crossProducts
-        let overflowing = (0..<p).filter { j in (0..<p).contains { !raw[j * d + $0].isFinite } || !moments.comoment[j * d + j].isFinite }
+        let overflowing = (0..<p).filter { j in
+            (0..<p).contains { !raw[j * d + $0].isFinite } || !moments.comoment[j * d + j].isFinite
+        }
         if !overflowing.isEmpty { throw StatisticsError.overflow(columns: overflowing.map { names[$0] }) }
-        if let zero = (0..<p).first(where: { raw[$0 * d + $0] <= 0 || (moments.isConstant($0) && moments.minimum[$0] == 0) }) {
+        let isZero = { (j: Int) in raw[j * d + j] <= 0 || (moments.isConstant(j) && moments.minimum[j] == 0) }
+        if let zero = (0..<p).first(where: isZero) {
             throw StatisticsError.singularDesign(columns: [names[zero]])
         }
         let constants = (0..<p).filter { DesignCentring.isNonzeroConstant(moments, $0) }
@@ -111,16 +117,18 @@ public enum LinearModel {
                 r[a * q + b] = centring.constantColumn == nil ? raw[i * d + j] : moments.comoment[i * d + j]
             }
         }
-        if let zero = (0..<q).first(where: { r[$0 * q + $0] <= 0 }) { throw StatisticsError.singularDesign(columns: [names[others[zero]]]) }
+        if let zero = (0..<q).first(where: { r[$0 * q + $0] <= 0 }) {
+            throw StatisticsError.singularDesign(columns: [names[others[zero]]])
+        }
         let scale = (0..<q).map { 1 / r[$0 * q + $0].squareRoot() }
         for a in 0..<q { for b in 0..<q { r[a * q + b] *= scale[a] * scale[b] } }
         let (values, vectors) = try LinearAlgebra.symmetricEigen(r, n: q)
         guard let largest = values.last, largest > 0 else { throw StatisticsError.singularDesign(columns: names) }
         var involved = Set<Int>()
         for e in 0..<q where values[e] <= rankTolerance * largest {
-            // The dependency Σ v_j z_j ≈ 0 on the scaled columns (centred when there is a constant column) is, on the raw
-            // columns, Σ v_j x_j / s_j = c · 1 with c = Σ v_j x̄_j / s_j; the constant column's weight is that of the
-            // unit-norm constant column, c √n.
+            // The dependency Σ v_j z_j ≈ 0 on the scaled columns (centred when there is a constant column) is, on
+            // the raw columns, Σ v_j x_j / s_j = c · 1 with c = Σ v_j x̄_j / s_j; the constant column's weight is
+            // that of the unit-norm constant column, c √n.
             var weights = [Double](repeating: 0, count: p)
             var constantPart = 0.0
             for (a, j) in others.enumerated() {

@@ -182,7 +182,8 @@ public enum LogisticModel {
         for (j, column) in design.columns.enumerated() where column.parts.count == 1 && column.parts[0].level != nil {
             let rows = raw[j * d + j].rounded(), ones = raw[j * d + p].rounded()
             if let text = describe(rows, ones) {
-                throw StatisticsError.separation(term: column.name, detail: text, complete: complete(rows, ones), numeric: false)
+                throw StatisticsError.separation(term: column.name, detail: text, complete: complete(rows, ones),
+                                                 numeric: false)
             }
         }
         guard design.formula.hasIntercept else { return }
@@ -193,7 +194,8 @@ public enum LogisticModel {
             var rows = n, ones = clicks
             for j in cols { rows -= raw[j * d + j]; ones -= raw[j * d + p] }
             if let text = describe(rows.rounded(), ones.rounded()) {
-                throw StatisticsError.separation(term: "\(term.name) at its reference level \(levels[0].levelText(integral: true))", detail: text,
+                let name = "\(term.name) at its reference level \(levels[0].levelText(integral: true))"
+                throw StatisticsError.separation(term: name, detail: text,
                                                  complete: complete(rows.rounded(), ones.rounded()), numeric: false)
             }
         }

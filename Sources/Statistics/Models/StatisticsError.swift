@@ -25,7 +25,8 @@ public enum StatisticsError: Error, Equatable, CustomStringConvertible {
             let advice = numeric
                 ? "drop the term, or use it coarsened into a few levels, or fit a penalised (Firth) logit"
                 : "pool that level with another, or drop it"
-            return "\(complete ? "complete" : "quasi-complete") separation in the logit: \(term): \(detail); the maximum-likelihood estimate does not exist (\(advice))"
+            return "\(complete ? "complete" : "quasi-complete") separation in the logit: \(term): \(detail); "
+                + "the maximum-likelihood estimate does not exist (\(advice))"
         case .tooFewRows(let rows, let coefficients):
             return "\(rows) \(rows == 1 ? "row is" : "rows are") too few for \(coefficients) \(coefficients == 1 ? "coefficient" : "coefficients")"
         case .constantOutcome(let value, let rows):

@@ -46,7 +46,8 @@ public struct MomentMatrix: SufficientStatistic, Equatable, Codable {
     public private(set) var minimum: [Double]
     /// Column maxima, [d] (−∞ with no rows).
     public private(set) var maximum: [Double]
-    /// Per column, [d] lists: element k is the earliest row (by data-row index) with |x| ≥ 2^(`largeExponentFloor` + k).
+    /// Per column, [d] lists: element k is the earliest row (by data-row index) with
+    /// |x| ≥ 2^(`largeExponentFloor` + k).
     /// Empty for a column without such values, and when the rows were given without their marks.
     public private(set) var firstLarge: [[RowMark]]
 
@@ -75,8 +76,8 @@ public struct MomentMatrix: SufficientStatistic, Equatable, Codable {
                 minimum: [Double]? = nil, maximum: [Double]? = nil, firstLarge: [[RowMark]]? = nil) {
         precondition(mean.count == dimension && comoment.count == dimension * dimension,
                      "MomentMatrix: sizes \(mean.count), \(comoment.count) do not fit dimension \(dimension)")
-        precondition((meanLow?.count ?? dimension) == dimension && (minimum?.count ?? dimension) == dimension && (maximum?.count ?? dimension) == dimension
-                     && (firstLarge?.count ?? dimension) == dimension, "MomentMatrix: extremes do not fit dimension \(dimension)")
+        let sizes = [meanLow?.count, minimum?.count, maximum?.count, firstLarge?.count].map { $0 ?? dimension }
+        precondition(sizes.allSatisfy { $0 == dimension }, "MomentMatrix: extremes do not fit dimension \(dimension)")
         self.dimension = dimension
         self.count = count
         self.mean = mean
@@ -109,7 +110,8 @@ public struct MomentMatrix: SufficientStatistic, Equatable, Codable {
                 high[j] = Swift.max(high[j], v)
             }
         }
-        for j in 0..<d { m[j] = low[j] == high[j] ? low[j] : m[j] / Double(n) }  // a constant column: its value, exactly
+        // A constant column's mean is its value, exactly.
+        for j in 0..<d { m[j] = low[j] == high[j] ? low[j] : m[j] / Double(n) }
         if let marks {
             let floor = Double(sign: .plus, exponent: Self.largeExponentFloor, significand: 1)
             for j in 0..<d where Swift.max(abs(low[j]), abs(high[j])) >= floor {

@@ -143,7 +143,8 @@ public enum SEM {
                 lhs: r.lhs, op: r.op.rawValue, rhs: r.rhs, label: r.label, free: r.free > 0, exogenous: r.exogenous,
                 estimate: est, standardError: se, z: z, pValue: pv, ciLower: lo, ciUpper: hi,
                 standardizedAll: std.isFinite ? std : nil, position: r.position))
-            // Heywood: negative beyond rounding (more than `LinearModel.rankTolerance` of the variable's total variance).
+            // Heywood: negative beyond rounding (more than `LinearModel.rankTolerance` of the variable's total
+            // variance).
             if r.op == .covariance && r.lhs == r.rhs && est < -LinearModel.rankTolerance * abs(totalVariance(r.lhs)) {
                 warnings.append(.negativeVariance(parameter: r.name, estimate: est))
             }
