@@ -89,8 +89,11 @@ public struct FitDriver {
             throw InputError(file: job.jobFile, line: p?.line, column: p?.column,
                              "cv.folds = \(job.folds), but fold \(empty) (0-based) has no rows: there are too few \(job.foldBy == .user ? "users" : "rows") for \(job.folds) folds")
         }
-        // A constant outcome (exact: its minimum equals its maximum) leaves nothing to explain.
-        if job.kind == .ols || (job.kind == .bayes_linear && job.prior.kind == "flat"), total.isConstant(spec.width) {
+        // A constant outcome (exact: its minimum equals its maximum) with a constant design column (the intercept)
+        // leaves nothing to explain: the fit is exact whatever the rounding says. Without one it is an ordinary fit.
+        let hasConstantColumn = (0..<spec.width).contains { total.isConstant($0) && total.minimum[$0] != 0 }
+        if job.kind == .ols || (job.kind == .bayes_linear && job.prior.kind == "flat"), hasConstantColumn,
+           total.isConstant(spec.width) {
             throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
                              "model.formula: the outcome is \(Self.text(total.minimum[spec.width])) in all "
                                 + "\(Int(total.count)) rows; a constant outcome leaves nothing to fit "

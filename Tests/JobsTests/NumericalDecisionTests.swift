@@ -170,6 +170,23 @@ final class NumericalDecisionTests: XCTestCase {
         }
     }
 
+    /// The Bayesian linear model with a flat prior (= OLS) refuses a constant outcome too; without an intercept a
+    /// constant outcome is an ordinary fit (y = 0.1 on x = 1..4: slope Σxy/Σx² = 1/30 by hand).
+    func testConstantOutcomeInBayesFlatAndWithoutIntercept() throws {
+        let (path, _) = try job("bayes_linear", "value ~ x", header: "x,value", rows: (1...5).map { [Double($0), 0.1] },
+                                shards: 3)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "[cluster]", with: "prior = \"flat\"\n[cluster]")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Fixtures.run(jobPath: path)) { error in
+            XCTAssertEqual((error as? InputError)?.message,
+                           "model.formula: the outcome is 0.1 in all 5 rows; a constant outcome leaves nothing to fit "
+                           + "(its variance is 0, so standard errors and tests are undefined)")
+        }
+        let o = try fit("ols", "y ~ 0 + x", header: "x,y", rows: (1...4).map { [Double($0), 0.1] }, shards: 2)
+        assertClose(coefficient(o, "x").estimate, 1.0 / 30.0, rtol: 1e-14, "no-intercept slope")
+    }
+
     /// An exact linear fit is refused on every shard count (RSS ≤ (1000 ε)² · centred TSS); noise at 1e-8 of the
     /// outcome's scale is fitted on every shard count, with slope 2 and σ² = Σe²/(n − 2) of the known noise.
     func testExactFitIsDecidedFromScaledQuantities() throws {
