@@ -357,7 +357,7 @@ public struct FitDriver {
         let number = plan.columns.firstIndex(of: dataColumn).map { plan.columnNumbers[$0] }
         let limit = Double(sign: .plus, exponent: e, significand: 1)
         return InputError(file: prepared.dataFile, line: row.line, column: number,
-                          "\(base.message): this row (data row \(row.rowIndex + 1)) is the first with |\(name(j))| "
+                          "\(base.message). This row (data row \(row.rowIndex + 1)) is the first with |\(name(j))| "
                             + "≥ 2^\(e) ≈ \(String(format: "%.3g", limit)) (the largest power of two ≤ √(DBL_MAX/n)/4 "
                             + "for n = \(Int(total.count)) rows)")
     }

@@ -64,7 +64,7 @@ final class NumericalWireTests: XCTestCase {
             let e = error as? InputError
             XCTAssertEqual(e?.line, 3, "\(error)")
             XCTAssertTrue(
-                e?.message.contains("this row (data row 2) is the first with |x| ≥ 2^508") ?? false, "\(error)")
+                e?.message.contains("This row (data row 2) is the first with |x| ≥ 2^508") ?? false, "\(error)")
         }
     }
 }

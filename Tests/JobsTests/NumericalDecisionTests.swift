@@ -307,9 +307,9 @@ final class NumericalDecisionTests: XCTestCase {
             assertInputError(
                 try Fixtures.run(jobPath: path, workers: 2), file: data, line: 3, column: 1,
                 contains:
-                    "model.formula: sums of squares overflow in x: values are too large (around 1e154 or more); "
-                    + "rescale them: this row (data row 2) is the first with |x| ≥ 2^508 ≈ 8.38e+152 (the largest "
-                    + "power of two ≤ √(DBL_MAX/n)/4 for n = 4 rows)"
+                    "model.formula: sums of squares overflow in x: values are too large (their sums of squares "
+                    + "exceed Float64's 1.8e308); rescale them. This row (data row 2) is the first with |x| ≥ 2^508 "
+                    + "≈ 8.38e+152 (the largest power of two ≤ √(DBL_MAX/n)/4 for n = 4 rows)"
             )
         }
         // The boundary: Σx² = 2^1022 is finite and fits; 2^512 overflows Σx² (2^1024) and is named.

@@ -10,8 +10,9 @@
 /// Zᵀ Z is block diagonal: n c² for the constant column, the centred co-moments C for the others (their sums over
 /// the rows are 0). Without a constant column the centre is 0 and T = I (the raw second moments decide and solve).
 ///
-/// Source: the centring of Björck, "Numerical Methods for Least Squares Problems" (1996), §2.1.4 (Läuchli; centred
-/// regressors); statsmodels fits the same model by QR/pinv of the raw design, which these coefficients equal.
+/// Source: centring the regressors before forming the normal equations (their condition number no longer grows with
+/// the offset); the centred moments are Chan, Golub & LeVeque's (1983). statsmodels fits the same model by QR/pinv of
+/// the raw design; the coefficients agree wherever that is accurate.
 public struct DesignCentring: Sendable, Equatable {
     /// Design columns p.
     public let width: Int

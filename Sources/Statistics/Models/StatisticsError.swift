@@ -13,7 +13,7 @@ public enum StatisticsError: Error, Equatable, CustomStringConvertible {
     case constantOutcome(value: Int, rows: Int)
     /// The formula has no columns at all (e.g. `y ~ 0`).
     case emptyDesign
-    /// Sums of squares overflow Float64 in these columns (values around 1e154 or larger).
+    /// Sums of squares overflow Float64 in these columns (values around √(1.8e308 / n) or larger).
     case overflow(columns: [String])
 
     public var description: String {
@@ -34,7 +34,8 @@ public enum StatisticsError: Error, Equatable, CustomStringConvertible {
         case .emptyDesign:
             return "the formula has no terms (not even an intercept)"
         case .overflow(let columns):
-            return "sums of squares overflow in \(columns.joined(separator: ", ")): values are too large (around 1e154 or more); rescale them"
+            return "sums of squares overflow in \(columns.joined(separator: ", ")): values are too large (their sums "
+                + "of squares exceed Float64's 1.8e308); rescale them"
         }
     }
 }
