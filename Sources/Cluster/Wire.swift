@@ -187,6 +187,7 @@ enum Wire {
               x.minimum.isEmpty || x.minimum.count == d, x.meanLow.isEmpty || x.meanLow.count == d,
               x.largeColumn.count == x.largeRowIndex.count, x.largeColumn.count == x.largeLine.count,
               x.largeColumn.allSatisfy({ Int($0) < d }),
+              x.largeColumn.count <= d * (1024 - MomentMatrix.largeExponentFloor),
               zip(x.largeColumn, x.largeColumn.dropFirst()).allSatisfy({ $0 <= $1 }),
               x.largeRowIndex.allSatisfy({ $0 <= UInt64(Int.max) }), x.largeLine.allSatisfy({ $0 <= UInt64(Int.max) })
         else { throw DecodeError(message: "moment matrix of wrong size") }
