@@ -667,6 +667,12 @@ nonisolated struct Causa_Wire_RoundRequest: Sendable {
 
     var beta: [Double] = []
 
+    /// subtracted from the design columns (empty: none)
+    var centre: [Double] = []
+
+    /// the rounding error of centre, subtracted after it (empty: none)
+    var centreLow: [Double] = []
+
     var unknownFields = SwiftProtobuf.UnknownStorage()
 
     init() {}
@@ -678,6 +684,12 @@ nonisolated struct Causa_Wire_RoundRequest: Sendable {
     // methods supported on all messages.
 
     var fits: [Causa_Wire_NewtonFit] = []
+
+    /// subtracted from the design columns (empty: none)
+    var centre: [Double] = []
+
+    /// the rounding error of centre, subtracted after it (empty: none)
+    var centreLow: [Double] = []
 
     var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -874,6 +886,22 @@ nonisolated struct Causa_Wire_MomentMatrix: Sendable {
   /// upper triangle of the symmetric [d, d] matrix, row by row: d(d+1)/2 values
   var comoment: [Double] = []
 
+  /// [d] column minima (empty with no rows)
+  var minimum: [Double] = []
+
+  /// [d] rounding errors of the means (empty: all 0)
+  var meanLow: [Double] = []
+
+  /// [d] column maxima (empty with no rows)
+  var maximum: [Double] = []
+
+  /// firstLarge flattened: per entry its column; a column's entries are consecutive, in exponent order
+  var largeColumn: [UInt32] = []
+
+  var largeRowIndex: [UInt64] = []
+
+  var largeLine: [UInt64] = []
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -930,6 +958,9 @@ nonisolated struct Causa_Wire_LogitStatistic: Sendable {
   var testCount: Double = 0
 
   var testSquaredError: Double = 0
+
+  /// min over training rows of (2y − 1)·η
+  var minimumMargin: Double = 0
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2370,7 +2401,7 @@ nonisolated extension Causa_Wire_RoundRequest.Moments: SwiftProtobuf.Message, Sw
 
 nonisolated extension Causa_Wire_RoundRequest.Residuals: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = Causa_Wire_RoundRequest.protoMessageName + ".Residuals"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}beta\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}beta\0\u{1}centre\0\u{3}centre_low\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2379,6 +2410,8 @@ nonisolated extension Causa_Wire_RoundRequest.Residuals: SwiftProtobuf.Message, 
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedDoubleField(value: &self.beta) }()
+      case 2: try { try decoder.decodeRepeatedDoubleField(value: &self.centre) }()
+      case 3: try { try decoder.decodeRepeatedDoubleField(value: &self.centreLow) }()
       default: break
       }
     }
@@ -2388,11 +2421,19 @@ nonisolated extension Causa_Wire_RoundRequest.Residuals: SwiftProtobuf.Message, 
     if !self.beta.isEmpty {
       try visitor.visitPackedDoubleField(value: self.beta, fieldNumber: 1)
     }
+    if !self.centre.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.centre, fieldNumber: 2)
+    }
+    if !self.centreLow.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.centreLow, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Causa_Wire_RoundRequest.Residuals, rhs: Causa_Wire_RoundRequest.Residuals) -> Bool {
     if lhs.beta != rhs.beta {return false}
+    if lhs.centre != rhs.centre {return false}
+    if lhs.centreLow != rhs.centreLow {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2400,7 +2441,7 @@ nonisolated extension Causa_Wire_RoundRequest.Residuals: SwiftProtobuf.Message, 
 
 nonisolated extension Causa_Wire_RoundRequest.Newton: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = Causa_Wire_RoundRequest.protoMessageName + ".Newton"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fits\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fits\0\u{1}centre\0\u{3}centre_low\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2409,6 +2450,8 @@ nonisolated extension Causa_Wire_RoundRequest.Newton: SwiftProtobuf.Message, Swi
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.fits) }()
+      case 2: try { try decoder.decodeRepeatedDoubleField(value: &self.centre) }()
+      case 3: try { try decoder.decodeRepeatedDoubleField(value: &self.centreLow) }()
       default: break
       }
     }
@@ -2418,11 +2461,19 @@ nonisolated extension Causa_Wire_RoundRequest.Newton: SwiftProtobuf.Message, Swi
     if !self.fits.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.fits, fieldNumber: 1)
     }
+    if !self.centre.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.centre, fieldNumber: 2)
+    }
+    if !self.centreLow.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.centreLow, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Causa_Wire_RoundRequest.Newton, rhs: Causa_Wire_RoundRequest.Newton) -> Bool {
     if lhs.fits != rhs.fits {return false}
+    if lhs.centre != rhs.centre {return false}
+    if lhs.centreLow != rhs.centreLow {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2737,7 +2788,7 @@ nonisolated extension Causa_Wire_FeaturesReady: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Causa_Wire_MomentMatrix: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".MomentMatrix"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dimension\0\u{1}count\0\u{1}mean\0\u{1}comoment\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dimension\0\u{1}count\0\u{1}mean\0\u{1}comoment\0\u{1}minimum\0\u{1}maximum\0\u{3}large_column\0\u{3}large_row_index\0\u{3}large_line\0\u{3}mean_low\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2749,6 +2800,12 @@ nonisolated extension Causa_Wire_MomentMatrix: SwiftProtobuf.Message, SwiftProto
       case 2: try { try decoder.decodeSingularDoubleField(value: &self.count) }()
       case 3: try { try decoder.decodeRepeatedDoubleField(value: &self.mean) }()
       case 4: try { try decoder.decodeRepeatedDoubleField(value: &self.comoment) }()
+      case 5: try { try decoder.decodeRepeatedDoubleField(value: &self.minimum) }()
+      case 6: try { try decoder.decodeRepeatedDoubleField(value: &self.maximum) }()
+      case 7: try { try decoder.decodeRepeatedUInt32Field(value: &self.largeColumn) }()
+      case 8: try { try decoder.decodeRepeatedUInt64Field(value: &self.largeRowIndex) }()
+      case 9: try { try decoder.decodeRepeatedUInt64Field(value: &self.largeLine) }()
+      case 10: try { try decoder.decodeRepeatedDoubleField(value: &self.meanLow) }()
       default: break
       }
     }
@@ -2767,6 +2824,24 @@ nonisolated extension Causa_Wire_MomentMatrix: SwiftProtobuf.Message, SwiftProto
     if !self.comoment.isEmpty {
       try visitor.visitPackedDoubleField(value: self.comoment, fieldNumber: 4)
     }
+    if !self.minimum.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.minimum, fieldNumber: 5)
+    }
+    if !self.maximum.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.maximum, fieldNumber: 6)
+    }
+    if !self.largeColumn.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.largeColumn, fieldNumber: 7)
+    }
+    if !self.largeRowIndex.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.largeRowIndex, fieldNumber: 8)
+    }
+    if !self.largeLine.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.largeLine, fieldNumber: 9)
+    }
+    if !self.meanLow.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.meanLow, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2775,6 +2850,12 @@ nonisolated extension Causa_Wire_MomentMatrix: SwiftProtobuf.Message, SwiftProto
     if lhs.count != rhs.count {return false}
     if lhs.mean != rhs.mean {return false}
     if lhs.comoment != rhs.comoment {return false}
+    if lhs.minimum != rhs.minimum {return false}
+    if lhs.maximum != rhs.maximum {return false}
+    if lhs.largeColumn != rhs.largeColumn {return false}
+    if lhs.largeRowIndex != rhs.largeRowIndex {return false}
+    if lhs.largeLine != rhs.largeLine {return false}
+    if lhs.meanLow != rhs.meanLow {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2852,7 +2933,7 @@ nonisolated extension Causa_Wire_ResidualStatistic: SwiftProtobuf.Message, Swift
 
 nonisolated extension Causa_Wire_LogitStatistic: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".LogitStatistic"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dimension\0\u{1}count\0\u{3}log_likelihood\0\u{1}gradient\0\u{1}information\0\u{1}meat\0\u{3}test_count\0\u{3}test_squared_error\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dimension\0\u{1}count\0\u{3}log_likelihood\0\u{1}gradient\0\u{1}information\0\u{1}meat\0\u{3}test_count\0\u{3}test_squared_error\0\u{3}minimum_margin\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2868,6 +2949,7 @@ nonisolated extension Causa_Wire_LogitStatistic: SwiftProtobuf.Message, SwiftPro
       case 6: try { try decoder.decodeRepeatedDoubleField(value: &self.meat) }()
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.testCount) }()
       case 8: try { try decoder.decodeSingularDoubleField(value: &self.testSquaredError) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.minimumMargin) }()
       default: break
       }
     }
@@ -2898,6 +2980,9 @@ nonisolated extension Causa_Wire_LogitStatistic: SwiftProtobuf.Message, SwiftPro
     if self.testSquaredError.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.testSquaredError, fieldNumber: 8)
     }
+    if self.minimumMargin.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.minimumMargin, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2910,6 +2995,7 @@ nonisolated extension Causa_Wire_LogitStatistic: SwiftProtobuf.Message, SwiftPro
     if lhs.meat != rhs.meat {return false}
     if lhs.testCount != rhs.testCount {return false}
     if lhs.testSquaredError != rhs.testSquaredError {return false}
+    if lhs.minimumMargin != rhs.minimumMargin {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

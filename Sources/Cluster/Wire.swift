@@ -153,18 +153,52 @@ enum Wire {
         TextEntry(keyHash: w.keyHash, line: Int(w.line), key: w.key, texts: w.texts)
     }
 
+    static func centre(_ high: [Double], _ low: [Double], _ p: Int) throws -> DesignCentre {
+        guard high.isEmpty || high.count == p, low.isEmpty || low.count == p else {
+            throw DecodeError(message: "a centre of the wrong size")
+        }
+        let zero = [Double](repeating: 0, count: p)
+        return DesignCentre(high: high.isEmpty ? zero : high, low: low.isEmpty ? zero : low)
+    }
+
     static func moments(_ p: MomentMatrix) -> Causa_Wire_MomentMatrix {
         var x = Causa_Wire_MomentMatrix()
         x.dimension = UInt32(p.dimension)
         x.count = p.count
         x.mean = p.mean
         x.comoment = packSymmetric(p.comoment, p.dimension)
+        if p.meanLow.contains(where: { $0 != 0 }) { x.meanLow = p.meanLow }
+        if p.count > 0 {
+            x.minimum = p.minimum
+            x.maximum = p.maximum
+        }
+        for (j, list) in p.firstLarge.enumerated() {
+            for r in list {
+                x.largeColumn.append(UInt32(j))
+                x.largeRowIndex.append(UInt64(r.rowIndex))
+                x.largeLine.append(UInt64(r.line))
+            }
+        }
         return x
     }
 
     static func moments(_ x: Causa_Wire_MomentMatrix, dimension d: Int) throws -> MomentMatrix {
-        guard Int(x.dimension) == d, x.mean.count == d else { throw DecodeError(message: "moment matrix of wrong size") }
-        return MomentMatrix(dimension: d, count: x.count, mean: x.mean, comoment: try unpackSymmetric(x.comoment, d))
+        guard Int(x.dimension) == d, x.mean.count == d, x.minimum.count == x.maximum.count,
+              x.minimum.isEmpty || x.minimum.count == d, x.meanLow.isEmpty || x.meanLow.count == d,
+              x.largeColumn.count == x.largeRowIndex.count, x.largeColumn.count == x.largeLine.count,
+              x.largeColumn.allSatisfy({ Int($0) < d }),
+              x.largeColumn.count <= d * (1024 - MomentMatrix.largeExponentFloor),
+              zip(x.largeColumn, x.largeColumn.dropFirst()).allSatisfy({ $0 <= $1 }),
+              x.largeRowIndex.allSatisfy({ $0 <= UInt64(Int.max) }), x.largeLine.allSatisfy({ $0 <= UInt64(Int.max) })
+        else { throw DecodeError(message: "moment matrix of wrong size") }
+        var large = [[MomentMatrix.RowMark]](repeating: [], count: d)
+        for (i, j) in x.largeColumn.enumerated() {
+            large[Int(j)].append(MomentMatrix.RowMark(rowIndex: Int(x.largeRowIndex[i]), line: Int(x.largeLine[i])))
+        }
+        return MomentMatrix(dimension: d, count: x.count, mean: x.mean, comoment: try unpackSymmetric(x.comoment, d),
+                            meanLow: x.meanLow.isEmpty ? nil : x.meanLow, minimum: x.minimum.isEmpty ? nil : x.minimum,
+                            maximum: x.maximum.isEmpty ? nil : x.maximum,
+                            firstLarge: large)
     }
 
     static func plan(_ w: Causa_Wire_JobPlan) throws -> JobPlan {
@@ -220,12 +254,16 @@ enum Wire {
                 return c
             }
             w.moments = m
-        case .residuals(let beta):
+        case .residuals(let beta, let centre):
             var m = Causa_Wire_RoundRequest.Residuals()
             m.beta = beta
+            if centre.high.contains(where: { $0 != 0 }) { m.centre = centre.high }
+            if centre.low.contains(where: { $0 != 0 }) { m.centreLow = centre.low }
             w.residuals = m
-        case .newton(let fits):
+        case .newton(let fits, let centre):
             var m = Causa_Wire_RoundRequest.Newton()
+            if centre.high.contains(where: { $0 != 0 }) { m.centre = centre.high }
+            if centre.low.contains(where: { $0 != 0 }) { m.centreLow = centre.low }
             m.fits = fits.map { f in
                 var n = Causa_Wire_NewtonFit()
                 n.fit = Int32(f.fit)
@@ -260,7 +298,8 @@ enum Wire {
             return .moments(schema: try m.schema.map { c in
                 ColumnSchema(name: c.name, info: ColumnInfo(isNumeric: c.isNumeric, isIntegral: c.isIntegral, levels: try c.levels.map(factorValue)))
             })
-        case .residuals(let r): return .residuals(beta: r.beta)
+        case .residuals(let r):
+            return .residuals(beta: r.beta, centre: try centre(r.centre, r.centreLow, r.beta.count))
         case .embed(let e):
             return .embed(EmbedRequest(users: e.users.map(entry), items: e.items.map(entry)))
         case .features(let f):
@@ -276,7 +315,8 @@ enum Wire {
             guard let p = n.fits.first?.beta.count, n.fits.allSatisfy({ $0.beta.count == p }) else {
                 throw DecodeError(message: "newton request with no fits or unequal β lengths")
             }
-            return .newton(fits: n.fits.map { NewtonFit(fit: Int($0.fit), beta: $0.beta) })
+            return .newton(fits: n.fits.map { NewtonFit(fit: Int($0.fit), beta: $0.beta) },
+                           centre: try centre(n.centre, n.centreLow, p))
         case nil: throw DecodeError(message: "round request without a kind")
         }
     }
@@ -352,6 +392,7 @@ enum Wire {
                 x.meat = packSymmetric(s.meat, s.dimension)
                 x.testCount = s.testCount
                 x.testSquaredError = s.testSquaredError
+                x.minimumMargin = s.minimumMargin
                 return x
             }
             w.newton = m
@@ -423,16 +464,21 @@ enum Wire {
             let d = Int(m.folds.first?.dimension ?? 0)
             return .moments(try m.folds.map { try moments($0, dimension: d) })
         case .residuals(let m):
-            guard case .residuals(let beta) = request else { throw DecodeError(message: "residual reply to another request") }
+            guard case .residuals(let beta, _) = request else {
+                throw DecodeError(message: "residual reply to another request")
+            }
             return .residuals(ResidualStatistic(count: m.count, sumOfSquares: m.sumOfSquares, meat: try unpackSymmetric(m.meat, beta.count)))
         case .newton(let m):
-            guard case .newton(let fits) = request, m.fits.count == fits.count else { throw DecodeError(message: "newton reply with wrong fit count") }
+            guard case .newton(let fits, _) = request, m.fits.count == fits.count else {
+                throw DecodeError(message: "newton reply with wrong fit count")
+            }
             let p = fits[0].beta.count
             return .newton(try m.fits.map { x in
                 guard Int(x.dimension) == p, x.gradient.count == p else { throw DecodeError(message: "logit statistic of wrong size") }
                 return LogitStatistic(dimension: p, count: x.count, logLikelihood: x.logLikelihood, gradient: x.gradient,
                                       information: try unpackSymmetric(x.information, p), meat: try unpackSymmetric(x.meat, p),
-                                      testCount: x.testCount, testSquaredError: x.testSquaredError)
+                                      testCount: x.testCount, testSquaredError: x.testSquaredError,
+                                      minimumMargin: x.minimumMargin)
             })
         case .embedded(let m):
             guard case .embed(let r) = request else { throw DecodeError(message: "embed reply to another request") }

@@ -78,14 +78,26 @@ public struct FitDriver {
         }
         let total = MomentMatrix.merged(foldMoments, into: MomentMatrix(dimension: spec.width + 1))
         let d = spec.width + 1
-        let overflowing = (0..<d).filter { j in !total.mean[j].isFinite || (0..<d).contains { !total.comoment[j * d + $0].isFinite } }
-        if !overflowing.isEmpty {
-            throw modelError(.overflow(columns: overflowing.map { $0 < spec.width ? spec.columnNames[$0] : "the outcome" }))
+        let raw = job.kind == .sem ? total.comoment : total.crossProducts  // a SEM needs only the centred moments
+        let overflowing = (0..<d).filter { j in
+            !total.mean[j].isFinite
+                || (0..<d).contains { !total.comoment[j * d + $0].isFinite || !raw[j * d + $0].isFinite }
         }
+        if !overflowing.isEmpty { throw overflowError(total, columns: overflowing, spec: spec) }
         if job.folds > 0, let empty = foldMoments.firstIndex(where: { $0.count == 0 }) {
             let p = job.cvPosition
             throw InputError(file: job.jobFile, line: p?.line, column: p?.column,
                              "cv.folds = \(job.folds), but fold \(empty) (0-based) has no rows: there are too few \(job.foldBy == .user ? "users" : "rows") for \(job.folds) folds")
+        }
+        // A constant outcome (exact: its minimum equals its maximum) with a constant design column (the intercept)
+        // leaves nothing to explain: the fit is exact whatever the rounding says. Without one it is an ordinary fit.
+        let hasConstantColumn = (0..<spec.width).contains { total.isConstant($0) && total.minimum[$0] != 0 }
+        if job.kind == .ols || (job.kind == .bayes_linear && job.prior.kind == "flat"), hasConstantColumn,
+           total.isConstant(spec.width) {
+            throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
+                             "model.formula: the outcome is \(Self.text(total.minimum[spec.width])) in all "
+                                + "\(Int(total.count)) rows; a constant outcome leaves nothing to fit "
+                                + "(its variance is 0, so standard errors and tests are undefined)")
         }
         lap("moments")
 
@@ -332,6 +344,27 @@ public struct FitDriver {
         if let best { throw unexpected(.failure(best.failure), shard: best.shard, round: round) }
     }
 
+    /// The overflow error, at the earliest row (in data order, across shards) with a value of an overflowing column at
+    /// or above 2^e, the largest power of two not above √(DBL_MAX / n) / 4: some value exceeds that bound whenever
+    /// these sums overflow (docs/DECISIONS.md, "Numerical decisions").
+    func overflowError(_ total: MomentMatrix, columns: [Int], spec: DesignMatrixSpec) -> InputError {
+        let name = { (j: Int) in j < spec.width ? spec.columnNames[j] : "the outcome" }
+        let base = modelError(.overflow(columns: columns.map(name)))
+        let bound = (Double.greatestFiniteMagnitude / max(total.count, 1)).squareRoot() / 4
+        let e = Int(bound.exponent)
+        guard let (j, row) = total.firstRow(atLeastPowerOfTwo: e, columns: columns) else { return base }
+        let dataColumn = j < spec.width ? spec.columnNames[j] : (plan.outcomeColumn ?? "")
+        let number = plan.columns.firstIndex(of: dataColumn).map { plan.columnNumbers[$0] }
+        let limit = Double(sign: .plus, exponent: e, significand: 1)
+        return InputError(file: prepared.dataFile, line: row.line, column: number,
+                          "\(base.message). This row (data row \(row.rowIndex + 1)) is the first with |\(name(j))| "
+                            + "≥ 2^\(e) ≈ \(String(format: "%.3g", limit)) (the largest power of two ≤ √(DBL_MAX/n)/4 "
+                            + "for n = \(Int(total.count)) rows)")
+    }
+
+    /// A number as a message shows it: whole numbers without ".0", others in Swift's shortest round-trip form.
+    static func text(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : "\(v)" }
+
     func modelError(_ error: StatisticsError, context: String = "") -> InputError {
         let p = job.formulaPosition
         return InputError(file: job.jobFile, line: p?.line, column: p?.column, "model.formula: \(context)\(error.description)")
@@ -343,6 +376,12 @@ public struct FitDriver {
     func fitSEM(total: MomentMatrix) throws -> (FitReport.ModelResult, FitReport.SEMSection) {
         let v = prepared.semVariables
         let names = Array(v.dropFirst()) + [v[0]]
+        if let j = names.indices.first(where: { total.isConstant($0) }) {
+            throw job.syntaxError(line: nil, column: nil,
+                                  "the observed variable '\(names[j])' is \(Self.text(total.minimum[j])) in all "
+                                    + "\(Int(total.count)) rows: its variance is 0, so the model-implied covariance "
+                                    + "cannot fit it; drop it from the model")
+        }
         let result: SEMResult
         do { result = try SEM.fit(model: prepared.semModel!, moments: total, names: names) } catch let e as SEMError {
             throw PreparedJob.semInputError(e, job: job)
@@ -387,9 +426,7 @@ public struct FitDriver {
         var section = FitReport.BayesSection(result, prior: job.prior)
         if job.prior.kind != "flat" {
             // The proper prior fits a singular design; say which directions only the prior determines.
-            let d = p + 1, cross = total.crossProducts
-            let xtx = (0..<p).flatMap { i in (0..<p).map { j in cross[i * d + j] } }
-            do { try LinearModel.checkRank(xtx, names: names) } catch StatisticsError.singularDesign(let columns) {
+            do { try LinearModel.checkRank(total, names: names) } catch StatisticsError.singularDesign(let columns) {
                 section.warnings.append("the design is singular (\(columns.joined(separator: ", ")) \(columns.count == 1 ? "is zero or a copy of others" : "are collinear")): along that direction the posterior is the prior's, not the data's")
             }
         }
@@ -434,7 +471,9 @@ public struct FitDriver {
         let n = total.count
         guard n > Double(p) else { throw modelError(.tooFewRows(rows: Int(n), coefficients: p)) }
         // Round 3: residuals at β̂ (exact SSE and the HC meat).
-        let replies = try executor.run(.residuals(beta: solution.estimates))
+        // In centred coordinates (γ̂ and the centre), so residuals at an offset keep their accuracy.
+        let centre = DesignCentre(high: solution.centring.centre, low: solution.centring.centreLow)
+        let replies = try executor.run(.residuals(beta: solution.centredEstimates, centre: centre))
         try throwFirstFailure(replies, round: "residuals")
         var residual = ResidualStatistic(dimension: p)
         for (shard, r) in replies.enumerated() {
@@ -442,14 +481,20 @@ public struct FitDriver {
             residual.merge(s)
         }
         let rss = residual.sumOfSquares
-        guard rss > 0 else {
+        let dy = p + 1
+        let tss = solution.centring.constantColumn == nil ? total.crossProducts[p * dy + p] : total.comoment[p * dy + p]
+        guard rss > LinearModel.exactFitTolerance * tss else {
             throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
-                             "model.formula: the model fits the outcome exactly (residual sum of squares 0), so standard errors and tests are undefined; is the outcome constant?")
+                             "model.formula: the model fits the outcome exactly (residual sum of squares "
+                                + "\(String(format: "%.3g", rss)), at most (1000 ε)² times the outcome's "
+                                + "\(solution.centring.constantColumn == nil ? "" : "centred ")sum of squares "
+                                + "\(String(format: "%.6g", tss))), so standard errors and tests are undefined")
         }
         let dfResid = n - Double(p)
         let sigma2 = rss / dfResid
         let classical = solution.xtxInverse.map { $0 * sigma2 }
-        let hc0 = LinearAlgebra.sandwich(bread: solution.xtxInverse, meat: residual.meat, n: p)
+        let centredHC0 = LinearAlgebra.sandwich(bread: solution.centredInverse, meat: residual.meat, n: p)
+        let hc0 = solution.centring.rawCovariance(centredHC0)
         let hc1 = hc0.map { $0 * n / dfResid }
         let loglik = -n / 2 * (log(2 * Double.pi * rss / n) + 1)
         let tq = Distributions.studentTwoSidedQuantile(0.05, df: dfResid)
@@ -481,16 +526,21 @@ public struct FitDriver {
         -> (FitReport.ModelResult, FitReport.CrossValidation?)
     {
         let names = spec.columnNames, p = names.count
+        let centring: DesignCentring
         do {
             try LogisticModel.checkSeparation(total, design: spec)
-            _ = try LinearModel.solve(total, names: names)
+            centring = try LinearModel.solve(total, names: names).centring
         } catch let e as StatisticsError { throw modelError(e) }
+        // Newton runs in centred coordinates (γ, β = Tγ; `DesignCentring`): the same iterates, without the
+        // ill-conditioning of predictors at an offset.
         let fitIDs = [-1] + Array(0..<job.folds)
         var states = Dictionary(uniqueKeysWithValues: fitIDs.map { ($0, NewtonState(beta: [Double](repeating: 0, count: p))) })
         var round = 0
         while fitIDs.contains(where: { !states[$0]!.done }) {
             let active = fitIDs.filter { !states[$0]!.done }
-            let replies = try executor.run(.newton(fits: active.map { NewtonFit(fit: $0, beta: states[$0]!.beta) }))
+            let fits = active.map { NewtonFit(fit: $0, beta: states[$0]!.beta) }
+            let centre = DesignCentre(high: centring.centre, low: centring.centreLow)
+            let replies = try executor.run(.newton(fits: fits, centre: centre))
             try throwFirstFailure(replies, round: "newton")
             var merged = [LogitStatistic](repeating: LogitStatistic(dimension: p), count: active.count)
             for (shard, r) in replies.enumerated() {
@@ -510,7 +560,9 @@ public struct FitDriver {
                         s.beta = try LogisticModel.step(beta: s.beta, statistic: stat, names: names).beta
                     } catch let e as StatisticsError {
                         if id >= 0 { s.done = true; states[id] = s; continue }  // a CV fit that cannot go on: reported as not converged
-                        throw modelError(separationSuspect(beta: s.beta, names: names) ?? e)
+                        let raw = centring.raw(s.beta)
+                        let suspect = separationSuspect(beta: raw, total: total, spec: spec, last: stat)
+                        throw modelError(suspect ?? e)
                     }
                     s.previous = stat.logLikelihood
                     s.iterations += 1
@@ -523,22 +575,32 @@ public struct FitDriver {
         let full = states[-1]!
         let stat = full.last!
         let n = stat.count
-        let cov: [Double]
-        do { cov = try LinearAlgebra.solveSPD(stat.information, [Double](repeating: 0, count: p), n: p).inverse } catch {
-            throw modelError(separationSuspect(beta: full.beta, names: names) ?? .singularDesign(columns: names))
+        let beta = centring.raw(full.beta)
+        let centredCov: [Double]
+        do {
+            centredCov = try LinearAlgebra.solveSPD(stat.information, [Double](repeating: 0, count: p), n: p).inverse
+        } catch {
+            let suspect = separationSuspect(beta: beta, total: total, spec: spec, last: stat)
+            throw modelError(suspect ?? .singularDesign(columns: names))
         }
-        let hc0 = LinearAlgebra.sandwich(bread: cov, meat: stat.meat, n: p)
+        let cov = centring.rawCovariance(centredCov)
+        let hc0 = centring.rawCovariance(LinearAlgebra.sandwich(bread: centredCov, meat: stat.meat, n: p))
         let dfResid = n - Double(p)
         let z = Distributions.normalQuantile(0.975)
         var coefficients: [FitReport.Coefficient] = []
         for j in 0..<p {
-            let b = full.beta[j], se = cov[j * p + j].squareRoot(), stat = b / se
+            let b = beta[j], se = cov[j * p + j].squareRoot(), stat = b / se
             coefficients.append(.init(name: names[j], estimate: b, std_error: se, robust_std_error: (hc0[j * p + j] * n / dfResid).squareRoot(),
                                       statistic: stat, p_value: Distributions.normalTwoSidedP(stat), ci_low: b - z * se, ci_high: b + z * se))
         }
-        // A coefficient that ran off to a huge value with a huge SE is quasi-complete separation by a numeric term.
-        if let bad = coefficients.first(where: { Self.diverges($0.estimate, standardError: $0.std_error) }) {
-            throw modelError(.separation(term: bad.name, detail: "its coefficient diverges (estimate \(String(format: "%.1f", bad.estimate)), std error \(String(format: "%.3g", bad.std_error))): the rows where it is not zero all have the same outcome"))
+        // A coefficient that ran off to a huge value with a huge SE is separation by a numeric term (or a combination).
+        // Terms before the intercept: with separation on x at an offset, the intercept (≈ −β x̄) diverges too.
+        let candidates = (0..<p).filter { !total.isConstant($0) } + (0..<p).filter { total.isConstant($0) }
+        if let j = candidates.first(where: {
+            Self.diverges(beta[$0], standardError: coefficients[$0].std_error, spread: Self.spread(total, $0))
+        }) {
+            throw modelError(Self.divergence(term: names[j], complete: stat.minimumMargin > 0,
+                                             numeric: Self.isNumeric(spec, j)))
         }
         var warnings: [String] = []
         if !full.converged { warnings.append("Newton-Raphson did not converge in \(LogisticModel.maximumIterations) iterations") }
@@ -555,7 +617,9 @@ public struct FitDriver {
             count += last.testCount
             foldMSE.append(last.testCount > 0 ? last.testSquaredError / last.testCount : nil)
             rows.append(Int(last.testCount))
-            convergedFolds.append(s.converged && Self.divergingCoefficient(beta: s.beta, information: last.information) == nil)
+            let diverging = Self.divergingCoefficient(beta: s.beta, information: last.information, centring: centring,
+                                                      total: total)
+            convergedFolds.append(s.converged && diverging == nil)
         }
         if convergedFolds.contains(false) {
             let bad = convergedFolds.enumerated().filter { !$0.element }.map { "\($0.offset)" }
@@ -568,23 +632,60 @@ public struct FitDriver {
         return (m, cv)
     }
 
-    /// Whether a logit coefficient has run off to infinity: |β| > 10 with |β / se| < 0.01, the sign of quasi-complete
-    /// separation that a log-likelihood rule alone calls converged.
-    static func diverges(_ beta: Double, standardError: Double) -> Bool {
-        abs(beta) > 10 && abs(beta) / standardError < 0.01
+    /// Whether a logit coefficient has run off to infinity: |β| · spread > 10 (a change of more than 10 in the log-odds
+    /// across the column's range; `spread`) with |β / se| < 0.01, the sign of separation that a log-likelihood rule
+    /// alone calls converged. Scale-free: rescaling or shifting a column does not change it.
+    static func diverges(_ beta: Double, standardError: Double, spread: Double) -> Bool {
+        abs(beta) * spread > 10 && abs(beta) / standardError < 0.01
     }
 
-    /// The index of a diverging coefficient (`diverges`) given the information matrix, or nil.
-    static func divergingCoefficient(beta: [Double], information: [Double]) -> Int? {
-        let p = beta.count
+    /// The range max − min of design column j (for the constant column, its absolute value): the scale on which
+    /// `diverges` judges a coefficient.
+    static func spread(_ total: MomentMatrix, _ j: Int) -> Double {
+        total.isConstant(j) ? abs(total.minimum[j]) : total.maximum[j] - total.minimum[j]
+    }
+
+    /// Whether design column j is a numeric term (not an indicator of a categorical level).
+    static func isNumeric(_ spec: DesignMatrixSpec, _ j: Int) -> Bool {
+        spec.columns[j].involvesNumericFactor
+    }
+
+    /// The index of a diverging coefficient (`diverges`) given γ and the information matrix in centred
+    /// coordinates, or nil.
+    static func divergingCoefficient(beta gamma: [Double], information: [Double], centring: DesignCentring,
+                                     total: MomentMatrix) -> Int? {
+        let p = gamma.count
+        let beta = centring.raw(gamma)
         guard let inverse = try? LinearAlgebra.solveSPD(information, [Double](repeating: 0, count: p), n: p).inverse else {
-            return beta.indices.max { abs(beta[$0]) < abs(beta[$1]) }
+            return beta.indices.max { abs(beta[$0]) * spread(total, $0) < abs(beta[$1]) * spread(total, $1) }
         }
-        return (0..<p).first { diverges(beta[$0], standardError: inverse[$0 * p + $0].squareRoot()) }
+        let cov = centring.rawCovariance(inverse)
+        return (0..<p).first {
+            diverges(beta[$0], standardError: cov[$0 * p + $0].squareRoot(), spread: spread(total, $0))
+        }
     }
 
-    func separationSuspect(beta: [Double], names: [String]) -> StatisticsError? {
-        guard let j = beta.indices.max(by: { abs(beta[$0]) < abs(beta[$1]) }), abs(beta[j]) > 10 else { return nil }
-        return .separation(term: names[j], detail: "its coefficient diverges (\(String(format: "%.1f", beta[j]))), so its rows are perfectly predicted")
+    /// A separation error when a coefficient has run off (|β| · spread > 10) while Newton could not go on; complete
+    /// when the last iterate's linear predictor already splits the outcomes strictly (`LogitStatistic.minimumMargin`).
+    func separationSuspect(beta: [Double], total: MomentMatrix, spec: DesignMatrixSpec, last: LogitStatistic?)
+        -> StatisticsError?
+    {
+        let size = { (j: Int) in abs(beta[j]) * Self.spread(total, j) }
+        let terms = beta.indices.filter { !total.isConstant($0) && size($0) > 10 }
+        guard let j = terms.max(by: { size($0) < size($1) }) ?? beta.indices.first(where: { size($0) > 10 }) else {
+            return nil
+        }
+        return Self.divergence(term: spec.columnNames[j], complete: (last?.minimumMargin ?? 0) > 0,
+                               numeric: Self.isNumeric(spec, j))
+    }
+
+    /// Separation found by a diverging coefficient. The message carries no iterate's numbers: they depend on where
+    /// Newton stopped, the decision does not.
+    static func divergence(term: String, complete: Bool, numeric: Bool) -> StatisticsError {
+        let detail = complete
+            ? "its coefficient diverges: the outcomes are split by the linear predictor, so every row is predicted "
+                + "perfectly"
+            : "its coefficient diverges: the outcome is predicted perfectly except in rows tied at the boundary"
+        return .separation(term: term, detail: detail, complete: complete, numeric: numeric)
     }
 }

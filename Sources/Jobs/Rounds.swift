@@ -343,17 +343,33 @@ public struct ResidualStatistic: SufficientStatistic, Equatable {
     }
 }
 
+/// What the residual and Newton rounds subtract from each design column, as an unevaluated sum high + low (the
+/// column means to about twice Float64 precision; `DesignCentring`): x − centre is computed as (x − high) − low.
+public struct DesignCentre: Sendable, Equatable {
+    /// [p] rounded centre.
+    public var high: [Double]
+    /// [p] its rounding error.
+    public var low: [Double]
+    public init(high: [Double], low: [Double]) {
+        precondition(high.count == low.count, "DesignCentre: \(high.count) and \(low.count) values")
+        self.high = high
+        self.low = low
+    }
+}
+
 /// One round's request, broadcast to every shard.
 public enum RoundRequest: Sendable, Equatable {
     /// Summarise the shard's columns (types, missing values, levels).
     case summarize
     /// Build the design with this schema and return per-fold moments of [X, y].
     case moments(schema: [ColumnSchema])
-    /// OLS: residual sums at β.
-    case residuals(beta: [Double])
+    /// OLS: residual sums at β in coordinates where `centre` is subtracted from the design columns first
+    /// (e = y − (x − centre)ᵀβ; a zero centre for none; see `DesignCentring`).
+    case residuals(beta: [Double], centre: DesignCentre)
     /// Logit: per fit, the log-likelihood, gradient and information at its β. Fit −1 uses all rows; fit k
     /// (0 ≤ k < K) uses the rows outside fold k and holds fold k out.
-    case newton(fits: [NewtonFit])
+    /// Every fit's β is in coordinates where `centre` is subtracted from the design columns (zeros for none).
+    case newton(fits: [NewtonFit], centre: DesignCentre)
     /// Embed the shard's user texts and the items it owns (`text` jobs; a per-shard request).
     case embed(EmbedRequest)
     /// Compute the text features of every row (`text` jobs; a per-shard request).

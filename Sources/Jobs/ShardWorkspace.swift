@@ -85,8 +85,9 @@ public final class ShardWorkspace {
             switch request {
             case .summarize: return .summary(summarize(data))
             case .moments(let schema): return .moments(try moments(data, schema: schema))
-            case .residuals(let beta): return .residuals(try residuals(shard: shard, beta: beta))
-            case .newton(let fits): return .newton(try newton(shard: shard, fits: fits))
+            case .residuals(let beta, let centre):
+                return .residuals(try residuals(shard: shard, beta: beta, centre: centre))
+            case .newton(let fits, let centre): return .newton(try newton(shard: shard, fits: fits, centre: centre))
             case .embed(let r): return .embedded(try embed(data, r))
             case .features(let r): return .featuresReady(rows: try computeFeatures(data, r))
             }
@@ -406,13 +407,16 @@ public final class ShardWorkspace {
         var out: [MomentMatrix] = []
         // One pass sorts rows into per-fold [X, y] blocks.
         var blocks = [[Double]](repeating: [], count: plan.foldGroups)
+        var marks = [[MomentMatrix.RowMark]](repeating: [], count: plan.foldGroups)
         for i in d.y.indices {
             let g = d.fold[i]
             blocks[g].append(contentsOf: d.x[(i * p)..<((i + 1) * p)])
             blocks[g].append(d.y[i])
+            marks[g].append(MomentMatrix.RowMark(rowIndex: data.rowIndex[i], line: data.line[i]))
         }
         for g in 0..<plan.foldGroups {
-            out.append(MomentMatrix(rows: blocks[g], count: blocks[g].count / (p + 1), dimension: p + 1))
+            let rows = blocks[g].count / (p + 1)
+            out.append(MomentMatrix(rows: blocks[g], count: rows, dimension: p + 1, marks: marks[g]))
         }
         return out
     }
@@ -423,29 +427,45 @@ public final class ShardWorkspace {
         throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: shard \(shard) has no design (moments round missing)", isInternal: true)
     }
 
-    func residuals(shard: Int, beta: [Double]) throws -> ResidualStatistic {
+    /// The design with `centre` subtracted from every row, as (x − high) − low (the design itself when the centre is
+    /// all zeros).
+    static func centred(_ x: [Double], columns p: Int, centre: DesignCentre) -> [Double] {
+        guard centre.high.count == p, (centre.high + centre.low).contains(where: { $0 != 0 }) else { return x }
+        var z = x
+        for i in 0..<(p == 0 ? 0 : x.count / p) {
+            for j in 0..<p { z[i * p + j] = (z[i * p + j] - centre.high[j]) - centre.low[j] }
+        }
+        return z
+    }
+
+    func residuals(shard: Int, beta: [Double], centre: DesignCentre) throws -> ResidualStatistic {
         let d = try designOf(shard: shard)
         let p = beta.count, n = d.y.count
         var s = ResidualStatistic(dimension: p)
         guard n > 0 else { return s }
-        let fitted = d.x.withUnsafeBufferPointer { LinearAlgebra.multiply($0.baseAddress!, rows: n, n: p, beta) }
+        let x = Self.centred(d.x, columns: p, centre: centre)
+        let fitted = x.withUnsafeBufferPointer { LinearAlgebra.multiply($0.baseAddress!, rows: n, n: p, beta) }
         var scaled = [Double](repeating: 0, count: n * p)
         for i in 0..<n {
             let e = d.y[i] - fitted[i]
             s.sumOfSquares += e * e
-            for j in 0..<p { scaled[i * p + j] = e * d.x[i * p + j] }
+            for j in 0..<p { scaled[i * p + j] = e * x[i * p + j] }
         }
         s.count = Double(n)
         scaled.withUnsafeBufferPointer { LinearAlgebra.addGram($0.baseAddress!, rows: n, n: p, into: &s.meat) }
         return s
     }
 
-    func newton(shard: Int, fits: [NewtonFit]) throws -> [LogitStatistic] {
+    func newton(shard: Int, fits: [NewtonFit], centre: DesignCentre) throws -> [LogitStatistic] {
         let d = try designOf(shard: shard)
+        let x = Self.centred(d.x, columns: centre.high.count, centre: centre)
         return fits.map { f in
             guard !d.y.isEmpty else { return LogitStatistic(dimension: f.beta.count) }
-            if f.fit < 0 { return LogitStatistic(x: d.x, y: d.y, beta: f.beta, train: { _ in true }, test: { _ in false }) }
-            return LogitStatistic(x: d.x, y: d.y, beta: f.beta, train: { d.fold[$0] != f.fit }, test: { d.fold[$0] == f.fit })
+            if f.fit < 0 {
+                return LogitStatistic(x: x, y: d.y, beta: f.beta, train: { _ in true }, test: { _ in false })
+            }
+            return LogitStatistic(x: x, y: d.y, beta: f.beta, train: { d.fold[$0] != f.fit },
+                                  test: { d.fold[$0] == f.fit })
         }
     }
 }

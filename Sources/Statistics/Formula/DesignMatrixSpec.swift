@@ -29,6 +29,10 @@ public struct DesignColumn: Sendable, Equatable {
         let factor: Int
         let level: Int?
     }
+
+    /// Whether the column involves a numeric factor (a plain number or its product with indicators), not only
+    /// level indicators (the intercept has neither).
+    public var involvesNumericFactor: Bool { parts.contains { $0.level == nil } }
 }
 
 /// The columns of a design matrix, built from a formula and what the data says about its columns.

@@ -221,30 +221,38 @@ public enum BayesianLinearModel {
 
         let raw = moments.crossProducts
         var precisionN = prior.precision
-        var rhs = [Double](repeating: 0, count: p)
-        for i in 0..<p {
-            for j in 0..<p {
-                precisionN[i * p + j] += raw[i * (p + 1) + j]
-                rhs[i] += prior.precision[i * p + j] * prior.mean[j]
-            }
-            rhs[i] += raw[i * (p + 1) + p]
-        }
+        for i in 0..<p { for j in 0..<p { precisionN[i * p + j] += raw[i * (p + 1) + j] } }
         let overflowing = (0..<p).filter { j in (0...p).contains { !raw[j * (p + 1) + $0].isFinite } }
         if !overflowing.isEmpty { throw StatisticsError.overflow(columns: overflowing.map { names[$0] }) }
 
         // A proper β prior (Λ₀ positive definite) makes Λₙ positive definite whatever the data; otherwise the data must
         // identify the directions the prior leaves flat, and a failure is reported by column.
         let priorFactor = try? LinearAlgebra.cholesky(prior.precision, n: p)
-        if priorFactor == nil { try LinearModel.checkRank(precisionN, names: names) }
-        let meanN: [Double], inverseN: [Double], factorN: [Double]
+        if priorFactor == nil {
+            if prior.precision.allSatisfy({ $0 == 0 }) { try LinearModel.checkRank(moments, names: names) } else {
+                try LinearModel.checkRank(precisionN, names: names)
+            }
+        }
+        // Solved in centred coordinates (β = Tγ, `DesignCentring`): Λₙ = T⁻ᵀ(ZᵀZ + TᵀΛ₀T)T⁻¹, det T = 1.
+        let centring = DesignCentring(moments: moments, width: p)
+        let t = centring.transform
+        let tPrior = LinearAlgebra.product(t, prior.precision, m: p, k: p, n: p, transposeA: true)
+        let priorT = LinearAlgebra.product(tPrior, t, m: p, k: p, n: p)
+        var precisionC = centring.gram(moments)
+        for i in 0..<p * p { precisionC[i] += priorT[i] }
+        let priorRHS = (0..<p).map { i in (0..<p).reduce(0.0) { $0 + prior.precision[i * p + $1] * prior.mean[$1] } }
+        let crossC = centring.crossWithOutcome(moments)
+        let rhsC = (0..<p).map { j in crossC[j] + (0..<p).reduce(0.0) { $0 + t[$1 * p + j] * priorRHS[$1] } }
+        let gammaN: [Double], inverseC: [Double], factorN: [Double]
         do {
-            (meanN, inverseN) = try LinearAlgebra.solveSPD(precisionN, rhs, n: p)
-            factorN = try LinearAlgebra.cholesky(precisionN, n: p)
+            (gammaN, inverseC) = try LinearAlgebra.solveSPD(precisionC, rhsC, n: p)
+            factorN = try LinearAlgebra.cholesky(precisionC, n: p)
         } catch {
             throw StatisticsError.singularDesign(columns: names)
         }
+        let meanN = centring.raw(gammaN), inverseN = centring.rawCovariance(inverseC)
 
-        let ssr = LinearModel.sumOfSquaredResiduals(moments, estimates: meanN)
+        let ssr = LinearModel.sumOfSquaredResiduals(moments, estimates: gammaN, centring: centring)
         var quadratic = 0.0
         for i in 0..<p {
             var row = 0.0

@@ -28,6 +28,9 @@ public struct LogitStatistic: SufficientStatistic, Equatable {
     public var testCount: Double = 0
     /// Σ (y − p)² over the held-out rows.
     public var testSquaredError: Double = 0
+    /// min over the training rows of (2y − 1) η: positive when β's linear predictor splits the outcomes strictly, which
+    /// proves complete separation (+∞ with no rows).
+    public var minimumMargin: Double = .infinity
 
     /// An empty statistic for p coefficients.
     public init(dimension p: Int) {
@@ -39,7 +42,7 @@ public struct LogitStatistic: SufficientStatistic, Equatable {
 
     /// Rebuilds a statistic from decoded parts. The wire layer checks the sizes before calling this.
     public init(dimension p: Int, count: Double, logLikelihood: Double, gradient: [Double], information: [Double],
-                meat: [Double], testCount: Double, testSquaredError: Double) {
+                meat: [Double], testCount: Double, testSquaredError: Double, minimumMargin: Double = .infinity) {
         precondition(gradient.count == p && information.count == p * p && meat.count == p * p, "LogitStatistic: sizes do not fit p = \(p)")
         self.dimension = p
         self.count = count
@@ -49,6 +52,7 @@ public struct LogitStatistic: SufficientStatistic, Equatable {
         self.meat = meat
         self.testCount = testCount
         self.testSquaredError = testSquaredError
+        self.minimumMargin = minimumMargin
     }
 
     /// The statistic of the rows selected by `train`, and the held-out error of the rows selected by `test`.
@@ -76,6 +80,7 @@ public struct LogitStatistic: SufficientStatistic, Equatable {
                         if train(i) {
                             // y η − log(1 + e^η), computed without overflow.
                             logLikelihood += y[i] * e - (e > 0 ? e + log1p(exp(-e)) : log1p(exp(e)))
+                            minimumMargin = Swift.min(minimumMargin, y[i] == 1 ? e : -e)
                             let r = y[i] - prob
                             let w = (prob * (1 - prob)).squareRoot()
                             let src = i * p, dst = m * p
@@ -114,6 +119,7 @@ public struct LogitStatistic: SufficientStatistic, Equatable {
         }
         testCount += other.testCount
         testSquaredError += other.testSquaredError
+        minimumMargin = Swift.min(minimumMargin, other.minimumMargin)
     }
 }
 
@@ -158,18 +164,27 @@ public enum LogisticModel {
         let p = design.width, d = p + 1
         let raw = moments.crossProducts
         let sums = moments.sums
-        let n = moments.count, clicks = sums[p]
+        // Counts of rows and of ones are integers; the moments hold them to rounding, so they are rounded (exact for
+        // n < 2⁵⁰) and the decisions below are exact.
+        let n = moments.count, clicks = sums[p].rounded()
         func describe(_ rows: Double, _ ones: Double) -> String? {
             if rows > 0 && ones == 0 { return "its \(Int(rows)) rows all have outcome 0" }
             if rows > 0 && ones == rows { return "its \(Int(rows)) rows all have outcome 1" }
             return nil
         }
+        // Complete when the rows outside the level all have the other outcome (exact, from counts).
+        func complete(_ rows: Double, _ ones: Double) -> Bool {
+            (ones == 0 && clicks == n - rows) || (ones == rows && clicks == rows)
+        }
         if n > 0, clicks == 0 || clicks == n {
             throw StatisticsError.constantOutcome(value: clicks == 0 ? 0 : 1, rows: Int(n))
         }
         for (j, column) in design.columns.enumerated() where column.parts.count == 1 && column.parts[0].level != nil {
-            let rows = raw[j * d + j], ones = raw[j * d + p]
-            if let text = describe(rows, ones) { throw StatisticsError.separation(term: column.name, detail: text) }
+            let rows = raw[j * d + j].rounded(), ones = raw[j * d + p].rounded()
+            if let text = describe(rows, ones) {
+                throw StatisticsError.separation(term: column.name, detail: text, complete: complete(rows, ones),
+                                                 numeric: false)
+            }
         }
         guard design.formula.hasIntercept else { return }
         for (t, term) in design.terms.enumerated() where term.factors.count == 1 {
@@ -179,7 +194,9 @@ public enum LogisticModel {
             var rows = n, ones = clicks
             for j in cols { rows -= raw[j * d + j]; ones -= raw[j * d + p] }
             if let text = describe(rows.rounded(), ones.rounded()) {
-                throw StatisticsError.separation(term: "\(term.name) at its reference level \(levels[0].levelText(integral: true))", detail: text)
+                let name = "\(term.name) at its reference level \(levels[0].levelText(integral: true))"
+                throw StatisticsError.separation(term: name, detail: text,
+                                                 complete: complete(rows.rounded(), ones.rounded()), numeric: false)
             }
         }
     }

@@ -68,7 +68,14 @@ public enum SEM {
         let xbar = columns.map { moments.mean[$0] }
         var warnings: [SEMWarning] = []
         var logDetS: Double?
-        if let u = try? LinearAlgebra.cholesky(s, n: p), (0..<p).allSatisfy({ u[$0 * p + $0] > 0 }) {
+        // S is positive definite when its correlation matrix has λ_min > `LinearModel.rankTolerance` · λ_max: the rank
+        // rule of the linear models, free of the variables' units (docs/DECISIONS.md, "Numerical decisions").
+        let scaleS = (0..<p).map { s[$0 * p + $0] > 0 ? 1 / s[$0 * p + $0].squareRoot() : 0 }
+        let correlation = (0..<(p * p)).map { s[$0] * scaleS[$0 / p] * scaleS[$0 % p] }
+        let spectrum = (try? LinearAlgebra.symmetricEigen(correlation, n: p))?.values ?? []
+        let definite = scaleS.allSatisfy { $0 > 0 } && spectrum.count == p
+            && spectrum[0] > LinearModel.rankTolerance * (spectrum.last ?? 0)
+        if definite, let u = try? LinearAlgebra.cholesky(s, n: p), (0..<p).allSatisfy({ u[$0 * p + $0] > 0 }) {
             logDetS = (0..<p).reduce(0) { $0 + 2 * log(u[$1 * p + $1]) }
         } else {
             let smallest = (try? LinearAlgebra.symmetricEigen(s, n: p))?.values.first ?? .nan
@@ -136,7 +143,9 @@ public enum SEM {
                 lhs: r.lhs, op: r.op.rawValue, rhs: r.rhs, label: r.label, free: r.free > 0, exogenous: r.exogenous,
                 estimate: est, standardError: se, z: z, pValue: pv, ciLower: lo, ciUpper: hi,
                 standardizedAll: std.isFinite ? std : nil, position: r.position))
-            if r.op == .covariance && r.lhs == r.rhs && est < 0 {
+            // Heywood: negative beyond rounding (more than `LinearModel.rankTolerance` of the variable's total
+            // variance).
+            if r.op == .covariance && r.lhs == r.rhs && est < -LinearModel.rankTolerance * abs(totalVariance(r.lhs)) {
                 warnings.append(.negativeVariance(parameter: r.name, estimate: est))
             }
         }
