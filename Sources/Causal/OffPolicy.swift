@@ -116,8 +116,11 @@ public struct OffPolicyStatistic: SufficientStatistic, Equatable {
     public static let termsPerPolicy = 6
     /// Number of evaluation policies P.
     public let policies: Int
-    /// Moments of the [n, 5P] per-row terms.
+    /// Moments of the [n, 6P] per-row terms: the variances and covariances of the intervals.
     public private(set) var moments: MomentMatrix
+    /// [6P] sums of the per-row terms to twice Float64 precision: the point estimates, so that a ratio of sums
+    /// (SNIPS) merged from any split of the rows agrees with the single-shard value to ~1e-16.
+    public private(set) var sums: [CompensatedSum]
     /// Per policy: the largest weight (after the rule), 0 when no rows.
     public private(set) var maxWeight: [Double]
     /// Per policy: rows whose weight the rule changed.
@@ -129,6 +132,7 @@ public struct OffPolicyStatistic: SufficientStatistic, Equatable {
     public init(policies: Int) {
         self.policies = policies
         moments = MomentMatrix(dimension: Self.termsPerPolicy * policies)
+        sums = [CompensatedSum](repeating: CompensatedSum(), count: Self.termsPerPolicy * policies)
         maxWeight = [Double](repeating: 0, count: policies)
         changedRows = [Int](repeating: 0, count: policies)
         switchedRows = [Int](repeating: 0, count: policies)
@@ -170,13 +174,20 @@ public struct OffPolicyStatistic: SufficientStatistic, Equatable {
             }
         }
         moments = MomentMatrix(rows: terms, count: rows.count, dimension: d)
+        for i in 0..<rows.count { for j in 0..<d { sums[j].add(terms[i * d + j]) } }
     }
 
     /// Adds another shard's sums (Chan's update for the moments; max and counts exactly).
     /// - Precondition: the same number of policies.
     public mutating func merge(_ other: OffPolicyStatistic) {
         precondition(other.policies == policies, "merge: \(other.policies) policies, expected \(policies)")
+        guard other.count > 0 else { return }  // the empty statistic is the identity, bit for bit
+        guard count > 0 else {
+            self = other
+            return
+        }
         moments.merge(other.moments)
+        for j in sums.indices { sums[j].merge(other.sums[j]) }
         for k in 0..<policies {
             maxWeight[k] = max(maxWeight[k], other.maxWeight[k])
             changedRows[k] += other.changedRows[k]
@@ -236,20 +247,21 @@ extension OffPolicyStatistic {
         let n = moments.count
         guard n > 0 else { return nil }
         let wCol = column(k, 1)
-        let meanW = moments.mean[wCol]
+        let sumW = sums[wCol].value
+        let meanW = sumW / n
         let sumW2 = moments.comoment[wCol * moments.dimension + wCol] + n * meanW * meanW
-        let ess = sumW2 > 0 ? (n * meanW) * (n * meanW) / sumW2 : 0
+        let ess = sumW2 > 0 ? sumW * sumW / sumW2 : 0
         let value: Double, variance: Double
         switch estimator {
         case .snips:
-            guard meanW > 0 else { return nil }
+            guard sumW > 0 else { return nil }
             // Delta method for the ratio of means: Var(ψ − S·w) / (n · w̄²).
             let rCol = column(k, 0)
-            value = moments.mean[rCol] / meanW
+            value = sums[rCol].value / sumW
             variance = max(0, covariance(rCol, rCol) - 2 * value * covariance(rCol, wCol) + value * value * covariance(wCol, wCol)) / (meanW * meanW)
         default:
             let c = column(k, term(estimator))
-            value = moments.mean[c]
+            value = sums[c].value / n
             variance = max(0, covariance(c, c))
         }
         let se = (variance / n).squareRoot()
@@ -264,7 +276,9 @@ extension OffPolicyStatistic {
     public func contrast(_ estimator: OffPolicyEstimator, _ a: Int, minus b: Int, confidence: Double = 0.95) -> (estimate: Double, standardError: Double, ciLow: Double, ciHigh: Double)? {
         guard estimator != .snips, moments.count > 0 else { return nil }
         let ca = column(a, term(estimator)), cb = column(b, term(estimator))
-        let value = moments.mean[ca] - moments.mean[cb]
+        var difference = sums[ca]
+        difference.merge(CompensatedSum([-sums[cb].high, -sums[cb].low]))
+        let value = difference.value / moments.count
         let variance = max(0, covariance(ca, ca) + covariance(cb, cb) - 2 * covariance(ca, cb))
         let se = (variance / moments.count).squareRoot()
         let z = Distributions.normalQuantile(0.5 + confidence / 2)

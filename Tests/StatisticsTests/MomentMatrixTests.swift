@@ -145,3 +145,24 @@ final class MomentMatrixTests: XCTestCase {
         XCTAssertEqual(m.sums, [9, 15])
     }
 }
+
+final class CompensatedSumTests: XCTestCase {
+    /// 1e16 + 1 − 1e16 is 0 in plain Float64 and 1 here; a sum split anywhere and merged equals the whole; the empty
+    /// sum is the identity bit for bit.
+    func testCompensationSplitsAndIdentity() {
+        XCTAssertEqual([1e16, 1, -1e16].reduce(0, +), 0)
+        XCTAssertEqual(CompensatedSum([1e16, 1, -1e16]).value, 1)
+        var rng = SplitMix64(seed: 5)
+        let xs = (0..<1000).map { _ in (Double(rng.next() >> 11) * 0x1.0p-53 - 0.5) * pow(10, Double(rng.next() % 12)) }
+        let whole = CompensatedSum(xs)
+        var merged = CompensatedSum()
+        for cut in stride(from: 0, to: 1000, by: 137) { merged.merge(CompensatedSum(xs[cut..<min(cut + 137, 1000)])) }
+        XCTAssertEqual(merged.value, whole.value)
+        var left = CompensatedSum()
+        left.merge(whole)
+        XCTAssertEqual(left, whole)
+        var right = whole
+        right.merge(CompensatedSum())
+        XCTAssertEqual(right, whole)
+    }
+}
