@@ -16,7 +16,7 @@ final class SEMSyntaxTests: XCTestCase {
         let model = try SEMModel(parsing: text)
         let summary = model.relations.map { "\($0.lhs) \($0.op.rawValue) \($0.rhs)" }
         XCTAssertEqual(summary, ["f =~ x1", "f =~ x2", "f =~ x3", "y ~ f", "y ~1 ", "y ~ x1", "y1 ~~ y", "y2 ~~ y"])
-        XCTAssertEqual(model.relations.map(\.modifier), [nil, .fixed(0.7), .label("a"), nil, nil, .fixed(-1), nil, nil])
+        XCTAssertEqual(model.relations.map(\.modifiers), [[], [.fixed(0.7)], [.label("a")], [], [], [.fixed(-1)], [], []])
         // Positions of every term: 1-based line and column.
         XCTAssertEqual(model.relations.map(\.rhsPosition),
                        [position(2, 6), position(2, 15), position(3, 8), position(3, 17), position(4, 5),
@@ -30,11 +30,18 @@ final class SEMSyntaxTests: XCTestCase {
         let cases: [(String, SEMError)] = [
             ("y ~ x1 +\n  x2 x3", .syntax(line: 2, column: 6, message: "expected '+', ';' or a new line, found 'x3'")),
             ("y ~~", .syntax(line: 1, column: 5, message: "expected a variable name, found the end of the model")),
-            ("f =~ x1 + x2\nab := a*b", .syntax(line: 2, column: 4, message: "':=' (defined parameters) is not supported")),
-            ("y = x", .syntax(line: 1, column: 3, message: "unexpected '='; did you mean '=~'?")),
-            ("y x", .syntax(line: 1, column: 3, message: "expected an operator (=~, ~ or ~~) after 'y', found 'x'")),
+            ("f =~ x1 + x2\nab : a*b", .syntax(line: 2, column: 4, message: "unexpected ':'; did you mean ':=' (a defined parameter)?")),
+            ("y = x", .syntax(line: 1, column: 3, message: "unexpected '='; did you mean '=~' or '=='?")),
+            ("y x", .syntax(line: 1, column: 3, message: "expected an operator (=~, ~, ~~, := or ==) after 'y', found 'x'")),
             ("f =~ 2 + x", .syntax(line: 1, column: 6, message: "expected a variable name, found '2'")),
-            ("y ~ start(1)*x", .syntax(line: 1, column: 10, message: "unexpected '(': modifiers such as c(…) and start(…) are not supported")),
+            ("y ~ c(1)*x", .syntax(line: 1, column: 5, message: "unexpected 'c(': of lavaan's modifier functions only start(…) is supported (c(…), label(…), equal(…) are not)")),
+            ("y ~ x\nd := a*(b", .syntax(line: 2, column: 10, message: "expected ')', found the end of the model")),
+            ("y ~ x\nd := foo(a)", .syntax(line: 2, column: 6, message: "unknown function 'foo' (expressions may use abs, exp, log, sqrt)")),
+            ("y ~ x\na == ", .syntax(line: 2, column: 6, message: "expected a number, a label or '(' in an expression, found the end of the model")),
+            ("y ~ 0.5*0.6*x", .syntax(line: 1, column: 9, message: "the fixed value 0.6 and the fixed value 0.5 (column 5) on one term: a parameter has one value")),
+            ("y ~ a*b*x", .syntax(line: 1, column: 7, message: "two labels ('a' at column 5 and 'b') on one term: a parameter has one label")),
+            ("y ~ NA*0.5*x", .syntax(line: 1, column: 8, message: "the fixed value 0.5 and NA (column 5) on one term: a parameter has one value")),
+            ("y ~ x < 1", .syntax(line: 1, column: 7, message: "'<' and '<~' are not supported")),
             ("~ x", .syntax(line: 1, column: 1, message: "expected a variable name at the start of a statement, found '~'")),
             ("# only a comment\n", .emptyModel),
         ]
