@@ -27,10 +27,10 @@ extension SEMFitMeasures {
         let rawBaseline = n * (logDiag + logDetSxx - logDetS)
         // F_ML and the baseline statistic are Kullback–Leibler divergences, never negative; a negative value within
         // rounding is 0 (see `roundingFloor`).
-        let tolerance = roundingFloor(baseline: rawBaseline)
-        let baseline = rawBaseline < 0 && -rawBaseline <= tolerance ? 0 : rawBaseline
-        let f = ev.f < 0 && -n * ev.f <= tolerance ? 0 : ev.f
-        let chisq = n * f
+        let floor = roundingFloor(baseline: rawBaseline)
+        let baseline = clampRounding(rawBaseline, floor: floor)
+        let chisq = clampRounding(n * ev.f, floor: floor)
+        let f = chisq == 0 ? 0 : ev.f
         let df = table.momentCount - npar
         let pvalue: Double? = df > 0 ? min(1, max(0, ChiSquared.sf(chisq, degreesOfFreedom: Double(df)))) : nil
         let baselineDf = table.momentCount - 2 * (p - nx)
@@ -96,6 +96,9 @@ extension SEMFitMeasures {
     /// 1e-10·max(1, T_baseline). F_ML is computed as log|Σ| + tr(SΣ⁻¹) − log|S| − p, a sum of O(p) terms whose
     /// rounding is a few ε·p relative to the baseline's scale, far below this bound; a true χ² is never negative.
     static func roundingFloor(baseline: Double) -> Double { 1e-10 * max(1, abs(baseline)) }
+
+    /// 0 for a negative `value` with |value| ≤ `floor` (rounding of a quantity that cannot be negative), else `value`.
+    static func clampRounding(_ value: Double, floor: Double) -> Double { value < 0 && -value <= floor ? 0 : value }
 
     /// The λ in [0, hi] with cdf(λ) = target for a cdf decreasing in λ, by bisection to 1e-13 relative.
     static func root(_ cdf: (Double) -> Double, target: Double, upTo hi: Double) -> Double {

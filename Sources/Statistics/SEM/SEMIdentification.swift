@@ -137,7 +137,7 @@ public enum SEMIdentification {
             r.op == .regression ? (r.rhs, r.lhs) : (r.lhs, r.rhs)
         }
         var order: [String] = []
-        for r in paths { for v in [ends(r).cause, ends(r).effect] where !order.contains(v) { order.append(v) } }
+        for r in paths { for v in [r.lhs, r.rhs] where !order.contains(v) { order.append(v) } }  // as written
         let index = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
         var edges = [[Int]](repeating: [], count: order.count)
         for r in paths { edges[index[ends(r).cause]!].append(index[ends(r).effect]!) }
@@ -159,7 +159,15 @@ public enum SEMIdentification {
                 let v = r.free == 0 ? "\(SEMParser.format(r.fixedValue ?? 0))*" : ""
                 return r.op == .regression ? "\(r.lhs) ~ \(v)\(r.rhs)" : "\(r.lhs) =~ \(v)\(r.rhs)"
             }
-            let name = m == 2 ? "\(members[0]) ↔ \(members[1])" : "of \(members.joined(separator: ", "))"
+            var name = m == 2 ? "\(members[0]) ↔ \(members[1])" : "of \(members.joined(separator: ", "))"
+            if m > 2 && loop.count == m {  // a simple cycle: follow it from its first variable
+                var chain = [members[0]]
+                while chain.count <= m, let next = loop.first(where: { ends($0).cause == chain.last! }) {
+                    chain.append(ends(next).effect)
+                    if chain.last == members[0] { break }
+                }
+                if chain.count == m + 1 && chain.last == members[0] { name = chain.joined(separator: " → ") }
+            }
             let at = loop.compactMap(\.position).first.map { " (\($0))" } ?? ""
             if try singular(loop.map { $0.free == 0 ? ($0.fixedValue ?? 0) : generator.next() }) {
                 let fixed = loop.filter { $0.free == 0 }
