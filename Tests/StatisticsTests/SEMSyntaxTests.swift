@@ -84,4 +84,56 @@ final class SEMSyntaxTests: XCTestCase {
         XCTAssertEqual(table.rows.filter(\.exogenous).map(\.name), ["x ~~ x", "x ~1"])
         XCTAssertEqual(table.momentCount, 6 * 7 / 2 + 6 - 2)
     }
+
+    /// Modifiers, definitions and constraints that cannot mean one parameter are refused at their place.
+    func testConflictingModifiersLabelsAndConstraintsAreRefused() {
+        let names = ["x1", "x2", "x3", "x4", "y"]
+        let cases: [(String, SEMError)] = [
+            ("f =~ x1 + 0.6*x2 + 0.5*x2 + x3", .syntax(line: 1, column: 24, message: "'f =~ x2' is fixed at 0.6 and at 0.5: a parameter has one value")),
+            ("f =~ x1 + a*x2 +\n b*x2 + x3", .syntax(line: 2, column: 4, message: "'f =~ x2' has two labels, 'a' and 'b': a parameter has one label")),
+            ("f =~ NA*x1 + 1*x1 + x2 + x3", .syntax(line: 1, column: 16, message: "'f =~ x1' is both free (NA) and fixed at 1")),
+            ("f =~ x1 + x2 + x3\nx1 ~~ start(1)*x1 + start(2)*x1", .syntax(line: 2, column: 30, message: "'x1 ~~ x1' has two starting values, 1 and 2")),
+            ("f =~ x1 + x2 + x2 + x3", .syntax(line: 1, column: 16, message: "duplicate model element 'f =~ x2' (also at line 1, column 11)")),
+            ("f =~ x1 + 0.5*a*x2 + x3\ny ~ 0.7*a*f", .syntax(line: 2, column: 11, message: "label 'a' is fixed at 0.5 (f =~ x2 at line 1, column 17) and at 0.7 (y ~ f): a label names one parameter")),
+            ("f =~ x1 + a*x2 + x3\nd := a*b", .syntax(line: 2, column: 8, message: "unknown label 'b' in the definition of 'd': labels are written as a*x in the model, e.g. y ~ a*x")),
+            ("f =~ x1 + a*x2 + x3\nd := a*e\ne := 2*a", .syntax(line: 2, column: 8, message: "unknown label 'e' in the definition of 'd': it is defined later; define it before it is used")),
+            ("f =~ x1 + a*x2 + x3\na := 2", .syntax(line: 2, column: 1, message: "'a' is already a parameter label; a defined parameter needs a new name")),
+            ("f =~ x1 + a*x2 + b*x3\na == b^2", .syntax(line: 2, column: 3, message: "the constraint 'a==b^2' is not linear in the labels; only linear equality constraints (a == b, a == 2*b, a + b == 1) are supported")),
+            ("f =~ x1 + a*x2 + b*x3\na == 2\nb == a\nb == 3", .syntax(line: 4, column: 3, message: "the constraint 'b==3' contradicts the model's fixed values or the other constraints")),
+            ("f =~ x1 + a*x2 + b*x3\nc == a", .syntax(line: 2, column: 1, message: "unknown label 'c' in a constraint: labels are written as a*x in the model, e.g. y ~ a*x")),
+        ]
+        for (text, expected) in cases {
+            XCTAssertThrowsError(try SEMParameterTable(model: SEMModel(parsing: text), dataNames: names), text.debugDescription) { error in
+                XCTAssertEqual(error as? SEMError, expected, text.debugDescription)
+            }
+        }
+    }
+
+    /// Repeated and chained modifiers merge; a label on a fixed marker fixes every row with it; `==` reparameterises.
+    func testMergedModifiersAndConstraintsInTheTable() throws {
+        let names = ["x1", "x2", "x3", "x4", "y"]
+        func table(_ text: String, stdLV: Bool = false) throws -> SEMParameterTable {
+            try SEMParameterTable(model: SEMModel(parsing: text), dataNames: names, stdLV: stdLV)
+        }
+        let merged = try table("f =~ x1 + 0.6*x2 + lam2*x2 + start(0.9)*x3 + NA*x4")
+        let loadings = merged.rows.filter { $0.op == .measuredBy }
+        XCTAssertEqual(loadings.map(\.free), [0, 0, 1, 2])
+        XCTAssertEqual(loadings.map(\.fixedValue), [1, 0.6, nil, nil])
+        XCTAssertEqual(loadings.map(\.label), ["", "lam2", "", ""])
+        XCTAssertEqual(loadings.map(\.start), [nil, nil, 0.9, nil])
+        // std.lv: every loading free, the latent variance fixed at 1 (also when the user writes it).
+        let std = try table("f =~ x1 + x2 + x3\nf ~~ f", stdLV: true)
+        XCTAssertEqual(std.rows.filter { $0.op == .measuredBy }.map(\.free), [1, 2, 3])
+        XCTAssertEqual(std.rows.first { $0.name == "f ~~ f" }?.fixedValue, 1)
+        // a == 2*b + 1 and b == c: b and c are one parameter, a a function of it.
+        let constrained = try table("f =~ x1 + a*x2 + b*x3 + c*x4\na == 2*b + 1\nb == c")
+        XCTAssertEqual(constrained.freeCount, 3 + 4 + 1 + 4)  // loadings, residual variances, f ~~ f, intercepts
+        XCTAssertEqual(constrained.parameterCount, 12 - 2)
+        let rep = constrained.reparameterization
+        let theta = rep.expand(rep.restrict([9, 0.5, 0.7] + [Double](repeating: 1, count: 9)))
+        XCTAssertEqual(Array(theta[0..<3]), [2.4, 0.7, 0.7])
+        XCTAssertEqual(Array(theta[3...]), [Double](repeating: 1, count: 9))
+        // A redundant constraint is not counted twice (rank).
+        XCTAssertEqual(try table("f =~ x1 + a*x2 + b*x3 + x4\na == b\nb == a").parameterCount, 12 - 1)
+    }
 }
