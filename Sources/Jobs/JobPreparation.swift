@@ -77,7 +77,7 @@ public struct PreparedJob {
         var semVariables: [String] = []
         if let model = semModel {
             do {
-                let table = try SEMParameterTable(model: model, dataNames: header + features)
+                let table = try SEMParameterTable(model: model, dataNames: header + features, stdLV: job.stdLV)
                 try SEMIdentification.check(table)
                 semVariables = table.observed
             } catch let e as SEMError { throw Self.semInputError(e, job: job) }

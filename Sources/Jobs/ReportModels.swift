@@ -24,7 +24,8 @@ extension FitReport {
             public var op: String
             /// Right-hand side variable ("" for an intercept).
             public var rhs: String
-            /// The label written in the syntax (`a*x`), if any.
+            /// The label written in the syntax (`a*x`), if any; a defined parameter's name (op `:=`, rhs its expression,
+            /// as lavaan's parameterEstimates: se, z, pvalue and ci from the delta method).
             public var label: String?
             /// Estimated (true) or fixed, e.g. a first loading or a fixed.x moment (false).
             public var free: Bool
@@ -74,6 +75,8 @@ extension FitReport {
         }
 
         public var syntax: String
+        /// `model.std_lv`: every latent variance fixed at 1 instead of the first loading.
+        public var std_lv: Bool
         public var observed: [String]
         public var latent: [String]
         public var parameters: [Parameter]
@@ -87,8 +90,9 @@ extension FitReport {
         public var converged: Bool
         public var warnings: [String]
 
-        init(_ r: SEMResult, syntax: String) {
+        init(_ r: SEMResult, syntax: String, stdLV: Bool = false) {
             self.syntax = syntax
+            std_lv = stdLV
             observed = r.observed
             latent = r.latent
             parameters = r.parameters.map {
@@ -175,7 +179,10 @@ extension FitReport {
     /// The SEM section as text: parameters as lavaan's summary prints them, fit measures, effects.
     func semTable(_ s: SEMSection) -> String {
         var out = ""
-        func f(_ x: Double?, _ w: Int = 10) -> String { lpad(x.map { String(format: "%.4f", $0) } ?? "", w) }
+        // A value that rounds to zero prints as 0.0000, never -0.0000.
+        func f(_ x: Double?, _ w: Int = 10) -> String {
+            lpad(x.map { let t = String(format: "%.4f", $0); return t == "-0.0000" ? "0.0000" : t } ?? "", w)
+        }
         let width = max(16, s.parameters.map { "\($0.lhs) \($0.op) \($0.rhs)".count }.max() ?? 0) + 2
         out += pad("", width) + ["est", "se", "z", "P(>|z|)", "ci.lower", "ci.upper", "std.all"].map { lpad($0, 10) }.joined() + "\n"
         for p in s.parameters {
@@ -183,7 +190,7 @@ extension FitReport {
         }
         if let fit = s.fit {
             out += "chisq \(f(fit.chisq, 0))  df \(fit.df)  p \(f(fit.pvalue, 0))  CFI \(f(fit.cfi, 0))  TLI \(f(fit.tli, 0))  RMSEA \(f(fit.rmsea, 0)) [\(f(fit.rmsea_ci_lower, 0)), \(f(fit.rmsea_ci_upper, 0))]  SRMR \(f(fit.srmr, 0))\n"
-            out += "logl \(f(fit.logl, 0))  AIC \(f(fit.aic, 0))  BIC \(f(fit.bic, 0))  n \(fit.ntotal)  iterations \(s.iterations)  converged \(s.converged)\n"
+            out += "logl \(f(fit.logl, 0))  AIC \(f(fit.aic, 0))  BIC \(f(fit.bic, 0))  n \(fit.ntotal)  iterations \(s.iterations)  \(s.converged ? "converged" : "did NOT converge: not a solution")\n"
         }
         if !s.effects.isEmpty {
             out += "effects (from (I - B)^-1)" + (s.spectral_radius.map { String(format: "; spectral radius of B %.4f (%@)", $0, s.stable ? "stable" : "NOT stable") } ?? "") + "\n"

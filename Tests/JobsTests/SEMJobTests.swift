@@ -147,4 +147,46 @@ final class SEMJobTests: XCTestCase {
         try text.write(toFile: job, atomically: true, encoding: .utf8)
         assertInputError(try Fixtures.run(jobPath: job), file: job, line: 7, column: 14, contains: "has 2 values, but the design has 4 columns")
     }
+
+    /// Issue 9: `:=` rows and `std_lv = true` through the job path agree with lavaan 0.6.14
+    /// (reference/sem/sem_lavaan_syntax.json), are identical for 1 and 3 workers, and print; a bad `std_lv` is an
+    /// input error at its place; a singular loop is an input error naming the loop.
+    func testDefinedParametersAndStdLVThroughTheJob() throws {
+        let fits = try Fixtures.json("reference/sem/sem_lavaan_syntax.json")["fits"] as! [String: Any]
+        let data = Fixtures.path("reference/sem/sem_latent_n2000.csv")
+        for (name, stdLV) in [("mediation", false), ("std_lv_structural", true)] {
+            let ref = fits[name] as! [String: Any]
+            let syntax = (ref["model"] as! String)
+            let job = try writeJob(data: data, kind: "sem", model: "syntax = \"\"\"\n\(syntax)\n\"\"\"\(stdLV ? "\nstd_lv = true" : "")")
+            let one = try Fixtures.run(jobPath: job, workers: 1), three = try Fixtures.run(jobPath: job, workers: 3)
+            XCTAssertEqual(one.sem, three.sem)
+            XCTAssertEqual(one.sem?.std_lv, stdLV)
+            assertMatchesLavaan(one.sem!, ref, rtol: 1e-6)
+            let report = FitReport(job: .init(try JobSpec.load(path: job)), cluster: .init(workers: 1, shards: 8), data: one.data,
+                                   model: one.model, cv: nil, network: .init(bytes_sent: 0, bytes_received: 0), timings_s: [:])
+            var withSEM = report
+            withSEM.sem = one.sem
+            let json = try withSEM.jsonData()
+            XCTAssertEqual(try JSONDecoder().decode(FitReport.self, from: json), withSEM)
+            let table = withSEM.table()
+            XCTAssertFalse(table.contains("-0.0000"), table)
+            XCTAssertTrue(table.contains("  converged\n"), table)
+            if name == "mediation" {
+                let ind = try XCTUnwrap(one.sem?.parameters.first { $0.op == ":=" && $0.lhs == "ind" })
+                XCTAssertEqual(ind.rhs, "a*b")
+                XCTAssertEqual(ind.label, "ind")
+                XCTAssertTrue(table.contains("ind := a*b"), table)
+            }
+        }
+        var job = try writeJob(data: data, kind: "sem", model: "syntax = \"sat =~ s1 + s2 + s3\"\nstd_lv = 1")
+        assertInputError(try JobSpec.load(path: job), file: job, line: 6, column: 10, contains: "'model.std_lv' must be true or false")
+        job = try writeJob(data: data, kind: "ols", model: "formula = \"click ~ price\"\nstd_lv = true")
+        assertInputError(try JobSpec.load(path: job), file: job, line: 6, column: 10, contains: "unknown key 'std_lv'")
+        job = try writeJob(data: data, kind: "sem", model: "syntax = \"\"\"\ns1 ~ 1*s2 + quality\ns2 ~ 1*s1 + price\ns1 ~~ 0*s2\n\"\"\"")
+        assertInputError(try PreparedJob(job: try JobSpec.load(path: job), jobID: "t"), file: job, line: 6, column: 8,
+                         contains: "I − B is singular for the loop s1 ↔ s2")
+        job = try writeJob(data: data, kind: "sem", model: "syntax = \"\"\"\nsat =~ s1 + s2 + s3\nind := a*b\n\"\"\"")
+        assertInputError(try PreparedJob(job: try JobSpec.load(path: job), jobID: "t"), file: job, line: 7, column: 8,
+                         contains: "unknown label 'a' in the definition of 'ind'")
+    }
 }
