@@ -95,7 +95,8 @@ extension FitReport {
             std_lv = stdLV
             observed = r.observed
             latent = r.latent
-            parameters = r.parameters.map {
+            // A `:=` row that is not finite has no estimate to report (a warning says so).
+            parameters = r.parameters.filter(\.estimate.isFinite).map {
                 Parameter(lhs: $0.lhs, op: $0.op, rhs: $0.rhs, label: $0.label.isEmpty ? nil : $0.label, free: $0.free, est: $0.estimate,
                           se: finite($0.standardError), z: finite($0.z), pvalue: finite($0.pValue), ci_lower: finite($0.ciLower),
                           ci_upper: finite($0.ciUpper), std_all: finite($0.standardizedAll))

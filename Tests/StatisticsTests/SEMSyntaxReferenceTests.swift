@@ -153,6 +153,16 @@ final class SEMSyntaxReferenceTests: XCTestCase {
                         + XCTUnwrap(constrained.parameter("ind", ":=", "a*b")?.estimate))
     }
 
+    /// A definition that is not finite at the estimates (log of a negative path) is warned, not fatal.
+    func testDefinedParameterThatIsNotFiniteIsWarned() throws {
+        let ref = try Self.reference("mediation")
+        let r = try Self.fit(ref, model: "sat =~ s1 + s2 + s3\nsat ~ a*quality\nclick ~ b*sat + c*quality\nbad := log(c)")
+        let c = try XCTUnwrap(r.parameter("click", "~", "quality")).estimate
+        XCTAssertLessThan(c, 0)
+        XCTAssertTrue(try XCTUnwrap(r.parameter("bad", ":=", "log(c)")).estimate.isNaN)
+        XCTAssertEqual(r.warnings.map(\.description), ["the defined parameter bad := log(c) is undefined at the estimates; it has no estimate"])
+    }
+
     /// A general linear constraint `p == 2*c` between paths of two equations, with `ind := a*b` after it.
     /// lavaan's constrained optimizer (nlminb with the constraint) cannot be tightened (at rel.tol ≤ 1e-11 it stops
     /// off the constraint), so its default optimum is the reference; its estimates and SEs are ~2e-6 from the true

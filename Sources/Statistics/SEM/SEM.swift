@@ -159,6 +159,9 @@ public enum SEM {
                     (se, z, pv, lo, hi) = wald(value.value, variance: variance)
                     if variance == 0 { se = 0 }
                 }
+                if !value.value.isFinite {
+                    warnings.append(.definedParameterNotFinite(name: d.name, expression: d.text, value: value.value))
+                }
                 estimates.append(SEMEstimate(
                     lhs: d.name, op: ":=", rhs: d.text, label: d.name, free: false, exogenous: false,
                     estimate: value.value, standardError: se, z: z, pValue: pv, ciLower: lo, ciUpper: hi,

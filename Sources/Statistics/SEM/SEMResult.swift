@@ -122,6 +122,8 @@ public enum SEMWarning: Sendable, Equatable, Codable, CustomStringConvertible {
     case singularInformation
     /// The optimizer stopped before convergence.
     case notConverged(iterations: Int)
+    /// A `:=` defined parameter is not finite at the estimates (e.g. the log of a negative value).
+    case definedParameterNotFinite(name: String, expression: String, value: Double)
 
     public var description: String {
         switch self {
@@ -135,6 +137,9 @@ public enum SEMWarning: Sendable, Equatable, Codable, CustomStringConvertible {
             return "the information matrix is singular: standard errors cannot be computed; the model may not be identified"
         case .notConverged(let iterations):
             return "the optimizer did not converge in \(iterations) iterations; estimates are not reliable"
+        case .definedParameterNotFinite(let name, let expression, let value):
+            let what = value.isNaN ? "undefined" : value > 0 ? "infinite" : "minus infinity"
+            return "the defined parameter \(name) := \(expression) is \(what) at the estimates; it has no estimate"
         }
     }
 }
