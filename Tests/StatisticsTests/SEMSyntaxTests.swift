@@ -42,6 +42,11 @@ final class SEMSyntaxTests: XCTestCase {
             ("y ~ a*b*x", .syntax(line: 1, column: 7, message: "two labels ('a' at column 5 and 'b') on one term: a parameter has one label")),
             ("y ~ NA*0.5*x", .syntax(line: 1, column: 8, message: "the fixed value 0.5 and NA (column 5) on one term: a parameter has one value")),
             ("y ~ x < 1", .syntax(line: 1, column: 7, message: "'<' and '<~' are not supported")),
+            ("y ~ 1e400*x", .syntax(line: 1, column: 5, message: "number out of range '1e400'")),
+            ("y ~ x\nd := " + String(repeating: "(", count: 40) + "a" + String(repeating: ")", count: 40),
+             .syntax(line: 2, column: 38, message: "expression nested too deeply (more than 32 levels)")),
+            ("y ~ x\nd := " + Array(repeating: "a", count: 200).joined(separator: "+"),
+             .syntax(line: 2, column: 6, message: "expression too long (more than 256 symbols); split it into several definitions")),
             ("~ x", .syntax(line: 1, column: 1, message: "expected a variable name at the start of a statement, found '~'")),
             ("# only a comment\n", .emptyModel),
         ]
@@ -97,6 +102,7 @@ final class SEMSyntaxTests: XCTestCase {
             ("f =~ x1 + 0.5*a*x2 + x3\ny ~ 0.7*a*f", .syntax(line: 2, column: 11, message: "label 'a' is fixed at 0.5 (f =~ x2 at line 1, column 17) and at 0.7 (y ~ f): a label names one parameter")),
             ("f =~ x1 + a*x2 + x3\nd := a*b", .syntax(line: 2, column: 8, message: "unknown label 'b' in the definition of 'd': labels are written as a*x in the model, e.g. y ~ a*x")),
             ("f =~ x1 + a*x2 + x3\nd := a*e\ne := 2*a", .syntax(line: 2, column: 8, message: "unknown label 'e' in the definition of 'd': it is defined later; define it before it is used")),
+            ("f =~ x1 + a*x2 + x3\nd := d + a", .syntax(line: 2, column: 6, message: "unknown label 'd' in the definition of 'd': a definition cannot use itself")),
             ("f =~ x1 + a*x2 + x3\na := 2", .syntax(line: 2, column: 1, message: "'a' is already a parameter label; a defined parameter needs a new name")),
             ("f =~ x1 + a*x2 + b*x3\na == b^2", .syntax(line: 2, column: 3, message: "the constraint 'a==b^2' is not linear in the labels; only linear equality constraints (a == b, a == 2*b, a + b == 1) are supported")),
             ("f =~ x1 + a*x2 + b*x3\na == 2\nb == a\nb == 3", .syntax(line: 4, column: 3, message: "the constraint 'b==3' contradicts the model's fixed values or the other constraints")),
@@ -115,6 +121,7 @@ final class SEMSyntaxTests: XCTestCase {
         func table(_ text: String, stdLV: Bool = false) throws -> SEMParameterTable {
             try SEMParameterTable(model: SEMModel(parsing: text), dataNames: names, stdLV: stdLV)
         }
+        XCTAssertEqual(try SEMModel(parsing: "y ~ .5*x + start(-.25)*z").relations.map(\.modifiers), [[.fixed(0.5)], [.start(-0.25)]])
         let merged = try table("f =~ x1 + 0.6*x2 + lam2*x2 + start(0.9)*x3 + NA*x4")
         let loadings = merged.rows.filter { $0.op == .measuredBy }
         XCTAssertEqual(loadings.map(\.free), [0, 0, 1, 2])

@@ -367,7 +367,8 @@ extension SEMParameterTable {
         func check(_ e: SEMExpression, what: String) throws {
             for (n, p) in e.labels where labels[n] == nil && !defined.contains(n) {
                 let later = definitions.contains { $0.name == n }
-                let hint = later ? "it is defined later; define it before it is used"
+                let hint = what == "the definition of '\(n)'" ? "a definition cannot use itself"
+                    : later ? "it is defined later; define it before it is used"
                     : "labels are written as a*x in the model, e.g. y ~ a*x"
                 throw SEMError.syntax(line: p.line, column: p.column, message: "unknown label '\(n)' in \(what): \(hint)")
             }

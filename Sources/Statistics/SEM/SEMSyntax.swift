@@ -240,7 +240,8 @@ struct SEMLexer {
             case "(": single(.leftParen)
             case ")": single(.rightParen)
             case ";": single(.semicolon)
-            case "0"..."9":
+            case "0"..."9", "." where c != "." || (i + 1 < scalars.count && ("0"..."9").contains(scalars[i + 1])):
+                // A number: digits, or a '.' followed by a digit (".5", as R reads it).
                 let start = i
                 while i < scalars.count && (("0"..."9").contains(scalars[i]) || scalars[i] == ".") { i += 1 }
                 if i < scalars.count && (scalars[i] == "e" || scalars[i] == "E") {
@@ -252,8 +253,9 @@ struct SEMLexer {
                     }
                 }
                 let text = String(String.UnicodeScalarView(scalars[start..<i]))
-                guard let value = Double(text) else {
-                    throw SEMError.syntax(line: line, column: start - lineStart + 1, message: "malformed number '\(text)'")
+                guard let value = Double(text), value.isFinite else {
+                    let why = Double(text) == nil ? "malformed number" : "number out of range"
+                    throw SEMError.syntax(line: line, column: start - lineStart + 1, message: "\(why) '\(text)'")
                 }
                 out.append(Located(token: .number(value, text: text), position: here(start)))
             default:
@@ -376,6 +378,18 @@ struct SEMParser {
         return false
     }
 
+    /// Longest expression (tokens) and deepest parenthesis nesting of a `:=` or `==` side: expressions are evaluated
+    /// recursively, so their depth is bounded.
+    static let maxExpressionTokens = 256, maxNesting = 32
+    var nesting = 0
+
+    /// Refuses an expression longer than `maxExpressionTokens` tokens, which began at token `first`.
+    func checkLength(from first: Int) throws {
+        guard index - first <= Self.maxExpressionTokens else {
+            throw fail(tokens[first], "expression too long (more than \(Self.maxExpressionTokens) symbols); split it into several definitions")
+        }
+    }
+
     mutating func parseDefinition() throws {
         guard case .name(let name) = current.token else { return }
         let position = current.position
@@ -384,12 +398,14 @@ struct SEMParser {
         skipNewlines()
         let first = index
         let expression = try parseExpression()
+        try checkLength(from: first)
         definitions.append(SEMDefinition(name: name, expression: expression, text: text(first..<index), position: position))
     }
 
     mutating func parseConstraint() throws {
         let first = index
         let lhs = try parseExpression()
+        try checkLength(from: first)
         guard current.token == .equals else {
             throw fail(current, "expected '==' after the left side of a constraint, found \(Self.describe(current.token))")
         }
@@ -397,6 +413,7 @@ struct SEMParser {
         advance()
         skipNewlines()
         let rhs = try parseExpression()
+        try checkLength(from: first)
         constraints.append(SEMConstraint(lhs: lhs, rhs: rhs, text: text(first..<index), position: position))
     }
 
@@ -425,6 +442,11 @@ struct SEMParser {
     }
 
     mutating func parseUnary() throws -> SEMExpression {
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= Self.maxNesting * 4 else {
+            throw fail(current, "expression nested too deeply (more than \(Self.maxNesting) levels)")
+        }
         if current.token == .minus {
             advance()
             return .negate(try parseUnary())
@@ -463,6 +485,9 @@ struct SEMParser {
             advance()
             return .function(n, argument, at.position)
         case .leftParen:
+            guard nesting <= Self.maxNesting else {
+                throw fail(at, "expression nested too deeply (more than \(Self.maxNesting) levels)")
+            }
             advance()
             skipNewlines()
             let inner = try parseExpression()
