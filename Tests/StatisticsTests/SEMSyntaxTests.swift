@@ -128,6 +128,12 @@ final class SEMSyntaxTests: XCTestCase {
         XCTAssertEqual(loadings.map(\.fixedValue), [1, 0.6, nil, nil])
         XCTAssertEqual(loadings.map(\.label), ["", "lam2", "", ""])
         XCTAssertEqual(loadings.map(\.start), [nil, nil, 0.9, nil])
+        // start() on the marker sets its fixed value (lavaan's ustart); NA frees it.
+        let marker = try table("f =~ start(0.5)*x1 + x2 + x3").rows.filter { $0.op == .measuredBy }
+        XCTAssertEqual(marker.map(\.free), [0, 1, 2])
+        XCTAssertEqual(marker.first?.fixedValue, 0.5)
+        // A free marker whose scale comes from a constraint (a == 1) passes the scaling rule.
+        XCTAssertNoThrow(try SEMIdentification.check(try table("f =~ NA*x1 + a*x2 + x3\na == 1")))
         // std.lv: every loading free, the latent variance fixed at 1 (also when the user writes it).
         let std = try table("f =~ x1 + x2 + x3\nf ~~ f", stdLV: true)
         XCTAssertEqual(std.rows.filter { $0.op == .measuredBy }.map(\.free), [1, 2, 3])

@@ -43,9 +43,10 @@ public enum SEMIdentification {
         for lv in table.latent {
             let loadings = table.rows.filter { $0.op == .measuredBy && $0.lhs == lv }
             let position = loadings.first?.lhsPosition.map { " (\($0))" } ?? ""
-            let scaledByLoading = loadings.contains { $0.free == 0 && ($0.fixedValue ?? 0) != 0 }
+            // Held at a non-zero value by a fixed value or by an `==` constraint (`a == 1`).
+            let scaledByLoading = loadings.contains { (table.heldValue($0) ?? 0) != 0 }
             let scaledByVariance = table.rows.contains {
-                $0.op == .covariance && $0.lhs == lv && $0.rhs == lv && $0.free == 0 && ($0.fixedValue ?? 0) != 0
+                $0.op == .covariance && $0.lhs == lv && $0.rhs == lv && (table.heldValue($0) ?? 0) != 0
             }
             if !scaledByLoading && !scaledByVariance {
                 problems.append("latent variable \(lv)\(position) is not identified: it has no loading fixed at a non-zero value and no fixed variance to set its scale (scaling rule); fix one loading, e.g. 1*\(loadings.first?.rhs ?? "x")")

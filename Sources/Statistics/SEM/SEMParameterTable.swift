@@ -348,6 +348,15 @@ extension SEMParameterTable {
         return out
     }
 
+    /// The value a row is held at: its fixed value, or the constant an `==` constraint sets its free parameter to
+    /// (`a == 1`); nil for a row that is estimated.
+    func heldValue(_ row: Row) -> Double? {
+        if row.free == 0 { return row.exogenous ? nil : row.fixedValue ?? 0 }
+        let rep = reparameterization, i = row.free - 1
+        guard !rep.isIdentity, (0..<rep.u).allSatisfy({ rep.k[i * rep.u + $0] == 0 }) else { return nil }
+        return rep.x0[i]
+    }
+
     /// The value of a label: its free index (1-based) or its fixed value.
     enum LabelValue { case free(Int), fixed(Double) }
 
