@@ -13,12 +13,14 @@ import Foundation
 /// ```
 ///
 /// ### Steps
-/// 1. parse (`SEMModel`), build lavaan's parameter table (`SEMParameterTable`), check identification
-///    (`SEMIdentification`: latent scaling and indicator rules, order and rank conditions of feedback loops, t-rule);
+/// 1. parse (`SEMModel`), build lavaan's parameter table (`SEMParameterTable`: merged modifiers, labels, std.lv,
+///    `==` constraints as θ = x₀ + Kψ), check identification (`SEMIdentification`: latent scaling and indicator
+///    rules, order and rank conditions of feedback loops, t-rule, loops that make I − B singular);
 /// 2. S = comoment / N (divisor N) and x̄ over the model's observed variables; exogenous covariates' moments are fixed
 ///    at their sample values (fixed.x);
 /// 3. minimise F_ML by Fisher scoring (`SEMOptimizer`) from lavaan-like starting values;
-/// 4. standard errors from the expected information at θ̂ (inverse / N), z, p, 95% Wald intervals; std.all;
+/// 4. standard errors from the expected information at θ̂ (K(KᵀIK)⁻¹Kᵀ / N), z, p, 95% Wald intervals; std.all;
+///    `:=` defined parameters with delta-method SEs (`SEMDefinitionValues`);
 ///    fit measures (`SEMFitMeasures`); effects and the stability of feedback loops (`SEMEffects`); warnings.
 ///
 /// The function is pure and deterministic: the same moments give bit-identical results.
@@ -53,7 +55,8 @@ public enum SEM {
     ///   - names: the d column names of `moments`, unique.
     ///   - options: optimizer settings.
     /// - Throws: `SEMError.namesMismatch` (names vs dimension, repeated names), `.tooFewObservations`,
-    ///   `.unknownVariable`, `.latentIsObserved`, `.notIdentified`, `.tooManyParameters`,
+    ///   `.syntax` (modifier, label, `:=` and `==` conflicts, positioned), `.unknownVariable`, `.latentIsObserved`,
+    ///   `.notIdentified`, `.singularLoop`, `.tooManyParameters`,
     ///   `.impliedCovarianceNotPositiveDefinite` (starting values unusable).
     public static func fit(model: SEMModel, moments: MomentMatrix, names: [String],
                            options: SEMOptions = SEMOptions()) throws -> SEMResult {
