@@ -345,7 +345,8 @@ public struct FitDriver {
         let names = Array(v.dropFirst()) + [v[0]]
         let result: SEMResult
         do {
-            result = try SEM.fit(model: prepared.semModel!, moments: total, names: names, options: SEMOptions(stdLV: job.stdLV))
+            result = try SEM.fit(model: prepared.semModel!, moments: total, names: names,
+                                 options: SEMOptions(stdLV: job.stdLV))
         } catch let e as SEMError {
             throw PreparedJob.semInputError(e, job: job)
         }

@@ -213,7 +213,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
         case .ols, .logit: try checkKeys(model, "model", ["kind", "formula"])
         }
         var modelPositions: [String: SourceLocation] = [:]
-        for k in ["kind", "formula", "syntax", "std_lv"] + priorKeys { modelPositions[k] = keys.locate(section: "model", key: k) }
+        for k in ["kind", "formula", "syntax", "std_lv"] + priorKeys {
+            modelPositions[k] = keys.locate(section: "model", key: k)
+        }
         let formula = kind == .sem ? "" : try string(model, "model", "formula")
         var syntax: String? = nil
         var syntaxPosition: SourceLocation? = nil

@@ -24,8 +24,8 @@ extension FitReport {
             public var op: String
             /// Right-hand side variable ("" for an intercept).
             public var rhs: String
-            /// The label written in the syntax (`a*x`), if any; a defined parameter's name (op `:=`, rhs its expression,
-            /// as lavaan's parameterEstimates: se, z, pvalue and ci from the delta method).
+            /// The label written in the syntax (`a*x`), if any; a defined parameter's name (op `:=`, rhs its
+            /// expression, as lavaan's parameterEstimates: se, z, pvalue and ci from the delta method).
             public var label: String?
             /// Estimated (true) or fixed, e.g. a first loading or a fixed.x moment (false).
             public var free: Bool
@@ -191,7 +191,8 @@ extension FitReport {
         }
         if let fit = s.fit {
             out += "chisq \(f(fit.chisq, 0))  df \(fit.df)  p \(f(fit.pvalue, 0))  CFI \(f(fit.cfi, 0))  TLI \(f(fit.tli, 0))  RMSEA \(f(fit.rmsea, 0)) [\(f(fit.rmsea_ci_lower, 0)), \(f(fit.rmsea_ci_upper, 0))]  SRMR \(f(fit.srmr, 0))\n"
-            out += "logl \(f(fit.logl, 0))  AIC \(f(fit.aic, 0))  BIC \(f(fit.bic, 0))  n \(fit.ntotal)  iterations \(s.iterations)  \(s.converged ? "converged" : "did NOT converge: not a solution")\n"
+            out += "logl \(f(fit.logl, 0))  AIC \(f(fit.aic, 0))  BIC \(f(fit.bic, 0))  n \(fit.ntotal)  "
+                + "iterations \(s.iterations)  \(s.converged ? "converged" : "did NOT converge: not a solution")\n"
         }
         if !s.effects.isEmpty {
             out += "effects (from (I - B)^-1)" + (s.spectral_radius.map { String(format: "; spectral radius of B %.4f (%@)", $0, s.stable ? "stable" : "NOT stable") } ?? "") + "\n"

@@ -158,7 +158,9 @@ public enum SEM {
                 if let c = covariance, value.value.isFinite {
                     let j = value.gradient
                     var variance = 0.0
-                    for a in 0..<t where j[a] != 0 { for b in 0..<t where j[b] != 0 { variance += j[a] * c[a * t + b] * j[b] } }
+                    for a in 0..<t where j[a] != 0 {
+                        for b in 0..<t where j[b] != 0 { variance += j[a] * c[a * t + b] * j[b] }
+                    }
                     (se, z, pv, lo, hi) = wald(value.value, variance: variance)
                     if variance == 0 { se = 0 }
                 }

@@ -68,7 +68,8 @@ enum SEMDefinitionValues {
                 default:
                     let v = Foundation.pow(a.value, b.value)
                     let exponentMoves = b.gradient.contains { $0 != 0 }
-                    return combine(v, b.value * Foundation.pow(a.value, b.value - 1), exponentMoves ? v * log(a.value) : 0)
+                    let da = b.value * Foundation.pow(a.value, b.value - 1)
+                    return combine(v, da, exponentMoves ? v * log(a.value) : 0)
                 }
             case .function(let f, let a, _):
                 let x = eval(a)

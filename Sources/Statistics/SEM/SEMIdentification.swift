@@ -172,10 +172,16 @@ public enum SEMIdentification {
             let at = loop.compactMap(\.position).first.map { " (\($0))" } ?? ""
             if try singular(loop.map { $0.free == 0 ? ($0.fixedValue ?? 0) : generator.next() }) {
                 let fixed = loop.filter { $0.free == 0 }
-                throw SEMError.singularLoop(message: "I − B is singular for the loop \(name)\(at): its fixed paths (\(fixed.map(spell).joined(separator: ", "))) make det(I − B) = 0 whatever values its free paths take (in a two-variable loop: the gains multiply to 1), so (I − B)⁻¹ and the implied covariance matrix do not exist and the model has no solution; free or change one of these paths")
+                throw SEMError.singularLoop(message: "I − B is singular for the loop \(name)\(at): its fixed paths "
+                    + "(\(fixed.map(spell).joined(separator: ", "))) make det(I − B) = 0 whatever values its free paths "
+                    + "take (in a two-variable loop: the gains multiply to 1), so (I − B)⁻¹ and the implied covariance "
+                    + "matrix do not exist and the model has no solution; free or change one of these paths")
             }
-            if try singular(loop.map { $0.free == 0 ? ($0.fixedValue ?? 0) : $0.start ?? ($0.op == .measuredBy ? 1 : 0) }) {
-                throw SEMError.singularLoop(message: "I − B is singular for the loop \(name)\(at) at the starting values (\(loop.map(spell).joined(separator: ", ")); free paths start at their start() value, else regressions at 0 and loadings at 1); give one of its free paths another start(), e.g. start(0.5)*x")
+            let starts = loop.map { $0.free == 0 ? ($0.fixedValue ?? 0) : $0.start ?? ($0.op == .measuredBy ? 1 : 0) }
+            if try singular(starts) {
+                throw SEMError.singularLoop(message: "I − B is singular for the loop \(name)\(at) at the starting values "
+                    + "(\(loop.map(spell).joined(separator: ", ")); free paths start at their start() value, else "
+                    + "regressions at 0 and loadings at 1); give one of its free paths another start(), e.g. start(0.5)*x")
             }
         }
     }

@@ -117,8 +117,9 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
             }
         }
         for r in rels where (r.op == .regression || r.op == .measuredBy) && r.lhs == r.rhs {
+            let what = r.op == .regression ? "is regressed on" : "is measured by"
             throw SEMError.syntax(line: r.rhsPosition.line, column: r.rhsPosition.column,
-                                  message: "'\(r.lhs)' \(r.op == .regression ? "is regressed on" : "is measured by") itself")
+                                  message: "'\(r.lhs)' \(what) itself")
         }
         let merged = try Self.mergeModifiers(rels)
 
@@ -235,7 +236,9 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
                 guard first.value == v else {
                     let at = r.position ?? SEMSourcePosition(line: 1, column: 1)
                     let where1 = first.row.position.map { " at \($0)" } ?? ""
-                    throw SEMError.syntax(line: at.line, column: at.column, message: "label '\(r.label)' is fixed at \(SEMParser.format(first.value)) (\(first.row.name)\(where1)) and at \(SEMParser.format(v)) (\(r.name)): a label names one parameter")
+                    throw SEMError.syntax(line: at.line, column: at.column, message: "label '\(r.label)' is fixed at "
+                        + "\(SEMParser.format(first.value)) (\(first.row.name)\(where1)) and at \(SEMParser.format(v)) "
+                        + "(\(r.name)): a label names one parameter")
                 }
             } else {
                 fixedByLabel[r.label] = (v, r)
@@ -315,7 +318,7 @@ extension SEMParameterTable {
             func fail(_ message: String) -> SEMError { .syntax(line: at.line, column: at.column, message: message) }
             if r.modifiers.isEmpty {
                 if let first = firstBare[k] {
-                    throw fail("duplicate model element '\(name(r))' (also at line \(first.line), column \(first.column))")
+                    throw fail("duplicate model element '\(name(r))' (also at \(first))")
                 }
                 firstBare[k] = at
             }
@@ -325,11 +328,14 @@ extension SEMParameterTable {
                 case .fixed(let v):
                     if m.freed { throw fail("'\(name(r))' is both free (NA) and fixed at \(SEMParser.format(v))") }
                     if let old = m.fixed, old != v {
-                        throw fail("'\(name(r))' is fixed at \(SEMParser.format(old)) and at \(SEMParser.format(v)): a parameter has one value")
+                        throw fail("'\(name(r))' is fixed at \(SEMParser.format(old)) and at \(SEMParser.format(v)): "
+                                   + "a parameter has one value")
                     }
                     m.fixed = v
                 case .free:
-                    if let old = m.fixed { throw fail("'\(name(r))' is both fixed at \(SEMParser.format(old)) and free (NA)") }
+                    if let old = m.fixed {
+                        throw fail("'\(name(r))' is both fixed at \(SEMParser.format(old)) and free (NA)")
+                    }
                     m.freed = true
                 case .label(let l):
                     if let old = m.label, old != l {
@@ -338,7 +344,8 @@ extension SEMParameterTable {
                     m.label = l
                 case .start(let v):
                     if let old = m.start, old != v {
-                        throw fail("'\(name(r))' has two starting values, \(SEMParser.format(old)) and \(SEMParser.format(v))")
+                        throw fail("'\(name(r))' has two starting values, \(SEMParser.format(old)) and "
+                                   + SEMParser.format(v))
                     }
                     m.start = v
                 }
@@ -379,14 +386,16 @@ extension SEMParameterTable {
                 let hint = what == "the definition of '\(n)'" ? "a definition cannot use itself"
                     : later ? "it is defined later; define it before it is used"
                     : "labels are written as a*x in the model, e.g. y ~ a*x"
-                throw SEMError.syntax(line: p.line, column: p.column, message: "unknown label '\(n)' in \(what): \(hint)")
+                throw SEMError.syntax(line: p.line, column: p.column,
+                                      message: "unknown label '\(n)' in \(what): \(hint)")
             }
         }
         for d in definitions {
             try check(d.expression, what: "the definition of '\(d.name)'")
             if labels[d.name] != nil || defined.contains(d.name) {
                 throw SEMError.syntax(line: d.position.line, column: d.position.column,
-                                      message: "'\(d.name)' is already \(labels[d.name] != nil ? "a parameter label" : "defined"); a defined parameter needs a new name")
+                                      message: "'\(d.name)' is already \(labels[d.name] != nil ? "a parameter label" : "defined"); "
+                                        + "a defined parameter needs a new name")
             }
             defined.insert(d.name)
         }
@@ -419,8 +428,9 @@ extension SEMParameterTable {
                 for (k, v) in b.coefficients { c[k, default: 0] += s * v }
                 return (c, a.constant + s * b.constant)
             case "*":
-                if a.coefficients.isEmpty { return (b.coefficients.mapValues { $0 * a.constant }, a.constant * b.constant) }
-                if b.coefficients.isEmpty { return (a.coefficients.mapValues { $0 * b.constant }, a.constant * b.constant) }
+                let product = a.constant * b.constant
+                if a.coefficients.isEmpty { return (b.coefficients.mapValues { $0 * a.constant }, product) }
+                if b.coefficients.isEmpty { return (a.coefficients.mapValues { $0 * b.constant }, product) }
                 return nil
             case "/":
                 guard b.coefficients.isEmpty, b.constant != 0 else { return nil }
@@ -446,7 +456,8 @@ extension SEMParameterTable {
         for c in constraints {
             guard let l = linearForm(c.lhs), let r = linearForm(c.rhs) else {
                 throw SEMError.syntax(line: c.position.line, column: c.position.column,
-                                      message: "the constraint '\(c.text)' is not linear in the labels; only linear equality constraints (a == b, a == 2*b, a + b == 1) are supported")
+                                      message: "the constraint '\(c.text)' is not linear in the labels; only linear "
+                                        + "equality constraints (a == b, a == 2*b, a + b == 1) are supported")
             }
             var row = [Double](repeating: 0, count: t)
             for (k, v) in l.coefficients { row[k] += v }
@@ -479,7 +490,8 @@ extension SEMParameterTable {
             // A redundant constraint holds (0 = 0); a contradictory one does not.
             if abs(b[i]) > 1e-10 * max(1, abs(b[i])) && abs(b[i]) > 1e-12 {
                 throw SEMError.syntax(line: c.position.line, column: c.position.column,
-                                      message: "the constraint '\(c.text)' contradicts the model's fixed values or the other constraints")
+                                      message: "the constraint '\(c.text)' contradicts the model's fixed values or "
+                                        + "the other constraints")
             }
         }
         let pivotColumns = Set(pivots.map(\.column))

@@ -386,7 +386,8 @@ struct SEMParser {
     /// Refuses an expression longer than `maxExpressionTokens` tokens, which began at token `first`.
     func checkLength(from first: Int) throws {
         guard index - first <= Self.maxExpressionTokens else {
-            throw fail(tokens[first], "expression too long (more than \(Self.maxExpressionTokens) symbols); split it into several definitions")
+            throw fail(tokens[first], "expression too long (more than \(Self.maxExpressionTokens) symbols); "
+                       + "split it into several definitions")
         }
     }
 
@@ -399,7 +400,8 @@ struct SEMParser {
         let first = index
         let expression = try parseExpression()
         try checkLength(from: first)
-        definitions.append(SEMDefinition(name: name, expression: expression, text: text(first..<index), position: position))
+        definitions.append(SEMDefinition(name: name, expression: expression, text: text(first..<index),
+                                         position: position))
     }
 
     mutating func parseConstraint() throws {
@@ -407,7 +409,8 @@ struct SEMParser {
         let lhs = try parseExpression()
         try checkLength(from: first)
         guard current.token == .equals else {
-            throw fail(current, "expected '==' after the left side of a constraint, found \(Self.describe(current.token))")
+            throw fail(current,
+                       "expected '==' after the left side of a constraint, found \(Self.describe(current.token))")
         }
         let position = current.position
         advance()
@@ -474,7 +477,8 @@ struct SEMParser {
             advance()
             guard current.token == .leftParen else { return .label(n, at.position) }
             guard SEMExpression.functions.contains(n) else {
-                throw fail(at, "unknown function '\(n)' (expressions may use \(SEMExpression.functions.sorted().joined(separator: ", ")))")
+                let known = SEMExpression.functions.sorted().joined(separator: ", ")
+                throw fail(at, "unknown function '\(n)' (expressions may use \(known))")
             }
             advance()
             skipNewlines()
@@ -520,7 +524,8 @@ struct SEMParser {
             if current.token == .define {
                 throw fail(current, "a defined parameter takes one name before ':='")
             }
-            throw fail(current, "expected an operator (=~, ~, ~~, := or ==) after '\(lhs.last!.0)', found \(Self.describe(current.token))")
+            throw fail(current, "expected an operator (=~, ~, ~~, := or ==) after '\(lhs.last!.0)', "
+                       + "found \(Self.describe(current.token))")
         }
         advance()
         skipNewlines()
@@ -564,12 +569,14 @@ struct SEMParser {
                 }
                 advance()
                 guard current.token == .star else {
-                    throw fail(current, "expected '*' after the fixed value \(Self.format(-v)), found \(Self.describe(current.token))")
+                    throw fail(current,
+                               "expected '*' after the fixed value \(Self.format(-v)), found \(Self.describe(current.token))")
                 }
                 modifier = .fixed(-v)
             } else if case .name(let n) = current.token, peek(1) == .leftParen {
                 guard n == "start" else {
-                    throw fail(current, "unexpected '\(n)(': of lavaan's modifier functions only start(…) is supported (c(…), label(…), equal(…) are not)")
+                    throw fail(current, "unexpected '\(n)(': of lavaan's modifier functions only start(…) is "
+                               + "supported (c(…), label(…), equal(…) are not)")
                 }
                 advance()
                 advance()
@@ -580,18 +587,22 @@ struct SEMParser {
                 }
                 advance()
                 guard current.token == .rightParen else {
-                    throw fail(current, "expected ')' after start(\(Self.format(sign * v)), found \(Self.describe(current.token))")
+                    throw fail(current, "expected ')' after start(\(Self.format(sign * v)), "
+                               + "found \(Self.describe(current.token))")
                 }
                 advance()
                 guard current.token == .star else {
-                    throw fail(current, "expected '*' after start(\(Self.format(sign * v))), found \(Self.describe(current.token))")
+                    throw fail(current, "expected '*' after start(\(Self.format(sign * v))), "
+                               + "found \(Self.describe(current.token))")
                 }
                 modifier = .start(sign * v)
             } else if peek(1) == .star {
                 switch current.token {
                 case .number(let v, _): modifier = .fixed(v)
                 case .name(let n): modifier = n == "NA" ? .free : .label(n)
-                default: throw fail(current, "expected a fixed value or a label before '*', found \(Self.describe(current.token))")
+                default:
+                    throw fail(current,
+                               "expected a fixed value or a label before '*', found \(Self.describe(current.token))")
                 }
                 advance()
             } else {
@@ -601,12 +612,14 @@ struct SEMParser {
             switch modifier {
             case .fixed, .free:
                 if let (first, m) = value {
-                    throw fail(at, "\(describe(modifier)) and \(describe(m)) (column \(first.position.column)) on one term: a parameter has one value")
+                    throw fail(at, "\(describe(modifier)) and \(describe(m)) (column \(first.position.column)) "
+                               + "on one term: a parameter has one value")
                 }
                 value = (at, modifier)
             case .label(let l):
                 if let (first, other) = label {
-                    throw fail(at, "two labels ('\(other)' at column \(first.position.column) and '\(l)') on one term: a parameter has one label")
+                    throw fail(at, "two labels ('\(other)' at column \(first.position.column) and '\(l)') "
+                               + "on one term: a parameter has one label")
                 }
                 label = (at, l)
             case .start:
