@@ -49,7 +49,7 @@ public enum SEMIdentification {
                 $0.op == .covariance && $0.lhs == lv && $0.rhs == lv && (table.heldValue($0) ?? 0) != 0
             }
             if !scaledByLoading && !scaledByVariance {
-                problems.append("latent variable \(lv)\(position) is not identified: it has no loading fixed at a non-zero value and no fixed variance to set its scale (scaling rule); fix one loading, e.g. 1*\(loadings.first?.rhs ?? "x")")
+                problems.append("latent variable \(lv)\(position) is not identified: it has no loading fixed at a non-zero value and no fixed variance to set its scale (scaling rule); fix one loading, e.g. 1*\(loadings.first?.rhs ?? "x"), or its variance, e.g. \(lv) ~~ 1*\(lv) (std_lv = true fixes every latent variance)")
                 continue
             }
             if loadings.count == 2 {
