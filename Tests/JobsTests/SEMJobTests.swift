@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Statistics
 
 @testable import Jobs
 
@@ -154,6 +155,7 @@ final class SEMJobTests: XCTestCase {
     func testDefinedParametersAndStdLVThroughTheJob() throws {
         let fits = try Fixtures.json("reference/sem/sem_lavaan_syntax.json")["fits"] as! [String: Any]
         let data = Fixtures.path("reference/sem/sem_latent_n2000.csv")
+        var printer: FitReport?
         for (name, stdLV) in [("mediation", false), ("std_lv_structural", true)] {
             let ref = fits[name] as! [String: Any]
             let syntax = (ref["model"] as! String)
@@ -168,6 +170,7 @@ final class SEMJobTests: XCTestCase {
             withSEM.sem = one.sem
             let json = try withSEM.jsonData()
             XCTAssertEqual(try JSONDecoder().decode(FitReport.self, from: json), withSEM)
+            printer = withSEM
             let table = withSEM.table()
             XCTAssertFalse(table.contains("-0.0000"), table)
             XCTAssertTrue(table.contains("  converged\n"), table)
@@ -178,6 +181,27 @@ final class SEMJobTests: XCTestCase {
                 XCTAssertTrue(table.contains("ind := a*b"), table)
             }
         }
+        // C09 (N·F = −2.2e-13 by rounding) prints χ² 0.0000 with p 1.0000; C37 C (no admissible solution) prints that
+        // it did not converge.
+        func matrix(_ file: String) throws -> [Double] {
+            try String(contentsOfFile: Fixtures.path("reference/sem/cases/\(file)"), encoding: .utf8).split(separator: "\n")
+                .filter { !$0.hasPrefix("#") }.flatMap { $0.split(separator: " ").map { Double($0)! } }
+        }
+        let c09 = try SEM.fit(syntax: "y1 ~ y2 + x1\ny2 ~ y1 + x2\ny1 ~~ 0*y2",
+                              moments: MomentMatrix(dimension: 4, count: 500, mean: [0, 0, 0, 0],
+                                                    comoment: try matrix("C09_nonrecursive.txt").map { $0 * 500 }),
+                              names: ["y1", "y2", "x1", "x2"])
+        let c09Table = try XCTUnwrap(printer).semTable(FitReport.SEMSection(c09, syntax: ""))
+        XCTAssertTrue(c09Table.contains("chisq 0.0000  df 1  p 1.0000"), c09Table)
+        XCTAssertFalse(c09Table.contains("-0.0000"), c09Table)
+        let c37c = try SEM.fit(syntax: "f =~ a*x1 + a*x2 + x3 + x4",
+                               moments: MomentMatrix(dimension: 4, count: 250, mean: [0, 0, 0, 0],
+                                                     comoment: try matrix("C37_labels_constraints.txt").map { $0 * 249 }),
+                               names: ["x1", "x2", "x3", "x4"])
+        let c37Table = try XCTUnwrap(printer).semTable(FitReport.SEMSection(c37c, syntax: ""))
+        XCTAssertTrue(c37Table.contains("did NOT converge: not a solution"), c37Table)
+        XCTAssertFalse(c37Table.contains("  converged"), c37Table)
+
         var job = try writeJob(data: data, kind: "sem", model: "syntax = \"sat =~ s1 + s2 + s3\"\nstd_lv = 1")
         assertInputError(try JobSpec.load(path: job), file: job, line: 6, column: 10, contains: "'model.std_lv' must be true or false")
         job = try writeJob(data: data, kind: "ols", model: "formula = \"click ~ price\"\nstd_lv = true")
