@@ -163,6 +163,23 @@ final class SEMSyntaxReferenceTests: XCTestCase {
         XCTAssertEqual(r.warnings.map(\.description), ["the defined parameter bad := log(c) is undefined at the estimates; it has no estimate"])
     }
 
+    /// A loading set to a constant by `==` (a == 0.8) is held there: SE 0, interval the value, one parameter less;
+    /// a definition of fixed values only has SE 0.
+    func testConstraintToAConstantHoldsTheParameter() throws {
+        let ref = try Self.reference("C23_B")
+        let held = try Self.fit(ref, model: "f =~ 1*x1 + a*x2 + x3 + x4\na == 0.6\nd := 2*a")
+        let fixed = try Self.fit(ref)
+        let x2 = try XCTUnwrap(held.parameter("f", "=~", "x2"))
+        XCTAssertEqual(x2.estimate, 0.6)
+        XCTAssertEqual(x2.standardError, 0)
+        XCTAssertEqual(x2.ciLower, 0.6)
+        XCTAssertEqual(held.fit?.degreesOfFreedom, fixed.fit?.degreesOfFreedom)
+        XCTAssertEqual(try XCTUnwrap(held.fit?.chiSquare), try XCTUnwrap(fixed.fit?.chiSquare), accuracy: 1e-9)
+        let d = try XCTUnwrap(held.parameter("d", ":=", "2*a"))
+        XCTAssertEqual(d.estimate, 1.2, accuracy: 1e-15)
+        XCTAssertEqual(d.standardError, 0)
+    }
+
     /// A general linear constraint `p == 2*c` between paths of two equations, with `ind := a*b` after it.
     /// lavaan's constrained optimizer (nlminb with the constraint) cannot be tightened (at rel.tol ≤ 1e-11 it stops
     /// off the constraint), so its default optimum is the reference; its estimates and SEs are ~2e-6 from the true

@@ -118,7 +118,9 @@ public enum SEM {
         for (k, r) in table.rows.enumerated() {
             let est = values[k]
             var se: Double?, z: Double?, pv: Double?, lo: Double?, hi: Double?
-            if r.free > 0 {
+            if r.free > 0 && table.heldValue(r) != nil {
+                se = 0; lo = est; hi = est  // set to a constant by an == constraint (a == 1)
+            } else if r.free > 0 {
                 if let c = covariance {
                     (se, z, pv, lo, hi) = wald(est, variance: c[(r.free - 1) * t + (r.free - 1)])
                 }
@@ -162,7 +164,7 @@ public enum SEM {
                         for b in 0..<t where j[b] != 0 { variance += j[a] * c[a * t + b] * j[b] }
                     }
                     (se, z, pv, lo, hi) = wald(value.value, variance: variance)
-                    if variance == 0 { se = 0 }
+                    if variance == 0 { se = 0; lo = value.value; hi = value.value }  // a function of fixed values
                 }
                 if !value.value.isFinite {
                     warnings.append(.definedParameterNotFinite(name: d.name, expression: d.text, value: value.value))
