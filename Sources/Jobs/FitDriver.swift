@@ -383,10 +383,13 @@ public struct FitDriver {
                                     + "cannot fit it; drop it from the model")
         }
         let result: SEMResult
-        do { result = try SEM.fit(model: prepared.semModel!, moments: total, names: names) } catch let e as SEMError {
+        do {
+            result = try SEM.fit(model: prepared.semModel!, moments: total, names: names,
+                                 options: SEMOptions(stdLV: job.stdLV))
+        } catch let e as SEMError {
             throw PreparedJob.semInputError(e, job: job)
         }
-        let section = FitReport.SEMSection(result, syntax: job.syntax ?? "")
+        let section = FitReport.SEMSection(result, syntax: job.syntax ?? "", stdLV: job.stdLV)
         let model = FitReport.ModelResult(kind: "sem", formula: job.syntax ?? "", n: Int(total.count), df_resid: result.fit?.degreesOfFreedom ?? 0,
                                           statistic: "z", coefficients: [], log_likelihood: finite(result.fit?.logLikelihood) ?? 0,
                                           iterations: result.iterations, converged: result.converged, sigma2_mle: nil, sigma2: nil, rss: nil,

@@ -77,7 +77,7 @@ public struct PreparedJob {
         var semVariables: [String] = []
         if let model = semModel {
             do {
-                let table = try SEMParameterTable(model: model, dataNames: header + features)
+                let table = try SEMParameterTable(model: model, dataNames: header + features, stdLV: job.stdLV)
                 try SEMIdentification.check(table)
                 semVariables = table.observed
             } catch let e as SEMError { throw Self.semInputError(e, job: job) }
@@ -185,7 +185,7 @@ public struct PreparedJob {
             return job.syntaxError(line: line, column: column, "unknown variable '\(name)': it is not a column of \(job.dataPath) (nor a text feature) and not a latent variable (define latent variables with =~)")
         case .latentIsObserved(let name, let line, let column):
             return job.syntaxError(line: line, column: column, "latent variable '\(name)' has the name of a data column; rename it")
-        case .notIdentified(let message):
+        case .notIdentified(let message), .singularLoop(let message):
             if let r = message.range(of: #"line (\d+), column (\d+)"#, options: .regularExpression) {
                 let numbers = message[r].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
                 return job.syntaxError(line: numbers[0], column: numbers[1], message + " (lines and columns of the model text)")

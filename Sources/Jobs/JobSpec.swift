@@ -85,6 +85,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public var formula: String
     /// `model.syntax`, lavaan syntax (`sem` only).
     public var syntax: String?
+    /// `model.std_lv` (`sem` only, default false): lavaan's std.lv, every latent variance fixed at 1.
+    public var stdLV = false
     /// Where `model.syntax`'s text starts: line and column of its first character in the job file.
     public var syntaxPosition: SourceLocation?
     /// `bayes_linear`'s prior.
@@ -215,16 +217,23 @@ public struct JobSpec: Sendable, Equatable, Codable {
         if kind != .sem, model["syntax"] != nil { throw fail("model", "syntax", "model.syntax (lavaan syntax) is for kind = \"sem\"; this job has kind = \"\(kind.rawValue)\", which takes a formula") }
         if kind == .sem, model["formula"] != nil { throw fail("model", "formula", "kind = \"sem\" takes model.syntax (lavaan syntax), not a formula") }
         switch kind {
-        case .sem: try checkKeys(model, "model", ["kind", "syntax"])
+        case .sem: try checkKeys(model, "model", ["kind", "syntax", "std_lv"])
         case .bayes_linear: try checkKeys(model, "model", ["kind", "formula"] + priorKeys)
         case .ols, .logit: try checkKeys(model, "model", ["kind", "formula"])
         }
         var modelPositions: [String: SourceLocation] = [:]
-        for k in ["kind", "formula", "syntax"] + priorKeys { modelPositions[k] = keys.locate(section: "model", key: k) }
+        for k in ["kind", "formula", "syntax", "std_lv"] + priorKeys {
+            modelPositions[k] = keys.locate(section: "model", key: k)
+        }
         let formula = kind == .sem ? "" : try string(model, "model", "formula")
         var syntax: String? = nil
         var syntaxPosition: SourceLocation? = nil
+        var stdLV = false
         if kind == .sem {
+            if let v = model["std_lv"] {
+                guard let b = v.bool else { throw fail("model", "std_lv", "'model.std_lv' must be true or false") }
+                stdLV = b
+            }
             syntax = try string(model, "model", "syntax")
             if let p = keys.locate(section: "model", key: "syntax") {
                 let rest = keys.lines[p.line - 1].dropFirst(p.column - 1)
@@ -370,6 +379,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         spec.userKeyPosition = keys.locate(section: "data", key: "user_key")
         spec.syntax = syntax
         spec.syntaxPosition = syntaxPosition
+        spec.stdLV = stdLV
         spec.prior = prior
         spec.modelPositions = modelPositions
         return spec

@@ -233,7 +233,7 @@ public struct FitReport: Codable, Sendable, Equatable {
 
     private func fmt(_ x: Double, digits: Int = 4) -> String {
         if x != 0, abs(x) < 1e-3 || abs(x) >= 1e6 { return String(format: "%.\(digits - 1)e", x) }
-        return String(format: "%.\(digits)f", x)
+        return fixed(x, digits: digits)
     }
 }
 

@@ -13,6 +13,12 @@ func lpad(_ s: String, _ w: Int) -> String {
     return s.count >= w ? s : String(repeating: " ", count: w - s.count) + s
 }
 
+/// `x` with `digits` decimals; a value that rounds to zero prints as 0.0000, never -0.0000.
+func fixed(_ x: Double, digits: Int) -> String {
+    let t = String(format: "%.\(digits)f", x)
+    return t.hasPrefix("-") && t.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) ? String(t.dropFirst()) : t
+}
+
 /// `s` as it is printed in a table: control characters escaped (`\n`, `\r`, `\t`, others as `\u{7F}`), so a level
 /// name with a newline stays on its row. report.json keeps names as patsy makes them.
 func printable(_ s: String) -> String {
@@ -47,7 +53,8 @@ extension FitReport {
             public var op: String
             /// Right-hand side variable ("" for an intercept).
             public var rhs: String
-            /// The label written in the syntax (`a*x`), if any.
+            /// The label written in the syntax (`a*x`), if any; a defined parameter's name (op `:=`, rhs its
+            /// expression, as lavaan's parameterEstimates: se, z, pvalue and ci from the delta method).
             public var label: String?
             /// Estimated (true) or fixed, e.g. a first loading or a fixed.x moment (false).
             public var free: Bool
@@ -97,6 +104,8 @@ extension FitReport {
         }
 
         public var syntax: String
+        /// `model.std_lv`: every latent variance fixed at 1 instead of the first loading.
+        public var std_lv: Bool
         public var observed: [String]
         public var latent: [String]
         public var parameters: [Parameter]
@@ -110,11 +119,13 @@ extension FitReport {
         public var converged: Bool
         public var warnings: [String]
 
-        init(_ r: SEMResult, syntax: String) {
+        init(_ r: SEMResult, syntax: String, stdLV: Bool = false) {
             self.syntax = syntax
+            std_lv = stdLV
             observed = r.observed
             latent = r.latent
-            parameters = r.parameters.map {
+            // A `:=` row that is not finite has no estimate to report (a warning says so).
+            parameters = r.parameters.filter(\.estimate.isFinite).map {
                 Parameter(lhs: $0.lhs, op: $0.op, rhs: $0.rhs, label: $0.label.isEmpty ? nil : $0.label, free: $0.free, est: $0.estimate,
                           se: finite($0.standardError), z: finite($0.z), pvalue: finite($0.pValue), ci_lower: finite($0.ciLower),
                           ci_upper: finite($0.ciUpper), std_all: finite($0.standardizedAll))
@@ -198,7 +209,7 @@ extension FitReport {
     /// The SEM section as text: parameters as lavaan's summary prints them, fit measures, effects.
     func semTable(_ s: SEMSection) -> String {
         var out = ""
-        func f(_ x: Double?, _ w: Int = 10) -> String { lpad(x.map { String(format: "%.4f", $0) } ?? "", w) }
+        func f(_ x: Double?, _ w: Int = 10) -> String { lpad(x.map { fixed($0, digits: 4) } ?? "", w) }
         let width = max(16, s.parameters.map { printable("\($0.lhs) \($0.op) \($0.rhs)").count }.max() ?? 0) + 2
         out += pad("", width) + ["est", "se", "z", "P(>|z|)", "ci.lower", "ci.upper", "std.all"].map { lpad($0, 10) }.joined() + "\n"
         for p in s.parameters {
@@ -206,7 +217,8 @@ extension FitReport {
         }
         if let fit = s.fit {
             out += "chisq \(f(fit.chisq, 0))  df \(fit.df)  p \(f(fit.pvalue, 0))  CFI \(f(fit.cfi, 0))  TLI \(f(fit.tli, 0))  RMSEA \(f(fit.rmsea, 0)) [\(f(fit.rmsea_ci_lower, 0)), \(f(fit.rmsea_ci_upper, 0))]  SRMR \(f(fit.srmr, 0))\n"
-            out += "logl \(f(fit.logl, 0))  AIC \(f(fit.aic, 0))  BIC \(f(fit.bic, 0))  n \(fit.ntotal)  iterations \(s.iterations)  converged \(s.converged)\n"
+            out += "logl \(f(fit.logl, 0))  AIC \(f(fit.aic, 0))  BIC \(f(fit.bic, 0))  n \(fit.ntotal)  "
+                + "iterations \(s.iterations)  \(s.converged ? "converged" : "did NOT converge: not a solution")\n"
         }
         if !s.effects.isEmpty {
             out += "effects (from (I - B)^-1)" + (s.spectral_radius.map { String(format: "; spectral radius of B %.4f (%@)", $0, s.stable ? "stable" : "NOT stable") } ?? "") + "\n"
@@ -218,7 +230,7 @@ extension FitReport {
 
     /// The Bayes section as text.
     func bayesTable(_ b: BayesSection) -> String {
-        func f(_ x: Double?) -> String { lpad(x.map { String(format: "%.4f", $0) } ?? "-", 12) }
+        func f(_ x: Double?) -> String { lpad(x.map { fixed($0, digits: 4) } ?? "-", 12) }
         let width = max(12, b.coefficients.map { printable($0.name).count }.max() ?? 0)
         let level = String(format: "%.10g", b.credible_level * 100)
         var out = "prior \(b.prior); \(level)% credible intervals; posterior t with \(String(format: "%.1f", b.degrees_of_freedom)) df\n"

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Statistics
 
 @testable import Jobs
 
@@ -146,5 +147,70 @@ final class SEMJobTests: XCTestCase {
         text = try String(contentsOfFile: job, encoding: .utf8).replacingOccurrences(of: "[model]", with: userKey + "[model]")
         try text.write(toFile: job, atomically: true, encoding: .utf8)
         assertInputError(try Fixtures.run(jobPath: job), file: job, line: 7, column: 14, contains: "has 2 values, but the design has 4 columns")
+    }
+
+    /// Issue 9: `:=` rows and `std_lv = true` through the job path agree with lavaan 0.6.14
+    /// (reference/sem/sem_lavaan_syntax.json), are identical for 1 and 3 workers, and print; a bad `std_lv` is an
+    /// input error at its place; a singular loop is an input error naming the loop.
+    func testDefinedParametersAndStdLVThroughTheJob() throws {
+        let fits = try Fixtures.json("reference/sem/sem_lavaan_syntax.json")["fits"] as! [String: Any]
+        let data = Fixtures.path("reference/sem/sem_latent_n2000.csv")
+        var printer: FitReport?
+        for (name, stdLV) in [("mediation", false), ("std_lv_structural", true)] {
+            let ref = fits[name] as! [String: Any]
+            let syntax = (ref["model"] as! String)
+            let job = try writeJob(data: data, kind: "sem", model: "syntax = \"\"\"\n\(syntax)\n\"\"\"\(stdLV ? "\nstd_lv = true" : "")")
+            let one = try Fixtures.run(jobPath: job, workers: 1), three = try Fixtures.run(jobPath: job, workers: 3)
+            XCTAssertEqual(one.sem, three.sem)
+            XCTAssertEqual(one.sem?.std_lv, stdLV)
+            assertMatchesLavaan(one.sem!, ref, rtol: 1e-6)
+            let report = FitReport(job: .init(try JobSpec.load(path: job)), cluster: .init(workers: 1, shards: 8), data: one.data,
+                                   model: one.model, cv: nil, network: .init(bytes_sent: 0, bytes_received: 0), timings_s: [:])
+            var withSEM = report
+            withSEM.sem = one.sem
+            let json = try withSEM.jsonData()
+            XCTAssertEqual(try JSONDecoder().decode(FitReport.self, from: json), withSEM)
+            printer = withSEM
+            let table = withSEM.table()
+            XCTAssertFalse(table.contains("-0.0000"), table)
+            XCTAssertTrue(table.contains("  converged\n"), table)
+            if name == "mediation" {
+                let ind = try XCTUnwrap(one.sem?.parameters.first { $0.op == ":=" && $0.lhs == "ind" })
+                XCTAssertEqual(ind.rhs, "a*b")
+                XCTAssertEqual(ind.label, "ind")
+                XCTAssertTrue(table.contains("ind := a*b"), table)
+            }
+        }
+        // C09 (N·F = −2.2e-13 by rounding) prints χ² 0.0000 with p 1.0000; C37 C (no admissible solution) prints that
+        // it did not converge.
+        func matrix(_ file: String) throws -> [Double] {
+            try String(contentsOfFile: Fixtures.path("reference/sem/cases/\(file)"), encoding: .utf8).split(separator: "\n")
+                .filter { !$0.hasPrefix("#") }.flatMap { $0.split(separator: " ").map { Double($0)! } }
+        }
+        let c09 = try SEM.fit(syntax: "y1 ~ y2 + x1\ny2 ~ y1 + x2\ny1 ~~ 0*y2",
+                              moments: MomentMatrix(dimension: 4, count: 500, mean: [0, 0, 0, 0],
+                                                    comoment: try matrix("C09_nonrecursive.txt").map { $0 * 500 }),
+                              names: ["y1", "y2", "x1", "x2"])
+        let c09Table = try XCTUnwrap(printer).semTable(FitReport.SEMSection(c09, syntax: ""))
+        XCTAssertTrue(c09Table.contains("chisq 0.0000  df 1  p 1.0000"), c09Table)
+        XCTAssertFalse(c09Table.contains("-0.0000"), c09Table)
+        let c37c = try SEM.fit(syntax: "f =~ a*x1 + a*x2 + x3 + x4",
+                               moments: MomentMatrix(dimension: 4, count: 250, mean: [0, 0, 0, 0],
+                                                     comoment: try matrix("C37_labels_constraints.txt").map { $0 * 249 }),
+                               names: ["x1", "x2", "x3", "x4"])
+        let c37Table = try XCTUnwrap(printer).semTable(FitReport.SEMSection(c37c, syntax: ""))
+        XCTAssertTrue(c37Table.contains("did NOT converge: not a solution"), c37Table)
+        XCTAssertFalse(c37Table.contains("  converged"), c37Table)
+
+        var job = try writeJob(data: data, kind: "sem", model: "syntax = \"sat =~ s1 + s2 + s3\"\nstd_lv = 1")
+        assertInputError(try JobSpec.load(path: job), file: job, line: 6, column: 10, contains: "'model.std_lv' must be true or false")
+        job = try writeJob(data: data, kind: "ols", model: "formula = \"click ~ price\"\nstd_lv = true")
+        assertInputError(try JobSpec.load(path: job), file: job, line: 6, column: 10, contains: "unknown key 'std_lv'")
+        job = try writeJob(data: data, kind: "sem", model: "syntax = \"\"\"\ns1 ~ 1*s2 + quality\ns2 ~ 1*s1 + price\ns1 ~~ 0*s2\n\"\"\"")
+        assertInputError(try PreparedJob(job: try JobSpec.load(path: job), jobID: "t"), file: job, line: 6, column: 8,
+                         contains: "I − B is singular for the loop s1 ↔ s2")
+        job = try writeJob(data: data, kind: "sem", model: "syntax = \"\"\"\nsat =~ s1 + s2 + s3\nind := a*b\n\"\"\"")
+        assertInputError(try PreparedJob(job: try JobSpec.load(path: job), jobID: "t"), file: job, line: 7, column: 8,
+                         contains: "unknown label 'a' in the definition of 'ind'")
     }
 }

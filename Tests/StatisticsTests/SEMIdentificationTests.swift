@@ -48,7 +48,11 @@ final class SEMIdentificationTests: XCTestCase {
         assertNotIdentified("f =~ a + b\ny ~ x", names: ["a", "b", "x", "y"],
                             "latent variable f (line 1, column 1) is not identified: it has only 2 indicators (a, b) and no relation to another variable (two-indicator rule); add a third indicator or let it covary with another latent variable")
         assertNotIdentified("y ~ x\n  f =~ 0*a + b + c", names: ["a", "b", "c", "x", "y"],
-                            "latent variable f (line 2, column 3) is not identified: it has no loading fixed at a non-zero value and no fixed variance to set its scale (scaling rule); fix one loading, e.g. 1*a")
+                            "latent variable f (line 2, column 3) is not identified: it has no loading fixed at a non-zero value and no fixed variance to set its scale (scaling rule); fix one loading, e.g. 1*a, or its variance, e.g. f ~~ 1*f (std_lv = true fixes every latent variance)")
+        // NA* frees the marker: the scale must then come from the variance (f ~~ 1*f or std.lv).
+        assertNotIdentified("f =~ NA*a + b + c", names: ["a", "b", "c"],
+                            "latent variable f (line 1, column 1) is not identified: it has no loading fixed at a non-zero value and no fixed variance to set its scale (scaling rule); fix one loading, e.g. 1*a, or its variance, e.g. f ~~ 1*f (std_lv = true fixes every latent variance)")
+        XCTAssertNoThrow(try check("f =~ NA*a + b + c\nf ~~ 1*f", names: ["a", "b", "c"]))
         // Two indicators are enough for correlated factors, one indicator with its residual variance fixed at 0.
         XCTAssertNoThrow(try check("f =~ a + b\ng =~ c + d", names: ["a", "b", "c", "d"]))
         XCTAssertNoThrow(try check("f =~ a + b\nf ~ x", names: ["a", "b", "x"]))

@@ -13,16 +13,27 @@ import Foundation
 /// ```
 ///
 /// ### Steps
-/// 1. parse (`SEMModel`), build lavaan's parameter table (`SEMParameterTable`), check identification
-///    (`SEMIdentification`: latent scaling and indicator rules, order and rank conditions of feedback loops, t-rule);
+/// 1. parse (`SEMModel`), build lavaan's parameter table (`SEMParameterTable`: merged modifiers, labels, std.lv,
+///    `==` constraints as θ = x₀ + Kψ), check identification (`SEMIdentification`: latent scaling and indicator
+///    rules, order and rank conditions of feedback loops, t-rule, loops that make I − B singular);
 /// 2. S = comoment / N (divisor N) and x̄ over the model's observed variables; exogenous covariates' moments are fixed
 ///    at their sample values (fixed.x);
 /// 3. minimise F_ML by Fisher scoring (`SEMOptimizer`) from lavaan-like starting values;
-/// 4. standard errors from the expected information at θ̂ (inverse / N), z, p, 95% Wald intervals; std.all;
+/// 4. standard errors from the expected information at θ̂ (K(KᵀIK)⁻¹Kᵀ / N), z, p, 95% Wald intervals; std.all;
+///    `:=` defined parameters with delta-method SEs (`SEMDefinitionValues`);
 ///    fit measures (`SEMFitMeasures`); effects and the stability of feedback loops (`SEMEffects`); warnings.
 ///
 /// The function is pure and deterministic: the same moments give bit-identical results.
 public enum SEM {
+    /// SE, z, two-sided p and 95% Wald interval of an estimate with the given sampling variance; all nil when the
+    /// variance is not positive (a fixed or degenerate value).
+    static func wald(_ est: Double, variance v: Double) -> (Double?, Double?, Double?, Double?, Double?) {
+        let z975 = 1.959963984540054
+        guard v > 0, v.isFinite else { return (nil, nil, nil, nil, nil) }
+        let e = v.squareRoot()
+        return (e, est / e, Distributions.normalTwoSidedP(est / e), est - z975 * e, est + z975 * e)
+    }
+
     /// Fits a model written in lavaan syntax.
     /// - Parameters:
     ///   - syntax: lavaan model text (see `SEMModel`).
@@ -44,7 +55,8 @@ public enum SEM {
     ///   - names: the d column names of `moments`, unique.
     ///   - options: optimizer settings.
     /// - Throws: `SEMError.namesMismatch` (names vs dimension, repeated names), `.tooFewObservations`,
-    ///   `.unknownVariable`, `.latentIsObserved`, `.notIdentified`, `.tooManyParameters`,
+    ///   `.syntax` (modifier, label, `:=` and `==` conflicts, positioned), `.unknownVariable`, `.latentIsObserved`,
+    ///   `.notIdentified`, `.singularLoop`, `.tooManyParameters`,
     ///   `.impliedCovarianceNotPositiveDefinite` (starting values unusable).
     public static func fit(model: SEMModel, moments: MomentMatrix, names: [String],
                            options: SEMOptions = SEMOptions()) throws -> SEMResult {
@@ -56,7 +68,7 @@ public enum SEM {
             throw SEMError.namesMismatch(message: "column name '\(repeated[0])' appears more than once")
         }
         guard moments.count >= 2 else { throw SEMError.tooFewObservations(count: moments.count) }
-        let table = try SEMParameterTable(model: model, dataNames: names)
+        let table = try SEMParameterTable(model: model, dataNames: names, stdLV: options.stdLV)
         try SEMIdentification.check(table)
 
         // Sample moments over the model's observed variables, in lavaan's order.
@@ -88,18 +100,19 @@ public enum SEM {
         let ev = outcome.evaluation
         let t = table.freeCount
 
-        // Standard errors from the expected information.
+        // Standard errors from the expected information (in the estimated parameters ψ, then θ = x₀ + Kψ).
         var covariance: [Double]?
-        if t > 0 {
-            let info = structure.expectedInformation(ev)
-            if let inv = try? LinearAlgebra.solveSPD(info, [Double](repeating: 0, count: t), n: t).inverse,
+        let rep = table.reparameterization, u = rep.u
+        if u > 0 {
+            let info = rep.reduce(information: structure.expectedInformation(ev))
+            if let inv = try? LinearAlgebra.solveSPD(info, [Double](repeating: 0, count: u), n: u).inverse,
                inv.allSatisfy({ $0.isFinite }) {
-                covariance = inv.map { $0 / n }
+                covariance = rep.expand(covariance: inv.map { $0 / n })
             } else {
                 warnings.append(.singularInformation)
             }
         } else {
-            covariance = []
+            covariance = [Double](repeating: 0, count: t * t)
         }
 
         // Estimates table with std.all.
@@ -108,23 +121,15 @@ public enum SEM {
         let index = Dictionary(uniqueKeysWithValues: structure.variables.enumerated().map { ($1, $0) })
         func totalVariance(_ v: String) -> Double { imp.sigmaAll[index[v]! * m + index[v]!] }
         func residualVariance(_ v: String) -> Double { imp.psi[index[v]! * m + index[v]!] }
-        let z975 = 1.959963984540054
         var estimates: [SEMEstimate] = []
         for (k, r) in table.rows.enumerated() {
             let est = values[k]
             var se: Double?, z: Double?, pv: Double?, lo: Double?, hi: Double?
-            if r.free > 0 {
+            if r.free > 0 && table.heldValue(r) != nil {
+                se = 0; lo = est; hi = est  // set to a constant by an == constraint (a == 1)
+            } else if r.free > 0 {
                 if let c = covariance {
-                    let v = c[(r.free - 1) * t + (r.free - 1)]
-                    se = v > 0 ? v.squareRoot() : .nan
-                    if let e = se, e.isFinite, e > 0 {
-                        z = est / e
-                        pv = Distributions.normalTwoSidedP(est / e)
-                        lo = est - z975 * e
-                        hi = est + z975 * e
-                    } else {
-                        se = nil
-                    }
+                    (se, z, pv, lo, hi) = wald(est, variance: c[(r.free - 1) * t + (r.free - 1)])
                 }
             } else {
                 se = 0; lo = est; hi = est
@@ -147,6 +152,36 @@ public enum SEM {
             // variance).
             if r.op == .covariance && r.lhs == r.rhs && est < -LinearModel.rankTolerance * abs(totalVariance(r.lhs)) {
                 warnings.append(.negativeVariance(parameter: r.name, estimate: est))
+            }
+        }
+
+        // Defined parameters (:=): delta method over the full covariance of θ̂; std.all from the standardised
+        // estimates of the free labels (lavaan lav_standardize_all).
+        if !table.definitions.isEmpty {
+            var stdByLabel: [String: Double] = [:]
+            for (k, r) in table.rows.enumerated() where !r.label.isEmpty && r.free > 0 && stdByLabel[r.label] == nil {
+                stdByLabel[r.label] = estimates[k].standardizedAll ?? .nan
+            }
+            let values = SEMDefinitionValues.evaluate(table, theta: outcome.theta)
+            let std = SEMDefinitionValues.evaluate(table, theta: outcome.theta) { stdByLabel[$0] }
+            for (d, (value, s)) in zip(table.definitions, zip(values, std)) {
+                var se: Double?, z: Double?, pv: Double?, lo: Double?, hi: Double?
+                if let c = covariance, value.value.isFinite {
+                    let j = value.gradient
+                    var variance = 0.0
+                    for a in 0..<t where j[a] != 0 {
+                        for b in 0..<t where j[b] != 0 { variance += j[a] * c[a * t + b] * j[b] }
+                    }
+                    (se, z, pv, lo, hi) = wald(value.value, variance: variance)
+                    if variance == 0 { se = 0; lo = value.value; hi = value.value }  // a function of fixed values
+                }
+                if !value.value.isFinite {
+                    warnings.append(.definedParameterNotFinite(name: d.name, expression: d.text, value: value.value))
+                }
+                estimates.append(SEMEstimate(
+                    lhs: d.name, op: ":=", rhs: d.text, label: d.name, free: false, exogenous: false,
+                    estimate: value.value, standardError: se, z: z, pValue: pv, ciLower: lo, ciUpper: hi,
+                    standardizedAll: s.value.isFinite ? s.value : nil, position: d.position))
             }
         }
 

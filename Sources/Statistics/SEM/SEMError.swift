@@ -18,6 +18,9 @@ public enum SEMError: Error, Equatable, Sendable, CustomStringConvertible {
     case namesMismatch(message: String)
     /// Fewer than two rows reached the fit.
     case tooFewObservations(count: Double)
+    /// A loop of paths makes I − B singular (for every value of its free paths, or at the starting values); `message`
+    /// names the loop, its paths and where the first is written ("line L, column C").
+    case singularLoop(message: String)
     /// The model-implied covariance matrix is not positive definite at the starting values or cannot be made so.
     case impliedCovarianceNotPositiveDefinite(message: String)
 
@@ -33,7 +36,7 @@ public enum SEMError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the model has no statements"
         case .tooManyParameters(let free, let moments):
             return "the model is not identified: it has \(free) free parameters but the data give only \(moments) sample moments (t-rule: free parameters ≤ moments); fix or drop \(free - moments) \(free - moments == 1 ? "parameter" : "parameters")"
-        case .notIdentified(let message):
+        case .notIdentified(let message), .singularLoop(let message):
             return message
         case .namesMismatch(let message):
             return message

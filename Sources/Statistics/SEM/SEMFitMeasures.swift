@@ -19,17 +19,20 @@ extension SEMFitMeasures {
             guard let u = try? LinearAlgebra.cholesky(sxx, n: nx) else { return nil }
             for i in 0..<nx { logDetSxx += 2 * log(u[i * nx + i]) }
         }
-        let npar = table.freeCount
-        let f = ev.f
-        let chisq = n * f
-        let df = table.momentCount - npar
-        let pvalue: Double? = df > 0 ? ChiSquared.sf(chisq, degreesOfFreedom: Double(df)) : nil
-
+        let npar = table.parameterCount
         // Baseline (independence) model: closed form, means and variances of the non-exogenous variables free.
         let xSet = Set(x)
         var logDiag = 0.0
         for i in 0..<p where !xSet.contains(i) { logDiag += log(s[i * p + i]) }
-        let baseline = n * (logDiag + logDetSxx - logDetS)
+        let rawBaseline = n * (logDiag + logDetSxx - logDetS)
+        // F_ML and the baseline statistic are Kullback–Leibler divergences, never negative; a negative value within
+        // rounding is 0 (see `roundingFloor`).
+        let floor = roundingFloor(baseline: rawBaseline)
+        let baseline = clampRounding(rawBaseline, floor: floor)
+        let chisq = clampRounding(n * ev.f, floor: floor)
+        let f = chisq == 0 ? 0 : ev.f
+        let df = table.momentCount - npar
+        let pvalue: Double? = df > 0 ? min(1, max(0, ChiSquared.sf(chisq, degreesOfFreedom: Double(df)))) : nil
         let baselineDf = table.momentCount - 2 * (p - nx)
         let baselineP: Double? = baselineDf > 0 ? ChiSquared.sf(baseline, degreesOfFreedom: Double(baselineDf)) : nil
 
@@ -59,7 +62,7 @@ extension SEMFitMeasures {
             if cdf(top) <= 0.05 && cdf(0) >= 0.05 {
                 upper = (root(cdf, target: 0.05, upTo: top) / (n * k)).squareRoot()
             }
-            rmseaP = 1 - cdf(n * k * 0.05 * 0.05)
+            rmseaP = min(1, max(0, 1 - cdf(n * k * 0.05 * 0.05)))
         }
 
         // SRMR (Bentler, with means): residuals scaled by the sample standard deviations.
@@ -88,6 +91,14 @@ extension SEMFitMeasures {
             srmr: srmr, logLikelihood: logl, unrestrictedLogLikelihood: h1,
             aic: -2 * logl + 2 * Double(npar), bic: -2 * logl + Double(npar) * log(n), observationCount: n)
     }
+
+    /// The largest |negative| χ² (model or baseline) taken as rounding and reported as 0 (p = 1):
+    /// 1e-10·max(1, T_baseline). F_ML is computed as log|Σ| + tr(SΣ⁻¹) − log|S| − p, a sum of O(p) terms whose
+    /// rounding is a few ε·p relative to the baseline's scale, far below this bound; a true χ² is never negative.
+    static func roundingFloor(baseline: Double) -> Double { 1e-10 * max(1, abs(baseline)) }
+
+    /// 0 for a negative `value` with |value| ≤ `floor` (rounding of a quantity that cannot be negative), else `value`.
+    static func clampRounding(_ value: Double, floor: Double) -> Double { value < 0 && -value <= floor ? 0 : value }
 
     /// The λ in [0, hi] with cdf(λ) = target for a cdf decreasing in λ, by bisection to 1e-13 relative.
     static func root(_ cdf: (Double) -> Double, target: Double, upTo hi: Double) -> Double {

@@ -16,6 +16,12 @@ import StableRandom
 ///    - the *rank condition*: the coefficients of the variables it excludes, in the other m − 1 equations, form a
 ///      matrix of rank m − 1 (checked at generic coefficient values, by LAPACK's SVD).
 /// 3. **t-rule**: free parameters ≤ sample moments (p(p+1)/2 + p, less those of the fixed exogenous covariates).
+/// 4. **Singular loops**: for each strongly connected component of the path graph (regressions and loadings),
+///    det(I − B) over the component at generic values of its free paths (pseudo-random in [0.5, 1.5)): if it
+///    vanishes (smallest singular value ≤ 1e-12 × largest), the fixed paths make I − B singular whatever the free
+///    ones are, e.g. `y1 ~ 1*y2` and `y2 ~ 1*y1` (gain product 1): Σ(θ) does not exist and the model has no solution.
+///    Otherwise the same test at the starting values (free regressions 0 or `start()`, loadings 1 or `start()`)
+///    names a loop that only the starting values make singular.
 ///
 /// Source: Bollen (1989), Structural Equations with Latent Variables, ch. 4 (pp. 88–104: t-rule, recursive rule,
 /// order and rank conditions) and ch. 7 (three- and two-indicator rules); Kenny, Kashy & Bolger (1998).
@@ -27,8 +33,9 @@ public enum SEMIdentification {
         var problems = latentProblems(table)
         if problems.isEmpty { problems = try feedbackProblems(table) }
         if !problems.isEmpty { throw SEMError.notIdentified(message: problems.joined(separator: "; ")) }
-        if table.freeCount > table.momentCount {
-            throw SEMError.tooManyParameters(free: table.freeCount, moments: table.momentCount)
+        try checkLoopsInvertible(table)
+        if table.parameterCount > table.momentCount {
+            throw SEMError.tooManyParameters(free: table.parameterCount, moments: table.momentCount)
         }
     }
 
@@ -37,12 +44,13 @@ public enum SEMIdentification {
         for lv in table.latent {
             let loadings = table.rows.filter { $0.op == .measuredBy && $0.lhs == lv }
             let position = loadings.first?.lhsPosition.map { " (\($0))" } ?? ""
-            let scaledByLoading = loadings.contains { $0.free == 0 && ($0.fixedValue ?? 0) != 0 }
+            // Held at a non-zero value by a fixed value or by an `==` constraint (`a == 1`).
+            let scaledByLoading = loadings.contains { (table.heldValue($0) ?? 0) != 0 }
             let scaledByVariance = table.rows.contains {
-                $0.op == .covariance && $0.lhs == lv && $0.rhs == lv && $0.free == 0 && ($0.fixedValue ?? 0) != 0
+                $0.op == .covariance && $0.lhs == lv && $0.rhs == lv && (table.heldValue($0) ?? 0) != 0
             }
             if !scaledByLoading && !scaledByVariance {
-                problems.append("latent variable \(lv)\(position) is not identified: it has no loading fixed at a non-zero value and no fixed variance to set its scale (scaling rule); fix one loading, e.g. 1*\(loadings.first?.rhs ?? "x")")
+                problems.append("latent variable \(lv)\(position) is not identified: it has no loading fixed at a non-zero value and no fixed variance to set its scale (scaling rule); fix one loading, e.g. 1*\(loadings.first?.rhs ?? "x"), or its variance, e.g. \(lv) ~~ 1*\(lv) (std_lv = true fixes every latent variance)")
                 continue
             }
             if loadings.count == 2 {
@@ -120,6 +128,63 @@ public enum SEMIdentification {
             }
         }
         return problems
+    }
+
+    /// Throws when a loop of the path graph makes I − B singular (check 4 of the type's documentation).
+    /// - Throws: `SEMError.singularLoop(message:)` naming the loop, its paths and the first path's position.
+    static func checkLoopsInvertible(_ table: SEMParameterTable) throws {
+        let paths = table.rows.filter { $0.op == .regression || $0.op == .measuredBy }
+        // Edge cause → effect; B[effect, cause].
+        func ends(_ r: SEMParameterTable.Row) -> (cause: String, effect: String) {
+            r.op == .regression ? (r.rhs, r.lhs) : (r.lhs, r.rhs)
+        }
+        var order: [String] = []
+        for r in paths { for v in [r.lhs, r.rhs] where !order.contains(v) { order.append(v) } }  // as written
+        let index = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        var edges = [[Int]](repeating: [], count: order.count)
+        for r in paths { edges[index[ends(r).cause]!].append(index[ends(r).effect]!) }
+        var generator = SEMGenericValues()
+        for component in stronglyConnectedComponents(edges) where component.count >= 2 {
+            let members = component.map { order[$0] }
+            let position = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1, $0) })
+            let loop = paths.filter { position[ends($0).cause] != nil && position[ends($0).effect] != nil }
+            let m = members.count
+            // Whether I − B over the loop is singular with the loop's paths at `values`.
+            func singular(_ values: [Double]) throws -> Bool {
+                var a = [Double](repeating: 0, count: m * m)
+                for i in 0..<m { a[i * m + i] = 1 }
+                for (r, v) in zip(loop, values) { a[position[ends(r).effect]! * m + position[ends(r).cause]!] -= v }
+                let sv = try LinearAlgebra.singularValues(a, rows: m, columns: m)
+                return (sv.last ?? 0) <= 1e-12 * (sv.first ?? 0)
+            }
+            func spell(_ r: SEMParameterTable.Row) -> String {
+                let v = r.free == 0 ? "\(SEMParser.format(r.fixedValue ?? 0))*" : ""
+                return r.op == .regression ? "\(r.lhs) ~ \(v)\(r.rhs)" : "\(r.lhs) =~ \(v)\(r.rhs)"
+            }
+            var name = m == 2 ? "\(members[0]) ↔ \(members[1])" : "of \(members.joined(separator: ", "))"
+            if m > 2 && loop.count == m {  // a simple cycle: follow it from its first variable
+                var chain = [members[0]]
+                while chain.count <= m, let next = loop.first(where: { ends($0).cause == chain.last! }) {
+                    chain.append(ends(next).effect)
+                    if chain.last == members[0] { break }
+                }
+                if chain.count == m + 1 && chain.last == members[0] { name = chain.joined(separator: " → ") }
+            }
+            let at = loop.compactMap(\.position).first.map { " (\($0))" } ?? ""
+            if try singular(loop.map { $0.free == 0 ? ($0.fixedValue ?? 0) : generator.next() }) {
+                let fixed = loop.filter { $0.free == 0 }
+                throw SEMError.singularLoop(message: "I − B is singular for the loop \(name)\(at): its fixed paths "
+                    + "(\(fixed.map(spell).joined(separator: ", "))) make det(I − B) = 0 whatever values its free paths "
+                    + "take (in a two-variable loop: the gains multiply to 1), so (I − B)⁻¹ and the implied covariance "
+                    + "matrix do not exist and the model has no solution; free or change one of these paths")
+            }
+            let starts = loop.map { $0.free == 0 ? ($0.fixedValue ?? 0) : $0.start ?? ($0.op == .measuredBy ? 1 : 0) }
+            if try singular(starts) {
+                throw SEMError.singularLoop(message: "I − B is singular for the loop \(name)\(at) at the starting values "
+                    + "(\(loop.map(spell).joined(separator: ", ")); free paths start at their start() value, else "
+                    + "regressions at 0 and loadings at 1); give one of its free paths another start(), e.g. start(0.5)*x")
+            }
+        }
     }
 
     /// Tarjan's strongly connected components of a directed graph given as adjacency lists; components in

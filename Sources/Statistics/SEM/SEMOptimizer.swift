@@ -5,7 +5,8 @@ import Foundation
 /// not increase F (beyond rounding, 1e-13 relative). Where I is singular — e.g. at B = 0 in a feedback loop, where
 /// the derivatives of Σ with respect to y1 ← y2 and y2 ← y1 coincide — the step solves (I + μ·diag(I))δ = −½∇F with
 /// the smallest μ ∈ {1e-10, 1e-8, …, 1e2} that makes the matrix positive definite (Levenberg–Marquardt damping). Stops when every component of the full scoring step is at most
-/// `tolerance`·max(1, |θ_k|) (the step is then taken), or after `maxIterations` steps.
+/// `tolerance`·max(1, |θ_k|) (the step is then taken), or after `maxIterations` steps. With `==` constraints the
+/// steps are taken in the estimated parameters ψ (θ = x₀ + Kψ): gradient Kᵀ∇F, information KᵀIK.
 ///
 /// Source: Lee & Jennrich (1979), "A study of algorithms for covariance structure analysis with specific comparisons
 /// using factor analysis", Psychometrika 44; lavaan's `optim.method = "GN"` is the same Gauss–Newton/scoring step.
@@ -18,26 +19,27 @@ enum SEMOptimizer {
     }
 
     static func minimize(_ structure: SEMStructure, start: [Double], options: SEMOptions) throws -> Outcome {
-        var theta = start
-        guard var ev = structure.evaluate(theta) else {
+        let rep = structure.table.reparameterization
+        var psi = rep.restrict(start)
+        guard var ev = structure.evaluate(rep.expand(psi)) else {
             throw SEMError.impliedCovarianceNotPositiveDefinite(
                 message: "the model-implied covariance matrix is not positive definite at the starting values")
         }
-        let t = theta.count
+        let t = psi.count
         var iterations = 0
         var converged = t == 0
         while !converged && iterations < options.maxIterations {
-            let grad = structure.gradient(ev)
-            let info = structure.expectedInformation(ev)
+            let grad = rep.reduce(gradient: structure.gradient(ev))
+            let info = rep.reduce(information: structure.expectedInformation(ev))
             let rhs = grad.map { -0.5 * $0 }
             guard let step = dampedSolve(info, rhs, n: t) else { break }
-            let small = (0..<t).allSatisfy { abs(step[$0]) <= options.tolerance * max(1, abs(theta[$0])) }
+            let small = (0..<t).allSatisfy { abs(step[$0]) <= options.tolerance * max(1, abs(psi[$0])) }
             var s = 1.0
             var accepted = false
             for _ in 0..<60 {
-                let trial = (0..<t).map { theta[$0] + s * step[$0] }
-                if let next = structure.evaluate(trial), next.f <= ev.f + 1e-13 * max(1, abs(ev.f)) {
-                    theta = trial
+                let trial = (0..<t).map { psi[$0] + s * step[$0] }
+                if let next = structure.evaluate(rep.expand(trial)), next.f <= ev.f + 1e-13 * max(1, abs(ev.f)) {
+                    psi = trial
                     ev = next
                     accepted = true
                     break
@@ -48,7 +50,7 @@ enum SEMOptimizer {
             if small { converged = true; break }
             if !accepted { break }
         }
-        return Outcome(theta: theta, evaluation: ev, iterations: iterations, converged: converged)
+        return Outcome(theta: rep.expand(psi), evaluation: ev, iterations: iterations, converged: converged)
     }
 
     /// I⁻¹ r by Cholesky, with Levenberg–Marquardt damping when I is not (numerically) positive definite.

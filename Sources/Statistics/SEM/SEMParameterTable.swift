@@ -1,3 +1,5 @@
+import Foundation
+
 /// The parameter table of a model, built the way lavaan's `sem()` builds it (lavaan 0.6 `lavaanify` with
 /// `lav_partable_flat`), for one group, continuous data, `meanstructure = TRUE` and `fixed.x = TRUE`.
 ///
@@ -19,9 +21,20 @@
 ///    sample values (fixed.x), as are their means;
 /// 5. intercepts of every observed variable (free; int.ov.free) and of every latent (fixed at 0).
 ///
-/// The first loading of every latent is fixed at 1 (auto.fix.first); a latent with a single indicator gets that
-/// indicator's residual variance fixed at 0 (auto.fix.single). A user modifier overrides a default: `0.7*x` fixes,
-/// `a*x` labels, and rows with equal labels share one free parameter.
+/// The first loading of every latent is fixed at 1 (auto.fix.first) unless `stdLV`, which instead fixes every latent
+/// (residual) variance at 1 (lavaan's std.lv = TRUE); a latent with a single indicator gets that indicator's residual
+/// variance fixed at 0 (auto.fix.single). A user modifier overrides a default: `0.7*x` fixes, `NA*x` frees, `a*x`
+/// labels, `start(v)*x` sets the starting value (of a fixed row: its value, as in lavaan).
+///
+/// ### Repeated elements and labels
+/// - An element written more than once (`0.6*x2 + lam2*x2`, or chained `0.6*lam2*x2`) is one row carrying all its
+///   modifiers; two different values, labels or starts for one element are refused, and so is a repetition that
+///   adds no modifier (`y ~ x + x`, most likely a typo).
+/// - A label names one parameter: rows with equal labels share one free parameter, and if any of them is fixed
+///   (by a value or by a default such as the first loading) all are fixed at that value; two different fixed values
+///   for one label are refused.
+/// - `==` constraints (linear in the labels) are solved for a reparameterisation θ = x₀ + K ψ
+///   (`SEMReparameterization`); `parameterCount` = free parameters − rank of the constraints.
 ///
 /// Source: lavaan 0.6.14 `lav_partable_flat`, `lav_partable_vnames`, `sem()` defaults (Rosseel 2012, JSS 48(2)).
 public struct SEMParameterTable: Sendable, Equatable, Codable {
@@ -49,6 +62,8 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
         public var position: SEMSourcePosition?
         /// Where the left-hand side of the user's statement stands, nil for defaults.
         public var lhsPosition: SEMSourcePosition?
+        /// The user's `start(v)` for a free row, nil otherwise.
+        public var start: Double?
 
         /// "lhs op rhs" as lavaan prints it ("y ~1" for an intercept).
         public var name: String { op == .intercept ? "\(lhs) ~1" : "\(lhs) \(op.rawValue) \(rhs)" }
@@ -62,17 +77,30 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
     public var latent: [String]
     /// Exogenous observed variables whose moments are fixed at their sample values (fixed.x).
     public var exogenousObserved: [String]
-    /// Number of free parameters (distinct free indices).
+    /// Number of free parameters (distinct free indices), before `==` constraints.
     public var freeCount: Int
+    /// `:=` definitions, checked (every name a label or an earlier definition).
+    public var definitions: [SEMDefinition]
+    /// `==` constraints, checked and linear.
+    public var constraints: [SEMConstraint]
+    /// The free parameters as functions of the estimated ones (identity without constraints).
+    public var reparameterization: SEMReparameterization
+    /// Parameters actually estimated: `freeCount` − rank of the `==` constraints (lavaan's npar).
+    public var parameterCount: Int { reparameterization.u }
+    /// Whether every latent variance was fixed at 1 and the first loadings freed (std.lv).
+    public var stdLV: Bool
 
     /// Builds the table for a parsed model over the given data columns.
     /// - Parameters:
     ///   - model: parsed model.
     ///   - dataNames: the data's column names (the moment matrix's columns); the model may use a subset.
+    ///   - stdLV: lavaan's std.lv: latent variances fixed at 1, first loadings free.
     /// - Throws: `SEMError.unknownVariable` for the first name (in text order) that is neither a data column nor a
-    ///   latent; `SEMError.latentIsObserved` when a latent has a column's name; `SEMError.syntax` for an element
-    ///   written twice (`y ~ x + x`; `a ~~ b` and `b ~~ a` are one) or a variable regressed on itself.
-    public init(model: SEMModel, dataNames: [String]) throws {
+    ///   latent; `SEMError.latentIsObserved` when a latent has a column's name; `SEMError.syntax` (positioned) for an
+    ///   element repeated without a modifier (`y ~ x + x`; `a ~~ b` and `b ~~ a` are one), conflicting modifiers of
+    ///   one element or one label, a variable regressed on itself, an unknown label or a clash of names in `:=`,
+    ///   a non-linear or contradictory `==`.
+    public init(model: SEMModel, dataNames: [String], stdLV: Bool = false) throws {
         let columns = Set(dataNames)
         let rels = model.relations
         let latent = Self.unique(rels.filter { $0.op == .measuredBy }.map(\.lhs))
@@ -88,21 +116,12 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
                 throw SEMError.unknownVariable(name: r.rhs, line: r.rhsPosition.line, column: r.rhsPosition.column)
             }
         }
-        // lavaan refuses a model element written twice, and a variable regressed (or measured) on itself.
-        var written: [String: SEMSourcePosition] = [:]
-        for r in rels {
-            if (r.op == .regression || r.op == .measuredBy), r.lhs == r.rhs {
-                throw SEMError.syntax(line: r.rhsPosition.line, column: r.rhsPosition.column,
-                                      message: "'\(r.lhs)' \(r.op == .regression ? "is regressed on" : "is measured by") itself")
-            }
-            let pair = r.op == .covariance ? [r.lhs, r.rhs].sorted() : [r.lhs, r.rhs]
-            let key = r.op == .intercept ? "\(r.lhs) ~ 1" : "\(pair[0]) \(r.op.rawValue) \(pair[1])"
-            if let first = written[key] {
-                throw SEMError.syntax(line: r.rhsPosition.line, column: r.rhsPosition.column,
-                                      message: "duplicate model element '\(key)' (also at line \(first.line), column \(first.column))")
-            }
-            written[key] = r.rhsPosition
+        for r in rels where (r.op == .regression || r.op == .measuredBy) && r.lhs == r.rhs {
+            let what = r.op == .regression ? "is regressed on" : "is measured by"
+            throw SEMError.syntax(line: r.rhsPosition.line, column: r.rhsPosition.column,
+                                  message: "'\(r.lhs)' \(what) itself")
         }
+        let merged = try Self.mergeModifiers(rels)
 
         // Variable classes (lav_partable_vnames).
         let eqsY = Self.unique(rels.filter { $0.op == .regression }.map(\.lhs))
@@ -171,8 +190,12 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
         }
         for k in rows.indices {
             let r = rows[k]
-            if r.op == .measuredBy && !firstLoadingDone.contains(r.lhs) {
+            if r.op == .measuredBy && !firstLoadingDone.contains(r.lhs) && !stdLV {
                 firstLoadingDone.insert(r.lhs)
+                rows[k].free = 0
+                rows[k].fixedValue = 1
+            }
+            if stdLV && r.op == .covariance && r.lhs == r.rhs && latentSet.contains(r.lhs) {
                 rows[k].free = 0
                 rows[k].fixedValue = 1
             }
@@ -191,17 +214,41 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
             }
         }
         // User modifiers override defaults.
-        var modifiers: [String: SEMModifier] = [:]
-        for r in rels { if let m = r.modifier, modifiers[key(r.lhs, r.op, r.rhs)] == nil { modifiers[key(r.lhs, r.op, r.rhs)] = m } }
         for k in rows.indices where rows[k].user {
-            switch modifiers[key(rows[k].lhs, rows[k].op, rows[k].rhs)] {
-            case .fixed(let v)?:
+            guard let m = merged[key(rows[k].lhs, rows[k].op, rows[k].rhs)] else { continue }
+            if let v = m.fixed {
                 rows[k].free = 0
                 rows[k].fixedValue = v
-            case .label(let l)?:
-                rows[k].label = l  // a label does not free a fixed first loading (lavaan)
-            case nil:
-                break
+            } else if m.freed {
+                rows[k].free = 1
+                rows[k].fixedValue = nil
+            }
+            if let l = m.label { rows[k].label = l }  // a label alone does not free a fixed first loading (lavaan)
+            if let v = m.start {
+                if rows[k].free == 0 { rows[k].fixedValue = v } else { rows[k].start = v }  // lavaan: ustart
+            }
+        }
+        // A label names one parameter: if one of its rows is fixed, all are, at that value.
+        var fixedByLabel: [String: (value: Double, row: Row)] = [:]
+        for r in rows where !r.label.isEmpty && r.free == 0 {
+            let v = r.fixedValue ?? 0
+            if let first = fixedByLabel[r.label] {
+                guard first.value == v else {
+                    let at = r.position ?? SEMSourcePosition(line: 1, column: 1)
+                    let where1 = first.row.position.map { " at \($0)" } ?? ""
+                    throw SEMError.syntax(line: at.line, column: at.column, message: "label '\(r.label)' is fixed at "
+                        + "\(SEMParser.format(first.value)) (\(first.row.name)\(where1)) and at \(SEMParser.format(v)) "
+                        + "(\(r.name)): a label names one parameter")
+                }
+            } else {
+                fixedByLabel[r.label] = (v, r)
+            }
+        }
+        for k in rows.indices where !rows[k].label.isEmpty {
+            if let f = fixedByLabel[rows[k].label] {
+                rows[k].free = 0
+                rows[k].fixedValue = f.value
+                rows[k].start = nil
             }
         }
         // Number the free parameters; equal labels share one.
@@ -221,6 +268,12 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
         self.latent = latent
         self.exogenousObserved = ovX
         self.freeCount = next
+        self.stdLV = stdLV
+        definitions = model.definitions
+        constraints = model.constraints
+        reparameterization = SEMReparameterization(identity: next)
+        try checkDefinitions()
+        reparameterization = try solveConstraints()
     }
 
     /// Number of sample moments the free parameters must be identified from: p(p+1)/2 + p for the observed
@@ -233,5 +286,290 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
     static func unique(_ names: [String]) -> [String] {
         var seen = Set<String>()
         return names.filter { seen.insert($0).inserted }
+    }
+}
+
+extension SEMParameterTable {
+    /// The modifiers of one element (`lhs op rhs`), merged over every term that writes it.
+    struct Merged {
+        var fixed: Double?
+        var freed = false
+        var label: String?
+        var start: Double?
+    }
+
+    /// Merges the modifiers of repeated elements (lavaan: `0.6*x2 + lam2*x2` is x2 fixed at 0.6 and labelled lam2).
+    /// - Throws: `SEMError.syntax` at the later term for two different values (a number or NA), labels or starts of
+    ///   one element, and for a repetition that adds no modifier.
+    static func mergeModifiers(_ relations: [SEMRelation]) throws -> [String: Merged] {
+        func key(_ r: SEMRelation) -> String {
+            if r.op == .covariance && r.rhs < r.lhs { return "\(r.rhs)\u{1F}~~\u{1F}\(r.lhs)" }
+            return "\(r.lhs)\u{1F}\(r.op.rawValue)\u{1F}\(r.rhs)"
+        }
+        func name(_ r: SEMRelation) -> String {
+            if r.op == .intercept { return "\(r.lhs) ~ 1" }
+            let pair = r.op == .covariance ? [r.lhs, r.rhs].sorted() : [r.lhs, r.rhs]
+            return "\(pair[0]) \(r.op.rawValue) \(pair[1])"
+        }
+        var out: [String: Merged] = [:]
+        var firstBare: [String: SEMSourcePosition] = [:]
+        for r in relations {
+            let k = key(r), at = r.rhsPosition
+            func fail(_ message: String) -> SEMError { .syntax(line: at.line, column: at.column, message: message) }
+            if r.modifiers.isEmpty {
+                if let first = firstBare[k] {
+                    throw fail("duplicate model element '\(name(r))' (also at \(first))")
+                }
+                firstBare[k] = at
+            }
+            var m = out[k] ?? Merged()
+            for modifier in r.modifiers {
+                switch modifier {
+                case .fixed(let v):
+                    if m.freed { throw fail("'\(name(r))' is both free (NA) and fixed at \(SEMParser.format(v))") }
+                    if let old = m.fixed, old != v {
+                        throw fail("'\(name(r))' is fixed at \(SEMParser.format(old)) and at \(SEMParser.format(v)): "
+                                   + "a parameter has one value")
+                    }
+                    m.fixed = v
+                case .free:
+                    if let old = m.fixed {
+                        throw fail("'\(name(r))' is both fixed at \(SEMParser.format(old)) and free (NA)")
+                    }
+                    m.freed = true
+                case .label(let l):
+                    if let old = m.label, old != l {
+                        throw fail("'\(name(r))' has two labels, '\(old)' and '\(l)': a parameter has one label")
+                    }
+                    m.label = l
+                case .start(let v):
+                    if let old = m.start, old != v {
+                        throw fail("'\(name(r))' has two starting values, \(SEMParser.format(old)) and "
+                                   + SEMParser.format(v))
+                    }
+                    m.start = v
+                }
+            }
+            out[k] = m
+        }
+        return out
+    }
+
+    /// The value a row is held at: its fixed value, or the constant an `==` constraint sets its free parameter to
+    /// (`a == 1`); nil for a row that is estimated.
+    func heldValue(_ row: Row) -> Double? {
+        if row.free == 0 { return row.exogenous ? nil : row.fixedValue ?? 0 }
+        let rep = reparameterization, i = row.free - 1
+        guard !rep.isIdentity, (0..<rep.u).allSatisfy({ rep.k[i * rep.u + $0] == 0 }) else { return nil }
+        return rep.x0[i]
+    }
+
+    /// The value of a label: its free index (1-based) or its fixed value.
+    enum LabelValue { case free(Int), fixed(Double) }
+
+    /// Labels of the rows, first row per label.
+    var labelValues: [String: LabelValue] {
+        var out: [String: LabelValue] = [:]
+        for r in rows where !r.label.isEmpty && out[r.label] == nil {
+            out[r.label] = r.free > 0 ? .free(r.free) : .fixed(r.fixedValue ?? 0)
+        }
+        return out
+    }
+
+    /// Every name in a `:=` or `==` is a label or an earlier definition; definitions do not reuse a name.
+    func checkDefinitions() throws {
+        let labels = labelValues
+        var defined = Set<String>()
+        func check(_ e: SEMExpression, what: String) throws {
+            for (n, p) in e.labels where labels[n] == nil && !defined.contains(n) {
+                let later = definitions.contains { $0.name == n }
+                let hint = what == "the definition of '\(n)'" ? "a definition cannot use itself"
+                    : later ? "it is defined later; define it before it is used"
+                    : "labels are written as a*x in the model, e.g. y ~ a*x"
+                throw SEMError.syntax(line: p.line, column: p.column,
+                                      message: "unknown label '\(n)' in \(what): \(hint)")
+            }
+        }
+        for d in definitions {
+            try check(d.expression, what: "the definition of '\(d.name)'")
+            if labels[d.name] != nil || defined.contains(d.name) {
+                throw SEMError.syntax(line: d.position.line, column: d.position.column,
+                                      message: "'\(d.name)' is already \(labels[d.name] != nil ? "a parameter label" : "defined"); "
+                                        + "a defined parameter needs a new name")
+            }
+            defined.insert(d.name)
+        }
+        for c in constraints {
+            try check(c.lhs, what: "a constraint")
+            try check(c.rhs, what: "a constraint")
+        }
+    }
+
+    /// c·θ + c₀ for an expression linear in the free parameters, nil when it is not linear.
+    func linearForm(_ e: SEMExpression) -> (coefficients: [Int: Double], constant: Double)? {
+        switch e {
+        case .number(let v): return ([:], v)
+        case .label(let n, _):
+            if let d = definitions.first(where: { $0.name == n }) { return linearForm(d.expression) }
+            switch labelValues[n] {
+            case .free(let i)?: return ([i - 1: 1], 0)
+            case .fixed(let v)?: return ([:], v)
+            case nil: return nil
+            }
+        case .negate(let a):
+            guard let f = linearForm(a) else { return nil }
+            return (f.coefficients.mapValues { -$0 }, -f.constant)
+        case .binary(let op, let l, let r):
+            guard let a = linearForm(l), let b = linearForm(r) else { return nil }
+            switch op {
+            case "+", "-":
+                let s = op == "+" ? 1.0 : -1.0
+                var c = a.coefficients
+                for (k, v) in b.coefficients { c[k, default: 0] += s * v }
+                return (c, a.constant + s * b.constant)
+            case "*":
+                let product = a.constant * b.constant
+                if a.coefficients.isEmpty { return (b.coefficients.mapValues { $0 * a.constant }, product) }
+                if b.coefficients.isEmpty { return (a.coefficients.mapValues { $0 * b.constant }, product) }
+                return nil
+            case "/":
+                guard b.coefficients.isEmpty, b.constant != 0 else { return nil }
+                return (a.coefficients.mapValues { $0 / b.constant }, a.constant / b.constant)
+            default:
+                guard a.coefficients.isEmpty, b.coefficients.isEmpty else { return nil }
+                return ([:], Foundation.pow(a.constant, b.constant))
+            }
+        case .function(let f, let a, _):
+            guard let x = linearForm(a), x.coefficients.isEmpty else { return nil }
+            return ([:], SEMDefinitionValues.apply(f, x.constant))
+        }
+    }
+
+    /// Solves the `==` constraints A θ = b by Gauss–Jordan elimination with partial pivoting (columns in free-index
+    /// order; a column whose pivot is below 1e-12 of its row's scale is not a pivot): the pivot parameters become
+    /// functions of the others.
+    /// - Throws: `SEMError.syntax` at a constraint that is not linear in the labels, or that contradicts the others.
+    func solveConstraints() throws -> SEMReparameterization {
+        let t = freeCount
+        guard !constraints.isEmpty else { return SEMReparameterization(identity: t) }
+        var a: [[Double]] = [], b: [Double] = []
+        for c in constraints {
+            guard let l = linearForm(c.lhs), let r = linearForm(c.rhs) else {
+                throw SEMError.syntax(line: c.position.line, column: c.position.column,
+                                      message: "the constraint '\(c.text)' is not linear in the labels; only linear "
+                                        + "equality constraints (a == b, a == 2*b, a + b == 1) are supported")
+            }
+            var row = [Double](repeating: 0, count: t)
+            for (k, v) in l.coefficients { row[k] += v }
+            for (k, v) in r.coefficients { row[k] -= v }
+            a.append(row)
+            b.append(r.constant - l.constant)
+        }
+        let scale = a.map { row in max(row.map(abs).max() ?? 0, 1e-300) }
+        var pivots: [(row: Int, column: Int)] = []
+        var used = [Bool](repeating: false, count: a.count)
+        for j in 0..<t {
+            var best = -1, bestValue = 0.0
+            for i in a.indices where !used[i] {
+                let v = abs(a[i][j]) / scale[i]
+                if v > 1e-12 && v > bestValue { best = i; bestValue = v }
+            }
+            guard best >= 0 else { continue }
+            used[best] = true
+            let p = a[best][j]
+            for k in 0..<t { a[best][k] /= p }
+            b[best] /= p
+            for i in a.indices where i != best && a[i][j] != 0 {
+                let f = a[i][j]
+                for k in 0..<t { a[i][k] -= f * a[best][k] }
+                b[i] -= f * b[best]
+            }
+            pivots.append((best, j))
+        }
+        for (i, c) in constraints.enumerated() where !used[i] {
+            // A redundant constraint holds (0 = 0); a contradictory one does not.
+            if abs(b[i]) > 1e-10 * max(1, abs(b[i])) && abs(b[i]) > 1e-12 {
+                throw SEMError.syntax(line: c.position.line, column: c.position.column,
+                                      message: "the constraint '\(c.text)' contradicts the model's fixed values or "
+                                        + "the other constraints")
+            }
+        }
+        let pivotColumns = Set(pivots.map(\.column))
+        let freeColumns = (0..<t).filter { !pivotColumns.contains($0) }
+        var k = [Double](repeating: 0, count: t * freeColumns.count), x0 = [Double](repeating: 0, count: t)
+        for (c, j) in freeColumns.enumerated() { k[j * freeColumns.count + c] = 1 }
+        for (row, column) in pivots {
+            x0[column] = b[row]
+            for (c, j) in freeColumns.enumerated() { k[column * freeColumns.count + c] = -a[row][j] }
+        }
+        return SEMReparameterization(t: t, k: k, x0: x0, freeColumns: freeColumns)
+    }
+}
+
+/// The free parameters θ (t of them) as an affine function of the estimated ones ψ (u ≤ t): θ = x₀ + K ψ, with ψ the
+/// values of θ at `freeColumns` (so K has an identity block there). Without constraints K = I, x₀ = 0.
+///
+/// Gradient and information in ψ are Kᵀ∇ and KᵀIK; the covariance of θ̂ is K (KᵀIK)⁻¹ Kᵀ / N, which for linear
+/// constraints equals lavaan's constrained information inverse.
+/// Source: lavaan `lav_constraints_parse` (K, x0 for linear equality constraints), `lav_model_vcov`.
+public struct SEMReparameterization: Sendable, Equatable, Codable {
+    /// Free parameters before the constraints.
+    public var t: Int
+    /// Estimated parameters.
+    public var u: Int
+    /// [t, u] row-major.
+    public var k: [Double]
+    /// [t].
+    public var x0: [Double]
+    /// The u free indices (0-based) that are estimated directly.
+    public var freeColumns: [Int]
+    /// No constraints.
+    public var isIdentity: Bool
+
+    init(identity t: Int) {
+        self.t = t
+        u = t
+        k = []
+        x0 = [Double](repeating: 0, count: t)
+        freeColumns = Array(0..<t)
+        isIdentity = true
+    }
+
+    init(t: Int, k: [Double], x0: [Double], freeColumns: [Int]) {
+        self.t = t
+        u = freeColumns.count
+        self.k = k
+        self.x0 = x0
+        self.freeColumns = freeColumns
+        isIdentity = false
+    }
+
+    /// θ = x₀ + K ψ.
+    func expand(_ psi: [Double]) -> [Double] {
+        if isIdentity { return psi }
+        return (0..<t).map { i in (0..<u).reduce(x0[i]) { $0 + k[i * u + $1] * psi[$1] } }
+    }
+
+    /// ψ from θ (the values at the free columns).
+    func restrict(_ theta: [Double]) -> [Double] { isIdentity ? theta : freeColumns.map { theta[$0] } }
+
+    /// Kᵀ g.
+    func reduce(gradient g: [Double]) -> [Double] {
+        if isIdentity { return g }
+        return (0..<u).map { c in (0..<t).reduce(0) { $0 + k[$1 * u + c] * g[$1] } }
+    }
+
+    /// Kᵀ I K, [u, u].
+    func reduce(information info: [Double]) -> [Double] {
+        if isIdentity { return info }
+        let ik = LinearAlgebra.product(info, k, m: t, k: t, n: u)
+        return LinearAlgebra.product(k, ik, m: u, k: t, n: u, transposeA: true)
+    }
+
+    /// K C Kᵀ for a [u, u] matrix C, [t, t].
+    func expand(covariance c: [Double]) -> [Double] {
+        if isIdentity { return c }
+        let kc = LinearAlgebra.product(k, c, m: t, k: u, n: u)
+        return LinearAlgebra.product(kc, k, m: t, k: u, n: t, transposeB: true)
     }
 }

@@ -2,7 +2,8 @@
 public struct SEMEstimate: Sendable, Equatable, Codable {
     /// Left-hand side.
     public var lhs: String
-    /// Operator: "=~", "~", "~~" or "~1".
+    /// Operator: "=~", "~", "~~", "~1", or ":=" for a defined parameter (then `lhs` is its name, `rhs` its
+    /// expression, `label` its name, `free` false, and the SE is the delta method's).
     public var op: String
     /// Right-hand side ("" for intercepts).
     public var rhs: String
@@ -121,6 +122,8 @@ public enum SEMWarning: Sendable, Equatable, Codable, CustomStringConvertible {
     case singularInformation
     /// The optimizer stopped before convergence.
     case notConverged(iterations: Int)
+    /// A `:=` defined parameter is not finite at the estimates (e.g. the log of a negative value).
+    case definedParameterNotFinite(name: String, expression: String, value: Double)
 
     public var description: String {
         switch self {
@@ -134,6 +137,9 @@ public enum SEMWarning: Sendable, Equatable, Codable, CustomStringConvertible {
             return "the information matrix is singular: standard errors cannot be computed; the model may not be identified"
         case .notConverged(let iterations):
             return "the optimizer did not converge in \(iterations) iterations; estimates are not reliable"
+        case .definedParameterNotFinite(let name, let expression, let value):
+            let what = value.isNaN ? "undefined" : value > 0 ? "infinite" : "minus infinity"
+            return "the defined parameter \(name) := \(expression) is \(what) at the estimates; it has no estimate"
         }
     }
 }
@@ -144,17 +150,21 @@ public struct SEMOptions: Sendable, Equatable, Codable {
     public var maxIterations: Int
     /// Convergence: every component of the scoring step ≤ tolerance·max(1, |θ_k|) (default 1e-10).
     public var tolerance: Double
+    /// lavaan's std.lv: every latent (residual) variance fixed at 1 and every loading free (default false: the first
+    /// loading of each latent fixed at 1).
+    public var stdLV: Bool
 
-    /// Defaults: 500 steps, tolerance 1e-10.
-    public init(maxIterations: Int = 500, tolerance: Double = 1e-10) {
+    /// Defaults: 500 steps, tolerance 1e-10, std.lv off.
+    public init(maxIterations: Int = 500, tolerance: Double = 1e-10, stdLV: Bool = false) {
         self.maxIterations = maxIterations
         self.tolerance = tolerance
+        self.stdLV = stdLV
     }
 }
 
 /// The result of `SEM.fit`: a value (statsmodels-like results object; Codable, Equatable).
 public struct SEMResult: Sendable, Equatable, Codable {
-    /// The parameter table with estimates, in lavaan's order.
+    /// The parameter table with estimates, in lavaan's order; `:=` defined parameters last.
     public var parameters: [SEMEstimate]
     /// Observed variables in lavaan's order (the order of `impliedCovariance` and `impliedMean`).
     public var observed: [String]
@@ -173,6 +183,7 @@ public struct SEMResult: Sendable, Equatable, Codable {
     /// Sample means, [p].
     public var sampleMean: [Double]
     /// Covariance of the free parameters' estimates (inverse expected information / N), [t, t]; nil when singular.
+    /// With `==` constraints: K (KᵀIK)⁻¹ Kᵀ / N (`SEMReparameterization`).
     public var parameterCovariance: [Double]?
     /// Effects between variables connected by regressions (pairs with a non-zero total or direct effect), in the order
     /// of the variables (observed, then latent) by outcome, then cause.

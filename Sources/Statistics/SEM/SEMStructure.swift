@@ -79,10 +79,14 @@ struct SEMStructure {
         table.rows.enumerated().map { k, r in r.free > 0 ? theta[r.free - 1] : fixedValues[k] }
     }
 
-    /// lavaan-like starting values: free loadings 1, regressions 0, residual variances of observed variables half
-    /// their sample variance, latent variances 0.05, covariances 0, observed intercepts the sample means, latent 0.
+    /// lavaan-like starting values: the user's `start(v)`, else free loadings 1, regressions 0, residual variances of
+    /// observed variables half their sample variance, latent variances 0.05, covariances 0, observed intercepts the
+    /// sample means, latent 0. A parameter shared by several rows takes the first row's (a `start` first).
     func startingValues() -> [Double] {
         var theta = [Double](repeating: .nan, count: freeCount)
+        for r in table.rows where r.free > 0 && theta[r.free - 1].isNaN {
+            if let v = r.start { theta[r.free - 1] = v }
+        }
         for (k, r) in table.rows.enumerated() where r.free > 0 && theta[r.free - 1].isNaN {
             var v = 0.0
             switch (r.op, slots[k]) {
