@@ -8,17 +8,9 @@ import XCTest
 /// delimiter (`data.delimiter`, and a hint when a `;`/tab/`|` file is read as comma-separated), and level names with
 /// control characters in the printed table.
 final class DataFileMessagesTests: XCTestCase {
-    func folder() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("causa-files-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    func folder() throws -> URL { try Fixtures.folder() }
 
-    func write(_ text: String, _ name: String, in dir: URL) throws -> String {
-        let path = dir.appendingPathComponent(name).path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    func write(_ text: String, _ name: String, in dir: URL) throws -> String { try Fixtures.write(text, name, in: dir) }
 
     func job(_ dir: URL, data: String, formula: String, extraData: String = "", extra: String = "", name: String = "job.toml") throws -> String {
         try write("[data]\npath = \"\(data)\"\n\(extraData)[model]\nkind = \"ols\"\nformula = \"\(formula)\"\n\(extra)", name, in: dir)

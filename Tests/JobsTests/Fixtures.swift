@@ -12,6 +12,20 @@ enum Fixtures {
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
+    /// A fresh temporary folder.
+    static func folder() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("causa-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Writes `text` to `dir/name` and returns the path.
+    static func write(_ text: String, _ name: String, in dir: URL) throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// Writes a job file in a fresh temporary folder and returns its path.
     static func writeJob(data: String, kind: String, formula: String, folds: Int = 5, foldBy: String = "row", shards: Int = 16,
                          userKey: String = #"["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]"#) throws -> String {

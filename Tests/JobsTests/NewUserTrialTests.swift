@@ -3,20 +3,12 @@ import XCTest
 
 @testable import Jobs
 
-/// Problems a new user found in the text, SEM and Bayesian jobs (second-session trial), each now an input error at its
+/// Problems a new user found in the text, SEM and Bayesian jobs (trial of 2026-11-29), each now an input error at its
 /// place, a warning, or a correct result.
 final class NewUserTrialTests: XCTestCase {
-    func folder() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("causa-trial-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    func folder() throws -> URL { try Fixtures.folder() }
 
-    func write(_ text: String, _ name: String, in dir: URL) throws -> String {
-        let path = dir.appendingPathComponent(name).path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    func write(_ text: String, _ name: String, in dir: URL) throws -> String { try Fixtures.write(text, name, in: dir) }
 
     func testPriorMeanMustBeFinite() throws {
         let dir = try folder()
