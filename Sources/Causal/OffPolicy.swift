@@ -177,6 +177,11 @@ public struct OffPolicyStatistic: SufficientStatistic, Equatable {
         for i in 0..<rows.count { for j in 0..<d { sums[j].add(terms[i * d + j]) } }
     }
 
+    /// The empty statistic for `other`'s number of policies (the identity of `merge`, bit for bit).
+    public static func empty(like other: OffPolicyStatistic) -> OffPolicyStatistic {
+        OffPolicyStatistic(policies: other.policies)
+    }
+
     /// Adds another shard's sums (Chan's update for the moments; max and counts exactly).
     /// - Precondition: the same number of policies.
     public mutating func merge(_ other: OffPolicyStatistic) {

@@ -118,6 +118,9 @@ public struct ColumnSummary: SufficientStatistic, Equatable {
 
     public init(name: String) { self.name = name }
 
+    /// The summary of no cells of `other`'s column (the identity of `merge`, bit for bit).
+    public static func empty(like other: ColumnSummary) -> ColumnSummary { ColumnSummary(name: other.name) }
+
     /// Adds counts, keeps the earliest cells (by row), unions the levels. Order-independent.
     /// - Precondition: same column.
     public mutating func merge(_ other: ColumnSummary) {
@@ -149,6 +152,10 @@ public struct ShardSummary: SufficientStatistic, Equatable {
     /// The distinct item keys the rows name (`text.item_key`), sorted bytewise, each with its earliest row.
     public var itemKeys: [KeyOccurrence] = []
     public init(columns: [ColumnSummary]) { self.columns = columns }
+    /// The summary of no rows over `other`'s columns (the identity of `merge`, bit for bit).
+    public static func empty(like other: ShardSummary) -> ShardSummary {
+        ShardSummary(columns: other.columns.map(ColumnSummary.empty(like:)))
+    }
     /// Adds another shard's summary (columns pairwise, item keys as a union keeping the earliest row).
     public mutating func merge(_ other: ShardSummary) {
         rows += other.rows
@@ -335,8 +342,22 @@ public struct ResidualStatistic: SufficientStatistic, Equatable {
         self.sumOfSquares = sumOfSquares
         self.meat = meat
     }
+    /// The sums of no rows for `other`'s dimension (the identity of `merge`, bit for bit).
+    public static func empty(like other: ResidualStatistic) -> ResidualStatistic {
+        ResidualStatistic(count: 0, sumOfSquares: 0, meat: [Double](repeating: 0, count: other.meat.count))
+    }
+    /// Whether these are the sums of no rows (every field +0, bit for bit).
+    public var isEmpty: Bool {
+        count.bitPattern == 0 && sumOfSquares.bitPattern == 0 && meat.allSatisfy { $0.bitPattern == 0 }
+    }
     public mutating func merge(_ other: ResidualStatistic) {
         precondition(other.meat.count == meat.count, "merge: meat sizes differ")
+        // The empty statistic is the identity bit for bit (adding +0 would turn a −0 into +0).
+        guard !other.isEmpty else { return }
+        guard !isEmpty else {
+            self = other
+            return
+        }
         count += other.count
         sumOfSquares += other.sumOfSquares
         for i in meat.indices { meat[i] += other.meat[i] }

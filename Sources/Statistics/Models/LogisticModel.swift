@@ -108,8 +108,25 @@ public struct LogitStatistic: SufficientStatistic, Equatable {
     /// Adds another part's sums.
     /// - Precondition: equal dimensions.
     /// - Complexity: O(p²).
+    /// The empty statistic of `other`'s dimension (the identity of `merge`, bit for bit).
+    public static func empty(like other: LogitStatistic) -> LogitStatistic { LogitStatistic(dimension: other.dimension) }
+
+    /// Whether this is the statistic of no rows (every sum +0 bit for bit, the margin +∞).
+    public var isEmpty: Bool {
+        let zero = { (x: Double) in x.bitPattern == 0 }
+        return zero(count) && zero(logLikelihood) && zero(testCount) && zero(testSquaredError)
+            && minimumMargin == .infinity && gradient.allSatisfy(zero) && information.allSatisfy(zero)
+            && meat.allSatisfy(zero)
+    }
+
     public mutating func merge(_ other: LogitStatistic) {
         precondition(other.dimension == dimension, "merge: dimension \(other.dimension), expected \(dimension)")
+        // The empty statistic is the identity bit for bit (adding +0 would turn a −0 into +0).
+        guard !other.isEmpty else { return }
+        guard !isEmpty else {
+            self = other
+            return
+        }
         count += other.count
         logLikelihood += other.logLikelihood
         for j in 0..<dimension { gradient[j] += other.gradient[j] }

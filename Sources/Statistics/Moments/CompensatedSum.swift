@@ -35,6 +35,9 @@ public struct CompensatedSum: SufficientStatistic, Equatable, Codable {
         low += e
     }
 
+    /// The empty sum (the identity of `merge`, bit for bit).
+    public static func empty(like other: CompensatedSum) -> CompensatedSum { CompensatedSum() }
+
     /// Adds another sum (double-double addition, renormalised).
     public mutating func merge(_ other: CompensatedSum) {
         guard other.high != 0 || other.low != 0 else { return }  // the identity leaves a sum as it is, bit for bit

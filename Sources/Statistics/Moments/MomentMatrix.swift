@@ -147,6 +147,9 @@ public struct MomentMatrix: SufficientStatistic, Equatable, Codable {
         return (s, (a - (s - bb)) + (b - bb))
     }
 
+    /// The empty statistic of `other`'s dimension (the identity of `merge`, bit for bit).
+    public static func empty(like other: MomentMatrix) -> MomentMatrix { MomentMatrix(dimension: other.dimension) }
+
     /// Adds another part's moments to these (Chan, Golub & LeVeque pairwise update).
     /// - Precondition: `other.dimension == dimension`.
     /// - Complexity: O(d²).
