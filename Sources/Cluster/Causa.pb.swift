@@ -29,131 +29,119 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 }
 
 /// Every message. A receiver drops (and logs) an envelope whose protocol_version it does not speak.
-nonisolated struct Causa_Wire_Envelope: @unchecked Sendable {
+nonisolated struct Causa_Wire_Envelope: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// 1 for this schema
-  var protocolVersion: UInt32 {
-    get {_storage._protocolVersion}
-    set {_uniqueStorage()._protocolVersion = newValue}
-  }
+  /// 2 for this schema (1: round payloads as fields of RoundRequest/RoundReply)
+  var protocolVersion: UInt32 = 0
 
   /// empty outside jobs
-  var jobID: String {
-    get {_storage._jobID}
-    set {_uniqueStorage()._jobID = newValue}
-  }
+  var jobID: String = String()
 
   /// round number within the job (0 for data streaming)
-  var round: UInt64 {
-    get {_storage._round}
-    set {_uniqueStorage()._round = newValue}
-  }
+  var round: UInt64 = 0
 
-  var body: OneOf_Body? {
-    get {return _storage._body}
-    set {_uniqueStorage()._body = newValue}
-  }
+  var body: Causa_Wire_Envelope.OneOf_Body? = nil
 
   /// worker -> coordinator: join
   var hello: Causa_Wire_Hello {
     get {
-      if case .hello(let v)? = _storage._body {return v}
+      if case .hello(let v)? = body {return v}
       return Causa_Wire_Hello()
     }
-    set {_uniqueStorage()._body = .hello(newValue)}
+    set {body = .hello(newValue)}
   }
 
   /// both ways: liveness
   var heartbeat: Causa_Wire_Heartbeat {
     get {
-      if case .heartbeat(let v)? = _storage._body {return v}
+      if case .heartbeat(let v)? = body {return v}
       return Causa_Wire_Heartbeat()
     }
-    set {_uniqueStorage()._body = .heartbeat(newValue)}
+    set {body = .heartbeat(newValue)}
   }
 
   /// coordinator -> worker: you own this shard for this job
   var assignment: Causa_Wire_ShardAssignment {
     get {
-      if case .assignment(let v)? = _storage._body {return v}
+      if case .assignment(let v)? = body {return v}
       return Causa_Wire_ShardAssignment()
     }
-    set {_uniqueStorage()._body = .assignment(newValue)}
+    set {body = .assignment(newValue)}
   }
 
   /// coordinator -> worker: rows of one shard, in data order
   var rowBatch: Causa_Wire_RowBatch {
     get {
-      if case .rowBatch(let v)? = _storage._body {return v}
+      if case .rowBatch(let v)? = body {return v}
       return Causa_Wire_RowBatch()
     }
-    set {_uniqueStorage()._body = .rowBatch(newValue)}
+    set {body = .rowBatch(newValue)}
   }
 
   /// worker -> coordinator: credit for flow control
   var batchAck: Causa_Wire_BatchAck {
     get {
-      if case .batchAck(let v)? = _storage._body {return v}
+      if case .batchAck(let v)? = body {return v}
       return Causa_Wire_BatchAck()
     }
-    set {_uniqueStorage()._body = .batchAck(newValue)}
+    set {body = .batchAck(newValue)}
   }
 
   /// coordinator -> worker: compute a statistic for one shard
   var roundRequest: Causa_Wire_RoundRequest {
     get {
-      if case .roundRequest(let v)? = _storage._body {return v}
+      if case .roundRequest(let v)? = body {return v}
       return Causa_Wire_RoundRequest()
     }
-    set {_uniqueStorage()._body = .roundRequest(newValue)}
+    set {body = .roundRequest(newValue)}
   }
 
   /// worker -> coordinator
   var roundReply: Causa_Wire_RoundReply {
     get {
-      if case .roundReply(let v)? = _storage._body {return v}
+      if case .roundReply(let v)? = body {return v}
       return Causa_Wire_RoundReply()
     }
-    set {_uniqueStorage()._body = .roundReply(newValue)}
+    set {body = .roundReply(newValue)}
   }
 
   /// coordinator -> worker: drop the job's state
   var jobEnd: Causa_Wire_JobEnd {
     get {
-      if case .jobEnd(let v)? = _storage._body {return v}
+      if case .jobEnd(let v)? = body {return v}
       return Causa_Wire_JobEnd()
     }
-    set {_uniqueStorage()._body = .jobEnd(newValue)}
+    set {body = .jobEnd(newValue)}
   }
 
   /// client -> coordinator: run this job
   var submit: Causa_Wire_Submit {
     get {
-      if case .submit(let v)? = _storage._body {return v}
+      if case .submit(let v)? = body {return v}
       return Causa_Wire_Submit()
     }
-    set {_uniqueStorage()._body = .submit(newValue)}
+    set {body = .submit(newValue)}
   }
 
   /// coordinator -> client
   var submitResult: Causa_Wire_SubmitResult {
     get {
-      if case .submitResult(let v)? = _storage._body {return v}
+      if case .submitResult(let v)? = body {return v}
       return Causa_Wire_SubmitResult()
     }
-    set {_uniqueStorage()._body = .submitResult(newValue)}
+    set {body = .submitResult(newValue)}
   }
 
   /// coordinator -> worker: exit
   var shutdown: Causa_Wire_Shutdown {
     get {
-      if case .shutdown(let v)? = _storage._body {return v}
+      if case .shutdown(let v)? = body {return v}
       return Causa_Wire_Shutdown()
     }
-    set {_uniqueStorage()._body = .shutdown(newValue)}
+    set {body = .shutdown(newValue)}
   }
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -185,8 +173,6 @@ nonisolated struct Causa_Wire_Envelope: @unchecked Sendable {
   }
 
   init() {}
-
-  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 nonisolated struct Causa_Wire_Hello: Sendable {
@@ -242,7 +228,7 @@ nonisolated struct Causa_Wire_JobPlan: @unchecked Sendable {
     set {_uniqueStorage()._jobID = newValue}
   }
 
-  /// "ols" | "logit"
+  /// "ols" | "logit" | "sem" | "bayes_linear"
   var kind: String {
     get {_storage._kind}
     set {_uniqueStorage()._kind = newValue}
@@ -519,6 +505,8 @@ nonisolated struct Causa_Wire_NewtonFit: Sendable {
   init() {}
 }
 
+/// A round's request to one shard: the round's own payload, tagged by its id (`Round.id`; written by the round's
+/// `RoundCodec`, usually one of the payload messages below). Adding a round adds a payload, not a field here.
 nonisolated struct Causa_Wire_RoundRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -526,179 +514,126 @@ nonisolated struct Causa_Wire_RoundRequest: Sendable {
 
   var shard: UInt32 = 0
 
-  var kind: Causa_Wire_RoundRequest.OneOf_Kind? = nil
+  /// "summarize" | "moments" | "residuals" | "newton" | "embed" | "features" | ...
+  var round: String = String()
 
-  var summarize: Causa_Wire_RoundRequest.Summarize {
-    get {
-      if case .summarize(let v)? = kind {return v}
-      return Causa_Wire_RoundRequest.Summarize()
-    }
-    set {kind = .summarize(newValue)}
-  }
-
-  var moments: Causa_Wire_RoundRequest.Moments {
-    get {
-      if case .moments(let v)? = kind {return v}
-      return Causa_Wire_RoundRequest.Moments()
-    }
-    set {kind = .moments(newValue)}
-  }
-
-  var residuals: Causa_Wire_RoundRequest.Residuals {
-    get {
-      if case .residuals(let v)? = kind {return v}
-      return Causa_Wire_RoundRequest.Residuals()
-    }
-    set {kind = .residuals(newValue)}
-  }
-
-  var newton: Causa_Wire_RoundRequest.Newton {
-    get {
-      if case .newton(let v)? = kind {return v}
-      return Causa_Wire_RoundRequest.Newton()
-    }
-    set {kind = .newton(newValue)}
-  }
-
-  var embed: Causa_Wire_RoundRequest.Embed {
-    get {
-      if case .embed(let v)? = kind {return v}
-      return Causa_Wire_RoundRequest.Embed()
-    }
-    set {kind = .embed(newValue)}
-  }
-
-  var features: Causa_Wire_RoundRequest.Features {
-    get {
-      if case .features(let v)? = kind {return v}
-      return Causa_Wire_RoundRequest.Features()
-    }
-    set {kind = .features(newValue)}
-  }
+  var payload: Data = Data()
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  nonisolated enum OneOf_Kind: Equatable, Sendable {
-    case summarize(Causa_Wire_RoundRequest.Summarize)
-    case moments(Causa_Wire_RoundRequest.Moments)
-    case residuals(Causa_Wire_RoundRequest.Residuals)
-    case newton(Causa_Wire_RoundRequest.Newton)
-    case embed(Causa_Wire_RoundRequest.Embed)
-    case features(Causa_Wire_RoundRequest.Features)
-
-  }
-
-  nonisolated struct Summarize: Sendable {
-    // SwiftProtobuf.Message conformance is added in an extension below. See the
-    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-    // methods supported on all messages.
-
-    var unknownFields = SwiftProtobuf.UnknownStorage()
-
-    init() {}
-  }
-
-  nonisolated struct Embed: Sendable {
-    // SwiftProtobuf.Message conformance is added in an extension below. See the
-    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-    // methods supported on all messages.
-
-    /// users-file records of this shard's users
-    var users: [Causa_Wire_TextEntry] = []
-
-    /// items-file records this shard owns
-    var items: [Causa_Wire_TextEntry] = []
-
-    var unknownFields = SwiftProtobuf.UnknownStorage()
-
-    init() {}
-  }
-
-  nonisolated struct Features: Sendable {
-    // SwiftProtobuf.Message conformance is added in an extension below. See the
-    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-    // methods supported on all messages.
-
-    /// k
-    var components: UInt32 = 0
-
-    /// d
-    var dimension: UInt32 = 0
-
-    /// [d]
-    var userMean: [Double] = []
-
-    /// [k, d] row-major
-    var userAxes: [Double] = []
-
-    /// the items this shard's rows name, sorted
-    var itemKeys: [String] = []
-
-    /// [m, k] row-major
-    var itemScores: [Double] = []
-
-    /// items whose unit vectors follow (the union for all of a worker's shards in
-    var vectorKeys: [String] = []
-
-    /// its first request of the round, none in its others)
-    var itemUnitVectors: [Float] = []
-
-    var unknownFields = SwiftProtobuf.UnknownStorage()
-
-    init() {}
-  }
-
-  nonisolated struct Moments: Sendable {
-    // SwiftProtobuf.Message conformance is added in an extension below. See the
-    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-    // methods supported on all messages.
-
-    var schema: [Causa_Wire_ColumnSchema] = []
-
-    var unknownFields = SwiftProtobuf.UnknownStorage()
-
-    init() {}
-  }
-
-  nonisolated struct Residuals: Sendable {
-    // SwiftProtobuf.Message conformance is added in an extension below. See the
-    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-    // methods supported on all messages.
-
-    var beta: [Double] = []
-
-    /// subtracted from the design columns (empty: none)
-    var centre: [Double] = []
-
-    /// the rounding error of centre, subtracted after it (empty: none)
-    var centreLow: [Double] = []
-
-    var unknownFields = SwiftProtobuf.UnknownStorage()
-
-    init() {}
-  }
-
-  nonisolated struct Newton: Sendable {
-    // SwiftProtobuf.Message conformance is added in an extension below. See the
-    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-    // methods supported on all messages.
-
-    var fits: [Causa_Wire_NewtonFit] = []
-
-    /// subtracted from the design columns (empty: none)
-    var centre: [Double] = []
-
-    /// the rounding error of centre, subtracted after it (empty: none)
-    var centreLow: [Double] = []
-
-    var unknownFields = SwiftProtobuf.UnknownStorage()
-
-    init() {}
-  }
 
   init() {}
 }
 
+/// Round payloads (requests).
+nonisolated struct Causa_Wire_SummarizeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_EmbedRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// users-file records of this shard's users
+  var users: [Causa_Wire_TextEntry] = []
+
+  /// items-file records this shard owns
+  var items: [Causa_Wire_TextEntry] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_FeaturesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// k
+  var components: UInt32 = 0
+
+  /// d
+  var dimension: UInt32 = 0
+
+  /// [d]
+  var userMean: [Double] = []
+
+  /// [k, d] row-major
+  var userAxes: [Double] = []
+
+  /// the items this shard's rows name, sorted
+  var itemKeys: [String] = []
+
+  /// [m, k] row-major
+  var itemScores: [Double] = []
+
+  /// items whose unit vectors follow (the union for all of a worker's shards in
+  var vectorKeys: [String] = []
+
+  /// its first request of the round, none in its others)
+  var itemUnitVectors: [Float] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_MomentsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var schema: [Causa_Wire_ColumnSchema] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_ResidualsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var beta: [Double] = []
+
+  /// subtracted from the design columns (empty: none)
+  var centre: [Double] = []
+
+  /// the rounding error of centre, subtracted after it (empty: none)
+  var centreLow: [Double] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_NewtonRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var fits: [Causa_Wire_NewtonFit] = []
+
+  /// subtracted from the design columns (empty: none)
+  var centre: [Double] = []
+
+  /// the rounding error of centre, subtracted after it (empty: none)
+  var centreLow: [Double] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+/// Round payloads (statistics).
 nonisolated struct Causa_Wire_CellReference: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -810,54 +745,77 @@ nonisolated struct Causa_Wire_ShardSummary: Sendable {
   init() {}
 }
 
-nonisolated struct Causa_Wire_EmbedStatistic: Sendable {
+nonisolated struct Causa_Wire_EmbedStatistic: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// encoder identifier; empty when nothing was embedded
-  var encoder: String = String()
+  var encoder: String {
+    get {_storage._encoder}
+    set {_uniqueStorage()._encoder = newValue}
+  }
 
-  var dimension: UInt32 = 0
+  var dimension: UInt32 {
+    get {_storage._dimension}
+    set {_uniqueStorage()._dimension = newValue}
+  }
 
   var userMoments: Causa_Wire_MomentMatrix {
-    get {_userMoments ?? Causa_Wire_MomentMatrix()}
-    set {_userMoments = newValue}
+    get {_storage._userMoments ?? Causa_Wire_MomentMatrix()}
+    set {_uniqueStorage()._userMoments = newValue}
   }
   /// Returns true if `userMoments` has been explicitly set.
-  var hasUserMoments: Bool {self._userMoments != nil}
+  var hasUserMoments: Bool {_storage._userMoments != nil}
   /// Clears the value of `userMoments`. Subsequent reads from it will return its default value.
-  mutating func clearUserMoments() {self._userMoments = nil}
+  mutating func clearUserMoments() {_uniqueStorage()._userMoments = nil}
 
-  var usersWithText: UInt64 = 0
+  var usersWithText: UInt64 {
+    get {_storage._usersWithText}
+    set {_uniqueStorage()._usersWithText = newValue}
+  }
 
-  var usersWithoutText: UInt64 = 0
+  var usersWithoutText: UInt64 {
+    get {_storage._usersWithoutText}
+    set {_uniqueStorage()._usersWithoutText = newValue}
+  }
 
   var firstUserWithoutRecord: Causa_Wire_CellReference {
-    get {_firstUserWithoutRecord ?? Causa_Wire_CellReference()}
-    set {_firstUserWithoutRecord = newValue}
+    get {_storage._firstUserWithoutRecord ?? Causa_Wire_CellReference()}
+    set {_uniqueStorage()._firstUserWithoutRecord = newValue}
   }
   /// Returns true if `firstUserWithoutRecord` has been explicitly set.
-  var hasFirstUserWithoutRecord: Bool {self._firstUserWithoutRecord != nil}
+  var hasFirstUserWithoutRecord: Bool {_storage._firstUserWithoutRecord != nil}
   /// Clears the value of `firstUserWithoutRecord`. Subsequent reads from it will return its default value.
-  mutating func clearFirstUserWithoutRecord() {self._firstUserWithoutRecord = nil}
+  mutating func clearFirstUserWithoutRecord() {_uniqueStorage()._firstUserWithoutRecord = nil}
 
   /// [m, d] row-major, request order
-  var itemVectors: [Float] = []
+  var itemVectors: [Float] {
+    get {_storage._itemVectors}
+    set {_uniqueStorage()._itemVectors = newValue}
+  }
 
-  var itemHasText: [Bool] = []
+  var itemHasText: [Bool] {
+    get {_storage._itemHasText}
+    set {_uniqueStorage()._itemHasText = newValue}
+  }
 
-  var textsEmbedded: UInt64 = 0
+  var textsEmbedded: UInt64 {
+    get {_storage._textsEmbedded}
+    set {_uniqueStorage()._textsEmbedded = newValue}
+  }
 
   /// [users_with_text, d] instead of user_moments when a shard has < d/2 such users
-  var userVectors: [Double] = []
+  var userVectors: [Double] {
+    get {_storage._userVectors}
+    set {_uniqueStorage()._userVectors = newValue}
+  }
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
 
-  fileprivate var _userMoments: Causa_Wire_MomentMatrix? = nil
-  fileprivate var _firstUserWithoutRecord: Causa_Wire_CellReference? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 nonisolated struct Causa_Wire_FeaturesReady: Sendable {
@@ -889,9 +847,6 @@ nonisolated struct Causa_Wire_MomentMatrix: Sendable {
   /// [d] column minima (empty with no rows)
   var minimum: [Double] = []
 
-  /// [d] rounding errors of the means (empty: all 0)
-  var meanLow: [Double] = []
-
   /// [d] column maxima (empty with no rows)
   var maximum: [Double] = []
 
@@ -901,6 +856,9 @@ nonisolated struct Causa_Wire_MomentMatrix: Sendable {
   var largeRowIndex: [UInt64] = []
 
   var largeLine: [UInt64] = []
+
+  /// [d] rounding errors of the means: the mean is mean + mean_low (empty: all 0)
+  var meanLow: [Double] = []
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1001,6 +959,8 @@ nonisolated struct Causa_Wire_ShardFailure: Sendable {
   init() {}
 }
 
+/// A shard's answer to a round: the statistic in the round's own payload (one of the statistic messages above for
+/// the built-in rounds), or the failure the shard found.
 nonisolated struct Causa_Wire_RoundReply: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1008,74 +968,32 @@ nonisolated struct Causa_Wire_RoundReply: Sendable {
 
   var shard: UInt32 = 0
 
-  var kind: Causa_Wire_RoundReply.OneOf_Kind? = nil
+  /// the id of the round answered
+  var round: String = String()
 
-  var summary: Causa_Wire_ShardSummary {
-    get {
-      if case .summary(let v)? = kind {return v}
-      return Causa_Wire_ShardSummary()
-    }
-    set {kind = .summary(newValue)}
-  }
+  var result: Causa_Wire_RoundReply.OneOf_Result? = nil
 
-  var moments: Causa_Wire_MomentList {
+  var statistic: Data {
     get {
-      if case .moments(let v)? = kind {return v}
-      return Causa_Wire_MomentList()
+      if case .statistic(let v)? = result {return v}
+      return Data()
     }
-    set {kind = .moments(newValue)}
-  }
-
-  var residuals: Causa_Wire_ResidualStatistic {
-    get {
-      if case .residuals(let v)? = kind {return v}
-      return Causa_Wire_ResidualStatistic()
-    }
-    set {kind = .residuals(newValue)}
-  }
-
-  var newton: Causa_Wire_LogitList {
-    get {
-      if case .newton(let v)? = kind {return v}
-      return Causa_Wire_LogitList()
-    }
-    set {kind = .newton(newValue)}
+    set {result = .statistic(newValue)}
   }
 
   var failure: Causa_Wire_ShardFailure {
     get {
-      if case .failure(let v)? = kind {return v}
+      if case .failure(let v)? = result {return v}
       return Causa_Wire_ShardFailure()
     }
-    set {kind = .failure(newValue)}
-  }
-
-  var embedded: Causa_Wire_EmbedStatistic {
-    get {
-      if case .embedded(let v)? = kind {return v}
-      return Causa_Wire_EmbedStatistic()
-    }
-    set {kind = .embedded(newValue)}
-  }
-
-  var features: Causa_Wire_FeaturesReady {
-    get {
-      if case .features(let v)? = kind {return v}
-      return Causa_Wire_FeaturesReady()
-    }
-    set {kind = .features(newValue)}
+    set {result = .failure(newValue)}
   }
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  nonisolated enum OneOf_Kind: Equatable, Sendable {
-    case summary(Causa_Wire_ShardSummary)
-    case moments(Causa_Wire_MomentList)
-    case residuals(Causa_Wire_ResidualStatistic)
-    case newton(Causa_Wire_LogitList)
+  nonisolated enum OneOf_Result: Equatable, Sendable {
+    case statistic(Data)
     case failure(Causa_Wire_ShardFailure)
-    case embedded(Causa_Wire_EmbedStatistic)
-    case features(Causa_Wire_FeaturesReady)
 
   }
 
@@ -1178,274 +1096,232 @@ nonisolated extension Causa_Wire_Envelope: SwiftProtobuf.Message, SwiftProtobuf.
   static let protoMessageName: String = _protobuf_package + ".Envelope"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{1}round\0\u{2}\u{7}hello\0\u{1}heartbeat\0\u{1}assignment\0\u{3}row_batch\0\u{3}batch_ack\0\u{3}round_request\0\u{3}round_reply\0\u{3}job_end\0\u{1}submit\0\u{3}submit_result\0\u{1}shutdown\0")
 
-  fileprivate class _StorageClass {
-    var _protocolVersion: UInt32 = 0
-    var _jobID: String = String()
-    var _round: UInt64 = 0
-    var _body: Causa_Wire_Envelope.OneOf_Body?
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _protocolVersion = source._protocolVersion
-      _jobID = source._jobID
-      _round = source._round
-      _body = source._body
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._protocolVersion) }()
-        case 2: try { try decoder.decodeSingularStringField(value: &_storage._jobID) }()
-        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._round) }()
-        case 10: try {
-          var v: Causa_Wire_Hello?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .hello(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .hello(v)
-          }
-        }()
-        case 11: try {
-          var v: Causa_Wire_Heartbeat?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .heartbeat(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .heartbeat(v)
-          }
-        }()
-        case 12: try {
-          var v: Causa_Wire_ShardAssignment?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .assignment(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .assignment(v)
-          }
-        }()
-        case 13: try {
-          var v: Causa_Wire_RowBatch?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .rowBatch(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .rowBatch(v)
-          }
-        }()
-        case 14: try {
-          var v: Causa_Wire_BatchAck?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .batchAck(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .batchAck(v)
-          }
-        }()
-        case 15: try {
-          var v: Causa_Wire_RoundRequest?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .roundRequest(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .roundRequest(v)
-          }
-        }()
-        case 16: try {
-          var v: Causa_Wire_RoundReply?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .roundReply(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .roundReply(v)
-          }
-        }()
-        case 17: try {
-          var v: Causa_Wire_JobEnd?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .jobEnd(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .jobEnd(v)
-          }
-        }()
-        case 18: try {
-          var v: Causa_Wire_Submit?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .submit(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .submit(v)
-          }
-        }()
-        case 19: try {
-          var v: Causa_Wire_SubmitResult?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .submitResult(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .submitResult(v)
-          }
-        }()
-        case 20: try {
-          var v: Causa_Wire_Shutdown?
-          var hadOneofValue = false
-          if let current = _storage._body {
-            hadOneofValue = true
-            if case .shutdown(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._body = .shutdown(v)
-          }
-        }()
-        default: break
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.jobID) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.round) }()
+      case 10: try {
+        var v: Causa_Wire_Hello?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .hello(let m) = current {v = m}
         }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .hello(v)
+        }
+      }()
+      case 11: try {
+        var v: Causa_Wire_Heartbeat?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .heartbeat(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .heartbeat(v)
+        }
+      }()
+      case 12: try {
+        var v: Causa_Wire_ShardAssignment?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .assignment(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .assignment(v)
+        }
+      }()
+      case 13: try {
+        var v: Causa_Wire_RowBatch?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .rowBatch(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .rowBatch(v)
+        }
+      }()
+      case 14: try {
+        var v: Causa_Wire_BatchAck?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .batchAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .batchAck(v)
+        }
+      }()
+      case 15: try {
+        var v: Causa_Wire_RoundRequest?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .roundRequest(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .roundRequest(v)
+        }
+      }()
+      case 16: try {
+        var v: Causa_Wire_RoundReply?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .roundReply(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .roundReply(v)
+        }
+      }()
+      case 17: try {
+        var v: Causa_Wire_JobEnd?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .jobEnd(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .jobEnd(v)
+        }
+      }()
+      case 18: try {
+        var v: Causa_Wire_Submit?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .submit(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .submit(v)
+        }
+      }()
+      case 19: try {
+        var v: Causa_Wire_SubmitResult?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .submitResult(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .submitResult(v)
+        }
+      }()
+      case 20: try {
+        var v: Causa_Wire_Shutdown?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .shutdown(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .shutdown(v)
+        }
+      }()
+      default: break
       }
     }
   }
 
   func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._protocolVersion != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._protocolVersion, fieldNumber: 1)
-      }
-      if !_storage._jobID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._jobID, fieldNumber: 2)
-      }
-      if _storage._round != 0 {
-        try visitor.visitSingularUInt64Field(value: _storage._round, fieldNumber: 3)
-      }
-      switch _storage._body {
-      case .hello?: try {
-        guard case .hello(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-      }()
-      case .heartbeat?: try {
-        guard case .heartbeat(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-      }()
-      case .assignment?: try {
-        guard case .assignment(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-      }()
-      case .rowBatch?: try {
-        guard case .rowBatch(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-      }()
-      case .batchAck?: try {
-        guard case .batchAck(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-      }()
-      case .roundRequest?: try {
-        guard case .roundRequest(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-      }()
-      case .roundReply?: try {
-        guard case .roundReply(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
-      }()
-      case .jobEnd?: try {
-        guard case .jobEnd(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
-      }()
-      case .submit?: try {
-        guard case .submit(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
-      }()
-      case .submitResult?: try {
-        guard case .submitResult(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
-      }()
-      case .shutdown?: try {
-        guard case .shutdown(let v)? = _storage._body else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
-      }()
-      case nil: break
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.protocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 1)
+    }
+    if !self.jobID.isEmpty {
+      try visitor.visitSingularStringField(value: self.jobID, fieldNumber: 2)
+    }
+    if self.round != 0 {
+      try visitor.visitSingularUInt64Field(value: self.round, fieldNumber: 3)
+    }
+    switch self.body {
+    case .hello?: try {
+      guard case .hello(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    }()
+    case .heartbeat?: try {
+      guard case .heartbeat(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .assignment?: try {
+      guard case .assignment(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case .rowBatch?: try {
+      guard case .rowBatch(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    }()
+    case .batchAck?: try {
+      guard case .batchAck(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    }()
+    case .roundRequest?: try {
+      guard case .roundRequest(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+    }()
+    case .roundReply?: try {
+      guard case .roundReply(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+    }()
+    case .jobEnd?: try {
+      guard case .jobEnd(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+    }()
+    case .submit?: try {
+      guard case .submit(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+    }()
+    case .submitResult?: try {
+      guard case .submitResult(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+    }()
+    case .shutdown?: try {
+      guard case .shutdown(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    }()
+    case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Causa_Wire_Envelope, rhs: Causa_Wire_Envelope) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._protocolVersion != rhs_storage._protocolVersion {return false}
-        if _storage._jobID != rhs_storage._jobID {return false}
-        if _storage._round != rhs_storage._round {return false}
-        if _storage._body != rhs_storage._body {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
+    if lhs.jobID != rhs.jobID {return false}
+    if lhs.round != rhs.round {return false}
+    if lhs.body != rhs.body {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2112,7 +1988,7 @@ nonisolated extension Causa_Wire_NewtonFit: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".RoundRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{2}\u{9}summarize\0\u{1}moments\0\u{1}residuals\0\u{1}newton\0\u{1}embed\0\u{1}features\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{1}round\0\u{1}payload\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2121,137 +1997,37 @@ nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProto
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.shard) }()
-      case 10: try {
-        var v: Causa_Wire_RoundRequest.Summarize?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .summarize(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .summarize(v)
-        }
-      }()
-      case 11: try {
-        var v: Causa_Wire_RoundRequest.Moments?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .moments(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .moments(v)
-        }
-      }()
-      case 12: try {
-        var v: Causa_Wire_RoundRequest.Residuals?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .residuals(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .residuals(v)
-        }
-      }()
-      case 13: try {
-        var v: Causa_Wire_RoundRequest.Newton?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .newton(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .newton(v)
-        }
-      }()
-      case 14: try {
-        var v: Causa_Wire_RoundRequest.Embed?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .embed(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .embed(v)
-        }
-      }()
-      case 15: try {
-        var v: Causa_Wire_RoundRequest.Features?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .features(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .features(v)
-        }
-      }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.round) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
       default: break
       }
     }
   }
 
   func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
     if self.shard != 0 {
       try visitor.visitSingularUInt32Field(value: self.shard, fieldNumber: 1)
     }
-    switch self.kind {
-    case .summarize?: try {
-      guard case .summarize(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .moments?: try {
-      guard case .moments(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case .residuals?: try {
-      guard case .residuals(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    }()
-    case .newton?: try {
-      guard case .newton(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
-    }()
-    case .embed?: try {
-      guard case .embed(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-    }()
-    case .features?: try {
-      guard case .features(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-    }()
-    case nil: break
+    if !self.round.isEmpty {
+      try visitor.visitSingularStringField(value: self.round, fieldNumber: 2)
+    }
+    if !self.payload.isEmpty {
+      try visitor.visitSingularBytesField(value: self.payload, fieldNumber: 3)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Causa_Wire_RoundRequest, rhs: Causa_Wire_RoundRequest) -> Bool {
     if lhs.shard != rhs.shard {return false}
-    if lhs.kind != rhs.kind {return false}
+    if lhs.round != rhs.round {return false}
+    if lhs.payload != rhs.payload {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Causa_Wire_RoundRequest.Summarize: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = Causa_Wire_RoundRequest.protoMessageName + ".Summarize"
+nonisolated extension Causa_Wire_SummarizeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".SummarizeRequest"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -2263,14 +2039,14 @@ nonisolated extension Causa_Wire_RoundRequest.Summarize: SwiftProtobuf.Message, 
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Causa_Wire_RoundRequest.Summarize, rhs: Causa_Wire_RoundRequest.Summarize) -> Bool {
+  static func ==(lhs: Causa_Wire_SummarizeRequest, rhs: Causa_Wire_SummarizeRequest) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Causa_Wire_RoundRequest.Embed: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = Causa_Wire_RoundRequest.protoMessageName + ".Embed"
+nonisolated extension Causa_Wire_EmbedRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".EmbedRequest"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}users\0\u{1}items\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -2296,7 +2072,7 @@ nonisolated extension Causa_Wire_RoundRequest.Embed: SwiftProtobuf.Message, Swif
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Causa_Wire_RoundRequest.Embed, rhs: Causa_Wire_RoundRequest.Embed) -> Bool {
+  static func ==(lhs: Causa_Wire_EmbedRequest, rhs: Causa_Wire_EmbedRequest) -> Bool {
     if lhs.users != rhs.users {return false}
     if lhs.items != rhs.items {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2304,8 +2080,8 @@ nonisolated extension Causa_Wire_RoundRequest.Embed: SwiftProtobuf.Message, Swif
   }
 }
 
-nonisolated extension Causa_Wire_RoundRequest.Features: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = Causa_Wire_RoundRequest.protoMessageName + ".Features"
+nonisolated extension Causa_Wire_FeaturesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".FeaturesRequest"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}components\0\u{1}dimension\0\u{3}user_mean\0\u{3}user_axes\0\u{3}item_keys\0\u{3}item_scores\0\u{3}item_unit_vectors\0\u{3}vector_keys\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -2355,7 +2131,7 @@ nonisolated extension Causa_Wire_RoundRequest.Features: SwiftProtobuf.Message, S
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Causa_Wire_RoundRequest.Features, rhs: Causa_Wire_RoundRequest.Features) -> Bool {
+  static func ==(lhs: Causa_Wire_FeaturesRequest, rhs: Causa_Wire_FeaturesRequest) -> Bool {
     if lhs.components != rhs.components {return false}
     if lhs.dimension != rhs.dimension {return false}
     if lhs.userMean != rhs.userMean {return false}
@@ -2369,8 +2145,8 @@ nonisolated extension Causa_Wire_RoundRequest.Features: SwiftProtobuf.Message, S
   }
 }
 
-nonisolated extension Causa_Wire_RoundRequest.Moments: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = Causa_Wire_RoundRequest.protoMessageName + ".Moments"
+nonisolated extension Causa_Wire_MomentsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".MomentsRequest"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}schema\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -2392,15 +2168,15 @@ nonisolated extension Causa_Wire_RoundRequest.Moments: SwiftProtobuf.Message, Sw
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Causa_Wire_RoundRequest.Moments, rhs: Causa_Wire_RoundRequest.Moments) -> Bool {
+  static func ==(lhs: Causa_Wire_MomentsRequest, rhs: Causa_Wire_MomentsRequest) -> Bool {
     if lhs.schema != rhs.schema {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Causa_Wire_RoundRequest.Residuals: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = Causa_Wire_RoundRequest.protoMessageName + ".Residuals"
+nonisolated extension Causa_Wire_ResidualsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".ResidualsRequest"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}beta\0\u{1}centre\0\u{3}centre_low\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -2430,7 +2206,7 @@ nonisolated extension Causa_Wire_RoundRequest.Residuals: SwiftProtobuf.Message, 
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Causa_Wire_RoundRequest.Residuals, rhs: Causa_Wire_RoundRequest.Residuals) -> Bool {
+  static func ==(lhs: Causa_Wire_ResidualsRequest, rhs: Causa_Wire_ResidualsRequest) -> Bool {
     if lhs.beta != rhs.beta {return false}
     if lhs.centre != rhs.centre {return false}
     if lhs.centreLow != rhs.centreLow {return false}
@@ -2439,8 +2215,8 @@ nonisolated extension Causa_Wire_RoundRequest.Residuals: SwiftProtobuf.Message, 
   }
 }
 
-nonisolated extension Causa_Wire_RoundRequest.Newton: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = Causa_Wire_RoundRequest.protoMessageName + ".Newton"
+nonisolated extension Causa_Wire_NewtonRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".NewtonRequest"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fits\0\u{1}centre\0\u{3}centre_low\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -2470,7 +2246,7 @@ nonisolated extension Causa_Wire_RoundRequest.Newton: SwiftProtobuf.Message, Swi
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Causa_Wire_RoundRequest.Newton, rhs: Causa_Wire_RoundRequest.Newton) -> Bool {
+  static func ==(lhs: Causa_Wire_NewtonRequest, rhs: Causa_Wire_NewtonRequest) -> Bool {
     if lhs.fits != rhs.fits {return false}
     if lhs.centre != rhs.centre {return false}
     if lhs.centreLow != rhs.centreLow {return false}
@@ -2681,76 +2457,130 @@ nonisolated extension Causa_Wire_EmbedStatistic: SwiftProtobuf.Message, SwiftPro
   static let protoMessageName: String = _protobuf_package + ".EmbedStatistic"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}encoder\0\u{1}dimension\0\u{3}user_moments\0\u{3}users_with_text\0\u{3}users_without_text\0\u{3}first_user_without_record\0\u{3}item_vectors\0\u{3}item_has_text\0\u{3}texts_embedded\0\u{3}user_vectors\0")
 
+  fileprivate class _StorageClass {
+    var _encoder: String = String()
+    var _dimension: UInt32 = 0
+    var _userMoments: Causa_Wire_MomentMatrix? = nil
+    var _usersWithText: UInt64 = 0
+    var _usersWithoutText: UInt64 = 0
+    var _firstUserWithoutRecord: Causa_Wire_CellReference? = nil
+    var _itemVectors: [Float] = []
+    var _itemHasText: [Bool] = []
+    var _textsEmbedded: UInt64 = 0
+    var _userVectors: [Double] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _encoder = source._encoder
+      _dimension = source._dimension
+      _userMoments = source._userMoments
+      _usersWithText = source._usersWithText
+      _usersWithoutText = source._usersWithoutText
+      _firstUserWithoutRecord = source._firstUserWithoutRecord
+      _itemVectors = source._itemVectors
+      _itemHasText = source._itemHasText
+      _textsEmbedded = source._textsEmbedded
+      _userVectors = source._userVectors
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.encoder) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.dimension) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._userMoments) }()
-      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.usersWithText) }()
-      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.usersWithoutText) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._firstUserWithoutRecord) }()
-      case 7: try { try decoder.decodeRepeatedFloatField(value: &self.itemVectors) }()
-      case 8: try { try decoder.decodeRepeatedBoolField(value: &self.itemHasText) }()
-      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.textsEmbedded) }()
-      case 10: try { try decoder.decodeRepeatedDoubleField(value: &self.userVectors) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._encoder) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._dimension) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._userMoments) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._usersWithText) }()
+        case 5: try { try decoder.decodeSingularUInt64Field(value: &_storage._usersWithoutText) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._firstUserWithoutRecord) }()
+        case 7: try { try decoder.decodeRepeatedFloatField(value: &_storage._itemVectors) }()
+        case 8: try { try decoder.decodeRepeatedBoolField(value: &_storage._itemHasText) }()
+        case 9: try { try decoder.decodeSingularUInt64Field(value: &_storage._textsEmbedded) }()
+        case 10: try { try decoder.decodeRepeatedDoubleField(value: &_storage._userVectors) }()
+        default: break
+        }
       }
     }
   }
 
   func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.encoder.isEmpty {
-      try visitor.visitSingularStringField(value: self.encoder, fieldNumber: 1)
-    }
-    if self.dimension != 0 {
-      try visitor.visitSingularUInt32Field(value: self.dimension, fieldNumber: 2)
-    }
-    try { if let v = self._userMoments {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if self.usersWithText != 0 {
-      try visitor.visitSingularUInt64Field(value: self.usersWithText, fieldNumber: 4)
-    }
-    if self.usersWithoutText != 0 {
-      try visitor.visitSingularUInt64Field(value: self.usersWithoutText, fieldNumber: 5)
-    }
-    try { if let v = self._firstUserWithoutRecord {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    if !self.itemVectors.isEmpty {
-      try visitor.visitPackedFloatField(value: self.itemVectors, fieldNumber: 7)
-    }
-    if !self.itemHasText.isEmpty {
-      try visitor.visitPackedBoolField(value: self.itemHasText, fieldNumber: 8)
-    }
-    if self.textsEmbedded != 0 {
-      try visitor.visitSingularUInt64Field(value: self.textsEmbedded, fieldNumber: 9)
-    }
-    if !self.userVectors.isEmpty {
-      try visitor.visitPackedDoubleField(value: self.userVectors, fieldNumber: 10)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._encoder.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._encoder, fieldNumber: 1)
+      }
+      if _storage._dimension != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._dimension, fieldNumber: 2)
+      }
+      try { if let v = _storage._userMoments {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if _storage._usersWithText != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._usersWithText, fieldNumber: 4)
+      }
+      if _storage._usersWithoutText != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._usersWithoutText, fieldNumber: 5)
+      }
+      try { if let v = _storage._firstUserWithoutRecord {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._itemVectors.isEmpty {
+        try visitor.visitPackedFloatField(value: _storage._itemVectors, fieldNumber: 7)
+      }
+      if !_storage._itemHasText.isEmpty {
+        try visitor.visitPackedBoolField(value: _storage._itemHasText, fieldNumber: 8)
+      }
+      if _storage._textsEmbedded != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._textsEmbedded, fieldNumber: 9)
+      }
+      if !_storage._userVectors.isEmpty {
+        try visitor.visitPackedDoubleField(value: _storage._userVectors, fieldNumber: 10)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Causa_Wire_EmbedStatistic, rhs: Causa_Wire_EmbedStatistic) -> Bool {
-    if lhs.encoder != rhs.encoder {return false}
-    if lhs.dimension != rhs.dimension {return false}
-    if lhs._userMoments != rhs._userMoments {return false}
-    if lhs.usersWithText != rhs.usersWithText {return false}
-    if lhs.usersWithoutText != rhs.usersWithoutText {return false}
-    if lhs._firstUserWithoutRecord != rhs._firstUserWithoutRecord {return false}
-    if lhs.itemVectors != rhs.itemVectors {return false}
-    if lhs.itemHasText != rhs.itemHasText {return false}
-    if lhs.textsEmbedded != rhs.textsEmbedded {return false}
-    if lhs.userVectors != rhs.userVectors {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._encoder != rhs_storage._encoder {return false}
+        if _storage._dimension != rhs_storage._dimension {return false}
+        if _storage._userMoments != rhs_storage._userMoments {return false}
+        if _storage._usersWithText != rhs_storage._usersWithText {return false}
+        if _storage._usersWithoutText != rhs_storage._usersWithoutText {return false}
+        if _storage._firstUserWithoutRecord != rhs_storage._firstUserWithoutRecord {return false}
+        if _storage._itemVectors != rhs_storage._itemVectors {return false}
+        if _storage._itemHasText != rhs_storage._itemHasText {return false}
+        if _storage._textsEmbedded != rhs_storage._textsEmbedded {return false}
+        if _storage._userVectors != rhs_storage._userVectors {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3083,7 +2913,7 @@ nonisolated extension Causa_Wire_ShardFailure: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".RoundReply"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{2}\u{9}summary\0\u{1}moments\0\u{1}residuals\0\u{1}newton\0\u{1}failure\0\u{1}embedded\0\u{1}features\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{1}round\0\u{1}statistic\0\u{2}\u{b}failure\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3092,95 +2922,26 @@ nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobu
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.shard) }()
-      case 10: try {
-        var v: Causa_Wire_ShardSummary?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .summary(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
+      case 2: try { try decoder.decodeSingularStringField(value: &self.round) }()
+      case 3: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
         if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .summary(v)
-        }
-      }()
-      case 11: try {
-        var v: Causa_Wire_MomentList?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .moments(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .moments(v)
-        }
-      }()
-      case 12: try {
-        var v: Causa_Wire_ResidualStatistic?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .residuals(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .residuals(v)
-        }
-      }()
-      case 13: try {
-        var v: Causa_Wire_LogitList?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .newton(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .newton(v)
+          if self.result != nil {try decoder.handleConflictingOneOf()}
+          self.result = .statistic(v)
         }
       }()
       case 14: try {
         var v: Causa_Wire_ShardFailure?
         var hadOneofValue = false
-        if let current = self.kind {
+        if let current = self.result {
           hadOneofValue = true
           if case .failure(let m) = current {v = m}
         }
         try decoder.decodeSingularMessageField(value: &v)
         if let v = v {
           if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .failure(v)
-        }
-      }()
-      case 15: try {
-        var v: Causa_Wire_EmbedStatistic?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .embedded(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .embedded(v)
-        }
-      }()
-      case 16: try {
-        var v: Causa_Wire_FeaturesReady?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .features(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .features(v)
+          self.result = .failure(v)
         }
       }()
       default: break
@@ -3196,34 +2957,17 @@ nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobu
     if self.shard != 0 {
       try visitor.visitSingularUInt32Field(value: self.shard, fieldNumber: 1)
     }
-    switch self.kind {
-    case .summary?: try {
-      guard case .summary(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    }()
-    case .moments?: try {
-      guard case .moments(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    }()
-    case .residuals?: try {
-      guard case .residuals(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    }()
-    case .newton?: try {
-      guard case .newton(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    if !self.round.isEmpty {
+      try visitor.visitSingularStringField(value: self.round, fieldNumber: 2)
+    }
+    switch self.result {
+    case .statistic?: try {
+      guard case .statistic(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 3)
     }()
     case .failure?: try {
-      guard case .failure(let v)? = self.kind else { preconditionFailure() }
+      guard case .failure(let v)? = self.result else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-    }()
-    case .embedded?: try {
-      guard case .embedded(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
-    }()
-    case .features?: try {
-      guard case .features(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
     }()
     case nil: break
     }
@@ -3232,7 +2976,8 @@ nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobu
 
   static func ==(lhs: Causa_Wire_RoundReply, rhs: Causa_Wire_RoundReply) -> Bool {
     if lhs.shard != rhs.shard {return false}
-    if lhs.kind != rhs.kind {return false}
+    if lhs.round != rhs.round {return false}
+    if lhs.result != rhs.result {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -401,57 +401,73 @@ final class ClusterExecution: ShardExecutor {
         return mine
     }
 
-    func run(perShard requests: [RoundRequest]) throws -> [ShardReply] {
-        precondition(requests.count == shardCount, "run: \(requests.count) requests for \(shardCount) shards")
+    func answers<R: Round>(_ round: R.Type, perShard requests: [R.Request]) throws -> [ShardAnswer<R.Statistic>] {
+        guard let codec = R.self as? any RoundCodec.Type else {
+            throw RunError("the \(R.id) round has no codec, so it cannot run on a cluster")
+        }
+        return try exchange(codec, requests) as! [ShardAnswer<R.Statistic>]
+    }
+
+    /// Sends each shard its request of round C (its payload bytes tagged by `C.id`) and waits for every answer.
+    private func exchange<C: RoundCodec>(_ codec: C.Type, _ sent: [Any]) throws -> Any {
+        precondition(sent.count == shardCount, "run: \(sent.count) requests for \(shardCount) shards")
+        var requests = sent.map { $0 as! C.Request }
+        if let features = requests as? [FeatureRequest] {
+            requests = Self.shareItemVectors(features, owners: owners) as! [C.Request]
+        }
         round += 1
         let started = Date()
-        let request = requests[0]
-        let requests = Self.shareItemVectors(requests, owners: owners)
         for s in 0..<shardCount {
-            try coordinator.send(Wire.envelope(jobID: jobID, round: round, .roundRequest(Wire.request(requests[s], shard: s))), to: owners[s], counter: &bytesSent)
+            var r = Causa_Wire_RoundRequest()
+            r.shard = UInt32(s)
+            r.round = C.id
+            r.payload = Data(C.encode(request: requests[s]))
+            try coordinator.send(Wire.envelope(jobID: jobID, round: round, .roundRequest(r)), to: owners[s], counter: &bytesSent)
         }
-        var replies = [ShardReply?](repeating: nil, count: shardCount)
+        var answers = [ShardAnswer<C.Statistic>?](repeating: nil, count: shardCount)
         var missing = shardCount
         while missing > 0 {
             try coordinator.pump(timeout: 0.05)
             for m in takeMessages() {
                 guard m.envelope.round == round, case .roundReply(let r) = m.envelope.body else { continue }
                 let s = Int(r.shard)
-                guard s < shardCount, owners[s] == m.worker, replies[s] == nil else { continue }
+                guard s < shardCount, owners[s] == m.worker, answers[s] == nil else { continue }
                 do {
-                    replies[s] = try Wire.reply(r, for: requests[s], plan: prepared.plan)
+                    switch r.result {
+                    case .statistic(let bytes):
+                        guard r.round == C.id else { throw Wire.DecodeError(message: "an answer to the \(r.round) round") }
+                        answers[s] = .success(try C.decode(statistic: [UInt8](bytes), request: requests[s], plan: prepared.plan))
+                    case .failure(let f): answers[s] = .failure(Wire.failure(f))
+                    case nil: throw Wire.DecodeError(message: "a reply without a result")
+                    }
                     missing -= 1
                 } catch {
-                    throw RunError("worker \(m.worker) sent a malformed \(request.name) reply for shard \(s): \(error)")
+                    throw RunError("worker \(m.worker) sent a malformed \(C.id) reply for shard \(s): \(error)")
                 }
             }
             try coordinator.checkAlive(involved, since: self.started)
             if Date().timeIntervalSince(started) > coordinator.configuration.roundTimeout {
-                throw ClusterError(.timeout, "round \(round) (\(request.name)) did not finish within \(Int(coordinator.configuration.roundTimeout)) s; \(missing) shards missing")
+                throw ClusterError(.timeout, "round \(round) (\(C.id)) did not finish within \(Int(coordinator.configuration.roundTimeout)) s; \(missing) shards missing")
             }
         }
-        coordinator.logger.debug("round done", metadata: ["round": "\(round)", "kind": "\(request.name)", "seconds": "\(Date().timeIntervalSince(started))"])
-        return replies.map { $0! }
+        coordinator.logger.debug("round done", metadata: ["round": "\(round)", "kind": "\(C.id)", "seconds": "\(Date().timeIntervalSince(started))"])
+        return answers.map { $0! }
     }
 
     /// Features requests carry item vectors that many shards share: each worker gets the union of its shards' vectors
     /// once, in its first request (shard order; a DEALER receives in send order), and its other requests carry none.
     /// Results do not change (a worker keeps the vectors for the job); bytes fall from S × items to workers × items.
-    static func shareItemVectors(_ requests: [RoundRequest], owners: [String]) -> [RoundRequest] {
-        guard case .features = requests.first else { return requests }
+    static func shareItemVectors(_ requests: [FeatureRequest], owners: [String]) -> [FeatureRequest] {
         var out = requests
         var first: [String: Int] = [:]
         var keys: [String: [String]] = [:], seen: [String: Set<String>] = [:]
-        for (s, r) in requests.enumerated() {
-            guard case .features(let f) = r else { return requests }
+        for (s, f) in requests.enumerated() {
             let owner = owners[s]
             if first[owner] == nil { first[owner] = s }
             for key in f.vectorKeys where seen[owner, default: []].insert(key).inserted { keys[owner, default: []].append(key) }
         }
-        for (s, r) in requests.enumerated() {
-            guard case .features(var f) = r else { continue }
-            f.vectorKeys = first[owners[s]] == s ? keys[owners[s]]! : []  // the vectors themselves stay in the shared table
-            out[s] = .features(f)
+        for s in requests.indices {
+            out[s].vectorKeys = first[owners[s]] == s ? keys[owners[s]]! : []  // the vectors themselves stay in the shared table
         }
         return out
     }

@@ -9,7 +9,7 @@ import SwiftProtobuf
 /// checked, so deeper preconditions only ever catch bugs.
 enum Wire {
     /// The protocol version this build speaks.
-    static let protocolVersion: UInt32 = 1
+    static let protocolVersion: UInt32 = 2
 
     /// Why a frame was dropped.
     struct DecodeError: Error, CustomStringConvertible {
@@ -236,89 +236,31 @@ enum Wire {
         return RowBatch(shard: Int(w.shard), rowIndex: w.rowIndex.map { Int($0) }, line: w.line.map { Int($0) }, userHash: w.userHash, fields: w.fields)
     }
 
-    // MARK: requests
+    // MARK: round payloads
 
-    static func request(_ r: RoundRequest, shard: Int) -> Causa_Wire_RoundRequest {
-        var w = Causa_Wire_RoundRequest()
-        w.shard = UInt32(shard)
-        switch r {
-        case .summarize: w.summarize = .init()
-        case .moments(let schema):
-            var m = Causa_Wire_RoundRequest.Moments()
-            m.schema = schema.map { s in
-                var c = Causa_Wire_ColumnSchema()
-                c.name = s.name
-                c.isNumeric = s.info.isNumeric
-                c.isIntegral = s.info.isIntegral
-                c.levels = s.info.levels.map(factorValue)
-                return c
-            }
-            w.moments = m
-        case .residuals(let beta, let centre):
-            var m = Causa_Wire_RoundRequest.Residuals()
-            m.beta = beta
-            if centre.high.contains(where: { $0 != 0 }) { m.centre = centre.high }
-            if centre.low.contains(where: { $0 != 0 }) { m.centreLow = centre.low }
-            w.residuals = m
-        case .newton(let fits, let centre):
-            var m = Causa_Wire_RoundRequest.Newton()
-            if centre.high.contains(where: { $0 != 0 }) { m.centre = centre.high }
-            if centre.low.contains(where: { $0 != 0 }) { m.centreLow = centre.low }
-            m.fits = fits.map { f in
-                var n = Causa_Wire_NewtonFit()
-                n.fit = Int32(f.fit)
-                n.beta = f.beta
-                return n
-            }
-            w.newton = m
-        case .embed(let r):
-            var m = Causa_Wire_RoundRequest.Embed()
-            m.users = r.users.map(entry)
-            m.items = r.items.map(entry)
-            w.embed = m
-        case .features(let r):
-            var m = Causa_Wire_RoundRequest.Features()
-            m.components = UInt32(r.components)
-            m.dimension = UInt32(r.dimension)
-            m.userMean = r.userMean
-            m.userAxes = r.userAxes
-            m.itemKeys = r.itemKeys
-            m.itemScores = r.itemScores
-            m.vectorKeys = r.vectorKeys
-            m.itemUnitVectors = r.vectors.rows(for: r.vectorKeys)
-            w.features = m
-        }
-        return w
+    /// A payload message's bytes.
+    static func bytes(_ message: some SwiftProtobuf.Message) -> [UInt8] {
+        (try? message.serializedBytes()) ?? []  // proto3 fields only: serialising cannot fail
     }
 
-    static func request(_ w: Causa_Wire_RoundRequest) throws -> RoundRequest {
-        switch w.kind {
-        case .summarize: return .summarize
-        case .moments(let m):
-            return .moments(schema: try m.schema.map { c in
-                ColumnSchema(name: c.name, info: ColumnInfo(isNumeric: c.isNumeric, isIntegral: c.isIntegral, levels: try c.levels.map(factorValue)))
-            })
-        case .residuals(let r):
-            return .residuals(beta: r.beta, centre: try centre(r.centre, r.centreLow, r.beta.count))
-        case .embed(let e):
-            return .embed(EmbedRequest(users: e.users.map(entry), items: e.items.map(entry)))
-        case .features(let f):
-            let k = Int(f.components), d = Int(f.dimension), m = f.itemKeys.count
-            guard (f.userMean.isEmpty && f.userAxes.isEmpty) || (f.userMean.count == d && f.userAxes.count == k * d),
-                  f.itemScores.count == m * k, f.itemUnitVectors.count == f.vectorKeys.count * d else {
-                throw DecodeError(message: "features request with sizes that do not match k = \(k), d = \(d), \(m) items")
-            }
-            return .features(FeatureRequest(components: k, dimension: d, userMean: f.userMean, userAxes: f.userAxes, itemKeys: f.itemKeys,
-                                            itemScores: f.itemScores, vectorKeys: f.vectorKeys,
-                                            vectors: ItemVectorTable(keys: f.vectorKeys, rows: f.itemUnitVectors, dimension: d)))
-        case .newton(let n):
-            guard let p = n.fits.first?.beta.count, n.fits.allSatisfy({ $0.beta.count == p }) else {
-                throw DecodeError(message: "newton request with no fits or unequal β lengths")
-            }
-            return .newton(fits: n.fits.map { NewtonFit(fit: Int($0.fit), beta: $0.beta) },
-                           centre: try centre(n.centre, n.centreLow, p))
-        case nil: throw DecodeError(message: "round request without a kind")
+    /// A payload message from its bytes.
+    static func message<M: SwiftProtobuf.Message>(_ type: M.Type, _ bytes: [UInt8]) throws -> M {
+        do { return try M(serializedBytes: bytes) } catch {
+            throw DecodeError(message: "undecodable \(M.protoMessageName) payload of \(bytes.count) bytes: \(error)")
         }
+    }
+
+    static func columnSchema(_ s: ColumnSchema) -> Causa_Wire_ColumnSchema {
+        var c = Causa_Wire_ColumnSchema()
+        c.name = s.name
+        c.isNumeric = s.info.isNumeric
+        c.isIntegral = s.info.isIntegral
+        c.levels = s.info.levels.map(factorValue)
+        return c
+    }
+
+    static func columnSchema(_ c: Causa_Wire_ColumnSchema) throws -> ColumnSchema {
+        ColumnSchema(name: c.name, info: ColumnInfo(isNumeric: c.isNumeric, isIntegral: c.isIntegral, levels: try c.levels.map(factorValue)))
     }
 
     static func factorValue(_ v: FactorValue) -> Causa_Wire_FactorValue {
@@ -340,90 +282,21 @@ enum Wire {
         }
     }
 
-    // MARK: replies
+    // MARK: failures
 
-    static func reply(_ r: ShardReply, shard: Int) -> Causa_Wire_RoundReply {
-        var w = Causa_Wire_RoundReply()
-        w.shard = UInt32(shard)
-        switch r {
-        case .summary(let s):
-            var m = Causa_Wire_ShardSummary()
-            m.rows = UInt64(s.rows)
-            m.users = UInt64(s.users)
-            m.columns = s.columns.map { c in
-                var x = Causa_Wire_ColumnSummary()
-                x.name = c.name
-                x.numericCount = UInt64(c.numericCount)
-                x.nonNumericCount = UInt64(c.nonNumericCount)
-                x.allIntegral = c.allIntegral
-                if let r = c.firstMissing { x.firstMissing = cell(r) }
-                if let r = c.firstNonNumeric { x.firstNonNumeric = cell(r) }
-                if let r = c.firstNonBinary { x.firstNonBinary = cell(r) }
-                x.levels = c.levels
-                x.levelsTruncated = c.levelsTruncated
-                return x
-            }
-            m.itemKeys = s.itemKeys.map { k in
-                var x = Causa_Wire_KeyOccurrence()
-                x.key = k.key
-                x.first = cell(k.first)
-                return x
-            }
-            w.summary = m
-        case .moments(let parts):
-            var m = Causa_Wire_MomentList()
-            m.folds = parts.map(moments)
-            w.moments = m
-        case .residuals(let s):
-            var m = Causa_Wire_ResidualStatistic()
-            m.count = s.count
-            m.sumOfSquares = s.sumOfSquares
-            m.meat = packSymmetric(s.meat, Int(Double(s.meat.count).squareRoot()))
-            w.residuals = m
-        case .newton(let parts):
-            var m = Causa_Wire_LogitList()
-            m.fits = parts.map { s in
-                var x = Causa_Wire_LogitStatistic()
-                x.dimension = UInt32(s.dimension)
-                x.count = s.count
-                x.logLikelihood = s.logLikelihood
-                x.gradient = s.gradient
-                x.information = packSymmetric(s.information, s.dimension)
-                x.meat = packSymmetric(s.meat, s.dimension)
-                x.testCount = s.testCount
-                x.testSquaredError = s.testSquaredError
-                x.minimumMargin = s.minimumMargin
-                return x
-            }
-            w.newton = m
-        case .failure(let f):
-            var m = Causa_Wire_ShardFailure()
-            m.rowIndex = UInt64(f.rowIndex)
-            m.line = UInt64(f.line)
-            m.column = UInt32(f.column ?? 0)
-            m.message = f.message
-            m.internal = f.isInternal
-            w.failure = m
-        case .embedded(let e):
-            var m = Causa_Wire_EmbedStatistic()
-            m.encoder = e.encoder
-            m.dimension = UInt32(e.dimension)
-            // Absent when the vectors carry them, or when the shard has no user with text (a d × d block of zeros).
-            if e.userVectors.isEmpty, e.userMoments.count > 0 { m.userMoments = moments(e.userMoments) }
-            m.usersWithText = UInt64(e.usersWithText)
-            m.usersWithoutText = UInt64(e.usersWithoutText)
-            if let r = e.firstUserWithoutRecord { m.firstUserWithoutRecord = cell(r) }
-            m.itemVectors = e.itemVectors
-            m.itemHasText = e.itemHasText
-            m.textsEmbedded = UInt64(e.textsEmbedded)
-            m.userVectors = e.userVectors
-            w.embedded = m
-        case .featuresReady(let rows):
-            var m = Causa_Wire_FeaturesReady()
-            m.rows = UInt64(rows)
-            w.features = m
-        }
-        return w
+    static func failure(_ f: ShardFailure) -> Causa_Wire_ShardFailure {
+        var m = Causa_Wire_ShardFailure()
+        m.rowIndex = UInt64(f.rowIndex)
+        m.line = UInt64(f.line)
+        m.column = UInt32(f.column ?? 0)
+        m.message = f.message
+        m.internal = f.isInternal
+        return m
+    }
+
+    static func failure(_ f: Causa_Wire_ShardFailure) -> ShardFailure {
+        ShardFailure(rowIndex: Int(f.rowIndex), line: Int(f.line), column: f.column == 0 ? nil : Int(f.column),
+                     message: f.message, isInternal: f.internal)
     }
 
     static func cell(_ r: CellReference) -> Causa_Wire_CellReference {
@@ -436,71 +309,5 @@ enum Wire {
 
     static func cell(_ has: Bool, _ w: Causa_Wire_CellReference) -> CellReference? {
         has ? CellReference(rowIndex: Int(w.rowIndex), line: Int(w.line), value: w.value) : nil
-    }
-
-    /// Decodes a reply, checking every size against the request it answers.
-    static func reply(_ w: Causa_Wire_RoundReply, for request: RoundRequest, plan: JobPlan) throws -> ShardReply {
-        switch w.kind {
-        case .summary(let m):
-            guard m.columns.map(\.name) == plan.columns else { throw DecodeError(message: "summary for other columns") }
-            var s = ShardSummary(columns: m.columns.map { c in
-                var x = ColumnSummary(name: c.name)
-                x.numericCount = Int(c.numericCount)
-                x.nonNumericCount = Int(c.nonNumericCount)
-                x.allIntegral = c.allIntegral
-                x.firstMissing = cell(c.hasFirstMissing, c.firstMissing)
-                x.firstNonNumeric = cell(c.hasFirstNonNumeric, c.firstNonNumeric)
-                x.firstNonBinary = cell(c.hasFirstNonBinary, c.firstNonBinary)
-                x.levels = c.levels
-                x.levelsTruncated = c.levelsTruncated
-                return x
-            })
-            s.rows = Int(m.rows)
-            s.users = Int(m.users)
-            s.itemKeys = m.itemKeys.map { KeyOccurrence(key: $0.key, first: cell(true, $0.first)!) }
-            return .summary(s)
-        case .moments(let m):
-            guard m.folds.count == plan.foldGroups else { throw DecodeError(message: "\(m.folds.count) fold moments, expected \(plan.foldGroups)") }
-            let d = Int(m.folds.first?.dimension ?? 0)
-            return .moments(try m.folds.map { try moments($0, dimension: d) })
-        case .residuals(let m):
-            guard case .residuals(let beta, _) = request else {
-                throw DecodeError(message: "residual reply to another request")
-            }
-            return .residuals(ResidualStatistic(count: m.count, sumOfSquares: m.sumOfSquares, meat: try unpackSymmetric(m.meat, beta.count)))
-        case .newton(let m):
-            guard case .newton(let fits, _) = request, m.fits.count == fits.count else {
-                throw DecodeError(message: "newton reply with wrong fit count")
-            }
-            let p = fits[0].beta.count
-            return .newton(try m.fits.map { x in
-                guard Int(x.dimension) == p, x.gradient.count == p else { throw DecodeError(message: "logit statistic of wrong size") }
-                return LogitStatistic(dimension: p, count: x.count, logLikelihood: x.logLikelihood, gradient: x.gradient,
-                                      information: try unpackSymmetric(x.information, p), meat: try unpackSymmetric(x.meat, p),
-                                      testCount: x.testCount, testSquaredError: x.testSquaredError,
-                                      minimumMargin: x.minimumMargin)
-            })
-        case .embedded(let m):
-            guard case .embed(let r) = request else { throw DecodeError(message: "embed reply to another request") }
-            let d = Int(m.dimension)
-            guard d > 0, m.itemHasText.count == r.items.count, m.itemVectors.count == r.items.count * d else {
-                throw DecodeError(message: "embed reply with \(m.itemVectors.count) vector entries for \(r.items.count) items of dimension \(d)")
-            }
-            var e = EmbedStatistic(encoder: m.encoder, dimension: d,
-                                   userMoments: m.hasUserMoments ? try moments(m.userMoments, dimension: d) : MomentMatrix(dimension: d),
-                                   usersWithText: Int(m.usersWithText), usersWithoutText: Int(m.usersWithoutText),
-                                   firstUserWithoutRecord: cell(m.hasFirstUserWithoutRecord, m.firstUserWithoutRecord),
-                                   itemVectors: m.itemVectors, itemHasText: m.itemHasText, textsEmbedded: Int(m.textsEmbedded))
-            e.userVectors = m.userVectors
-            return .embedded(e)
-        case .features(let m):
-            guard case .features = request else { throw DecodeError(message: "features reply to another request") }
-            return .featuresReady(rows: Int(m.rows))
-        case .failure(let f):
-            return .failure(ShardFailure(rowIndex: Int(f.rowIndex), line: Int(f.line), column: f.column == 0 ? nil : Int(f.column),
-                                         message: f.message, isInternal: f.internal))
-        case nil:
-            throw DecodeError(message: "reply without a kind")
-        }
     }
 }

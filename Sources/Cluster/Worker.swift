@@ -30,6 +30,8 @@ public final class Worker {
     public let logger: Logger
     let context: ZMQContext
     var workspaces: [String: ShardWorkspace] = [:]
+    /// The rounds this worker answers, by id.
+    let rounds: [String: any RoundCodec.Type]
     /// Jobs whose plan could not be taken: every request of theirs is answered with this fault.
     var brokenJobs: [String: String] = [:]
     /// The parent process at start; with `exitOnCoordinatorLoss`, a changed parent (ours died) also ends the worker.
@@ -39,7 +41,10 @@ public final class Worker {
     ///   - connect: the coordinator's endpoint, e.g. `tcp://10.0.0.5:5555`.
     ///   - name: a unique worker name; defaults to `host:pid:nonce`.
     /// - Throws: `ClusterError(.transport)` when ZeroMQ cannot start.
-    public init(connect: String, name: String? = nil, configuration: Configuration = .init(), logger: Logger) throws {
+    /// - Parameter rounds: the rounds this worker answers (the built-in ones unless told).
+    public init(connect: String, name: String? = nil, configuration: Configuration = .init(), logger: Logger,
+                rounds: [any RoundCodec.Type] = RoundCodecs.standard) throws {
+        self.rounds = RoundCodecs.byID(rounds)
         self.endpoint = connect
         self.name = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max) % 100_000)"
         self.configuration = configuration
@@ -146,18 +151,24 @@ public final class Worker {
             ack.sequence = b.sequence
             return Wire.envelope(jobID: job, .batchAck(ack))
         case .roundRequest(let r):
-            let shard = Int(r.shard)
-            let reply: ShardReply
+            var reply = Causa_Wire_RoundReply()
+            reply.shard = r.shard
+            reply.round = r.round
+            let internalFailure = { (why: String) in
+                Causa_Wire_RoundReply.OneOf_Result.failure(
+                    Wire.failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: why, isInternal: true)))
+            }
             if let ws = workspaces[job] {
-                do { reply = ws.answer(try Wire.request(r), shard: shard) } catch {
-                    reply = .failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: "malformed request: \(error)", isInternal: true))
+                if let round = rounds[r.round] {
+                    reply.result = Self.answer(round, [UInt8](r.payload), shard: Int(r.shard), in: ws)
+                } else {
+                    reply.result = internalFailure("worker \(name) does not know the round '\(r.round)'")
                 }
             } else {
                 // Answer rather than stay silent, so the coordinator fails the job now instead of at its timeout.
-                let why = brokenJobs[job] ?? "worker \(name) has no state for job \(job) (it restarted or reconnected)"
-                reply = .failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: why, isInternal: true))
+                reply.result = internalFailure(brokenJobs[job] ?? "worker \(name) has no state for job \(job) (it restarted or reconnected)")
             }
-            return Wire.envelope(jobID: job, round: envelope.round, .roundReply(Wire.reply(reply, shard: shard)))
+            return Wire.envelope(jobID: job, round: envelope.round, .roundReply(reply))
         case .jobEnd:
             workspaces[job] = nil
             brokenJobs[job] = nil
@@ -165,6 +176,20 @@ public final class Worker {
         default:
             logger.warning("dropped an unexpected message", metadata: ["job": "\(job)"])
             return nil
+        }
+    }
+    /// Decodes a round's request, answers it for one shard and encodes the statistic (or the failure).
+    static func answer<C: RoundCodec>(_ round: C.Type, _ payload: [UInt8], shard: Int, in ws: ShardWorkspace)
+        -> Causa_Wire_RoundReply.OneOf_Result
+    {
+        let request: C.Request
+        do { request = try C.decode(request: payload, plan: ws.plan) } catch {
+            let f = ShardFailure(rowIndex: 0, line: 0, column: nil, message: "malformed \(C.id) request: \(error)", isInternal: true)
+            return .failure(Wire.failure(f))
+        }
+        switch ws.answer(C.self, request, shard: shard) {
+        case .success(let statistic): return .statistic(Data(C.encode(statistic: statistic)))
+        case .failure(let f): return .failure(Wire.failure(f))
         }
     }
 }

@@ -5,11 +5,18 @@ public final class InProcessExecutor: ShardExecutor {
     /// Shard workspaces by owner; shard s lives in workspace `owner(s)`.
     private let workspaces: [ShardWorkspace]
     private let owner: (Int) -> Int
+    private let plan: JobPlan
+    /// Whether requests and statistics pass through their rounds' codecs (`RoundCodec`) as on the wire.
+    public let encodesPayloads: Bool
 
     /// Loads the job's data into `workers` workspaces (shard s goes to s mod workers).
+    /// - Parameter encodesPayloads: pass every request and statistic of a round that has a `RoundCodec` through its
+    ///   bytes, as the cluster does (a round without one fails the job); false passes the values themselves.
     /// - Throws: `InputError` from reading the data.
-    public init(prepared: PreparedJob, workers: Int = 1, batchRows: Int = 256) throws {
+    public init(prepared: PreparedJob, workers: Int = 1, batchRows: Int = 256, encodesPayloads: Bool = false) throws {
         shardCount = prepared.job.shards
+        plan = prepared.plan
+        self.encodesPayloads = encodesPayloads
         workspaces = try (0..<workers).map { _ in try ShardWorkspace(plan: prepared.plan) }
         owner = { $0 % workers }
         let ws = workspaces, own = owner
@@ -21,8 +28,27 @@ public final class InProcessExecutor: ShardExecutor {
         }
     }
 
-    public func run(perShard requests: [RoundRequest]) throws -> [ShardReply] {
+    public func answers<R: Round>(_ round: R.Type, perShard requests: [R.Request]) throws
+        -> [ShardAnswer<R.Statistic>]
+    {
         precondition(requests.count == shardCount, "run: \(requests.count) requests for \(shardCount) shards")
-        return (0..<shardCount).map { workspaces[owner($0)].answer(requests[$0], shard: $0) }
+        guard encodesPayloads else {
+            return (0..<shardCount).map { workspaces[owner($0)].answer(R.self, requests[$0], shard: $0) }
+        }
+        guard let codec = R.self as? any RoundCodec.Type else { throw RunError("the \(R.id) round has no codec") }
+        return try throughBytes(codec, requests) as! [ShardAnswer<R.Statistic>]
+    }
+
+    /// Every request and statistic encoded and decoded by `codec`, as between a coordinator and its workers.
+    private func throughBytes<C: RoundCodec>(_ codec: C.Type, _ requests: [Any]) throws -> Any {
+        try (0..<shardCount).map { s -> ShardAnswer<C.Statistic> in
+            let sent = requests[s] as! C.Request
+            let request = try C.decode(request: C.encode(request: sent), plan: plan)
+            switch workspaces[owner(s)].answer(C.self, request, shard: s) {
+            case .success(let statistic):
+                return .success(try C.decode(statistic: C.encode(statistic: statistic), request: sent, plan: plan))
+            case .failure(let f): return .failure(f)
+            }
+        }
     }
 }

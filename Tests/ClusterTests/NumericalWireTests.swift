@@ -20,13 +20,17 @@ final class NumericalWireTests: XCTestCase {
         let empty = MomentMatrix(dimension: 2)
         XCTAssertEqual(try Wire.moments(Wire.moments(empty), dimension: 2), empty)
         let centre = DesignCentre(high: [0, 1e9, 2], low: [0, 1e-8, 0])
+        let plan = JobPlan(jobID: "t", kind: .ols, formula: "y ~ x", folds: 0, foldBy: .row, columns: ["x", "y"],
+                           columnNumbers: [1, 2], levelColumns: [], outcomeColumn: "y")
         for request in [
-            RoundRequest.residuals(beta: [1, 2, 3], centre: centre),
-            .newton(fits: [NewtonFit(fit: -1, beta: [1, 2, 3])], centre: centre),
-            .residuals(beta: [1, 2], centre: DesignCentre(high: [0, 0], low: [0, 0])),
+            ResidualsRound.Request(beta: [1, 2, 3], centre: centre),
+            .init(beta: [1, 2], centre: DesignCentre(high: [0, 0], low: [0, 0])),
         ] {
-            XCTAssertEqual(try Wire.request(Wire.request(request, shard: 0)), request)
+            let bytes = ResidualsRound.encode(request: request)
+            XCTAssertEqual(try ResidualsRound.decode(request: bytes, plan: plan), request)
         }
+        let newton = NewtonRound.Request(fits: [NewtonFit(fit: -1, beta: [1, 2, 3])], centre: centre)
+        XCTAssertEqual(try NewtonRound.decode(request: NewtonRound.encode(request: newton), plan: plan), newton)
     }
 
     /// y ~ x at x = 10⁹ + 1..4 through ZeroMQ with 2 workers: slope 2.15, intercept −2150000000.25 (by hand), the

@@ -160,7 +160,8 @@ final class TextFeaturesTests: XCTestCase {
         let (alpha, beta, gamma, delta) = (e.embed("alpha"), e.embed("beta"), e.embed("gamma"), e.embed("delta"))
         let a = zip(alpha, beta).map { (2 * $1 + $0) / 3 }, b = zip(gamma, delta).map { (2 * $1 + $0) / 3 }
         let expected = (0..<384).map { (a[$0] + b[$0] + alpha[$0]) / 3 }
-        guard case .features(let request)? = executor.requests.last?.first else { return XCTFail("no features round") }
+        guard let last = executor.requests.last, last.round == FeaturesRound.id,
+              let request = last.perShard.first as? FeatureRequest else { return XCTFail("no features round") }
         let got = request.userMean
         for j in 0..<384 { XCTAssertEqual(got[j], expected[j], accuracy: 1e-7, "mean[\(j)]") }
     }
@@ -245,12 +246,13 @@ final class TextFeaturesTests: XCTestCase {
 /// Passes rounds to another executor and keeps every round's requests.
 final class RecordingExecutor: ShardExecutor {
     let base: ShardExecutor
-    var requests: [[RoundRequest]] = []
+    /// Per round: its id and the per-shard requests.
+    var requests: [(round: String, perShard: [Any])] = []
     init(_ base: ShardExecutor) { self.base = base }
     var shardCount: Int { base.shardCount }
-    func run(perShard requests: [RoundRequest]) throws -> [ShardReply] {
-        self.requests.append(requests)
-        return try base.run(perShard: requests)
+    func answers<R: Round>(_ round: R.Type, perShard requests: [R.Request]) throws -> [ShardAnswer<R.Statistic>] {
+        self.requests.append((R.id, requests))
+        return try base.answers(round, perShard: requests)
     }
 }
 

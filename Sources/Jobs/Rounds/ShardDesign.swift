@@ -1,0 +1,121 @@
+import Statistics
+import Tabular
+
+/// How each data column is to be read when building the design (decided by the coordinator).
+public struct ColumnSchema: Sendable, Equatable {
+    public var name: String
+    public var info: ColumnInfo
+    public init(name: String, info: ColumnInfo) {
+        self.name = name
+        self.info = info
+    }
+}
+
+/// What the residual and Newton rounds subtract from each design column, as an unevaluated sum high + low (the
+/// column means to about twice Float64 precision; `DesignCentring`): x − centre is computed as (x − high) − low.
+public struct DesignCentre: Sendable, Equatable {
+    /// [p] rounded centre.
+    public var high: [Double]
+    /// [p] its rounding error.
+    public var low: [Double]
+    public init(high: [Double], low: [Double]) {
+        precondition(high.count == low.count, "DesignCentre: \(high.count) and \(low.count) values")
+        self.high = high
+        self.low = low
+    }
+}
+
+/// One shard's design: [n, p] row-major x, [n] y, and each row's fold.
+struct ShardDesign {
+    var x: [Double]
+    var y: [Double]
+    var fold: [Int]
+}
+
+extension ShardWorkspace {
+    func design(for schema: [ColumnSchema]) throws -> DesignMatrixSpec {
+        if let spec { return spec }
+        let info = Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) })
+        let s = try DesignMatrixSpec(formula: formula, columns: info)
+        spec = s
+        return s
+    }
+
+    func build(_ data: RowBatch, spec: DesignMatrixSpec, schema: [ColumnSchema]) throws -> ShardDesign {
+        let c = plan.columns.count, p = spec.width, n = data.count
+        let slot = Dictionary(uniqueKeysWithValues: plan.columns.enumerated().map { ($1, $0) })
+        let info = Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) })
+        let featureNames = plan.text?.featureNames ?? []
+        let featureSlot = Dictionary(uniqueKeysWithValues: featureNames.enumerated().map { ($1, $0) })
+        let f = featureNames.count
+        let rowFeatures = features[data.shard] ?? []
+        if spec.dataColumns.contains(where: { featureSlot[$0] != nil }), rowFeatures.count != n * f {
+            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: shard \(data.shard) has no text features (features round missing)", isInternal: true)
+        }
+        let parsedColumns = numbers[data.shard].flatMap { $0.count == c ? $0 : nil }
+        // (slot, numeric) for data columns; (−1 − feature index, true) for text features.
+        let reads = spec.dataColumns.map { name in featureSlot[name].map { (-1 - $0, true) } ?? (slot[name]!, info[name]!.isNumeric) }
+        var x = [Double](repeating: 0, count: n * p)
+        var y = [Double](repeating: 0, count: n)
+        var fold = [Int](repeating: 0, count: n)
+        var row = [Double](repeating: 0, count: p)
+        var values = [FactorValue](repeating: .number(0), count: reads.count)
+        var scratch = DesignMatrixSpec.Scratch(factors: spec.factors.count)
+        for i in 0..<n {
+            for (k, (s, numeric)) in reads.enumerated() {
+                if s < 0 {
+                    values[k] = .number(rowFeatures[i * f + (-1 - s)])
+                    continue
+                }
+                if numeric, let cached = parsedColumns?[s], cached.count == n, !cached[i].isNaN {
+                    values[k] = .number(cached[i])
+                    continue
+                }
+                let text = data.fields[i * c + s]
+                if numeric {
+                    guard let v = Cell.number(text) else {
+                        throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: plan.columnNumbers[s],
+                                           message: "'\(text)' is not a number (column \(plan.columns[s]))")
+                    }
+                    values[k] = .number(v)
+                } else {
+                    values[k] = .string(text)
+                }
+            }
+            do {
+                y[i] = try spec.fill(values: values, row: &row, scratch: &scratch)
+            } catch let error as FormulaError {
+                throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: error.message)
+            }
+            guard y[i].isFinite, row.allSatisfy(\.isFinite) else {
+                let term = y[i].isFinite ? spec.columnNames[row.firstIndex { !$0.isFinite }!] : "the outcome"
+                throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil,
+                                   message: "\(term) is not finite in this row (log of 0 or less, division by 0, or overflow)")
+            }
+            if plan.kind == .logit, y[i] != 0, y[i] != 1 {
+                throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil,
+                                   message: "the outcome is \(y[i]); a logit needs 0 or 1")
+            }
+            for j in 0..<p { x[i * p + j] = row[j] }
+            fold[i] = plan.folds > 0 ? UserKey.fold(rowIndex: data.rowIndex[i], hash: data.userHash[i], folds: plan.folds, by: plan.foldBy) : 0
+        }
+        return ShardDesign(x: x, y: y, fold: fold)
+    }
+
+    func designOf(shard: Int) throws -> ShardDesign {
+        if let d = designs[shard] { return d }
+        if (rows[shard]?.count ?? 0) == 0 { return ShardDesign(x: [], y: [], fold: []) }
+        throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: shard \(shard) has no design (moments round missing)", isInternal: true)
+    }
+
+    /// The design with `centre` subtracted from every row, as (x − high) − low (the design itself when the centre is
+    /// all zeros).
+    static func centred(_ x: [Double], columns p: Int, centre: DesignCentre) -> [Double] {
+        guard centre.high.count == p, (centre.high + centre.low).contains(where: { $0 != 0 }) else { return x }
+        var z = x
+        for i in 0..<(p == 0 ? 0 : x.count / p) {
+            for j in 0..<p { z[i * p + j] = (z[i * p + j] - centre.high[j]) - centre.low[j] }
+        }
+        return z
+    }
+}
