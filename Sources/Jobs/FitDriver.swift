@@ -236,10 +236,16 @@ public struct FitDriver {
         }
         // Features: each shard gets the projection and the items its rows name.
         let table = ItemVectorTable(keys: unitKeys, rows: unitRows, dimension: d)
-        let requests = (0..<shards).map { s -> RoundRequest in
+        let requests = try (0..<shards).map { s -> RoundRequest in
             let keys = t.itemsPath == nil ? [] : summaries[s].itemKeys.map(\.key)
+            var scores: [Double] = []
+            for key in keys {
+                // Every item key of the data was checked against the items file above.
+                guard let v = itemScores[key] else { throw RunError("internal: no scores for item '\(key)' of shard \(s)") }
+                scores += v
+            }
             return .features(FeatureRequest(components: k, dimension: d, userMean: userPCA?.mean ?? [], userAxes: userPCA?.components ?? [],
-                                            itemKeys: keys, itemScores: keys.flatMap { itemScores[$0]! }, vectorKeys: keys, vectors: table))
+                                            itemKeys: keys, itemScores: scores, vectorKeys: keys, vectors: table))
         }
         let ready = try executor.run(perShard: requests)
         try throwFirstFailure(ready, round: "features")
