@@ -125,9 +125,17 @@ public struct JobSpec: Sendable, Equatable, Codable {
         return try parse(text: text, path: path)
     }
 
-    /// Parses job-file text; `path` is used for messages and to resolve relative data paths.
+    /// Parses job-file text; `path` is used for messages and to resolve relative data paths. The text is pre-scanned
+    /// first (`JobTextGuard.prescan`): TOMLKit's parser aborts the process on some malformed text.
     /// - Throws: `InputError`.
     public static func parse(text: String, path: String) throws -> JobSpec {
+        try JobTextGuard.prescan(text: text, path: path)
+        return try parseUnchecked(text: text, path: path)
+    }
+
+    /// `parse` without the pre-scan: only to show what the TOML library does with raw text (tests, fuzzing).
+    /// - Throws: `InputError`.
+    public static func parseUnchecked(text: String, path: String) throws -> JobSpec {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

@@ -11,7 +11,8 @@ import Foundation
 ///   and memory limit, so an abort the pre-scan did not foresee ends the child, not the caller. The coordinator,
 ///   `causa local`, `causa submit` and `causa partition` parse this way.
 ///
-/// Library callers (tests) may use `parseInProcess(text:path:)`: the pre-scan, then `JobSpec.parse`.
+/// `JobSpec.parse` (and so `JobSpec.load`) runs the pre-scan before TOMLKit; library callers and tests parse in
+/// process that way (`parseInProcess` is the same).
 public enum JobTextGuard {
     /// Limits of the child process that parses a job file.
     public struct Limits: Sendable {
@@ -41,11 +42,10 @@ public enum JobTextGuard {
         }
     }
 
-    /// The pre-scan, then `JobSpec.parse` in this process.
+    /// The pre-scan, then TOMLKit, in this process (`JobSpec.parse`).
     /// - Throws: `InputError`.
     public static func parseInProcess(text: String, path: String) throws -> JobSpec {
-        try prescan(text: text, path: path)
-        return try JobSpec.parse(text: text, path: path)
+        try JobSpec.parse(text: text, path: path)
     }
 
     // MARK: out of process
@@ -114,7 +114,7 @@ public enum JobTextGuard {
         var answer = Answer()
         if let text = String(data: input, encoding: .utf8) {
             do {
-                answer.spec = prescan ? try parseInProcess(text: text, path: path) : try JobSpec.parse(text: text, path: path)
+                answer.spec = prescan ? try parseInProcess(text: text, path: path) : try JobSpec.parseUnchecked(text: text, path: path)
             } catch let e as InputError {
                 answer.error = ErrorAnswer(file: e.file, line: e.line, column: e.column, message: e.message)
             } catch {
@@ -290,13 +290,16 @@ struct Prescanner {
 
     /// The first problem as (line, column, message), or nil.
     mutating func firstError() -> (Int, Int, String)? {
-        var depth = 0  // open arrays and inline tables in a value
+        var open: [UInt8] = []  // the arrays ('[') and inline tables ('{') a value has open
         var atLineStart = true
+        var arrayValueNext = false  // just after an array's '[' or ',': a value or ']' must come
+        var valueNext = false  // just after '=': a value must come
         while let b = peek() {
             switch b {
             case 0x0A:
                 newline()
                 atLineStart = true
+                valueNext = false
                 continue
             case 0x20, 0x09, 0x0D:
                 i += 1
@@ -307,23 +310,111 @@ struct Prescanner {
             case 0x22, 0x27:  // strings
                 if let e = skipString() { return e }
                 atLineStart = false
+                arrayValueNext = false
+                valueNext = false
                 continue
             default:
                 break
             }
-            if b == 0x5B, depth == 0, atLineStart {  // '[' opening a line outside any value: a table header
+            // U+0085, U+2028 and U+2029 are not TOML line breaks; toml++ takes them for value ends where a value must
+            // start (an assertion). Outside strings and comments they are never valid.
+            if b == 0xC2, peek(1) == 0x85 { return (line, column, "U+0085 (next line) is not a TOML line break; use a newline") }
+            if b == 0xE2, peek(1) == 0x80, peek(2) == 0xA8 || peek(2) == 0xA9 {
+                return (line, column, "U+\(peek(2) == 0xA8 ? "2028" : "2029") is not a TOML line break; use a newline")
+            }
+            if b == 0x5B, open.isEmpty, atLineStart {  // '[' opening a line outside any value: a table header
                 if let e = checkHeader() { return e }
                 continue
             }
             atLineStart = false
+            if arrayValueNext, b == 0x7D {  // toml++ fails an assertion on '}' where an array value must start
+                return (line, column, "expected a value or ']' in the array, found '}'")
+            }
+            if Self.isDigit(b), i == 0 || !Self.isValueCharacter(bytes[i - 1]), let e = checkDateThenDigit() { return e }
+            if valueNext || arrayValueNext, ![0x5B, 0x7B, 0x5D, 0x7D, 0x2C, 0x3D].contains(b) {
+                // A bare value (number, date/time, boolean): its whole spelling is checked, since toml++ picks a
+                // parser from a few characters and some of those parsers assert what they were promised.
+                if let e = checkBareValue() { return e }
+                valueNext = false
+                arrayValueNext = false
+                continue
+            }
+            valueNext = false
+            arrayValueNext = false
             switch b {
-            case 0x5B, 0x7B: depth += 1
-            case 0x5D, 0x7D: depth = max(0, depth - 1)
+            case 0x5B:
+                open.append(b)
+                arrayValueNext = true
+            case 0x7B: open.append(b)
+            case 0x5D, 0x7D: _ = open.popLast()
+            case 0x2C: arrayValueNext = open.last == 0x5B
+            case 0x3D: valueNext = true  // '=': a value follows
             default: break
             }
             i += 1
         }
         return nil
+    }
+
+    static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+
+    /// TOML 1.0's bare values (toml.io/en/v1.0.0, ABNF): booleans, integers (decimal, hex, octal, binary), floats
+    /// (with inf and nan), offset and local date-times, local dates and local times.
+    static let bareValue: NSRegularExpression = {
+        let dec = "[0-9](?:_?[0-9])*"
+        let int = "[+-]?(?:0|[1-9](?:_?[0-9])*)"
+        let float = "\(int)(?:\\.\(dec)(?:[eE][+-]?\(dec))?|[eE][+-]?\(dec))|[+-]?(?:inf|nan)"
+        let date = "[0-9]{4}-[0-9]{2}-[0-9]{2}", time = "[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]+)?"
+        let dateTime = "\(date)[Tt ]\(time)(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?"
+        let all = ["true", "false", int, "0x[0-9A-Fa-f](?:_?[0-9A-Fa-f])*", "0o[0-7](?:_?[0-7])*", "0b[01](?:_?[01])*", float,
+                   dateTime, date, time].joined(separator: "|")
+        return try! NSRegularExpression(pattern: "\\A(?:\(all))\\z")  // a constant pattern: it compiles
+    }()
+
+    /// Checks the bare value at the cursor and moves past it.
+    mutating func checkBareValue() -> (Int, Int, String)? {
+        let (l, col) = (line, column)
+        func isEnd(_ j: Int) -> Bool {
+            let b = bytes[j]
+            if [0x20, 0x09, 0x0D, 0x0A, 0x2C, 0x5D, 0x7D, 0x23].contains(b) { return true }
+            // U+0085, U+2028, U+2029: reported by the caller
+            if b == 0xC2, j + 1 < bytes.count, bytes[j + 1] == 0x85 { return true }
+            return b == 0xE2 && j + 2 < bytes.count && bytes[j + 1] == 0x80 && (bytes[j + 2] == 0xA8 || bytes[j + 2] == 0xA9)
+        }
+        var j = i
+        while j < bytes.count, !isEnd(j) { j += 1 }
+        // A date-time may be written with a space between date and time.
+        if j - i == 10, j + 1 < bytes.count, bytes[j] == 0x20, Self.isDigit(bytes[j + 1]) {
+            j += 1
+            while j < bytes.count, !isEnd(j) { j += 1 }
+        }
+        let token = String(decoding: bytes[i..<j], as: UTF8.self)
+        i = j
+        let range = NSRange(token.startIndex..<token.endIndex, in: token)
+        guard Self.bareValue.firstMatch(in: token, range: range) == nil else { return nil }
+        let shown = token.count > 40 ? String(token.prefix(40)) + "…" : token
+        return (l, col, "'\(shown)' is not a TOML value (a number, a date or time, true or false, a quoted string, an array or an inline table)")
+    }
+
+    /// Characters that continue a bare value (number, date, boolean, key).
+    static func isValueCharacter(_ b: UInt8) -> Bool { isBareKey(b) || b == 0x2B || b == 0x2E || b == 0x3A }
+
+    /// A local date, one space and a single digit that does not start a time (`1979-05-27 5`): toml++ looks ahead
+    /// for a date-time written with a space and fails an assertion when the value ends after that digit. No valid
+    /// TOML has this shape outside strings (a time needs HH:MM:SS), so it is refused here. Does not move the cursor.
+    func checkDateThenDigit() -> (Int, Int, String)? {
+        var j = i, kept: [UInt8] = []
+        while j < bytes.count, Self.isDigit(bytes[j]) || bytes[j] == 0x2D || bytes[j] == 0x5F {
+            if bytes[j] != 0x5F { kept.append(bytes[j]) }  // toml++ skips underscores while it looks ahead
+            j += 1
+        }
+        guard kept.count == 10, kept[4] == 0x2D, kept[7] == 0x2D,
+              kept.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || Self.isDigit($0.element) }),
+              j + 1 < bytes.count, bytes[j] == 0x20, Self.isDigit(bytes[j + 1]),
+              j + 2 >= bytes.count || !Self.isDigit(bytes[j + 2]) else { return nil }
+        let date = String(decoding: bytes[i..<j], as: UTF8.self)
+        return (line, column, "'\(date)' followed by ' \(UnicodeScalar(bytes[j + 1]))' is neither a date nor a date-time "
+                + "(a date-time written with a space needs HH:MM:SS after it: 1979-05-27 07:32:00)")
     }
 
     /// Skips a string starting at the cursor (basic, literal, or either multi-line form).

@@ -23,6 +23,31 @@ final class JobTextGuardTests: XCTestCase {
                 assertInputError(try JobTextGuard.parseInProcess(text: text, path: path), file: path, line: line, column: column, contains: message)
             }
         }
+        // A date, a space and one digit (found by the fuzz test: toml++ fails an assertion looking for a time).
+        for text in ["a = 1979-05-27 5\n", "a = 1979-05-27 5", "a = [1979-05-27 5]", "a = 1979-05-2_7 5,", "x = 1\na =1979-05-27 5 # c\n"] {
+            let line = text.hasPrefix("x") ? 2 : 1
+            let column = text.contains("[") ? 6 : (text.contains("=1979") ? 4 : 5)
+            assertInputError(try JobTextGuard.prescan(text: text, path: path), file: path, line: line, column: column, contains: "neither a date nor a date-time")
+        }
+        for text in ["a = 1979-05-27 07:32:00\n", "a = 1979-05-27\n", "a = \"1979-05-27 5\"\n", "# 1979-05-27 5\n", "a = 1979-05-27T07:32:00 \n"] {
+            XCTAssertNoThrow(try JobTextGuard.prescan(text: text, path: path), text)
+        }
+        // '}' where an array value must start, and Unicode line separators outside strings (found by the fuzz test).
+        for (text, column, message) in [("a = [}]", 6, "found '}'"), ("a = [1, }]", 9, "found '}'"), ("a = [\n # c\n }", 2, "found '}'"),
+                                        ("a = [\u{2028}1]", 6, "U+2028"), ("a = 1\u{85}", 6, "U+0085"), ("a\u{2028} = 1", 2, "U+2028")] {
+            assertInputError(try JobTextGuard.prescan(text: text, path: path), file: path, line: text.contains("# c") ? 3 : 1, column: column, contains: message)
+        }
+        // Bare values are checked against TOML's grammar (the fuzz test found toml++ asserting on '1979-05-27T𝔘').
+        for (text, column) in [("a = 1979-05-27T\u{1D518}-07:32:00Z", 5), ("a = [1, 0x]", 9), ("a = { b = 1e }", 11), ("a = tru", 5),
+                               ("a = 1979-05-27T-07:32:00Z", 5), ("a = 07:32", 5), ("a = 1__0", 5), ("a = 1\u{85}", 6)] {
+            assertInputError(try JobTextGuard.prescan(text: text, path: path), file: path, line: 1, column: column,
+                             contains: text.contains("\u{85}") ? "U+0085" : "is not a TOML value")
+        }
+        for text in ["a = [{}, {b = [1]}]\n", "a = \"\u{2028}\"\n", "# \u{2028}\n", "a = [[], [1,], ]\n",
+                     "a = [true, false, -0, +1_000, 0xdead_BEEF, 0o17, 0b1_0, 3.14e-2, 1E+3, -inf, nan, 1979-05-27T07:32:00.5+01:00]\n",
+                     "a = 1979-05-27 07:32:00Z\nb = 07:32:00\nc = 1979-05-27t07:32:00z # c\nd = {e = 1,f = 2}\n"] {
+            XCTAssertNoThrow(try JobTextGuard.prescan(text: text, path: path), text)
+        }
         // The field file: line 4 is `[[[model]]`.
         let file = Fixtures.path("cases/C22_bad_table_header.toml")
         assertInputError(try JobTextGuard.parseInProcess(text: String(contentsOfFile: file, encoding: .utf8), path: file), file: file, line: 4,
