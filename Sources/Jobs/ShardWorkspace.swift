@@ -350,7 +350,13 @@ public final class ShardWorkspace {
         }
         let parsedColumns = numbers[data.shard].flatMap { $0.count == c ? $0 : nil }
         // (slot, numeric) for data columns; (−1 − feature index, true) for text features.
-        let reads = spec.dataColumns.map { name in featureSlot[name].map { (-1 - $0, true) } ?? (slot[name]!, info[name]!.isNumeric) }
+        let reads = try spec.dataColumns.map { name -> (Int, Bool) in
+            if let k = featureSlot[name] { return (-1 - k, true) }
+            guard let s = slot[name], let i = info[name] else {  // a plan or schema that does not fit the formula (wire fault)
+                throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: column '\(name)' is not in the job's plan or schema", isInternal: true)
+            }
+            return (s, i.isNumeric)
+        }
         var x = [Double](repeating: 0, count: n * p)
         var y = [Double](repeating: 0, count: n)
         var fold = [Int](repeating: 0, count: n)
@@ -428,6 +434,7 @@ public final class ShardWorkspace {
         let p = beta.count, n = d.y.count
         var s = ResidualStatistic(dimension: p)
         guard n > 0 else { return s }
+        guard d.x.count == n * p else { throw Self.wrongWidth(p, design: d) }
         let fitted = d.x.withUnsafeBufferPointer { LinearAlgebra.multiply($0.baseAddress!, rows: n, n: p, beta) }
         var scaled = [Double](repeating: 0, count: n * p)
         for i in 0..<n {
@@ -440,8 +447,15 @@ public final class ShardWorkspace {
         return s
     }
 
+    /// A request whose β does not fit the shard's design (a wire fault, not the user's).
+    static func wrongWidth(_ p: Int, design d: ShardDesign) -> ShardFailure {
+        ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: β of \(p) values for a design of \(d.x.count) values and \(d.y.count) rows",
+                     isInternal: true)
+    }
+
     func newton(shard: Int, fits: [NewtonFit]) throws -> [LogitStatistic] {
         let d = try designOf(shard: shard)
+        if let bad = fits.first(where: { !d.y.isEmpty && d.x.count != d.y.count * $0.beta.count }) { throw Self.wrongWidth(bad.beta.count, design: d) }
         return fits.map { f in
             guard !d.y.isEmpty else { return LogitStatistic(dimension: f.beta.count) }
             if f.fit < 0 { return LogitStatistic(x: d.x, y: d.y, beta: f.beta, train: { _ in true }, test: { _ in false }) }

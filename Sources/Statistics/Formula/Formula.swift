@@ -295,9 +295,14 @@ struct FormulaParser {
         if base.intercept { throw FormulaError("the intercept cannot be raised to a power", at: offset) }
         var all = base.terms
         var big = base
-        for _ in 1..<n {
+        // Beyond the number of terms a power adds nothing (a term times itself is itself), so a huge power from the
+        // formula stops there; a power that expands into too many terms is refused.
+        for _ in 1..<max(1, min(n, base.terms.count)) {
             big = TermSet(terms: interaction(base, big))
             all += big.terms
+            if all.count > 10_000 {
+                throw FormulaError("'**' expands into more than 10000 terms; use a smaller power or fewer terms", at: offset)
+            }
         }
         return TermSet(terms: all)
     }
