@@ -97,6 +97,19 @@ extension CLITests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/p"))
     }
 
+    /// Seconds options that would overflow `Int(_:)` later (deadlines, messages) are refused up front (exit 2).
+    func testSecondsOptionsOutOfRangeAreInputErrors() throws {
+        for arguments in [["submit", "j.toml", "--coordinator", "tcp://127.0.0.1:9", "--out", "o", "--timeout", "1e300"],
+                          ["submit", "j.toml", "--coordinator", "tcp://127.0.0.1:9", "--out", "o", "--silence-timeout", "nan"],
+                          ["coordinator", "--bind", "tcp://127.0.0.1:*", "--heartbeat-timeout", "inf"],
+                          ["worker", "--connect", "tcp://127.0.0.1:9", "--coordinator-timeout=-1"],
+                          ["local", "--job", "j.toml", "--out", "o", "--heartbeat-timeout", "1e19"]] {
+            let run = try causa(arguments)
+            XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains("must be a positive number of seconds"), "\(arguments): \(run.stderr)")
+        }
+    }
+
     /// Starts `causa coordinator` on a free port; returns the process and its endpoint.
     func startCoordinator(_ extra: [String] = []) throws -> (Process, String) {
         let coordinator = Process()

@@ -142,6 +142,50 @@ final class CrashSafetyClusterTests: XCTestCase {
     }
 }
 
+/// Wire messages from a faulty or hostile peer: sizes and counts beyond any data are decode errors, not traps.
+final class WireBoundsTests: XCTestCase {
+    func plan() throws -> JobPlan {
+        let spec = try job(kind: "ols", formula: "click ~ item_id", folds: 2, shards: 4)
+        return try PreparedJob(job: spec, jobID: "wire").plan
+    }
+
+    func testCountsAndDimensionsBeyondAnyDataAreDecodeErrors() throws {
+        let plan = try plan()
+        // A summary whose row count does not fit Int (Int(UInt64.max) traps).
+        var summary = Causa_Wire_ShardSummary()
+        summary.columns = plan.columns.map { var c = Causa_Wire_ColumnSummary(); c.name = $0; return c }
+        summary.rows = UInt64.max
+        var reply = Causa_Wire_RoundReply()
+        reply.summary = summary
+        XCTAssertThrowsError(try Wire.reply(reply, for: .summarize, plan: plan)) { XCTAssertTrue("\($0)".contains("rows"), "\($0)") }
+        // An embed reply of dimension 4·10⁹ and no items (a d × d moment matrix would be allocated).
+        var embedded = Causa_Wire_EmbedStatistic()
+        embedded.dimension = 4_000_000_000
+        reply.embedded = embedded
+        XCTAssertThrowsError(try Wire.reply(reply, for: .embed(EmbedRequest(users: [], items: [])), plan: plan))
+        // A features request whose k × d overflows Int.
+        var features = Causa_Wire_RoundRequest.Features()
+        features.components = UInt32.max
+        features.dimension = UInt32.max
+        var request = Causa_Wire_RoundRequest()
+        request.features = features
+        XCTAssertThrowsError(try Wire.request(request)) { XCTAssertTrue("\($0)".contains("k = "), "\($0)") }
+        // A packed matrix of a dimension whose d(d+1)/2 overflows.
+        XCTAssertThrowsError(try Wire.unpackSymmetric([], Int.max))
+        // A plan with one fold (a worker would divide by it) or without the text columns it names.
+        var wirePlan = Wire.plan(plan)
+        wirePlan.folds = 1
+        XCTAssertThrowsError(try Wire.plan(wirePlan)) { XCTAssertTrue("\($0)".contains("1 folds"), "\($0)") }
+        // Row positions beyond Int are clamped (they only name rows in messages).
+        var batch = Causa_Wire_RowBatch()
+        batch.rowIndex = [UInt64.max]
+        batch.line = [UInt64.max]
+        batch.userHash = [1]
+        batch.fields = plan.columns.map { _ in "1" }
+        XCTAssertEqual(try Wire.batch(batch, columns: plan.columns.count).rowIndex, [Int.max])
+    }
+}
+
 extension SubmitClient.Result {
     func isInputError(at place: String) -> Bool {
         if case .inputError(let m) = self { return m.hasPrefix(place) }
