@@ -34,7 +34,9 @@ public final class Coordinator {
         public var clientHeartbeatInterval: Double = 1
         /// Parses a submitted job's text (text, path). The default pre-scans and parses in this process; `causa
         /// coordinator` parses in a child process (`JobTextGuard.parseIsolated`), so no job text can abort it.
-        public var parseJob: @Sendable (String, String) throws -> JobSpec = { try JobTextGuard.parseInProcess(text: $0, path: $1) }
+        public var parseJob: @Sendable (String, String) throws -> JobSpec = {
+            try JobTextGuard.parseInProcess(text: $0, path: $1)
+        }
         public init() {}
     }
 

@@ -62,7 +62,9 @@ final class SharedRouter: @unchecked Sendable {
     /// Moves every queued message into the inbox; notes the identities of new submit clients. Socket held.
     private func readQueued(_ s: ZMQSocket) throws {
         while let frames = try s.receive(dontWait: true) {
-            if frames.count == 2, let e = try? Wire.decode(frames[1]), case .submit = e.body { clients.insert(frames[0]) }
+            if frames.count == 2, let e = try? Wire.decode(frames[1]), case .submit = e.body {
+                clients.insert(frames[0])
+            }
             inbox.append(frames)
         }
     }
@@ -87,7 +89,8 @@ final class SharedRouter: @unchecked Sendable {
             let ready = try withSocket { s -> Bool in
                 if !inbox.isEmpty { return true }
                 let slice = max(0, min(100, Int(left * 1000)))
-                return try ZMQPoller.poll([(s, .readable)], timeoutMilliseconds: slice).first?.contains(.readable) == true
+                return try ZMQPoller.poll([(s, .readable)], timeoutMilliseconds: slice).first?.contains(.readable)
+                    == true
             }
             if ready || deadline.timeIntervalSinceNow <= 0 { return ready }
         }
@@ -132,7 +135,10 @@ final class SharedRouter: @unchecked Sendable {
             }
             release()
             var slept = 0.0
-            while slept < interval, !isStopped { usleep(20_000); slept += 0.02 }
+            while slept < interval, !isStopped {
+                usleep(20_000)
+                slept += 0.02
+            }
         }
     }
 }

@@ -18,7 +18,8 @@ public enum SubmitClient {
     /// - Throws: `ClusterError(.coordinatorLost)` after `silence` seconds without a message from the coordinator
     ///   (it died, or none runs there); `ClusterError(.timeout)` when no result arrives within `timeout`;
     ///   `.transport` on socket failures.
-    public static func submit(jobPath: String, jobText: String, coordinator: String, timeout: Double, silence: Double = 5) throws -> Result {
+    public static func submit(jobPath: String, jobText: String, coordinator: String, timeout: Double,
+                              silence: Double = 5) throws -> Result {
         let context = try ZMQContext()
         let socket = try ZMQSocket(context: context, type: .dealer)
         defer { socket.close() }
@@ -36,9 +37,14 @@ public enum SubmitClient {
             let silent = Date().timeIntervalSince(lastHeard)
             if silent > silence {
                 if heard == nil {
-                    throw ClusterError(.coordinatorLost, "no answer from a coordinator at \(coordinator) within \(Int(silence)) s (is `causa coordinator` running there?)")
+                    throw ClusterError(.coordinatorLost,
+                                       "no answer from a coordinator at \(coordinator) within \(Int(silence)) s "
+                                       + "(is `causa coordinator` running there?)")
                 }
-                throw ClusterError(.coordinatorLost, "the coordinator at \(coordinator) went silent: no heartbeat for \(Int(silence)) s while the job was waiting or running (it stopped, or the network failed); the job's outcome is unknown")
+                throw ClusterError(
+                    .coordinatorLost,
+                    "the coordinator at \(coordinator) went silent: no heartbeat for \(Int(silence)) s while the job was "
+                        + "waiting or running (it stopped, or the network failed); the job's outcome is unknown")
             }
             let ready = try ZMQPoller.poll([(socket, .readable)], timeoutMilliseconds: 200)
             guard ready.first?.contains(.readable) == true, let frames = try socket.receive(dontWait: true), frames.count == 1,

@@ -58,6 +58,14 @@ enum Wire {
         return Int(v)
     }
 
+    /// A count carried as a Double (moment matrices, residual and logit statistics): finite, whole, 0...2⁴⁰ (the
+    /// coordinator turns counts into `Int`s).
+    static func checkCount(_ v: Double, _ what: String) throws {
+        guard v.isFinite, v >= 0, v <= Double(maximumCount), v.rounded() == v else {
+            throw DecodeError(message: "\(what) = \(v) is not a count")
+        }
+    }
+
     /// A row index or line from the wire, for messages and ordering only: clamped into `Int`.
     static func position(_ v: UInt64) -> Int { Int(clamping: v) }
 
@@ -181,7 +189,10 @@ enum Wire {
     }
 
     static func moments(_ x: Causa_Wire_MomentMatrix, dimension d: Int) throws -> MomentMatrix {
-        guard d >= 0, d <= maximumDimension, Int(x.dimension) == d, x.mean.count == d else { throw DecodeError(message: "moment matrix of wrong size") }
+        guard d >= 0, d <= maximumDimension, Int(x.dimension) == d, x.mean.count == d else {
+            throw DecodeError(message: "moment matrix of wrong size")
+        }
+        try checkCount(x.count, "moment matrix count")
         return MomentMatrix(dimension: d, count: x.count, mean: x.mean, comoment: try unpackSymmetric(x.comoment, d))
     }
 
@@ -190,15 +201,21 @@ enum Wire {
             throw DecodeError(message: "plan with unknown kind '\(w.kind)' or fold_by '\(w.foldBy)'")
         }
         guard w.columns.count == w.columnNumbers.count, !w.columns.isEmpty else { throw DecodeError(message: "plan with mismatched columns") }
-        guard w.folds == 0 || (2...1000).contains(w.folds) else { throw DecodeError(message: "plan with \(w.folds) folds") }
+        guard w.folds == 0 || (2...1000).contains(w.folds) else {
+            throw DecodeError(message: "plan with \(w.folds) folds")
+        }
         var plan = JobPlan(jobID: w.jobID, kind: kind, formula: w.formula, folds: Int(w.folds), foldBy: foldBy, columns: w.columns,
                            columnNumbers: w.columnNumbers.map { Int($0) }, levelColumns: w.levelColumns,
                            outcomeColumn: w.outcomeColumn.isEmpty ? nil : w.outcomeColumn)
         plan.userKey = w.userKey
         if w.hasText { plan.text = try text(w.text) }
         // Columns the worker looks up by name must be in the plan (a worker indexes rows by them).
-        let named = plan.text.map { ($0.usersPath == nil ? $0.userText : []) + [$0.timestamp, $0.itemKey].compactMap { $0 } } ?? []
-        if let missing = named.first(where: { !w.columns.contains($0) }) { throw DecodeError(message: "plan without its column '\(missing)'") }
+        let named = plan.text.map { t in
+            (t.usersPath == nil ? t.userText : []) + [t.timestamp, t.itemKey].compactMap { $0 }
+        } ?? []
+        if let missing = named.first(where: { !w.columns.contains($0) }) {
+            throw DecodeError(message: "plan without its column '\(missing)'")
+        }
         plan.categoricalColumns = w.categoricalColumns
         return plan
     }
@@ -221,7 +238,8 @@ enum Wire {
         guard w.line.count == n, w.userHash.count == n, w.fields.count == n * columns else {
             throw DecodeError(message: "row batch with \(n) rows, \(w.line.count) lines, \(w.userHash.count) hashes, \(w.fields.count) fields for \(columns) columns")
         }
-        return RowBatch(shard: Int(w.shard), rowIndex: w.rowIndex.map(position), line: w.line.map(position), userHash: w.userHash, fields: w.fields)
+        return RowBatch(shard: Int(w.shard), rowIndex: w.rowIndex.map(position), line: w.line.map(position),
+                        userHash: w.userHash, fields: w.fields)
     }
 
     // MARK: requests
@@ -450,12 +468,15 @@ enum Wire {
             return .moments(try m.folds.map { try moments($0, dimension: d) })
         case .residuals(let m):
             guard case .residuals(let beta) = request else { throw DecodeError(message: "residual reply to another request") }
+            try checkCount(m.count, "residual count")
             return .residuals(ResidualStatistic(count: m.count, sumOfSquares: m.sumOfSquares, meat: try unpackSymmetric(m.meat, beta.count)))
         case .newton(let m):
             guard case .newton(let fits) = request, m.fits.count == fits.count else { throw DecodeError(message: "newton reply with wrong fit count") }
             let p = fits[0].beta.count
             return .newton(try m.fits.map { x in
                 guard Int(x.dimension) == p, x.gradient.count == p else { throw DecodeError(message: "logit statistic of wrong size") }
+                try checkCount(x.count, "logit count")
+                try checkCount(x.testCount, "logit test count")
                 return LogitStatistic(dimension: p, count: x.count, logLikelihood: x.logLikelihood, gradient: x.gradient,
                                       information: try unpackSymmetric(x.information, p), meat: try unpackSymmetric(x.meat, p),
                                       testCount: x.testCount, testSquaredError: x.testSquaredError)
@@ -463,7 +484,8 @@ enum Wire {
         case .embedded(let m):
             guard case .embed(let r) = request else { throw DecodeError(message: "embed reply to another request") }
             let d = Int(m.dimension)
-            guard d > 0, d <= maximumDimension, m.itemHasText.count == r.items.count, m.itemVectors.count == r.items.count * d else {
+            guard d > 0, d <= maximumDimension, m.itemHasText.count == r.items.count,
+                  m.itemVectors.count == r.items.count * d else {
                 throw DecodeError(message: "embed reply with \(m.itemVectors.count) vector entries for \(r.items.count) items of dimension \(d)")
             }
             var e = EmbedStatistic(encoder: m.encoder, dimension: d,
@@ -471,14 +493,16 @@ enum Wire {
                                    usersWithText: try count(m.usersWithText, "users with text"),
                                    usersWithoutText: try count(m.usersWithoutText, "users without text"),
                                    firstUserWithoutRecord: cell(m.hasFirstUserWithoutRecord, m.firstUserWithoutRecord),
-                                   itemVectors: m.itemVectors, itemHasText: m.itemHasText, textsEmbedded: try count(m.textsEmbedded, "texts"))
+                                   itemVectors: m.itemVectors, itemHasText: m.itemHasText,
+                                   textsEmbedded: try count(m.textsEmbedded, "texts"))
             e.userVectors = m.userVectors
             return .embedded(e)
         case .features(let m):
             guard case .features = request else { throw DecodeError(message: "features reply to another request") }
             return .featuresReady(rows: try count(m.rows, "rows"))
         case .failure(let f):
-            return .failure(ShardFailure(rowIndex: position(f.rowIndex), line: position(f.line), column: f.column == 0 ? nil : Int(f.column),
+            return .failure(ShardFailure(rowIndex: position(f.rowIndex), line: position(f.line),
+                                         column: f.column == 0 ? nil : Int(f.column),
                                          message: f.message, isInternal: f.internal))
         case nil:
             throw DecodeError(message: "reply without a kind")

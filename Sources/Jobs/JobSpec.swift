@@ -262,7 +262,10 @@ public struct JobSpec: Sendable, Equatable, Codable {
             prior.scale = try number("prior_scale")
             if let level = try number("credible_level") {
                 // 1 − level is the tail probability: it must be below 1 too (a level of 5e-324 rounds it to 1).
-                guard level > 0, level < 1, 1 - level < 1 else { throw fail("model", "credible_level", "'model.credible_level' must be between 0 and 1, got \(level)") }
+                guard level > 0, level < 1, 1 - level < 1 else {
+                    throw fail("model", "credible_level",
+                               "'model.credible_level' must be between 0 and 1, got \(level)")
+                }
                 prior.credibleLevel = level
             }
             if let p = prior.precision, p <= 0 { throw fail("model", "prior_precision", "'model.prior_precision' must be positive") }

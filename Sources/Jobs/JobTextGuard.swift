@@ -57,7 +57,9 @@ public enum JobTextGuard {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InputError(file: path, "no such job file (or it cannot be read)")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw InputError(file: path, line: 1, "the job file is not UTF-8") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw InputError(file: path, line: 1, "the job file is not UTF-8")
+        }
         return try parseIsolated(text: text, path: path, executable: executable, limits: limits)
     }
 
@@ -67,21 +69,33 @@ public enum JobTextGuard {
     /// - Parameters:
     ///   - executable: the `causa` binary (`/proc/self/exe` inside `causa`).
     /// - Throws: `InputError`; `RunError` when the child cannot be started or answers nonsense with exit 0.
-    public static func parseIsolated(text: String, path: String, executable: String, limits: Limits = .init()) throws -> JobSpec {
+    public static func parseIsolated(text: String, path: String, executable: String, limits: Limits = .init()) throws
+        -> JobSpec
+    {
         // The pre-scan runs here too: it is cheap, and its errors need no process.
         try prescan(text: text, path: path)
-        let outcome = try runChild(executable: executable, arguments: [subcommand, "--path", path],
-                                   input: Data(text.utf8), limits: limits)
+        let outcome = try runChild(
+            executable: executable, arguments: [subcommand, "--path", path],
+            input: Data(text.utf8), limits: limits)
         switch outcome.termination {
         case .exited(0):
             return try decodeAnswer(outcome.stdout, path: path)
         case .exited(let code):
-            let detail = String(decoding: outcome.stderr.suffix(400), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw RunError("the job-file parser (\(executable) \(subcommand)) exited with status \(code)\(detail.isEmpty ? "" : ": \(detail)")")
+            let detail = String(decoding: outcome.stderr.suffix(400), as: UTF8.self).trimmingCharacters(
+                in: .whitespacesAndNewlines)
+            throw RunError(
+                "the job-file parser (\(executable) \(subcommand)) "
+                + "exited with status \(code)\(detail.isEmpty ? "" : ": \(detail)")"
+            )
         case .signalled(let signal):
-            throw InputError(file: path, "the TOML parser crashed on this job file (signal \(signal)); check its table headers, brackets and quotes")
+            throw InputError(
+                file: path,
+                "the TOML parser crashed on this job file (signal \(signal)); "
+                + "check its table headers, brackets and quotes"
+            )
         case .timedOut:
-            throw InputError(file: path, "the TOML parser did not finish within \(Int(limits.seconds)) s on this job file")
+            throw InputError(
+                file: path, "the TOML parser did not finish within \(Int(limits.seconds)) s on this job file")
         }
     }
 
@@ -114,7 +128,9 @@ public enum JobTextGuard {
         var answer = Answer()
         if let text = String(data: input, encoding: .utf8) {
             do {
-                answer.spec = prescan ? try parseInProcess(text: text, path: path) : try JobSpec.parseUnchecked(text: text, path: path)
+                answer.spec =
+                    prescan
+                    ? try parseInProcess(text: text, path: path) : try JobSpec.parseUnchecked(text: text, path: path)
             } catch let e as InputError {
                 answer.error = ErrorAnswer(file: e.file, line: e.line, column: e.column, message: e.message)
             } catch {
@@ -123,7 +139,8 @@ public enum JobTextGuard {
         } else {
             answer.error = ErrorAnswer(file: path, line: 1, message: "the job file is not UTF-8")
         }
-        return (try? JSONEncoder().encode(answer)) ?? Data(#"{"error":{"file":"?","message":"cannot encode the answer"}}"#.utf8)
+        return (try? JSONEncoder().encode(answer))
+            ?? Data(#"{"error":{"file":"?","message":"cannot encode the answer"}}"#.utf8)
     }
 
     /// Limits this process's address space and CPU time and disables core dumps (the child calls this before it
@@ -138,9 +155,9 @@ public enum JobTextGuard {
     }
 
     #if os(Linux)
-    static func resourceID(_ r: __rlimit_resource) -> __rlimit_resource_t { __rlimit_resource_t(r.rawValue) }
+        static func resourceID(_ r: __rlimit_resource) -> __rlimit_resource_t { __rlimit_resource_t(r.rawValue) }
     #else
-    static func resourceID(_ r: Int32) -> Int32 { r }
+        static func resourceID(_ r: Int32) -> Int32 { r }
     #endif
 
     // MARK: child processes
@@ -162,11 +179,15 @@ public enum JobTextGuard {
     /// Runs `executable arguments` (posix_spawn, in a process group of its own), writes `input` to its stdin,
     /// collects stdout and stderr, and kills the group (SIGKILL) after `limits.seconds`.
     /// - Throws: `RunError` when the process cannot be started.
-    public static func runChild(executable: String, arguments: [String], input: Data, limits: Limits) throws -> ChildOutcome {
+    public static func runChild(executable: String, arguments: [String], input: Data, limits: Limits) throws
+        -> ChildOutcome
+    {
         // A child that dies before reading its input closes the pipe: writing then must fail with EPIPE, not end this
         // process with SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        var inPipe: [Int32] = [-1, -1]
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
         guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
             for fd in inPipe + outPipe + errPipe where fd >= 0 { close(fd) }
             throw RunError("cannot start \(executable): no pipes (errno \(errno))")
@@ -187,9 +208,13 @@ public enum JobTextGuard {
         defer { for a in argv { free(a) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
+        close(inPipe[0])
+        close(outPipe[1])
+        close(errPipe[1])
         guard spawned == 0 else {
-            close(inPipe[1]); close(outPipe[0]); close(errPipe[0])
+            close(inPipe[1])
+            close(outPipe[0])
+            close(errPipe[0])
             throw RunError("cannot start \(executable) \(arguments.first ?? ""): \(String(cString: strerror(spawned)))")
         }
         // The input is written from a thread, so a child that reads slowly cannot block the reading below.
@@ -208,37 +233,53 @@ public enum JobTextGuard {
             close(writer)
             written.signal()
         }
-        var stdout = Data(), stderr = Data()
+        var stdout = Data()
+        var stderr = Data()
         var open: [Int32] = [outPipe[0], errPipe[0]]
         let deadline = Date().addingTimeInterval(limits.seconds)
         var timedOut = false
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while !open.isEmpty {
             let left = deadline.timeIntervalSinceNow
-            if left <= 0 { timedOut = true; break }
+            if left <= 0 {
+                timedOut = true
+                break
+            }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             let ready = poll(&fds, nfds_t(fds.count), Int32(min(left, 1) * 1000) + 1)
             if ready < 0, errno != EINTR { break }
             for f in fds where f.revents != 0 {
                 let n = read(f.fd, &buffer, buffer.count)
                 if n > 0 {
-                    if f.fd == outPipe[0] { stdout.append(contentsOf: buffer[0..<n]) } else { stderr.append(contentsOf: buffer[0..<n]) }
+                    if f.fd == outPipe[0] {
+                        stdout.append(contentsOf: buffer[0..<n])
+                    } else {
+                        stderr.append(contentsOf: buffer[0..<n])
+                    }
                 } else if n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN) {
                     open.removeAll { $0 == f.fd }
                 }
             }
         }
-        close(outPipe[0]); close(errPipe[0])
+        close(outPipe[0])
+        close(errPipe[0])
         var status: Int32 = 0
         if timedOut {
             kill(-pid, SIGKILL)  // the whole group: descendants too
         } else {
             // Output closed; the child may still be running (it closed its descriptors): give it the rest of the time.
             while waitpid(pid, &status, WNOHANG) == 0 {
-                if Date() > deadline { timedOut = true; kill(-pid, SIGKILL); break }
+                if Date() > deadline {
+                    timedOut = true
+                    kill(-pid, SIGKILL)
+                    break
+                }
                 usleep(1_000)
             }
-            if !timedOut { _ = written.wait(timeout: .now() + 1); return ChildOutcome(termination: decode(status), stdout: stdout, stderr: stderr) }
+            if !timedOut {
+                _ = written.wait(timeout: .now() + 1)
+                return ChildOutcome(termination: decode(status), stdout: stdout, stderr: stderr)
+            }
         }
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         _ = written.wait(timeout: .now() + 1)
@@ -318,7 +359,9 @@ struct Prescanner {
             }
             // U+0085, U+2028 and U+2029 are not TOML line breaks; toml++ takes them for value ends where a value must
             // start (an assertion). Outside strings and comments they are never valid.
-            if b == 0xC2, peek(1) == 0x85 { return (line, column, "U+0085 (next line) is not a TOML line break; use a newline") }
+            if b == 0xC2, peek(1) == 0x85 {
+                return (line, column, "U+0085 (next line) is not a TOML line break; use a newline")
+            }
             if b == 0xE2, peek(1) == 0x80, peek(2) == 0xA8 || peek(2) == 0xA9 {
                 return (line, column, "U+\(peek(2) == 0xA8 ? "2028" : "2029") is not a TOML line break; use a newline")
             }
@@ -330,7 +373,9 @@ struct Prescanner {
             if arrayValueNext, b == 0x7D {  // toml++ fails an assertion on '}' where an array value must start
                 return (line, column, "expected a value or ']' in the array, found '}'")
             }
-            if Self.isDigit(b), i == 0 || !Self.isValueCharacter(bytes[i - 1]), let e = checkDateThenDigit() { return e }
+            if Self.isDigit(b), i == 0 || !Self.isValueCharacter(bytes[i - 1]), let e = checkDateThenDigit() {
+                return e
+            }
             if valueNext || arrayValueNext, ![0x5B, 0x7B, 0x5D, 0x7D, 0x2C, 0x3D].contains(b) {
                 // A bare value (number, date/time, boolean): its whole spelling is checked, since toml++ picks a
                 // parser from a few characters and some of those parsers assert what they were promised.
@@ -364,10 +409,13 @@ struct Prescanner {
         let dec = "[0-9](?:_?[0-9])*"
         let int = "[+-]?(?:0|[1-9](?:_?[0-9])*)"
         let float = "\(int)(?:\\.\(dec)(?:[eE][+-]?\(dec))?|[eE][+-]?\(dec))|[+-]?(?:inf|nan)"
-        let date = "[0-9]{4}-[0-9]{2}-[0-9]{2}", time = "[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]+)?"
+        let date = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+        let time = "[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]+)?"
         let dateTime = "\(date)[Tt ]\(time)(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?"
-        let all = ["true", "false", int, "0x[0-9A-Fa-f](?:_?[0-9A-Fa-f])*", "0o[0-7](?:_?[0-7])*", "0b[01](?:_?[01])*", float,
-                   dateTime, date, time].joined(separator: "|")
+        let all = [
+            "true", "false", int, "0x[0-9A-Fa-f](?:_?[0-9A-Fa-f])*", "0o[0-7](?:_?[0-7])*", "0b[01](?:_?[01])*", float,
+            dateTime, date, time,
+        ].joined(separator: "|")
         return try! NSRegularExpression(pattern: "\\A(?:\(all))\\z")  // a constant pattern: it compiles
     }()
 
@@ -379,7 +427,8 @@ struct Prescanner {
             if [0x20, 0x09, 0x0D, 0x0A, 0x2C, 0x5D, 0x7D, 0x23].contains(b) { return true }
             // U+0085, U+2028, U+2029: reported by the caller
             if b == 0xC2, j + 1 < bytes.count, bytes[j + 1] == 0x85 { return true }
-            return b == 0xE2 && j + 2 < bytes.count && bytes[j + 1] == 0x80 && (bytes[j + 2] == 0xA8 || bytes[j + 2] == 0xA9)
+            return b == 0xE2 && j + 2 < bytes.count && bytes[j + 1] == 0x80
+                && (bytes[j + 2] == 0xA8 || bytes[j + 2] == 0xA9)
         }
         var j = i
         while j < bytes.count, !isEnd(j) { j += 1 }
@@ -393,7 +442,11 @@ struct Prescanner {
         let range = NSRange(token.startIndex..<token.endIndex, in: token)
         guard Self.bareValue.firstMatch(in: token, range: range) == nil else { return nil }
         let shown = token.count > 40 ? String(token.prefix(40)) + "…" : token
-        return (l, col, "'\(shown)' is not a TOML value (a number, a date or time, true or false, a quoted string, an array or an inline table)")
+        return (
+            l, col,
+            "'\(shown)' is not a TOML value ("
+            + "a number, a date or time, true or false, a quoted string, an array or an inline table)"
+        )
     }
 
     /// Characters that continue a bare value (number, date, boolean, key).
@@ -403,18 +456,23 @@ struct Prescanner {
     /// for a date-time written with a space and fails an assertion when the value ends after that digit. No valid
     /// TOML has this shape outside strings (a time needs HH:MM:SS), so it is refused here. Does not move the cursor.
     func checkDateThenDigit() -> (Int, Int, String)? {
-        var j = i, kept: [UInt8] = []
+        var j = i
+        var kept: [UInt8] = []
         while j < bytes.count, Self.isDigit(bytes[j]) || bytes[j] == 0x2D || bytes[j] == 0x5F {
             if bytes[j] != 0x5F { kept.append(bytes[j]) }  // toml++ skips underscores while it looks ahead
             j += 1
         }
         guard kept.count == 10, kept[4] == 0x2D, kept[7] == 0x2D,
-              kept.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || Self.isDigit($0.element) }),
-              j + 1 < bytes.count, bytes[j] == 0x20, Self.isDigit(bytes[j + 1]),
-              j + 2 >= bytes.count || !Self.isDigit(bytes[j + 2]) else { return nil }
+            kept.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || Self.isDigit($0.element) }),
+            j + 1 < bytes.count, bytes[j] == 0x20, Self.isDigit(bytes[j + 1]),
+            j + 2 >= bytes.count || !Self.isDigit(bytes[j + 2])
+        else { return nil }
         let date = String(decoding: bytes[i..<j], as: UTF8.self)
-        return (line, column, "'\(date)' followed by ' \(UnicodeScalar(bytes[j + 1]))' is neither a date nor a date-time "
-                + "(a date-time written with a space needs HH:MM:SS after it: 1979-05-27 07:32:00)")
+        return (
+            line, column,
+            "'\(date)' followed by ' \(UnicodeScalar(bytes[j + 1]))' is neither a date nor a date-time "
+                + "(a date-time written with a space needs HH:MM:SS after it: 1979-05-27 07:32:00)"
+        )
     }
 
     /// Skips a string starting at the cursor (basic, literal, or either multi-line form).
@@ -424,8 +482,14 @@ struct Prescanner {
         if peek(1) == quote, peek(2) == quote {  // multi-line
             i += 3
             while let c = peek() {
-                if c == 0x5C, quote == 0x22, peek(1) != 0x0A { i += 2; continue }
-                if c == 0x0A { newline(); continue }
+                if c == 0x5C, quote == 0x22, peek(1) != 0x0A {
+                    i += 2
+                    continue
+                }
+                if c == 0x0A {
+                    newline()
+                    continue
+                }
                 if c == quote, peek(1) == quote, peek(2) == quote {
                     i += 3
                     while peek() == quote { i += 1 }  // up to two quotes may end the content
@@ -438,7 +502,10 @@ struct Prescanner {
         i += 1
         while let c = peek() {
             if c == 0x0A { return nil }  // an unterminated string: the TOML parser says so
-            if c == 0x5C, quote == 0x22, peek(1) != 0x0A { i += 2; continue }
+            if c == 0x5C, quote == 0x22, peek(1) != 0x0A {
+                i += 2
+                continue
+            }
             i += 1
             if c == quote { return nil }
         }
@@ -466,13 +533,22 @@ struct Prescanner {
                 i += 1
                 var closed = false
                 while let d = peek(), d != 0x0A {
-                    if d == 0x5C, c == 0x22, peek(1) != 0x0A { i += 2; continue }
+                    if d == 0x5C, c == 0x22, peek(1) != 0x0A {
+                        i += 2
+                        continue
+                    }
                     i += 1
-                    if d == c { closed = true; break }
+                    if d == c {
+                        closed = true
+                        break
+                    }
                 }
                 if !closed { return (l, col, "the quoted table name starting here is not closed on its line") }
             } else {
-                return (line, column, "\(what) needs a table name (letters, digits, _ and -, or a quoted name), found \(found())")
+                return (
+                    line, column,
+                    "\(what) needs a table name (letters, digits, _ and -, or a quoted name), found \(found())"
+                )
             }
             skipBlanks()
             guard peek() == 0x2E else { break }  // '.'
@@ -494,6 +570,9 @@ struct Prescanner {
         if peek() == 0x0D, peek(1) == 0x0A { i += 1 }
         guard let c = peek(), c != 0x0A else { return nil }
         if c == 0x23 { return nil }  // a comment: the main loop skips it
-        return (line, column, "unexpected \(found()) after the table header (it ends with '\(closing)'; only a comment may follow)")
+        return (
+            line, column,
+            "unexpected \(found()) after the table header (it ends with '\(closing)'; only a comment may follow)"
+        )
     }
 }

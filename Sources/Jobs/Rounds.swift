@@ -424,7 +424,8 @@ extension RoundRequest {
     /// - Parameters:
     ///   - requests: one request per shard, S of them.
     ///   - owner: the owner of each shard 0..<S (any owner may hold no rows, no users and no items).
-    public static func sharingItemVectors<Owner: Hashable>(_ requests: [RoundRequest], owner: (Int) -> Owner) -> [RoundRequest] {
+    public static func sharingItemVectors<Owner: Hashable>(_ requests: [RoundRequest],
+                                                          owner: (Int) -> Owner) -> [RoundRequest] {
         guard case .features = requests.first else { return requests }
         var first: [Owner: Int] = [:]
         var keys: [Owner: [String]] = [:], seen: [Owner: Set<String>] = [:]

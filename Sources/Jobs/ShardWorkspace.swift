@@ -352,8 +352,10 @@ public final class ShardWorkspace {
         // (slot, numeric) for data columns; (−1 − feature index, true) for text features.
         let reads = try spec.dataColumns.map { name -> (Int, Bool) in
             if let k = featureSlot[name] { return (-1 - k, true) }
-            guard let s = slot[name], let i = info[name] else {  // a plan or schema that does not fit the formula (wire fault)
-                throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: column '\(name)' is not in the job's plan or schema", isInternal: true)
+            // A plan or schema that does not fit the formula: a wire fault, not the user's.
+            guard let s = slot[name], let i = info[name] else {
+                let message = "internal: column '\(name)' is not in the job's plan or schema"
+                throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: message, isInternal: true)
             }
             return (s, i.isNumeric)
         }
@@ -449,13 +451,16 @@ public final class ShardWorkspace {
 
     /// A request whose β does not fit the shard's design (a wire fault, not the user's).
     static func wrongWidth(_ p: Int, design d: ShardDesign) -> ShardFailure {
-        ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: β of \(p) values for a design of \(d.x.count) values and \(d.y.count) rows",
+        ShardFailure(rowIndex: 0, line: 0, column: nil,
+                     message: "internal: β of \(p) values for a design of \(d.x.count) values and \(d.y.count) rows",
                      isInternal: true)
     }
 
     func newton(shard: Int, fits: [NewtonFit]) throws -> [LogitStatistic] {
         let d = try designOf(shard: shard)
-        if let bad = fits.first(where: { !d.y.isEmpty && d.x.count != d.y.count * $0.beta.count }) { throw Self.wrongWidth(bad.beta.count, design: d) }
+        if let bad = fits.first(where: { !d.y.isEmpty && d.x.count != d.y.count * $0.beta.count }) {
+            throw Self.wrongWidth(bad.beta.count, design: d)
+        }
         return fits.map { f in
             guard !d.y.isEmpty else { return LogitStatistic(dimension: f.beta.count) }
             if f.fit < 0 { return LogitStatistic(x: d.x, y: d.y, beta: f.beta, train: { _ in true }, test: { _ in false }) }

@@ -72,7 +72,7 @@ struct Submit: ParsableCommand {
     @Option(help: ArgumentHelp("The coordinator's endpoint.", valueName: "tcp://HOST:PORT")) var coordinator: String
     @Option(help: ArgumentHelp("Folder for report.json (created if missing).", valueName: "DIR")) var out: String
     @Option(help: "Seconds to wait for the result.") var timeout = 3600.0
-    @Option(help: "Seconds without a heartbeat from the coordinator after which it counts as gone (it sends one every second).")
+    @Option(help: "Seconds without a heartbeat after which the coordinator counts as gone (it sends one a second).")
     var silenceTimeout = 5.0
     @OptionGroup var common: CommonOptions
 
@@ -86,7 +86,8 @@ struct Submit: ParsableCommand {
         try guarded {
             _ = try loadJob(job)  // input errors before anything is sent
             guard let text = try? String(contentsOfFile: job, encoding: .utf8) else { throw InputError(file: job, "cannot read the job file") }
-            switch try SubmitClient.submit(jobPath: job, jobText: text, coordinator: coordinator, timeout: timeout, silence: silenceTimeout) {
+            switch try SubmitClient.submit(jobPath: job, jobText: text, coordinator: coordinator, timeout: timeout,
+                                           silence: silenceTimeout) {
             case .report(let json, let table):
                 let path = try FitReport.write(json: json, toDirectory: out)
                 print(table, terminator: "")

@@ -11,8 +11,9 @@ struct ParseJob: ParsableCommand {
         abstract: "Parse job-file text from stdin and write it as JSON (used by the coordinator, local and submit).",
         shouldDisplay: false)
 
-    @Option(help: ArgumentHelp("The job file's path, for messages and to resolve relative paths.", valueName: "PATH")) var path: String
-    @Flag(help: "Read many job texts separated by NUL bytes; write one line per text: 'ok', or 'error LINE COLUMN' (fuzzing).")
+    @Option(help: ArgumentHelp("The job file's path, for messages and to resolve relative paths.", valueName: "PATH"))
+    var path: String
+    @Flag(help: "Read job texts separated by NUL bytes; write a line per text: 'ok' or 'error LINE COLUMN' (fuzzing).")
     var batch = false
     @Flag(help: .hidden) var noPrescan = false
 
@@ -23,8 +24,14 @@ struct ParseJob: ParsableCommand {
             var out = ""
             for piece in input.split(separator: 0, omittingEmptySubsequences: false) {
                 do {
-                    guard let text = String(data: Data(piece), encoding: .utf8) else { out += "error 1 -\n"; continue }
-                    _ = noPrescan ? try JobSpec.parseUnchecked(text: text, path: path) : try JobTextGuard.parseInProcess(text: text, path: path)
+                    guard let text = String(data: Data(piece), encoding: .utf8) else {
+                        out += "error 1 -\n"
+                        continue
+                    }
+                    _ =
+                        noPrescan
+                        ? try JobSpec.parseUnchecked(text: text, path: path)
+                        : try JobTextGuard.parseInProcess(text: text, path: path)
                     out += "ok\n"
                 } catch let e as InputError {
                     out += "error \(e.line.map(String.init) ?? "-") \(e.column.map(String.init) ?? "-")\n"

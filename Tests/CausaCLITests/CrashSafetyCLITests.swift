@@ -15,7 +15,10 @@ extension CLITests {
         let distinct = rowUsers.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         func text(_ u: String) -> String { words[(distinct.firstIndex(of: u) ?? 0) % words.count] }
         var data = "user_id,item_id,y,profile\n"
-        for (i, u) in rowUsers.enumerated() { data += "\(u),\(i % 2 == 0 ? "i1" : "i2"),\(Double(i * i % 7) * 0.5 + Double(i) * 0.25),\(text(u)) r\(i % 3)\n" }
+        for (i, u) in rowUsers.enumerated() {
+            data +=
+                "\(u),\(i % 2 == 0 ? "i1" : "i2"),\(Double(i * i % 7) * 0.5 + Double(i) * 0.25),\(text(u)) r\(i % 3)\n"
+        }
         try data.write(to: folder.appendingPathComponent("data.csv"), atomically: true, encoding: .utf8)
         try ("user_id,profile\n" + distinct.map { "\($0),\(text($0)) file\n" }.joined())
             .write(to: folder.appendingPathComponent("users.csv"), atomically: true, encoding: .utf8)
@@ -26,17 +29,17 @@ extension CLITests {
         if users == "data" { table += "user_text = [\"profile\"]\n" }
         if items { table += "items_path = \"items.csv\"\nitem_key = \"item_id\"\nitem_text = [\"description\"]\n" }
         let job = """
-        [data]
-        path = "data.csv"
-        user_key = ["user_id"]
-        [model]
-        kind = "ols"
-        formula = "\(users == "none" ? "y ~ item_pc1" : "y ~ user_pc1")"
-        [cluster]
-        shards = \(shards)
-        [text]
-        \(table)
-        """
+            [data]
+            path = "data.csv"
+            user_key = ["user_id"]
+            [model]
+            kind = "ols"
+            formula = "\(users == "none" ? "y ~ item_pc1" : "y ~ user_pc1")"
+            [cluster]
+            shards = \(shards)
+            [text]
+            \(table)
+            """
         let path = folder.appendingPathComponent("job.toml").path
         try job.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -78,7 +81,10 @@ extension CLITests {
     /// Field case C22: malformed table headers are input errors at their line and column (exit 2, no abort, no
     /// report), through `causa local`, `causa submit` and `causa partition`.
     func testMalformedTableHeadersAreInputErrors() throws {
-        let variants: [(String, Int)] = [("[[[model]]", 3), ("[[[1]]]", 3), ("[[[a]]]", 3), ("[[[]]", 3), ("[[=", 3), ("[model]]", 8), ("[[model]", 8)]
+        let variants: [(String, Int)] = [
+            ("[[[model]]", 3), ("[[[1]]]", 3), ("[[[a]]]", 3), ("[[[]]", 3), ("[[=", 3), ("[model]]", 8),
+            ("[[model]", 8),
+        ]
         for (header, column) in variants {
             let job = dir.appendingPathComponent("h.toml").path
             try (header + "\n").write(toFile: job, atomically: true, encoding: .utf8)
@@ -87,11 +93,16 @@ extension CLITests {
             XCTAssertTrue(run.stderr.contains("h.toml:1:\(column): TOML syntax error"), "\(header): \(run.stderr)")
         }
         let field = Self.fixtures.appendingPathComponent("cases/C22_bad_table_header.toml").path
-        for arguments in [["local", "--job", field, "--out", dir.path + "/o"], ["submit", field, "--coordinator", "tcp://127.0.0.1:9", "--out", dir.path + "/o"],
-                          ["partition", "--job", field, "--out", dir.path + "/p"]] {
+        for arguments in [
+            ["local", "--job", field, "--out", dir.path + "/o"],
+            ["submit", field, "--coordinator", "tcp://127.0.0.1:9", "--out", dir.path + "/o"],
+            ["partition", "--job", field, "--out", dir.path + "/p"],
+        ] {
             let run = try causa(arguments)
             XCTAssertEqual(run.status, 2, "\(arguments[0]): \(run.stderr)")
-            XCTAssertTrue(run.stderr.contains("C22_bad_table_header.toml:4:3: TOML syntax error"), "\(arguments[0]): \(run.stderr)")
+            XCTAssertTrue(
+                run.stderr.contains("C22_bad_table_header.toml:4:3: TOML syntax error"),
+                "\(arguments[0]): \(run.stderr)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/o/report.json"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path + "/p"))
@@ -99,11 +110,13 @@ extension CLITests {
 
     /// Seconds options that would overflow `Int(_:)` later (deadlines, messages) are refused up front (exit 2).
     func testSecondsOptionsOutOfRangeAreInputErrors() throws {
-        for arguments in [["submit", "j.toml", "--coordinator", "tcp://127.0.0.1:9", "--out", "o", "--timeout", "1e300"],
-                          ["submit", "j.toml", "--coordinator", "tcp://127.0.0.1:9", "--out", "o", "--silence-timeout", "nan"],
-                          ["coordinator", "--bind", "tcp://127.0.0.1:*", "--heartbeat-timeout", "inf"],
-                          ["worker", "--connect", "tcp://127.0.0.1:9", "--coordinator-timeout=-1"],
-                          ["local", "--job", "j.toml", "--out", "o", "--heartbeat-timeout", "1e19"]] {
+        for arguments in [
+            ["submit", "j.toml", "--coordinator", "tcp://127.0.0.1:9", "--out", "o", "--timeout", "1e300"],
+            ["submit", "j.toml", "--coordinator", "tcp://127.0.0.1:9", "--out", "o", "--silence-timeout", "nan"],
+            ["coordinator", "--bind", "tcp://127.0.0.1:*", "--heartbeat-timeout", "inf"],
+            ["worker", "--connect", "tcp://127.0.0.1:9", "--coordinator-timeout=-1"],
+            ["local", "--job", "j.toml", "--out", "o", "--heartbeat-timeout", "1e19"],
+        ] {
             let run = try causa(arguments)
             XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
             XCTAssertTrue(run.stderr.contains("must be a positive number of seconds"), "\(arguments): \(run.stderr)")
@@ -121,16 +134,22 @@ extension CLITests {
         try coordinator.run()
         var buffer = Data()
         let deadline = Date().addingTimeInterval(20)
-        while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline { buffer.append(pipe.fileHandleForReading.availableData) }
+        while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline {
+            buffer.append(pipe.fileHandleForReading.availableData)
+        }
         let line = String(decoding: buffer, as: UTF8.self)
-        let endpoint = try XCTUnwrap(line.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        let endpoint = try XCTUnwrap(
+            line.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
         return (coordinator, endpoint)
     }
 
     /// A running coordinator serves the text jobs that used to kill it, refuses a bad job file, and serves the next.
     func testRunningCoordinatorServesTextJobsAndSurvivesBadJobs() throws {
         let (coordinator, endpoint) = try startCoordinator()
-        defer { coordinator.terminate(); coordinator.waitUntilExit() }
+        defer {
+            coordinator.terminate()
+            coordinator.waitUntilExit()
+        }
         var workers: [Process] = []
         for i in 0..<3 {
             let w = Process()
@@ -139,9 +158,16 @@ extension CLITests {
             try w.run()
             workers.append(w)
         }
-        defer { for w in workers { w.terminate(); w.waitUntilExit() } }
-        let noItems = try writeTextJob("served-no-items", users: "data", items: false, shards: 2, rowUsers: ["u1", "u2", "u3", "u4"])
-        let fewUsers = try writeTextJob("served-few-users", users: "file", items: true, shards: 8, rowUsers: ["u1", "u2", "u3", "u1"])
+        defer {
+            for w in workers {
+                w.terminate()
+                w.waitUntilExit()
+            }
+        }
+        let noItems = try writeTextJob(
+            "served-no-items", users: "data", items: false, shards: 2, rowUsers: ["u1", "u2", "u3", "u4"])
+        let fewUsers = try writeTextJob(
+            "served-few-users", users: "file", items: true, shards: 8, rowUsers: ["u1", "u2", "u3", "u1"])
         let field = Self.fixtures.appendingPathComponent("cases/C22_bad_table_header.toml").path
         for (job, status) in [(noItems, Int32(0)), (field, 2), (fewUsers, 0), (try writeJob(), 0)] {
             let out = dir.appendingPathComponent("served-\(UUID().uuidString)").path
@@ -158,7 +184,9 @@ extension CLITests {
         let (coordinator, endpoint) = try startCoordinator(["--worker-wait", "60"])
         let submit = Process()
         submit.executableURL = Self.executable
-        submit.arguments = ["submit", try writeJob(), "--coordinator", endpoint, "--out", dir.appendingPathComponent("never").path]
+        submit.arguments = [
+            "submit", try writeJob(), "--coordinator", endpoint, "--out", dir.appendingPathComponent("never").path,
+        ]
         let err = Pipe()
         submit.standardError = err
         submit.standardOutput = FileHandle.nullDevice
@@ -178,7 +206,9 @@ extension CLITests {
         XCTAssertTrue(message.contains("went silent: no heartbeat for 5 s"), message)
         // No coordinator at all: the same message kind, also within 10 s.
         let started = Date()
-        let none = try causa(["submit", try writeJob(), "--coordinator", endpoint, "--out", dir.appendingPathComponent("never").path])
+        let none = try causa([
+            "submit", try writeJob(), "--coordinator", endpoint, "--out", dir.appendingPathComponent("never").path,
+        ])
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
         XCTAssertEqual(none.status, 1, none.stderr)
         XCTAssertTrue(none.stderr.contains("no answer from a coordinator at \(endpoint) within 5 s"), none.stderr)

@@ -48,14 +48,20 @@ final class JobParserFuzzTests: XCTestCase {
         y ~ f
         \"\"\"
         """,
-        "a = [\n  [1, 2],\n  [\"x\", 'y'],\n]\nb = { c = 1, d.e = \"f\" }\n[[t]]\n[t.\"q r\"]\nx = 1e3\ny = -inf\nz = 0x1F\nw = 1979-05-27T07:32:00Z\n",
+        "a = [\n  [1, 2],\n  [\"x\", 'y'],\n]\nb = { c = 1, d.e = \"f\" }\n"
+        + "[[t]]\n[t.\"q r\"]\nx = 1e3\ny = -inf\nz = 0x1F\nw = 1979-05-27T07:32:00Z\n",
         "[[[model]]\n[[[1]]]\n[[[a]]]\n[[[]]\n[[=\n[model]]\n[[model]\n",
         "s = '''\n[[[x]]\n'''\nt = \"\"\"\\\n  a\\\"\"\"\n",
     ]
 
-    static let tokens = ["[", "]", "[[", "]]", "[[[", "]]]", "{", "}", "=", ".", "\"", "'", "\"\"\"", "'''", "#", "\n", " ", "\t", ",", "\\",
-                         "a", "1", "-", "_", "+", "e", "inf", "nan", ":", "T", "Z", "0x", "\r\n", "é", "\u{7F}", "\u{1}", "𝔘", "\\u", "\\U0001",
-                         "1979-05-27", "07:32:00", "true", "[model]", "[[model]]", "\"\"", "''", "=\n", "[a.b.c]", "{}", "[]", "\u{FEFF}"]
+    static let tokens = [
+        "[", "]", "[[", "]]", "[[[", "]]]", "{", "}", "=", ".", "\"", "'", "\"\"\"", "'''", "#", "\n", " ", "\t", ",",
+        "\\",
+        "a", "1", "-", "_", "+", "e", "inf", "nan", ":", "T", "Z", "0x", "\r\n", "é", "\u{7F}", "\u{1}", "𝔘", "\\u",
+        "\\U0001",
+        "1979-05-27", "07:32:00", "true", "[model]", "[[model]]", "\"\"", "''", "=\n", "[a.b.c]", "{}", "[]",
+        "\u{FEFF}",
+    ]
 
     /// One mutated job text: 1 to 4 edits of a seed (insert a token, delete or duplicate a span, cut the text, swap
     /// two lines).
@@ -66,9 +72,13 @@ final class JobParserFuzzTests: XCTestCase {
             switch g.below(6) {
             case 0, 1, 2: s.insert(contentsOf: tokens[g.below(tokens.count)].unicodeScalars, at: at)
             case 3: if at < s.count { s.removeSubrange(at..<min(s.count, at + 1 + g.below(8))) }
-            case 4: if at < s.count { s.insert(contentsOf: s[at..<min(s.count, at + 1 + g.below(12))], at: g.below(s.count + 1)) }
+            case 4:
+                if at < s.count {
+                    s.insert(contentsOf: s[at..<min(s.count, at + 1 + g.below(12))], at: g.below(s.count + 1))
+                }
             default:
-                var lines = String(String.UnicodeScalarView(s)).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                var lines = String(String.UnicodeScalarView(s)).split(separator: "\n", omittingEmptySubsequences: false)
+                    .map(String.init)
                 if lines.count > 1 { lines.swapAt(g.below(lines.count), g.below(lines.count)) }
                 if g.below(3) == 0 { lines = Array(lines.prefix(1 + g.below(lines.count))) }
                 s = Array(lines.joined(separator: "\n").unicodeScalars)
@@ -88,7 +98,8 @@ final class JobParserFuzzTests: XCTestCase {
         let p = Process()
         p.executableURL = CLITests.executable
         p.arguments = ["parse-job", "--batch", "--path", path]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         p.standardInput = input
         p.standardOutput = output
         p.standardError = FileHandle.nullDevice
@@ -96,7 +107,10 @@ final class JobParserFuzzTests: XCTestCase {
         final class Box: @unchecked Sendable { var data = Data() }
         let box = Box()
         let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async { box.data = output.fileHandleForReading.readDataToEndOfFile(); done.signal() }
+        DispatchQueue.global().async {
+            box.data = output.fileHandleForReading.readDataToEndOfFile()
+            done.signal()
+        }
         try? input.fileHandleForWriting.write(contentsOf: Data(texts.joined(separator: "\u{0}").utf8))
         try? input.fileHandleForWriting.close()
         if done.wait(timeout: .now() + 60) == .timedOut { p.terminate() }
@@ -111,16 +125,23 @@ final class JobParserFuzzTests: XCTestCase {
         let seconds = environment["CAUSA_FUZZ_SECONDS"].flatMap(Double.init) ?? 40
         var g = Generator(state: environment["CAUSA_FUZZ_SEED"].flatMap(UInt64.init) ?? 20_261_130)
         let started = Date()
-        var parsed = 0, refused = 0, batches = 0
+        var parsed = 0
+        var refused = 0
+        var batches = 0
         while Date().timeIntervalSince(started) < seconds {
             let texts = (0..<200).map { _ in Self.mutate(&g) }
             let batch = try parse(texts, path: "fuzz.toml")
             batches += 1
             if batch.signalled || batch.status != 0 || batch.lines.count != texts.count {
                 // Find the text that ends the process, one at a time.
-                let culprit = try texts.first { let b = try parse([$0], path: "fuzz.toml"); return b.signalled || b.status != 0 || b.lines.count != 1 }
-                return XCTFail("parse-job ended with status \(batch.status)\(batch.signalled ? " (signal)" : "") after \(batch.lines.count) of \(texts.count) texts; "
-                               + "first crashing text: \(culprit.map { String(reflecting: $0) } ?? "none alone")")
+                let culprit = try texts.first {
+                    let b = try parse([$0], path: "fuzz.toml")
+                    return b.signalled || b.status != 0 || b.lines.count != 1
+                }
+                return XCTFail(
+                    "parse-job ended with status \(batch.status)\(batch.signalled ? " (signal)" : "")"
+                    + " after \(batch.lines.count) of \(texts.count) texts; "
+                        + "first crashing text: \(culprit.map { String(reflecting: $0) } ?? "none alone")")
             }
             parsed += batch.lines.filter { $0 == "ok" }.count
             refused += batch.lines.filter { $0.hasPrefix("error") }.count
@@ -129,7 +150,10 @@ final class JobParserFuzzTests: XCTestCase {
         }
         XCTAssertGreaterThan(batches, 2)
         XCTAssertGreaterThan(refused, 100)
-        print("fuzz: \(batches * 200) texts in \(batches) processes, \(parsed) parsed, \(refused) refused, \(Int(Date().timeIntervalSince(started))) s")
+        print(
+            "fuzz: \(batches * 200) texts in \(batches) processes, \(parsed) parsed, \(refused)"
+            + " refused, \(Int(Date().timeIntervalSince(started))) s"
+        )
     }
 
     /// The safety net is needed: without the pre-scan, the TOML library itself ends the process on `[[[model]]`
@@ -139,7 +163,8 @@ final class JobParserFuzzTests: XCTestCase {
         let p = Process()
         p.executableURL = CLITests.executable
         p.arguments = ["parse-job", "--no-prescan", "--path", "c22.toml"]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         p.standardInput = input
         p.standardOutput = output
         p.standardError = FileHandle.nullDevice

@@ -27,16 +27,23 @@ final class CrashSafetyClusterTests: XCTestCase {
         let distinct = rowUsers.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         func text(_ u: String) -> String { words[(distinct.firstIndex(of: u) ?? 0) % words.count] }
         var data = "user_id,item_id,y,profile\n"
-        for (i, u) in rowUsers.enumerated() { data += "\(u),\(i % 2 == 0 ? "i1" : "i2"),\(Double(i * i % 7) * 0.5 + Double(i) * 0.25),\(text(u)) r\(i % 3)\n" }
+        for (i, u) in rowUsers.enumerated() {
+            data +=
+                "\(u),\(i % 2 == 0 ? "i1" : "i2"),\(Double(i * i % 7) * 0.5 + Double(i) * 0.25),\(text(u)) r\(i % 3)\n"
+        }
         try data.write(toFile: dir + "/data.csv", atomically: true, encoding: .utf8)
-        try ("user_id,profile\n" + distinct.map { "\($0),\(text($0)) file\n" }.joined()).write(toFile: dir + "/users.csv", atomically: true, encoding: .utf8)
-        try "item_id,description\ni1,red shoes\ni2,blue running shoes\ni9,a hat\n".write(toFile: dir + "/items.csv", atomically: true, encoding: .utf8)
+        try ("user_id,profile\n" + distinct.map { "\($0),\(text($0)) file\n" }.joined()).write(
+            toFile: dir + "/users.csv", atomically: true, encoding: .utf8)
+        try "item_id,description\ni1,red shoes\ni2,blue running shoes\ni9,a hat\n".write(
+            toFile: dir + "/items.csv", atomically: true, encoding: .utf8)
         var table = "encoder = \"hashing\"\ncomponents = 1\ncache = false\n"
         if users == "file" { table += "users_path = \"users.csv\"\nuser_text = [\"profile\"]\n" }
         if users == "data" { table += "user_text = [\"profile\"]\n" }
         if items { table += "items_path = \"items.csv\"\nitem_key = \"item_id\"\nitem_text = [\"description\"]\n" }
         let formula = users == "none" ? "y ~ item_pc1" : "y ~ user_pc1"
-        let job = "[data]\npath = \"data.csv\"\nuser_key = [\"user_id\"]\n[model]\nkind = \"ols\"\nformula = \"\(formula)\"\n[cluster]\nshards = \(shards)\n[text]\n\(table)"
+        let job =
+            "[data]\npath = \"data.csv\"\nuser_key = [\"user_id\"]\n"
+            + "[model]\nkind = \"ols\"\nformula = \"\(formula)\"\n[cluster]\nshards = \(shards)\n[text]\n\(table)"
         try job.write(toFile: dir + "/job.toml", atomically: true, encoding: .utf8)
         return dir + "/job.toml"
     }
@@ -57,11 +64,16 @@ final class CrashSafetyClusterTests: XCTestCase {
             let spec = try JobSpec.load(path: path)
             let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", logger: quiet)
             let threads = try WorkerThreads(count: workers, endpoint: coordinator.endpoint, prefix: "idle")
-            defer { coordinator.shutdownWorkers(); threads.join() }
+            defer {
+                coordinator.shutdownWorkers()
+                threads.join()
+            }
             let report = try coordinator.run(job: spec, minimumWorkers: workers, workerWait: 20)
             let prepared = try PreparedJob(job: spec, jobID: "local")
-            let local = try FitDriver(prepared: prepared, logger: quiet).run(on: try InProcessExecutor(prepared: prepared, workers: 1))
-            XCTAssertEqual(report.model, local.model, "users \(users), items \(items), \(shards) shards, \(workers) workers")
+            let local = try FitDriver(prepared: prepared, logger: quiet).run(
+                on: try InProcessExecutor(prepared: prepared, workers: 1))
+            XCTAssertEqual(
+                report.model, local.model, "users \(users), items \(items), \(shards) shards, \(workers) workers")
         }
     }
 
@@ -77,9 +89,15 @@ final class CrashSafetyClusterTests: XCTestCase {
             thread = t
             t.start()
         }
-        var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
+        var isStopped: Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return stopped
+        }
         func stop() {
-            lock.lock(); stopped = true; lock.unlock()
+            lock.lock()
+            stopped = true
+            lock.unlock()
             while thread?.isFinished == false { usleep(5000) }
         }
     }
@@ -95,20 +113,36 @@ final class CrashSafetyClusterTests: XCTestCase {
         let endpoint = coordinator.endpoint
         let threads = try WorkerThreads(count: 2, endpoint: endpoint, prefix: "serve")
         let serving = Serving(coordinator)
-        defer { serving.stop(); coordinator.shutdownWorkers(); threads.join() }
+        defer {
+            serving.stop()
+            coordinator.shutdownWorkers()
+            threads.join()
+        }
         let field = fixtures.appendingPathComponent("cases/C22_bad_table_header.toml").path
-        let texts = [(field, try String(contentsOfFile: field, encoding: .utf8)), ("/tmp/raw.toml", "[[=\n"), ("/tmp/raw.toml", "[[model]\n")]
+        let texts = [
+            (field, try String(contentsOfFile: field, encoding: .utf8)), ("/tmp/raw.toml", "[[=\n"),
+            ("/tmp/raw.toml", "[[model]\n"),
+        ]
         for (path, text) in texts {
-            guard case .inputError(let message) = try SubmitClient.submit(jobPath: path, jobText: text, coordinator: endpoint, timeout: 60) else {
+            guard
+                case .inputError(let message) = try SubmitClient.submit(
+                    jobPath: path, jobText: text, coordinator: endpoint, timeout: 60)
+            else {
                 return XCTFail("\(text): not an input error")
             }
             XCTAssertTrue(message.contains("TOML syntax error") && message.contains(path + ":"), message)
         }
-        XCTAssertTrue(try SubmitClient.submit(jobPath: "/tmp/raw.toml", jobText: "[[=\n", coordinator: endpoint, timeout: 60).isInputError(at: "/tmp/raw.toml:1:3:"))
+        XCTAssertTrue(
+            try SubmitClient.submit(jobPath: "/tmp/raw.toml", jobText: "[[=\n", coordinator: endpoint, timeout: 60)
+                .isInputError(at: "/tmp/raw.toml:1:3:"))
         let textJob = try Self.textJob(users: "data", items: false, shards: 2, rowUsers: ["u1", "u2", "u3", "u4"])
         let fewUsers = try Self.textJob(users: "file", items: true, shards: 8, rowUsers: ["u1", "u2", "u3", "u1"])
         for path in [textJob, fewUsers] {
-            guard case .report = try SubmitClient.submit(jobPath: path, jobText: try String(contentsOfFile: path, encoding: .utf8), coordinator: endpoint, timeout: 60) else {
+            guard
+                case .report = try SubmitClient.submit(
+                    jobPath: path, jobText: try String(contentsOfFile: path, encoding: .utf8), coordinator: endpoint,
+                    timeout: 60)
+            else {
                 return XCTFail("\(path): no report")
             }
         }
@@ -121,10 +155,16 @@ final class CrashSafetyClusterTests: XCTestCase {
         configuration.clientHeartbeatInterval = 0.5
         let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", configuration: configuration, logger: quiet)
         let endpoint = coordinator.endpoint
-        final class Outcome: @unchecked Sendable { var result: Result<SubmitClient.Result, Error>?; var finished: Date? }
+        final class Outcome: @unchecked Sendable {
+            var result: Result<SubmitClient.Result, Error>?
+            var finished: Date?
+        }
         let outcome = Outcome()
         let client = Thread {
-            outcome.result = Result { try SubmitClient.submit(jobPath: "/tmp/busy.toml", jobText: "[[=\n", coordinator: endpoint, timeout: 30, silence: 3) }
+            outcome.result = Result {
+                try SubmitClient.submit(
+                    jobPath: "/tmp/busy.toml", jobText: "[[=\n", coordinator: endpoint, timeout: 30, silence: 3)
+            }
             outcome.finished = Date()
         }
         client.start()
@@ -137,7 +177,9 @@ final class CrashSafetyClusterTests: XCTestCase {
         coordinator.answer(client: identity, submit: submit)
         while !client.isFinished { usleep(10_000) }
         XCTAssertGreaterThanOrEqual(outcome.finished!.timeIntervalSince(busyUntil), -0.5)
-        guard case .success(.inputError(let message))? = outcome.result else { return XCTFail("\(String(describing: outcome.result))") }
+        guard case .success(.inputError(let message))? = outcome.result else {
+            return XCTFail("\(String(describing: outcome.result))")
+        }
         XCTAssertTrue(message.hasPrefix("/tmp/busy.toml:1:3: TOML syntax error"), message)
     }
 }
@@ -153,11 +195,17 @@ final class WireBoundsTests: XCTestCase {
         let plan = try plan()
         // A summary whose row count does not fit Int (Int(UInt64.max) traps).
         var summary = Causa_Wire_ShardSummary()
-        summary.columns = plan.columns.map { var c = Causa_Wire_ColumnSummary(); c.name = $0; return c }
+        summary.columns = plan.columns.map {
+            var c = Causa_Wire_ColumnSummary()
+            c.name = $0
+            return c
+        }
         summary.rows = UInt64.max
         var reply = Causa_Wire_RoundReply()
         reply.summary = summary
-        XCTAssertThrowsError(try Wire.reply(reply, for: .summarize, plan: plan)) { XCTAssertTrue("\($0)".contains("rows"), "\($0)") }
+        XCTAssertThrowsError(try Wire.reply(reply, for: .summarize, plan: plan)) {
+            XCTAssertTrue("\($0)".contains("rows"), "\($0)")
+        }
         // An embed reply of dimension 4·10⁹ and no items (a d × d moment matrix would be allocated).
         var embedded = Causa_Wire_EmbedStatistic()
         embedded.dimension = 4_000_000_000
@@ -170,6 +218,15 @@ final class WireBoundsTests: XCTestCase {
         var request = Causa_Wire_RoundRequest()
         request.features = features
         XCTAssertThrowsError(try Wire.request(request)) { XCTAssertTrue("\($0)".contains("k = "), "\($0)") }
+        // A moment matrix whose count is NaN (the coordinator would trap in Int(count) in a message).
+        var moments = Causa_Wire_MomentMatrix()
+        moments.dimension = 1
+        moments.count = .nan
+        moments.mean = [0]
+        moments.comoment = [0]
+        XCTAssertThrowsError(try Wire.moments(moments, dimension: 1)) { XCTAssertTrue("\($0)".contains("not a count"), "\($0)") }
+        moments.count = 3
+        XCTAssertEqual(try Wire.moments(moments, dimension: 1).count, 3)
         // A packed matrix of a dimension whose d(d+1)/2 overflows.
         XCTAssertThrowsError(try Wire.unpackSymmetric([], Int.max))
         // A plan with one fold (a worker would divide by it) or without the text columns it names.

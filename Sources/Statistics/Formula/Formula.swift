@@ -296,15 +296,16 @@ struct FormulaParser {
         var all = base.terms
         var big = base
         // Beyond the number of terms a power adds nothing (a term times itself is itself), so a huge power from the
-        // formula stops there; a power that could expand into more than 10000 terms (Σₖ C(t, k), k ≤ power) is refused
-        // before it is expanded.
+        // formula stops there; a power that could expand into more than 10000 terms (Σₖ C(t, k), k ≤ power) is
+        // refused before it is expanded.
         let t = base.terms.count, m = max(1, min(n, t))
         var bound = 0, choose = 1
         for k in 1...m {
             choose = choose * (t - k + 1) / k  // C(t, k), exact at each step
             bound += choose
             if bound > 10_000 {
-                throw FormulaError("'**' expands into more than 10000 terms; use a smaller power or fewer terms", at: offset)
+                throw FormulaError("'**' expands into more than 10000 terms; use a smaller power or fewer terms",
+                                   at: offset)
             }
         }
         for _ in 1..<m {
