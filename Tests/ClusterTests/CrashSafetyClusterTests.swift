@@ -148,6 +148,50 @@ final class CrashSafetyClusterTests: XCTestCase {
         }
     }
 
+    /// Field case C22 against a running `causa coordinator` process: the bad job text goes straight to it (no
+    /// client-side check), is refused with its position, and the coordinator then serves a `[text]` job of the other
+    /// crash family and a plain job, and is still running.
+    func testRunningCoordinatorProcessRefusesBadJobTextAndServesTheNext() throws {
+        let causa = try XCTUnwrap(Self.causa, "build the causa executable first")
+        let coordinator = Process()
+        coordinator.executableURL = URL(fileURLWithPath: causa)
+        coordinator.arguments = ["coordinator", "--bind", "tcp://127.0.0.1:*"]
+        let pipe = Pipe()
+        coordinator.standardOutput = pipe
+        coordinator.standardError = FileHandle.nullDevice
+        try coordinator.run()
+        defer { coordinator.terminate(); coordinator.waitUntilExit() }
+        var buffer = Data()
+        let deadline = Date().addingTimeInterval(20)
+        while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline {
+            buffer.append(pipe.fileHandleForReading.availableData)
+        }
+        let endpoint = try XCTUnwrap(String(decoding: buffer, as: UTF8.self).split(separator: " ").last)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: causa)
+        worker.arguments = ["worker", "--connect", endpoint, "--name", "c22", "--exit-on-coordinator-loss"]
+        try worker.run()
+        defer { worker.terminate(); worker.waitUntilExit() }
+        let field = fixtures.appendingPathComponent("cases/C22_bad_table_header.toml").path
+        let variants = ["[[[model]]", "[[[1]]]", "[[[a]]]", "[[[]]", "[[="].map { ($0 + "\n", "/tmp/c22.toml:1:3:") }
+            + [("[model]]\n", "/tmp/c22.toml:1:8:"), ("[[model]\n", "/tmp/c22.toml:1:8:")]
+        for (text, place) in [(try String(contentsOfFile: field, encoding: .utf8), field + ":4:3:")] + variants {
+            let path = text.hasPrefix("#") ? field : "/tmp/c22.toml"
+            let result = try SubmitClient.submit(jobPath: path, jobText: text, coordinator: endpoint, timeout: 60)
+            XCTAssertTrue(result.isInputError(at: place), "\(text): \(result)")
+            XCTAssertTrue(coordinator.isRunning, "the coordinator died on \(text)")
+        }
+        let textJob = try Self.textJob(users: "data", items: false, shards: 2, rowUsers: ["u1", "u2", "u3", "u4"])
+        let plain = try Self.textJob(users: "file", items: true, shards: 8, rowUsers: ["u1", "u2", "u3", "u1"])
+        for path in [textJob, plain] {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let result = try SubmitClient.submit(jobPath: path, jobText: text, coordinator: endpoint, timeout: 60)
+            guard case .report = result else { return XCTFail("\(path): \(result)") }
+        }
+        XCTAssertTrue(coordinator.isRunning)
+    }
+
     /// The coordinator's thread is busy (here: blocked for 8 s, as in a long solve) while a client waits with a
     /// 3 s silence limit: the heartbeat thread keeps the client waiting, and it gets its answer.
     func testBusyCoordinatorIsNotTakenForDead() throws {
@@ -224,7 +268,9 @@ final class WireBoundsTests: XCTestCase {
         moments.count = .nan
         moments.mean = [0]
         moments.comoment = [0]
-        XCTAssertThrowsError(try Wire.moments(moments, dimension: 1)) { XCTAssertTrue("\($0)".contains("not a count"), "\($0)") }
+        XCTAssertThrowsError(try Wire.moments(moments, dimension: 1)) {
+            XCTAssertTrue("\($0)".contains("not a count"), "\($0)")
+        }
         moments.count = 3
         XCTAssertEqual(try Wire.moments(moments, dimension: 1).count, 3)
         // A packed matrix of a dimension whose d(d+1)/2 overflows.
