@@ -181,6 +181,8 @@ public struct FitDriver {
         }
         let d = stats.first?.dimension ?? 384
         guard stats.allSatisfy({ $0.dimension == d }) else { throw RunError("workers report different embedding dimensions") }
+        // The encoders make 384 dimensions and k ≤ 64; a faulty worker must not reach PrincipalComponents' k ≤ d.
+        guard d >= t.components else { throw RunError("workers report \(d)-dimensional embeddings, fewer than text.components") }
         if let first = stats.compactMap(\.firstUserWithoutRecord).min(by: { $0.rowIndex < $1.rowIndex }), let users = prepared.users {
             throw InputError(file: prepared.dataFile, line: first.line, column: prepared.userKeyColumns.first.map { $0 + 1 },
                              "the user of this row (data.user_key \(job.userKey.joined(separator: ", "))) has no row in the users file \(users.path)")
@@ -248,10 +250,18 @@ public struct FitDriver {
         }
         // Features: each shard gets the projection and the items its rows name.
         let table = ItemVectorTable(keys: unitKeys, rows: unitRows, dimension: d)
-        let requests = (0..<shards).map { s -> RoundRequest in
+        let requests = try (0..<shards).map { s -> RoundRequest in
             let keys = t.itemsPath == nil ? [] : summaries[s].itemKeys.map(\.key)
+            var scores: [Double] = []
+            for key in keys {
+                // Every item key of the data was checked against the items file above.
+                guard let v = itemScores[key] else {
+                    throw RunError("internal: no scores for item '\(key)' of shard \(s)")
+                }
+                scores += v
+            }
             return .features(FeatureRequest(components: k, dimension: d, userMean: userPCA?.mean ?? [], userAxes: userPCA?.components ?? [],
-                                            itemKeys: keys, itemScores: keys.flatMap { itemScores[$0]! }, vectorKeys: keys, vectors: table))
+                                            itemKeys: keys, itemScores: scores, vectorKeys: keys, vectors: table))
         }
         let ready = try executor.run(perShard: requests)
         try throwFirstFailure(ready, round: "features")
@@ -426,7 +436,16 @@ public struct FitDriver {
         do { result = try BayesianLinearModel.fit(total, names: names, prior: prior, credibleLevel: job.prior.credibleLevel) } catch let e as StatisticsError {
             throw modelError(e)
         }
+        // Extreme prior values (1e308) overflow the update: refuse them here rather than write NaN into the report.
         var section = FitReport.BayesSection(result, prior: job.prior)
+        let reported = section.coefficients.flatMap { [$0.mean, $0.ci_low, $0.ci_high] }
+            + [section.posterior_shape, section.posterior_scale]
+        guard result.posteriorMean.allSatisfy(\.isFinite), reported.allSatisfy(\.isFinite) else {
+            let keys = ["prior_mean", "prior_precision", "prior_shape", "prior_scale"]
+            let key = keys.first { job.modelPositions[$0] != nil } ?? "prior"
+            throw job.modelError(key, "the posterior is not finite: the prior's values overflow with this data; "
+                                 + "give values nearer the data's scale")
+        }
         if job.prior.kind != "flat" {
             // The proper prior fits a singular design; say which directions only the prior determines.
             do { try LinearModel.checkRank(total, names: names) } catch StatisticsError.singularDesign(let columns) {

@@ -23,6 +23,8 @@ public final class InProcessExecutor: ShardExecutor {
 
     public func run(perShard requests: [RoundRequest]) throws -> [ShardReply] {
         precondition(requests.count == shardCount, "run: \(requests.count) requests for \(shardCount) shards")
+        // Shared item vectors as over the wire, so a workspace holding no rows, users or items is exercised here too.
+        let requests = RoundRequest.sharingItemVectors(requests, owner: owner)
         return (0..<shardCount).map { workspaces[owner($0)].answer(requests[$0], shard: $0) }
     }
 }

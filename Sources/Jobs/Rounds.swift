@@ -431,3 +431,34 @@ public struct ShardFailure: Sendable, Equatable, Error {
         self.isInternal = isInternal
     }
 }
+
+extension RoundRequest {
+    /// Features requests carry item vectors that many shards share: each owner gets the union of its shards' vectors
+    /// once, in its first request (shard order; a worker receives its requests in send order), and its other requests
+    /// carry none. Results do not change (a worker keeps the vectors for the job); bytes fall from S × items to
+    /// owners × items. Other rounds pass through unchanged.
+    /// - Parameters:
+    ///   - requests: one request per shard, S of them.
+    ///   - owner: the owner of each shard 0..<S (any owner may hold no rows, no users and no items).
+    public static func sharingItemVectors<Owner: Hashable>(_ requests: [RoundRequest],
+                                                          owner: (Int) -> Owner) -> [RoundRequest] {
+        guard case .features = requests.first else { return requests }
+        var first: [Owner: Int] = [:]
+        var keys: [Owner: [String]] = [:], seen: [Owner: Set<String>] = [:]
+        for (s, r) in requests.enumerated() {
+            guard case .features(let f) = r else { return requests }
+            let o = owner(s)
+            if first[o] == nil { first[o] = s }
+            for key in f.vectorKeys where seen[o, default: []].insert(key).inserted { keys[o, default: []].append(key) }
+        }
+        var out = requests
+        for (s, r) in requests.enumerated() {
+            guard case .features(var f) = r else { continue }
+            let o = owner(s)
+            // An owner whose shards name no item (no rows, or a job without items) gets an empty list.
+            f.vectorKeys = first[o] == s ? keys[o, default: []] : []  // the vectors themselves stay in the shared table
+            out[s] = .features(f)
+        }
+        return out
+    }
+}

@@ -351,7 +351,15 @@ public final class ShardWorkspace {
         }
         let parsedColumns = numbers[data.shard].flatMap { $0.count == c ? $0 : nil }
         // (slot, numeric) for data columns; (−1 − feature index, true) for text features.
-        let reads = spec.dataColumns.map { name in featureSlot[name].map { (-1 - $0, true) } ?? (slot[name]!, info[name]!.isNumeric) }
+        let reads = try spec.dataColumns.map { name -> (Int, Bool) in
+            if let k = featureSlot[name] { return (-1 - k, true) }
+            // A plan or schema that does not fit the formula: a wire fault, not the user's.
+            guard let s = slot[name], let i = info[name] else {
+                let message = "internal: column '\(name)' is not in the job's plan or schema"
+                throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: message, isInternal: true)
+            }
+            return (s, i.isNumeric)
+        }
         var x = [Double](repeating: 0, count: n * p)
         var y = [Double](repeating: 0, count: n)
         var fold = [Int](repeating: 0, count: n)
@@ -443,6 +451,7 @@ public final class ShardWorkspace {
         let p = beta.count, n = d.y.count
         var s = ResidualStatistic(dimension: p)
         guard n > 0 else { return s }
+        guard d.x.count == n * p else { throw Self.wrongWidth(p, design: d) }
         let x = Self.centred(d.x, columns: p, centre: centre)
         let fitted = x.withUnsafeBufferPointer { LinearAlgebra.multiply($0.baseAddress!, rows: n, n: p, beta) }
         var scaled = [Double](repeating: 0, count: n * p)
@@ -456,8 +465,18 @@ public final class ShardWorkspace {
         return s
     }
 
+    /// A request whose β does not fit the shard's design (a wire fault, not the user's).
+    static func wrongWidth(_ p: Int, design d: ShardDesign) -> ShardFailure {
+        ShardFailure(rowIndex: 0, line: 0, column: nil,
+                     message: "internal: β of \(p) values for a design of \(d.x.count) values and \(d.y.count) rows",
+                     isInternal: true)
+    }
+
     func newton(shard: Int, fits: [NewtonFit], centre: DesignCentre) throws -> [LogitStatistic] {
         let d = try designOf(shard: shard)
+        if let bad = fits.first(where: { !d.y.isEmpty && d.x.count != d.y.count * $0.beta.count }) {
+            throw Self.wrongWidth(bad.beta.count, design: d)
+        }
         let x = Self.centred(d.x, columns: centre.high.count, centre: centre)
         return fits.map { f in
             guard !d.y.isEmpty else { return LogitStatistic(dimension: f.beta.count) }
