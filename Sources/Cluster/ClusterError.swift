@@ -12,6 +12,8 @@ public struct ClusterError: Error, CustomStringConvertible {
         public static let timeout = Code(name: "timeout")
         /// Not enough workers joined.
         public static let noWorkers = Code(name: "noWorkers")
+        /// The coordinator a client waits on stopped sending heartbeats (or never answered).
+        public static let coordinatorLost = Code(name: "coordinatorLost")
         /// A socket call failed.
         public static let transport = Code(name: "transport")
     }

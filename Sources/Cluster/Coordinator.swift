@@ -7,7 +7,8 @@ import ZeroMQ
 /// The coordinator: a ROUTER socket that workers and submit clients connect to.
 ///
 /// It keeps the membership table (Hello, heartbeats both ways), runs one job at a time (`run(job:)`), and in
-/// daemon mode (`serve`) takes jobs from `causa submit` clients. All socket work happens on the calling thread.
+/// daemon mode (`serve`) takes jobs from `causa submit` clients. All socket work happens on the calling thread, except
+/// the heartbeats to waiting submit clients, which a thread of their own sends (`SharedRouter`).
 ///
 /// Reliability follows the ZeroMQ guide's patterns: heartbeats both ways (Paranoid Pirate), credit-based flow
 /// control for the row stream (so high-water marks are never hit and nothing is dropped), ROUTER_MANDATORY (a
@@ -29,6 +30,13 @@ public final class Coordinator {
         public var creditWindow = 16
         /// Seconds a submitted job waits for a first worker when none has joined.
         public var workerWait: Double = 30
+        /// Seconds between heartbeats to waiting submit clients (sent from a thread of their own).
+        public var clientHeartbeatInterval: Double = 1
+        /// Parses a submitted job's text (text, path). The default pre-scans and parses in this process; `causa
+        /// coordinator` parses in a child process (`JobTextGuard.parseIsolated`), so no job text can abort it.
+        public var parseJob: @Sendable (String, String) throws -> JobSpec = {
+            try JobTextGuard.parseInProcess(text: $0, path: $1)
+        }
         public init() {}
     }
 
@@ -55,7 +63,8 @@ public final class Coordinator {
     /// The bound endpoint, with the real port (e.g. `tcp://127.0.0.1:41234`).
     public let endpoint: String
     let context: ZMQContext
-    let socket: ZMQSocket
+    /// The ROUTER socket, shared with the client-heartbeat thread: use it only through `router.withSocket`.
+    let router: SharedRouter
     var members: [String: Member] = [:]
     var joinOrder: [String] = []
     var nameByIdentity: [[UInt8]: String] = [:]
@@ -73,6 +82,7 @@ public final class Coordinator {
         // One OpenBLAS thread: the coordinator's products are small (p × p solves, one d × d eigen-decomposition per
         // text job), and idle OpenBLAS threads spin on the cores the workers need.
         LinearAlgebra.setThreads(1)
+        let socket: ZMQSocket
         do {
             context = try ZMQContext()
             socket = try ZMQSocket(context: context, type: .router)
@@ -86,10 +96,15 @@ public final class Coordinator {
         } catch {
             throw ClusterError(.transport, "cannot bind the coordinator to \(bind)", cause: error)
         }
+        router = SharedRouter(socket: socket, interval: configuration.clientHeartbeatInterval, logger: logger)
+        router.start()
         logger.info("coordinator listening", metadata: ["endpoint": "\(endpoint)"])
     }
 
-    deinit { socket.close() }
+    deinit {
+        router.stop()
+        router.socket.close()
+    }
 
     /// Workers currently alive, in join order.
     public var workerNames: [String] { joinOrder.filter { members[$0] != nil } }
@@ -103,15 +118,14 @@ public final class Coordinator {
         // big file), workers' heartbeats are waiting in the socket.
         try drain()
         sendHeartbeatsIfDue()
-        let ready = try ZMQPoller.poll([(socket, .readable)], timeoutMilliseconds: max(0, Int(timeout * 1000)))
-        if ready.first?.contains(.readable) == true { try drain() }
+        if try router.poll(timeout: timeout) { try drain() }
         evictSilentWorkers()
         sendHeartbeatsIfDue()
     }
 
     /// Receives every queued message: membership and heartbeats handled here, job messages and submits queued.
     func drain() throws {
-        while let frames = try socket.receive(dontWait: true) {
+        for frames in try router.receiveAll() {
             guard frames.count == 2 else {
                 logger.warning("dropped a message with \(frames.count) frames")
                 continue
@@ -171,7 +185,7 @@ public final class Coordinator {
         let frame = Wire.encode(Wire.envelope(.heartbeat(beat)))
         for name in workerNames {
             guard let m = members[name] else { continue }
-            do { _ = try socket.send([m.identity, frame], dontWait: true) } catch {
+            do { _ = try router.withSocket { try $0.send([m.identity, frame], dontWait: true) } } catch {
                 logger.info("worker unreachable", metadata: ["worker.id": "\(name)"])
                 forget(name)
             }
@@ -188,7 +202,7 @@ public final class Coordinator {
         guard let m = members[name] else { throw ClusterError(.workerLost, "worker \(name) left the cluster during the job; the job failed (failover is not implemented yet)") }
         let frame = Wire.encode(envelope)
         do {
-            guard try socket.send([m.identity, frame]) else {
+            guard try router.withSocket({ try $0.send([m.identity, frame]) }) else {
                 throw ClusterError(.timeout, "worker \(name) did not accept a message within 30 s (its queue is full); the job failed")
             }
         } catch let e as ZMQError {
@@ -239,7 +253,7 @@ public final class Coordinator {
     public func shutdownWorkers() {
         let frame = Wire.encode(Wire.envelope(.shutdown(.init())))
         for name in workerNames {
-            if let m = members[name] { _ = try? socket.send([m.identity, frame], dontWait: true) }
+            if let m = members[name] { _ = try? router.withSocket { try $0.send([m.identity, frame], dontWait: true) } }
         }
     }
 
@@ -303,7 +317,7 @@ public final class Coordinator {
     func answer(client: [UInt8], submit: Causa_Wire_Submit) {
         var result = Causa_Wire_SubmitResult()
         do {
-            let job = try JobSpec.parse(text: submit.jobText, path: submit.jobPath)
+            let job = try configuration.parseJob(submit.jobText, submit.jobPath)
             logger.info("job submitted", metadata: ["job": "\(submit.jobPath)"])
             let report = try run(job: job, minimumWorkers: 1, workerWait: configuration.workerWait)
             result.status = .ok
@@ -317,7 +331,9 @@ public final class Coordinator {
             result.message = "\(error)"
         }
         logger.info("job finished", metadata: ["status": "\(result.status)"])
-        _ = try? socket.send([client, Wire.encode(Wire.envelope(.submitResult(result)))])
+        let frame = Wire.encode(Wire.envelope(.submitResult(result)))
+        _ = try? router.withSocket { try $0.send([client, frame]) }
+        router.answered(client)
     }
 }
 
@@ -413,7 +429,7 @@ final class ClusterExecution: ShardExecutor {
         precondition(sent.count == shardCount, "run: \(sent.count) requests for \(shardCount) shards")
         var requests = sent.map { $0 as! C.Request }
         if let features = requests as? [FeatureRequest] {
-            requests = Self.shareItemVectors(features, owners: owners) as! [C.Request]
+            requests = FeatureRequest.sharingItemVectors(features) { owners[$0] } as! [C.Request]
         }
         round += 1
         let started = Date()
@@ -422,7 +438,8 @@ final class ClusterExecution: ShardExecutor {
             r.shard = UInt32(s)
             r.round = C.id
             r.payload = Data(C.encode(request: requests[s]))
-            try coordinator.send(Wire.envelope(jobID: jobID, round: round, .roundRequest(r)), to: owners[s], counter: &bytesSent)
+            try coordinator.send(Wire.envelope(jobID: jobID, round: round, .roundRequest(r)), to: owners[s],
+                                 counter: &bytesSent)
         }
         var answers = [ShardAnswer<C.Statistic>?](repeating: nil, count: shardCount)
         var missing = shardCount
@@ -435,8 +452,11 @@ final class ClusterExecution: ShardExecutor {
                 do {
                     switch r.result {
                     case .statistic(let bytes):
-                        guard r.round == C.id else { throw Wire.DecodeError(message: "an answer to the \(r.round) round") }
-                        answers[s] = .success(try C.decode(statistic: [UInt8](bytes), request: requests[s], plan: prepared.plan))
+                        guard r.round == C.id else {
+                            throw Wire.DecodeError(message: "an answer to the \(r.round) round")
+                        }
+                        let statistic = try C.decode(statistic: [UInt8](bytes), request: requests[s], plan: prepared.plan)
+                        answers[s] = .success(statistic)
                     case .failure(let f): answers[s] = .failure(Wire.failure(f))
                     case nil: throw Wire.DecodeError(message: "a reply without a result")
                     }
@@ -447,29 +467,13 @@ final class ClusterExecution: ShardExecutor {
             }
             try coordinator.checkAlive(involved, since: self.started)
             if Date().timeIntervalSince(started) > coordinator.configuration.roundTimeout {
-                throw ClusterError(.timeout, "round \(round) (\(C.id)) did not finish within \(Int(coordinator.configuration.roundTimeout)) s; \(missing) shards missing")
+                let limit = Int(coordinator.configuration.roundTimeout)
+                throw ClusterError(.timeout, "round \(round) (\(C.id)) did not finish within \(limit) s; \(missing) shards missing")
             }
         }
-        coordinator.logger.debug("round done", metadata: ["round": "\(round)", "kind": "\(C.id)", "seconds": "\(Date().timeIntervalSince(started))"])
+        let seconds = Date().timeIntervalSince(started)
+        coordinator.logger.debug("round done", metadata: ["round": "\(round)", "kind": "\(C.id)", "seconds": "\(seconds)"])
         return answers.map { $0! }
-    }
-
-    /// Features requests carry item vectors that many shards share: each worker gets the union of its shards' vectors
-    /// once, in its first request (shard order; a DEALER receives in send order), and its other requests carry none.
-    /// Results do not change (a worker keeps the vectors for the job); bytes fall from S × items to workers × items.
-    static func shareItemVectors(_ requests: [FeatureRequest], owners: [String]) -> [FeatureRequest] {
-        var out = requests
-        var first: [String: Int] = [:]
-        var keys: [String: [String]] = [:], seen: [String: Set<String>] = [:]
-        for (s, f) in requests.enumerated() {
-            let owner = owners[s]
-            if first[owner] == nil { first[owner] = s }
-            for key in f.vectorKeys where seen[owner, default: []].insert(key).inserted { keys[owner, default: []].append(key) }
-        }
-        for s in requests.indices {
-            out[s].vectorKeys = first[owners[s]] == s ? keys[owners[s]]! : []  // the vectors themselves stay in the shared table
-        }
-        return out
     }
 
     /// Tells every worker to drop the job's state (best effort).

@@ -12,8 +12,14 @@ public enum SubmitClient {
     }
 
     /// Sends the job file's text and absolute path, and waits up to `timeout` seconds for the result.
-    /// - Throws: `ClusterError(.timeout)` when no result arrives in time; `.transport` on socket failures.
-    public static func submit(jobPath: String, jobText: String, coordinator: String, timeout: Double) throws -> Result {
+    ///
+    /// The coordinator sends a heartbeat every second (from a thread of its own) while the job waits or runs; after
+    /// `silence` seconds without any message the coordinator counts as gone.
+    /// - Throws: `ClusterError(.coordinatorLost)` after `silence` seconds without a message from the coordinator
+    ///   (it died, or none runs there); `ClusterError(.timeout)` when no result arrives within `timeout`;
+    ///   `.transport` on socket failures.
+    public static func submit(jobPath: String, jobText: String, coordinator: String, timeout: Double,
+                              silence: Double = 5) throws -> Result {
         let context = try ZMQContext()
         let socket = try ZMQSocket(context: context, type: .dealer)
         defer { socket.close() }
@@ -26,10 +32,26 @@ public enum SubmitClient {
             throw ClusterError(.transport, "cannot queue the job for \(coordinator)")
         }
         let deadline = Date().addingTimeInterval(timeout)
+        var heard: Date? = nil, lastHeard = Date()
         while Date() < deadline {
+            let silent = Date().timeIntervalSince(lastHeard)
+            if silent > silence {
+                if heard == nil {
+                    throw ClusterError(.coordinatorLost,
+                                       "no answer from a coordinator at \(coordinator) within \(Int(silence)) s "
+                                       + "(is `causa coordinator` running there?)")
+                }
+                throw ClusterError(
+                    .coordinatorLost,
+                    "the coordinator at \(coordinator) went silent: no heartbeat for \(Int(silence)) s while the job was "
+                        + "waiting or running (it stopped, or the network failed); the job's outcome is unknown")
+            }
             let ready = try ZMQPoller.poll([(socket, .readable)], timeoutMilliseconds: 200)
             guard ready.first?.contains(.readable) == true, let frames = try socket.receive(dontWait: true), frames.count == 1,
-                  let envelope = try? Wire.decode(frames[0]), case .submitResult(let r) = envelope.body else { continue }
+                  let envelope = try? Wire.decode(frames[0]) else { continue }
+            heard = Date()
+            lastHeard = Date()
+            guard case .submitResult(let r) = envelope.body else { continue }
             switch r.status {
             case .ok: return .report(json: r.reportJson, table: r.table)
             case .inputError: return .inputError(r.message)

@@ -44,6 +44,31 @@ enum Wire {
         return e
     }
 
+    // MARK: decoded numbers
+
+    /// Largest count (rows, users, texts) a message may carry: 2⁴⁰, far above any data set, and small enough that
+    /// sums over 65536 shards and products with a dimension stay inside `Int`.
+    static let maximumCount: UInt64 = 1 << 40
+    /// Largest vector dimension (text encoders make 384) or moment-matrix dimension a message may carry.
+    static let maximumDimension = 1 << 16
+
+    /// A count from the wire as `Int`; throws above `maximumCount` instead of trapping in `Int(_:)`.
+    static func count(_ v: UInt64, _ what: String) throws -> Int {
+        guard v <= maximumCount else { throw DecodeError(message: "\(what) = \(v) is beyond any data set") }
+        return Int(v)
+    }
+
+    /// A count carried as a Double (moment matrices, residual and logit statistics): finite, whole, 0...2⁴⁰ (the
+    /// coordinator turns counts into `Int`s).
+    static func checkCount(_ v: Double, _ what: String) throws {
+        guard v.isFinite, v >= 0, v <= Double(maximumCount), v.rounded() == v else {
+            throw DecodeError(message: "\(what) = \(v) is not a count")
+        }
+    }
+
+    /// A row index or line from the wire, for messages and ordering only: clamped into `Int`.
+    static func position(_ v: UInt64) -> Int { Int(clamping: v) }
+
     // MARK: symmetric matrices
 
     /// The upper triangle (row by row) of a symmetric [d, d] row-major matrix: d(d+1)/2 values on the wire.
@@ -56,6 +81,7 @@ enum Wire {
 
     /// Rebuilds a symmetric [d, d] matrix from its packed upper triangle; throws on a size mismatch.
     static func unpackSymmetric(_ packed: [Double], _ d: Int) throws -> [Double] {
+        guard d >= 0, d <= maximumDimension else { throw DecodeError(message: "packed matrix of dimension \(d)") }
         guard packed.count == d * (d + 1) / 2 else { throw DecodeError(message: "packed matrix has \(packed.count) values, expected \(d * (d + 1) / 2)") }
         var m = [Double](repeating: 0, count: d * d)
         m.withUnsafeMutableBufferPointer { m in
@@ -150,7 +176,7 @@ enum Wire {
     }
 
     static func entry(_ w: Causa_Wire_TextEntry) -> TextEntry {
-        TextEntry(keyHash: w.keyHash, line: Int(w.line), key: w.key, texts: w.texts)
+        TextEntry(keyHash: w.keyHash, line: position(w.line), key: w.key, texts: w.texts)
     }
 
     static func centre(_ high: [Double], _ low: [Double], _ p: Int) throws -> DesignCentre {
@@ -183,7 +209,7 @@ enum Wire {
     }
 
     static func moments(_ x: Causa_Wire_MomentMatrix, dimension d: Int) throws -> MomentMatrix {
-        guard Int(x.dimension) == d, x.mean.count == d, x.minimum.count == x.maximum.count,
+        guard d >= 0, d <= maximumDimension, Int(x.dimension) == d, x.mean.count == d, x.minimum.count == x.maximum.count,
               x.minimum.isEmpty || x.minimum.count == d, x.meanLow.isEmpty || x.meanLow.count == d,
               x.largeColumn.count == x.largeRowIndex.count, x.largeColumn.count == x.largeLine.count,
               x.largeColumn.allSatisfy({ Int($0) < d }),
@@ -191,6 +217,7 @@ enum Wire {
               zip(x.largeColumn, x.largeColumn.dropFirst()).allSatisfy({ $0 <= $1 }),
               x.largeRowIndex.allSatisfy({ $0 <= UInt64(Int.max) }), x.largeLine.allSatisfy({ $0 <= UInt64(Int.max) })
         else { throw DecodeError(message: "moment matrix of wrong size") }
+        try checkCount(x.count, "moment matrix count")
         var large = [[MomentMatrix.RowMark]](repeating: [], count: d)
         for (i, j) in x.largeColumn.enumerated() {
             large[Int(j)].append(MomentMatrix.RowMark(rowIndex: Int(x.largeRowIndex[i]), line: Int(x.largeLine[i])))
@@ -206,11 +233,21 @@ enum Wire {
             throw DecodeError(message: "plan with unknown kind '\(w.kind)' or fold_by '\(w.foldBy)'")
         }
         guard w.columns.count == w.columnNumbers.count, !w.columns.isEmpty else { throw DecodeError(message: "plan with mismatched columns") }
+        guard w.folds == 0 || (2...1000).contains(w.folds) else {
+            throw DecodeError(message: "plan with \(w.folds) folds")
+        }
         var plan = JobPlan(jobID: w.jobID, kind: kind, formula: w.formula, folds: Int(w.folds), foldBy: foldBy, columns: w.columns,
                            columnNumbers: w.columnNumbers.map { Int($0) }, levelColumns: w.levelColumns,
                            outcomeColumn: w.outcomeColumn.isEmpty ? nil : w.outcomeColumn)
         plan.userKey = w.userKey
         if w.hasText { plan.text = try text(w.text) }
+        // Columns the worker looks up by name must be in the plan (a worker indexes rows by them).
+        let named = plan.text.map { t in
+            (t.usersPath == nil ? t.userText : []) + [t.timestamp, t.itemKey].compactMap { $0 }
+        } ?? []
+        if let missing = named.first(where: { !w.columns.contains($0) }) {
+            throw DecodeError(message: "plan without its column '\(missing)'")
+        }
         plan.categoricalColumns = w.categoricalColumns
         return plan
     }
@@ -233,7 +270,8 @@ enum Wire {
         guard w.line.count == n, w.userHash.count == n, w.fields.count == n * columns else {
             throw DecodeError(message: "row batch with \(n) rows, \(w.line.count) lines, \(w.userHash.count) hashes, \(w.fields.count) fields for \(columns) columns")
         }
-        return RowBatch(shard: Int(w.shard), rowIndex: w.rowIndex.map { Int($0) }, line: w.line.map { Int($0) }, userHash: w.userHash, fields: w.fields)
+        return RowBatch(shard: Int(w.shard), rowIndex: w.rowIndex.map(position), line: w.line.map(position),
+                        userHash: w.userHash, fields: w.fields)
     }
 
     // MARK: round payloads
@@ -295,7 +333,7 @@ enum Wire {
     }
 
     static func failure(_ f: Causa_Wire_ShardFailure) -> ShardFailure {
-        ShardFailure(rowIndex: Int(f.rowIndex), line: Int(f.line), column: f.column == 0 ? nil : Int(f.column),
+        ShardFailure(rowIndex: position(f.rowIndex), line: position(f.line), column: f.column == 0 ? nil : Int(f.column),
                      message: f.message, isInternal: f.internal)
     }
 
@@ -308,6 +346,6 @@ enum Wire {
     }
 
     static func cell(_ has: Bool, _ w: Causa_Wire_CellReference) -> CellReference? {
-        has ? CellReference(rowIndex: Int(w.rowIndex), line: Int(w.line), value: w.value) : nil
+        has ? CellReference(rowIndex: position(w.rowIndex), line: position(w.line), value: w.value) : nil
     }
 }

@@ -166,7 +166,8 @@ public final class Worker {
                 }
             } else {
                 // Answer rather than stay silent, so the coordinator fails the job now instead of at its timeout.
-                reply.result = internalFailure(brokenJobs[job] ?? "worker \(name) has no state for job \(job) (it restarted or reconnected)")
+                let lost = "worker \(name) has no state for job \(job) (it restarted or reconnected)"
+                reply.result = internalFailure(brokenJobs[job] ?? lost)
             }
             return Wire.envelope(jobID: job, round: envelope.round, .roundReply(reply))
         case .jobEnd:
@@ -184,7 +185,8 @@ public final class Worker {
     {
         let request: C.Request
         do { request = try C.decode(request: payload, plan: ws.plan) } catch {
-            let f = ShardFailure(rowIndex: 0, line: 0, column: nil, message: "malformed \(C.id) request: \(error)", isInternal: true)
+            let f = ShardFailure(rowIndex: 0, line: 0, column: nil, message: "malformed \(C.id) request: \(error)",
+                                 isInternal: true)
             return .failure(Wire.failure(f))
         }
         switch ws.answer(C.self, request, shard: shard) {

@@ -50,7 +50,15 @@ public final class SafeTensorsFile {
                 throw EncoderError("\(path): malformed header entry for tensor '\(name)'")
             }
             guard let size = Self.dtypeSizes[dtype] else { throw EncoderError("\(path): tensor '\(name)' has unknown dtype \(dtype)") }
-            let count = shape.reduce(1, *)
+            // Sizes from the file: multiplied with overflow checks (a corrupt header must not trap).
+            var count = 1
+            for d in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: d)
+                guard d >= 0, !overflow, !product.multipliedReportingOverflow(by: size).overflow else {
+                    throw EncoderError("\(path): tensor '\(name)' has an impossible shape \(shape)")
+                }
+                count = product
+            }
             guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= available else {
                 throw EncoderError("\(path): tensor '\(name)' lies outside the file (bytes \(offsets[0])..<\(offsets[1]) of \(available)); the file is truncated")
             }

@@ -32,6 +32,11 @@ public final class InProcessExecutor: ShardExecutor {
         -> [ShardAnswer<R.Statistic>]
     {
         precondition(requests.count == shardCount, "run: \(requests.count) requests for \(shardCount) shards")
+        // Shared item vectors as over the wire, so a workspace holding no rows, users or items is exercised here too.
+        var requests = requests
+        if let features = requests as? [FeatureRequest] {
+            requests = FeatureRequest.sharingItemVectors(features, owner: owner) as! [R.Request]
+        }
         guard encodesPayloads else {
             return (0..<shardCount).map { workspaces[owner($0)].answer(R.self, requests[$0], shard: $0) }
         }

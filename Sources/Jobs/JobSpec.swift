@@ -131,9 +131,17 @@ public struct JobSpec: Sendable, Equatable, Codable {
         return try parse(text: text, path: path)
     }
 
-    /// Parses job-file text; `path` is used for messages and to resolve relative data paths.
+    /// Parses job-file text; `path` is used for messages and to resolve relative data paths. The text is pre-scanned
+    /// first (`JobTextGuard.prescan`): TOMLKit's parser aborts the process on some malformed text.
     /// - Throws: `InputError`.
     public static func parse(text: String, path: String) throws -> JobSpec {
+        try JobTextGuard.prescan(text: text, path: path)
+        return try parseUnchecked(text: text, path: path)
+    }
+
+    /// `parse` without the pre-scan: only to show what the TOML library does with raw text (tests, fuzzing).
+    /// - Throws: `InputError`.
+    public static func parseUnchecked(text: String, path: String) throws -> JobSpec {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -271,7 +279,11 @@ public struct JobSpec: Sendable, Equatable, Codable {
             prior.shape = try number("prior_shape")
             prior.scale = try number("prior_scale")
             if let level = try number("credible_level") {
-                guard level > 0, level < 1 else { throw fail("model", "credible_level", "'model.credible_level' must be between 0 and 1, got \(level)") }
+                // 1 − level is the tail probability: it must be below 1 too (a level of 5e-324 rounds it to 1).
+                guard level > 0, level < 1, 1 - level < 1 else {
+                    throw fail("model", "credible_level",
+                               "'model.credible_level' must be between 0 and 1, got \(level)")
+                }
                 prior.credibleLevel = level
             }
             if let p = prior.precision, p <= 0 { throw fail("model", "prior_precision", "'model.prior_precision' must be positive") }

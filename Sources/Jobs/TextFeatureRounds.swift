@@ -30,6 +30,8 @@ extension FitDriver {
         }
         let d = stats.first?.dimension ?? 384
         guard stats.allSatisfy({ $0.dimension == d }) else { throw RunError("workers report different embedding dimensions") }
+        // The encoders make 384 dimensions and k ≤ 64; a faulty worker must not reach PrincipalComponents' k ≤ d.
+        guard d >= t.components else { throw RunError("workers report \(d)-dimensional embeddings, fewer than text.components") }
         if let first = stats.compactMap(\.firstUserWithoutRecord).min(by: { $0.rowIndex < $1.rowIndex }), let users = prepared.users {
             throw InputError(file: prepared.dataFile, line: first.line, column: prepared.userKeyColumns.first.map { $0 + 1 },
                              "the user of this row (data.user_key \(job.userKey.joined(separator: ", "))) has no row in the users file \(users.path)")
@@ -97,10 +99,18 @@ extension FitDriver {
         }
         // Features: each shard gets the projection and the items its rows name.
         let table = ItemVectorTable(keys: unitKeys, rows: unitRows, dimension: d)
-        let requests = (0..<shards).map { s -> FeatureRequest in
+        let requests = try (0..<shards).map { s -> FeatureRequest in
             let keys = t.itemsPath == nil ? [] : summaries[s].itemKeys.map(\.key)
-            return (FeatureRequest(components: k, dimension: d, userMean: userPCA?.mean ?? [], userAxes: userPCA?.components ?? [],
-                                            itemKeys: keys, itemScores: keys.flatMap { itemScores[$0]! }, vectorKeys: keys, vectors: table))
+            var scores: [Double] = []
+            for key in keys {
+                // Every item key of the data was checked against the items file above.
+                guard let v = itemScores[key] else {
+                    throw RunError("internal: no scores for item '\(key)' of shard \(s)")
+                }
+                scores += v
+            }
+            return FeatureRequest(components: k, dimension: d, userMean: userPCA?.mean ?? [], userAxes: userPCA?.components ?? [],
+                                  itemKeys: keys, itemScores: scores, vectorKeys: keys, vectors: table)
         }
         _ = try executor.run(FeaturesRound(requests: requests, rows: summaries.map(\.rows)), job: prepared)
         info.warnings = warnings

@@ -29,7 +29,8 @@ struct Causa: ParsableCommand {
         abstract: "Distributed causal statistics over logged recommendation data.",
         discussion: "Exit codes: 0 success, 1 run failure (cluster, timeout), 2 input error (job file, data, model).",
         version: "0.1.0",
-        subcommands: [Local.self, Coordinator.self, Worker.self, Submit.self, Embed.self, Partition.self, Simulate.self])
+        subcommands: [Local.self, Coordinator.self, Worker.self, Submit.self, Embed.self, Partition.self, Simulate.self,
+                      ParseJob.self])
 }
 
 /// Re-executes this process with OPENBLAS_CORETYPE set when OpenBLAS fell back to generic kernels on a CPU that
@@ -86,4 +87,13 @@ nonisolated(unsafe) var stopRequested = false
 func installStopHandlers() {
     signal(SIGINT) { _ in stopRequested = true }
     signal(SIGTERM) { _ in stopRequested = true }
+}
+
+/// Checks a seconds option: finite, positive and at most 10⁷ s (about four months), so that every later use
+/// (deadlines, `Int(seconds)` in messages, milliseconds for polls) stays in range.
+/// - Throws: `ValidationError` naming the option.
+func validateSeconds(_ value: Double, _ option: String) throws {
+    guard value.isFinite, value > 0, value <= 1e7 else {
+        throw ValidationError("\(option) must be a positive number of seconds up to 10000000, got \(value).")
+    }
 }

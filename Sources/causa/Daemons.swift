@@ -17,6 +17,11 @@ struct Coordinator: ParsableCommand {
     @Option(help: "Seconds a submitted job waits for a first worker when none has joined.") var workerWait = 30.0
     @OptionGroup var common: CommonOptions
 
+    func validate() throws {
+        try validateSeconds(heartbeatTimeout, "--heartbeat-timeout")
+        try validateSeconds(workerWait, "--worker-wait")
+    }
+
     func run() throws {
         let logger = common.bootstrap()
         installStopHandlers()
@@ -24,6 +29,9 @@ struct Coordinator: ParsableCommand {
             var configuration = Cluster.Coordinator.Configuration()
             configuration.heartbeatTimeout = heartbeatTimeout
             configuration.workerWait = workerWait
+            let executable = selfExecutable()
+            // Job text from clients is parsed in a child process: an abort in the TOML library cannot end this one.
+            configuration.parseJob = { try JobTextGuard.parseIsolated(text: $0, path: $1, executable: executable) }
             let coordinator = try Cluster.Coordinator(bind: bind, configuration: configuration, logger: logger)
             print("coordinator listening on \(coordinator.endpoint)")
             fflush(stdout)
@@ -41,6 +49,8 @@ struct Worker: ParsableCommand {
     @Option(help: "Seconds of coordinator silence before reconnecting (or exiting).") var coordinatorTimeout = 60.0
     @Flag(help: "Exit when the coordinator goes silent (or the parent process ends) instead of reconnecting.") var exitOnCoordinatorLoss = false
     @OptionGroup var common: CommonOptions
+
+    func validate() throws { try validateSeconds(coordinatorTimeout, "--coordinator-timeout") }
 
     func run() throws {
         let logger = common.bootstrap()
@@ -62,14 +72,22 @@ struct Submit: ParsableCommand {
     @Option(help: ArgumentHelp("The coordinator's endpoint.", valueName: "tcp://HOST:PORT")) var coordinator: String
     @Option(help: ArgumentHelp("Folder for report.json (created if missing).", valueName: "DIR")) var out: String
     @Option(help: "Seconds to wait for the result.") var timeout = 3600.0
+    @Option(help: "Seconds without a heartbeat after which the coordinator counts as gone (it sends one a second).")
+    var silenceTimeout = 5.0
     @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        try validateSeconds(timeout, "--timeout")
+        try validateSeconds(silenceTimeout, "--silence-timeout")
+    }
 
     func run() throws {
         _ = common.bootstrap()
         try guarded {
-            _ = try JobSpec.load(path: job)  // input errors before anything is sent
+            _ = try loadJob(job)  // input errors before anything is sent
             guard let text = try? String(contentsOfFile: job, encoding: .utf8) else { throw InputError(file: job, "cannot read the job file") }
-            switch try SubmitClient.submit(jobPath: job, jobText: text, coordinator: coordinator, timeout: timeout) {
+            switch try SubmitClient.submit(jobPath: job, jobText: text, coordinator: coordinator, timeout: timeout,
+                                           silence: silenceTimeout) {
             case .report(let json, let table):
                 let path = try FitReport.write(json: json, toDirectory: out)
                 print(table, terminator: "")

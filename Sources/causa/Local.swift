@@ -17,13 +17,13 @@ struct Local: ParsableCommand {
 
     func validate() throws {
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be in 1...64, got \(workers).") }
-        guard heartbeatTimeout > 0 else { throw ValidationError("--heartbeat-timeout must be positive.") }
+        try validateSeconds(heartbeatTimeout, "--heartbeat-timeout")
     }
 
     func run() throws {
         let logger = common.bootstrap()
         try guarded {
-            let spec = try JobSpec.load(path: job)
+            let spec = try loadJob(job)
             let prepared = try PreparedJob(job: spec, jobID: "job-1")  // input errors before any process starts
             var configuration = Cluster.Coordinator.Configuration()
             configuration.heartbeatTimeout = heartbeatTimeout
@@ -39,7 +39,7 @@ struct Local: ParsableCommand {
     }
 
     func spawnWorkers(endpoint: String, logger: Logger) throws -> [Process] {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let executable = selfExecutable()
         let level = common.logLevel <= .info ? common.logLevel.rawValue : "warning"
         return try (0..<workers).map { i in
             let p = Process()

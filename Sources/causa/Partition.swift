@@ -18,7 +18,7 @@ struct Partition: ParsableCommand {
     func run() throws {
         _ = common.bootstrap()
         try guarded {
-            let spec = try JobSpec.load(path: job)
+            let spec = try loadJob(job)
             let manifest = try ShardPartitioner.partition(job: spec, into: out)
             print("wrote \(manifest.rows.reduce(0, +)) rows into \(manifest.shards) shard files in \(out)")
         }

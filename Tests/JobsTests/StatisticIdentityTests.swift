@@ -13,7 +13,8 @@ func bitFingerprint(_ value: Any) -> [String] {
 }
 
 /// `merge(empty, x)` and `merge(x, empty)` give x bit for bit (`SufficientStatistic`'s identity contract).
-func assertIdentity<T: SufficientStatistic>(_ x: T, _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+func assertIdentity<T: SufficientStatistic>(_ x: T, _ label: String, file: StaticString = #filePath, line: UInt = #line)
+{
     var left = T.empty(like: x)
     left.merge(x)
     XCTAssertEqual(bitFingerprint(left), bitFingerprint(x), "\(label): merge(empty, x)", file: file, line: line)
@@ -48,8 +49,10 @@ final class StatisticIdentityTests: XCTestCase {
         var s = ShardSummary(columns: [Self.column(), ColumnSummary(name: "y")])
         s.rows = 5
         s.users = 2
-        s.itemKeys = [KeyOccurrence(key: "i1", first: CellReference(rowIndex: 0, line: 2, value: "i1")),
-                      KeyOccurrence(key: "i2", first: CellReference(rowIndex: 3, line: 5, value: "i2"))]
+        s.itemKeys = [
+            KeyOccurrence(key: "i1", first: CellReference(rowIndex: 0, line: 2, value: "i1")),
+            KeyOccurrence(key: "i2", first: CellReference(rowIndex: 3, line: 5, value: "i2")),
+        ]
         assertIdentity(s, "shard summary")
         XCTAssertEqual(ShardSummary.empty(like: s).columns.map(\.name), ["item", "y"])
     }
@@ -57,5 +60,14 @@ final class StatisticIdentityTests: XCTestCase {
     func testResidualStatisticEmptyIsIdentity() {
         assertIdentity(ResidualStatistic(count: 3, sumOfSquares: 0.75, meat: [0.5, -0.0, -0.0, 2]), "residuals")
         assertIdentity(ResidualStatistic(dimension: 2), "empty residuals")
+    }
+
+    func testStatisticListAndRowCountEmptyAreIdentities() {
+        let fold = MomentMatrix(rows: [1, 2, -0.0, 3], count: 2, dimension: 2)
+        assertIdentity(StatisticList([fold, MomentMatrix(dimension: 2)]), "moments per fold")
+        let fit = LogitStatistic(x: [1, 0.5, 1, -1], y: [1, 0], beta: [0.2, -0.0], train: { _ in true }, test: { _ in false })
+        assertIdentity(StatisticList([fit, LogitStatistic(dimension: 2)]), "logit per fit")
+        XCTAssertEqual(StatisticList.empty(like: StatisticList([fit, fit])).items.count, 2)
+        assertIdentity(RowCount(rows: 7), "row count")
     }
 }

@@ -38,19 +38,25 @@ struct FoldTotalsRound: RoundCodec {
     }
 
     static func compute(_ request: Request, shard: Int, in workspace: ShardWorkspace) throws -> FoldTotals {
-        let data = try workspace.batch(of: shard), plan = workspace.plan
+        let data = try workspace.batch(of: shard)
+        let plan = workspace.plan
         guard let slot = plan.columns.firstIndex(of: request.column) else {
-            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "no column \(request.column)", isInternal: true)
+            throw ShardFailure(
+                rowIndex: 0, line: 0, column: nil, message: "no column \(request.column)", isInternal: true)
         }
-        let c = plan.columns.count, k = plan.foldGroups
+        let c = plan.columns.count
+        let k = plan.foldGroups
         var totals = FoldTotals(rows: [Int](repeating: 0, count: k), sums: [Double](repeating: 0, count: k))
         for i in 0..<data.count {
             guard let y = Double(data.fields[i * c + slot]) else {
-                throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: plan.columnNumbers[slot],
-                                   message: "'\(data.fields[i * c + slot])' is not a number")
+                throw ShardFailure(
+                    rowIndex: data.rowIndex[i], line: data.line[i], column: plan.columnNumbers[slot],
+                    message: "'\(data.fields[i * c + slot])' is not a number")
             }
-            let fold = plan.folds > 0
-                ? UserKey.fold(rowIndex: data.rowIndex[i], hash: data.userHash[i], folds: plan.folds, by: plan.foldBy) : 0
+            let fold =
+                plan.folds > 0
+                ? UserKey.fold(rowIndex: data.rowIndex[i], hash: data.userHash[i], folds: plan.folds, by: plan.foldBy)
+                : 0
             totals.rows[fold] += 1
             totals.sums[fold] += y
         }
@@ -63,12 +69,15 @@ struct FoldTotalsRound: RoundCodec {
         Request(column: String(decoding: bytes, as: UTF8.self))
     }
     static func encode(statistic: FoldTotals) -> [UInt8] {
-        let words = [UInt64(statistic.rows.count)] + statistic.rows.map { UInt64($0) } + statistic.sums.map(\.bitPattern)
+        let words =
+            [UInt64(statistic.rows.count)] + statistic.rows.map { UInt64($0) } + statistic.sums.map(\.bitPattern)
         return words.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * $0)) } }
     }
     static func decode(statistic bytes: [UInt8], request: Request, plan: JobPlan) throws -> FoldTotals {
         guard bytes.count % 8 == 0, !bytes.isEmpty else { throw RunError("fold totals of \(bytes.count) bytes") }
-        let words = (0..<(bytes.count / 8)).map { w in (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[w * 8 + $1]) << (8 * $1) } }
+        let words = (0..<(bytes.count / 8)).map { w in
+            (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[w * 8 + $1]) << (8 * $1) }
+        }
         let k = Int(words[0])
         guard words.count == 1 + 2 * k else { throw RunError("fold totals of \(words.count) words for \(k) folds") }
         return FoldTotals(rows: words[1...k].map { Int($0) }, sums: words[(k + 1)...].map { Double(bitPattern: $0) })
@@ -81,7 +90,8 @@ final class ToyRoundTests: XCTestCase {
         let text = try String(contentsOfFile: Fixtures.path("obd/random_10k.csv"), encoding: .utf8)
         let lines = text.split(separator: "\n").map(String.init)
         let click = lines[0].split(separator: ",", omittingEmptySubsequences: false).firstIndex(of: "click")!
-        var rows = [Int](repeating: 0, count: 5), clicks = [Double](repeating: 0, count: 5)
+        var rows = [Int](repeating: 0, count: 5)
+        var clicks = [Double](repeating: 0, count: 5)
         for (i, line) in lines.dropFirst().enumerated() {
             rows[i % 5] += 1
             clicks[i % 5] += Double(line.split(separator: ",", omittingEmptySubsequences: false)[click])!
@@ -92,8 +102,9 @@ final class ToyRoundTests: XCTestCase {
     /// The toy round runs through the in-process executor, with and without its codec's bytes, on 1 and 3 workers:
     /// the merged totals equal the file's, bit for bit the same each way; the rows per fold equal the OLS report's.
     func testToyRoundRunsThroughTheInProcessExecutor() throws {
-        let job = try Fixtures.writeJob(data: Fixtures.path("obd/random_10k.csv"), kind: "ols", formula: "click ~ C(position)",
-                                        folds: 5, foldBy: "row", shards: 16)
+        let job = try Fixtures.writeJob(
+            data: Fixtures.path("obd/random_10k.csv"), kind: "ols", formula: "click ~ C(position)",
+            folds: 5, foldBy: "row", shards: 16)
         let round = FoldTotalsRound(column: "click", folds: 5)
         let (rows, clicks) = try Self.expected()
         XCTAssertEqual(rows.reduce(0, +), 10_000)
@@ -117,8 +128,9 @@ final class ToyRoundTests: XCTestCase {
     /// shard; a shard's input error becomes an `InputError` at the earliest data row; a round without a codec
     /// cannot run where payloads are bytes.
     func testExecutorChecksShapesFailuresAndCodecs() throws {
-        let job = try Fixtures.writeJob(data: Fixtures.path("obd/random_10k.csv"), kind: "ols", formula: "click ~ C(position)",
-                                        folds: 5, foldBy: "row", shards: 16)
+        let job = try Fixtures.writeJob(
+            data: Fixtures.path("obd/random_10k.csv"), kind: "ols", formula: "click ~ C(position)",
+            folds: 5, foldBy: "row", shards: 16)
         let prepared = try PreparedJob(job: try JobSpec.load(path: job), jobID: "toy")
         let executor = try InProcessExecutor(prepared: prepared, workers: 2)
         XCTAssertThrowsError(try executor.merge(FoldTotalsRound(column: "click", folds: 4), job: prepared)) { error in

@@ -12,7 +12,8 @@ func bitFingerprint(_ value: Any) -> [String] {
 }
 
 /// `merge(empty, x)` and `merge(x, empty)` give x bit for bit (`SufficientStatistic`'s identity contract).
-func assertIdentity<T: SufficientStatistic>(_ x: T, _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+func assertIdentity<T: SufficientStatistic>(_ x: T, _ label: String, file: StaticString = #filePath, line: UInt = #line)
+{
     var left = T.empty(like: x)
     left.merge(x)
     XCTAssertEqual(bitFingerprint(left), bitFingerprint(x), "\(label): merge(empty, x)", file: file, line: line)
@@ -21,8 +22,9 @@ func assertIdentity<T: SufficientStatistic>(_ x: T, _ label: String, file: Stati
     XCTAssertEqual(bitFingerprint(right), bitFingerprint(x), "\(label): merge(x, empty)", file: file, line: line)
     var both = T.empty(like: x)
     both.merge(T.empty(like: x))
-    XCTAssertEqual(bitFingerprint(both), bitFingerprint(T.empty(like: x)), "\(label): merge(empty, empty)",
-                   file: file, line: line)
+    XCTAssertEqual(
+        bitFingerprint(both), bitFingerprint(T.empty(like: x)), "\(label): merge(empty, empty)",
+        file: file, line: line)
 }
 
 final class StatisticIdentityTests: XCTestCase {
@@ -33,8 +35,9 @@ final class StatisticIdentityTests: XCTestCase {
     }
 
     func testMomentMatrixEmptyIsIdentity() {
-        let m = MomentMatrix(rows: [1, 2e9 + 0.1, -3, 0.25, 2e9 + 0.3, -0.0, 7, 2e9, 1e-300], count: 3, dimension: 3,
-                             marks: (0..<3).map { MomentMatrix.RowMark(rowIndex: $0, line: $0 + 2) })
+        let m = MomentMatrix(
+            rows: [1, 2e9 + 0.1, -3, 0.25, 2e9 + 0.3, -0.0, 7, 2e9, 1e-300], count: 3, dimension: 3,
+            marks: (0..<3).map { MomentMatrix.RowMark(rowIndex: $0, line: $0 + 2) })
         assertIdentity(m, "moments")
         assertIdentity(MomentMatrix(dimension: 4), "empty moments")
     }
@@ -44,12 +47,14 @@ final class StatisticIdentityTests: XCTestCase {
         let s = LogitStatistic(x: x, y: [1, 0, 1, 0], beta: [0.1, -0.2], train: { $0 < 3 }, test: { $0 == 3 })
         assertIdentity(s, "logit")
         // A statistic with −0.0 sums (a zero β on a row of zeros): adding +0 would turn them into +0.
-        let negativeZero = LogitStatistic(dimension: 2, count: 1, logLikelihood: -0.5, gradient: [-0.0, 0.25],
-                                          information: [0.25, -0.0, -0.0, 0.5], meat: [-0.0, 0, 0, 1e-3],
-                                          testCount: 0, testSquaredError: 0, minimumMargin: -0.0)
+        let negativeZero = LogitStatistic(
+            dimension: 2, count: 1, logLikelihood: -0.5, gradient: [-0.0, 0.25],
+            information: [0.25, -0.0, -0.0, 0.5], meat: [-0.0, 0, 0, 1e-3],
+            testCount: 0, testSquaredError: 0, minimumMargin: -0.0)
         assertIdentity(negativeZero, "logit with −0.0")
         // Held-out rows only (a shard whose rows are all in the held-out fold): not empty, kept.
-        let testOnly = LogitStatistic(x: x, y: [1, 0, 1, 0], beta: [0.1, -0.2], train: { _ in false }, test: { _ in true })
+        let testOnly = LogitStatistic(
+            x: x, y: [1, 0, 1, 0], beta: [0.1, -0.2], train: { _ in false }, test: { _ in true })
         XCTAssertEqual(testOnly.testCount, 4)
         assertIdentity(testOnly, "logit, held-out rows only")
     }

@@ -37,14 +37,20 @@ extension EmbedRound: RoundCodec {
     {
         let m = try Wire.message(Causa_Wire_EmbedStatistic.self, bytes)
         let d = Int(m.dimension)
-        guard d > 0, m.itemHasText.count == r.items.count, m.itemVectors.count == r.items.count * d else {
-            throw Wire.DecodeError(message: "embed reply with \(m.itemVectors.count) vector entries for \(r.items.count) items of dimension \(d)")
+        guard d > 0, d <= Wire.maximumDimension, m.itemHasText.count == r.items.count,
+            m.itemVectors.count == r.items.count * d
+        else {
+            let what = "\(m.itemVectors.count) vector entries for \(r.items.count) items of dimension \(d)"
+            throw Wire.DecodeError(message: "embed reply with \(what)")
         }
-        var e = EmbedStatistic(encoder: m.encoder, dimension: d,
-                               userMoments: m.hasUserMoments ? try Wire.moments(m.userMoments, dimension: d) : MomentMatrix(dimension: d),
-                               usersWithText: Int(m.usersWithText), usersWithoutText: Int(m.usersWithoutText),
-                               firstUserWithoutRecord: Wire.cell(m.hasFirstUserWithoutRecord, m.firstUserWithoutRecord),
-                               itemVectors: m.itemVectors, itemHasText: m.itemHasText, textsEmbedded: Int(m.textsEmbedded))
+        var e = EmbedStatistic(
+            encoder: m.encoder, dimension: d,
+            userMoments: m.hasUserMoments ? try Wire.moments(m.userMoments, dimension: d) : MomentMatrix(dimension: d),
+            usersWithText: try Wire.count(m.usersWithText, "users with text"),
+            usersWithoutText: try Wire.count(m.usersWithoutText, "users without text"),
+            firstUserWithoutRecord: Wire.cell(m.hasFirstUserWithoutRecord, m.firstUserWithoutRecord),
+            itemVectors: m.itemVectors, itemHasText: m.itemHasText,
+            textsEmbedded: try Wire.count(m.textsEmbedded, "texts"))
         e.userVectors = m.userVectors
         return e
     }

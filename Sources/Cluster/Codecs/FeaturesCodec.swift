@@ -18,14 +18,23 @@ extension FeaturesRound: RoundCodec {
 
     public static func decode(request bytes: [UInt8], plan: JobPlan) throws -> FeatureRequest {
         let f = try Wire.message(Causa_Wire_FeaturesRequest.self, bytes)
-        let k = Int(f.components), d = Int(f.dimension), m = f.itemKeys.count
-        guard (f.userMean.isEmpty && f.userAxes.isEmpty) || (f.userMean.count == d && f.userAxes.count == k * d),
-              f.itemScores.count == m * k, f.itemUnitVectors.count == f.vectorKeys.count * d else {
-            throw Wire.DecodeError(message: "features request with sizes that do not match k = \(k), d = \(d), \(m) items")
+        let k = Int(f.components)
+        let d = Int(f.dimension)
+        let m = f.itemKeys.count
+        // Bounds first, so that the products below cannot overflow.
+        guard (1...TextSpec.maximumComponents).contains(k), (1...Wire.maximumDimension).contains(d) else {
+            throw Wire.DecodeError(message: "features request with k = \(k), d = \(d)")
         }
-        return FeatureRequest(components: k, dimension: d, userMean: f.userMean, userAxes: f.userAxes, itemKeys: f.itemKeys,
-                              itemScores: f.itemScores, vectorKeys: f.vectorKeys,
-                              vectors: ItemVectorTable(keys: f.vectorKeys, rows: f.itemUnitVectors, dimension: d))
+        guard (f.userMean.isEmpty && f.userAxes.isEmpty) || (f.userMean.count == d && f.userAxes.count == k * d),
+            f.itemScores.count == m * k, f.itemUnitVectors.count == f.vectorKeys.count * d
+        else {
+            throw Wire.DecodeError(
+                message: "features request with sizes that do not match k = \(k), d = \(d), \(m) items")
+        }
+        return FeatureRequest(
+            components: k, dimension: d, userMean: f.userMean, userAxes: f.userAxes, itemKeys: f.itemKeys,
+            itemScores: f.itemScores, vectorKeys: f.vectorKeys,
+            vectors: ItemVectorTable(keys: f.vectorKeys, rows: f.itemUnitVectors, dimension: d))
     }
 
     public static func encode(statistic: RowCount) -> [UInt8] {
@@ -35,6 +44,6 @@ extension FeaturesRound: RoundCodec {
     }
 
     public static func decode(statistic bytes: [UInt8], request: FeatureRequest, plan: JobPlan) throws -> RowCount {
-        RowCount(rows: Int(try Wire.message(Causa_Wire_FeaturesReady.self, bytes).rows))
+        RowCount(rows: try Wire.count(try Wire.message(Causa_Wire_FeaturesReady.self, bytes).rows, "rows"))
     }
 }

@@ -22,8 +22,9 @@ extension NewtonRound: RoundCodec {
         guard let p = n.fits.first?.beta.count, n.fits.allSatisfy({ $0.beta.count == p }) else {
             throw Wire.DecodeError(message: "newton request with no fits or unequal β lengths")
         }
-        return Request(fits: n.fits.map { NewtonFit(fit: Int($0.fit), beta: $0.beta) },
-                       centre: try Wire.centre(n.centre, n.centreLow, p))
+        return Request(
+            fits: n.fits.map { NewtonFit(fit: Int($0.fit), beta: $0.beta) },
+            centre: try Wire.centre(n.centre, n.centreLow, p))
     }
 
     public static func encode(statistic: StatisticList<LogitStatistic>) -> [UInt8] {
@@ -52,14 +53,18 @@ extension NewtonRound: RoundCodec {
             throw Wire.DecodeError(message: "newton reply with \(m.fits.count) fits, expected \(request.fits.count)")
         }
         let p = request.fits[0].beta.count
-        return StatisticList(try m.fits.map { x in
-            guard Int(x.dimension) == p, x.gradient.count == p else {
-                throw Wire.DecodeError(message: "logit statistic of wrong size")
-            }
-            return LogitStatistic(dimension: p, count: x.count, logLikelihood: x.logLikelihood, gradient: x.gradient,
-                                  information: try Wire.unpackSymmetric(x.information, p),
-                                  meat: try Wire.unpackSymmetric(x.meat, p), testCount: x.testCount,
-                                  testSquaredError: x.testSquaredError, minimumMargin: x.minimumMargin)
-        })
+        return StatisticList(
+            try m.fits.map { x in
+                guard Int(x.dimension) == p, x.gradient.count == p else {
+                    throw Wire.DecodeError(message: "logit statistic of wrong size")
+                }
+                try Wire.checkCount(x.count, "logit count")
+                try Wire.checkCount(x.testCount, "logit test count")
+                return LogitStatistic(
+                    dimension: p, count: x.count, logLikelihood: x.logLikelihood, gradient: x.gradient,
+                    information: try Wire.unpackSymmetric(x.information, p),
+                    meat: try Wire.unpackSymmetric(x.meat, p), testCount: x.testCount,
+                    testSquaredError: x.testSquaredError, minimumMargin: x.minimumMargin)
+            })
     }
 }

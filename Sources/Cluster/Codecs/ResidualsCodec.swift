@@ -27,7 +27,9 @@ extension ResidualsRound: RoundCodec {
 
     public static func decode(statistic bytes: [UInt8], request: Request, plan: JobPlan) throws -> ResidualStatistic {
         let m = try Wire.message(Causa_Wire_ResidualStatistic.self, bytes)
-        return ResidualStatistic(count: m.count, sumOfSquares: m.sumOfSquares,
-                                 meat: try Wire.unpackSymmetric(m.meat, request.beta.count))
+        try Wire.checkCount(m.count, "residual count")
+        return ResidualStatistic(
+            count: m.count, sumOfSquares: m.sumOfSquares,
+            meat: try Wire.unpackSymmetric(m.meat, request.beta.count))
     }
 }

@@ -11,6 +11,7 @@ public enum RoundCodecs {
     /// `rounds` by id.
     /// - Precondition: ids are unique.
     static func byID(_ rounds: [any RoundCodec.Type]) -> [String: any RoundCodec.Type] {
-        Dictionary(rounds.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in preconditionFailure("two rounds with id \(a.id)") })
+        Dictionary(
+            rounds.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in preconditionFailure("two rounds with id \(a.id)") })
     }
 }

@@ -37,21 +37,24 @@ extension SummarizeRound: RoundCodec {
 
     public static func decode(statistic bytes: [UInt8], request: Request, plan: JobPlan) throws -> ShardSummary {
         let m = try Wire.message(Causa_Wire_ShardSummary.self, bytes)
-        guard m.columns.map(\.name) == plan.columns else { throw Wire.DecodeError(message: "summary for other columns") }
-        var s = ShardSummary(columns: m.columns.map { c in
-            var x = ColumnSummary(name: c.name)
-            x.numericCount = Int(c.numericCount)
-            x.nonNumericCount = Int(c.nonNumericCount)
-            x.allIntegral = c.allIntegral
-            x.firstMissing = Wire.cell(c.hasFirstMissing, c.firstMissing)
-            x.firstNonNumeric = Wire.cell(c.hasFirstNonNumeric, c.firstNonNumeric)
-            x.firstNonBinary = Wire.cell(c.hasFirstNonBinary, c.firstNonBinary)
-            x.levels = c.levels
-            x.levelsTruncated = c.levelsTruncated
-            return x
-        })
-        s.rows = Int(m.rows)
-        s.users = Int(m.users)
+        guard m.columns.map(\.name) == plan.columns else {
+            throw Wire.DecodeError(message: "summary for other columns")
+        }
+        var s = ShardSummary(
+            columns: try m.columns.map { c in
+                var x = ColumnSummary(name: c.name)
+                x.numericCount = try Wire.count(c.numericCount, "numeric cells")
+                x.nonNumericCount = try Wire.count(c.nonNumericCount, "non-numeric cells")
+                x.allIntegral = c.allIntegral
+                x.firstMissing = Wire.cell(c.hasFirstMissing, c.firstMissing)
+                x.firstNonNumeric = Wire.cell(c.hasFirstNonNumeric, c.firstNonNumeric)
+                x.firstNonBinary = Wire.cell(c.hasFirstNonBinary, c.firstNonBinary)
+                x.levels = c.levels
+                x.levelsTruncated = c.levelsTruncated
+                return x
+            })
+        s.rows = try Wire.count(m.rows, "rows")
+        s.users = try Wire.count(m.users, "users")
         s.itemKeys = m.itemKeys.map { KeyOccurrence(key: $0.key, first: Wire.cell(true, $0.first)!) }
         return s
     }

@@ -32,7 +32,16 @@ extension FitDriver {
         do { result = try BayesianLinearModel.fit(total, names: names, prior: prior, credibleLevel: job.prior.credibleLevel) } catch let e as StatisticsError {
             throw modelError(e)
         }
+        // Extreme prior values (1e308) overflow the update: refuse them here rather than write NaN into the report.
         var section = FitReport.BayesSection(result, prior: job.prior)
+        let reported = section.coefficients.flatMap { [$0.mean, $0.ci_low, $0.ci_high] }
+            + [section.posterior_shape, section.posterior_scale]
+        guard result.posteriorMean.allSatisfy(\.isFinite), reported.allSatisfy(\.isFinite) else {
+            let keys = ["prior_mean", "prior_precision", "prior_shape", "prior_scale"]
+            let key = keys.first { job.modelPositions[$0] != nil } ?? "prior"
+            throw job.modelError(key, "the posterior is not finite: the prior's values overflow with this data; "
+                                 + "give values nearer the data's scale")
+        }
         if job.prior.kind != "flat" {
             // The proper prior fits a singular design; say which directions only the prior determines.
             do { try LinearModel.checkRank(total, names: names) } catch StatisticsError.singularDesign(let columns) {

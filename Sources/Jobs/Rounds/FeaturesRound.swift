@@ -100,6 +100,33 @@ public final class ItemVectorTable: Equatable, @unchecked Sendable {
     }
 }
 
+extension FeatureRequest {
+    /// Features requests carry item vectors that many shards share: each owner gets the union of its shards' vectors
+    /// once, in its first request (shard order; a worker receives its requests in send order), and its other requests
+    /// carry none. Results do not change (a worker keeps the vectors for the job); bytes fall from S × items to
+    /// owners × items.
+    /// - Parameters:
+    ///   - requests: one request per shard, S of them.
+    ///   - owner: the owner of each shard 0..<S (any owner may hold no rows, no users and no items).
+    public static func sharingItemVectors<Owner: Hashable>(_ requests: [FeatureRequest],
+                                                          owner: (Int) -> Owner) -> [FeatureRequest] {
+        var first: [Owner: Int] = [:]
+        var keys: [Owner: [String]] = [:], seen: [Owner: Set<String>] = [:]
+        for (s, f) in requests.enumerated() {
+            let o = owner(s)
+            if first[o] == nil { first[o] = s }
+            for key in f.vectorKeys where seen[o, default: []].insert(key).inserted { keys[o, default: []].append(key) }
+        }
+        var out = requests
+        for s in requests.indices {
+            let o = owner(s)
+            // An owner whose shards name no item (no rows, or a job without items) gets an empty list.
+            out[s].vectorKeys = first[o] == s ? keys[o, default: []] : []  // the vectors themselves stay in the shared table
+        }
+        return out
+    }
+}
+
 extension ShardWorkspace {
     /// Computes every row's text features from the broadcast projection and item table; keeps them for the design.
     func computeFeatures(_ data: RowBatch, _ r: FeatureRequest) throws -> Int {

@@ -26,7 +26,9 @@ extension ShardExecutor {
         while stopped.contains(false) {
             let active = fits.indices.filter { !stopped[$0] }
             let merged = try merge(round(active.map { ($0, fits[$0]) }), job: prepared)
-            precondition(merged.items.count == active.count, "iterate: \(merged.items.count) statistics for \(active.count) fits")
+            precondition(
+                merged.items.count == active.count, "iterate: \(merged.items.count) statistics for \(active.count) fits"
+            )
             for (i, index) in active.enumerated() {
                 stopped[index] = try step(index, &fits[index], merged.items[i])
             }

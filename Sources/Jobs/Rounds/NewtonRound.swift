@@ -42,6 +42,9 @@ public struct NewtonFit: Sendable, Equatable {
 extension ShardWorkspace {
     func newton(shard: Int, fits: [NewtonFit], centre: DesignCentre) throws -> [LogitStatistic] {
         let d = try designOf(shard: shard)
+        if let bad = fits.first(where: { !d.y.isEmpty && d.x.count != d.y.count * $0.beta.count }) {
+            throw Self.wrongWidth(bad.beta.count, design: d)
+        }
         let x = Self.centred(d.x, columns: centre.high.count, centre: centre)
         return fits.map { f in
             guard !d.y.isEmpty else { return LogitStatistic(dimension: f.beta.count) }

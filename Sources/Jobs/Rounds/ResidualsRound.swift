@@ -64,6 +64,7 @@ extension ShardWorkspace {
         let p = beta.count, n = d.y.count
         var s = ResidualStatistic(dimension: p)
         guard n > 0 else { return s }
+        guard d.x.count == n * p else { throw Self.wrongWidth(p, design: d) }
         let x = Self.centred(d.x, columns: p, centre: centre)
         let fitted = x.withUnsafeBufferPointer { LinearAlgebra.multiply($0.baseAddress!, rows: n, n: p, beta) }
         var scaled = [Double](repeating: 0, count: n * p)

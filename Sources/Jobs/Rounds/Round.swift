@@ -93,8 +93,9 @@ extension ShardExecutor {
     /// data file's row (or, for a shard file that cannot be read, at that file).
     static func error(_ f: ShardFailure, shard: Int, round: String, job prepared: PreparedJob) -> Error {
         if f.isInternal { return RunError("shard \(shard) failed in the \(round) round on its worker: \(f.message)") }
-        return InputError(file: f.line > 0 ? prepared.dataFile : (prepared.shardFile(shard) ?? prepared.dataFile),
-                          line: f.line > 0 ? f.line : nil, column: f.column, f.message)
+        return InputError(
+            file: f.line > 0 ? prepared.dataFile : (prepared.shardFile(shard) ?? prepared.dataFile),
+            line: f.line > 0 ? f.line : nil, column: f.column, f.message)
     }
 }
 
@@ -111,7 +112,8 @@ public struct StatisticList<Element: SufficientStatistic & Equatable>: Sufficien
     /// Merges element by element.
     /// - Precondition: the same number of elements.
     public mutating func merge(_ other: StatisticList) {
-        precondition(other.items.count == items.count, "merge: \(other.items.count) statistics, expected \(items.count)")
+        precondition(
+            other.items.count == items.count, "merge: \(other.items.count) statistics, expected \(items.count)")
         for i in items.indices { items[i].merge(other.items[i]) }
     }
 }

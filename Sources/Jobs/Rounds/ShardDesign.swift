@@ -54,7 +54,15 @@ extension ShardWorkspace {
         }
         let parsedColumns = numbers[data.shard].flatMap { $0.count == c ? $0 : nil }
         // (slot, numeric) for data columns; (−1 − feature index, true) for text features.
-        let reads = spec.dataColumns.map { name in featureSlot[name].map { (-1 - $0, true) } ?? (slot[name]!, info[name]!.isNumeric) }
+        let reads = try spec.dataColumns.map { name -> (Int, Bool) in
+            if let k = featureSlot[name] { return (-1 - k, true) }
+            // A plan or schema that does not fit the formula: a wire fault, not the user's.
+            guard let s = slot[name], let i = info[name] else {
+                let message = "internal: column '\(name)' is not in the job's plan or schema"
+                throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: message, isInternal: true)
+            }
+            return (s, i.isNumeric)
+        }
         var x = [Double](repeating: 0, count: n * p)
         var y = [Double](repeating: 0, count: n)
         var fold = [Int](repeating: 0, count: n)
@@ -117,5 +125,12 @@ extension ShardWorkspace {
             for j in 0..<p { z[i * p + j] = (z[i * p + j] - centre.high[j]) - centre.low[j] }
         }
         return z
+    }
+
+    /// A request whose β does not fit the shard's design (a wire fault, not the user's).
+    static func wrongWidth(_ p: Int, design d: ShardDesign) -> ShardFailure {
+        ShardFailure(rowIndex: 0, line: 0, column: nil,
+                     message: "internal: β of \(p) values for a design of \(d.x.count) values and \(d.y.count) rows",
+                     isInternal: true)
     }
 }

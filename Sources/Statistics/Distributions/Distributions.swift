@@ -14,6 +14,7 @@ public enum Distributions {
 
     /// Normal quantile Φ⁻¹(p) for p in (0, 1), by bisection on `normalCDF`.
     public static func normalQuantile(_ p: Double) -> Double {
+        if p.isNaN { return .nan }
         precondition(p > 0 && p < 1, "normalQuantile: p = \(p) is outside (0, 1)")
         var lo = -40.0, hi = 40.0
         for _ in 0..<200 {
@@ -27,6 +28,7 @@ public enum Distributions {
     /// Regularised incomplete beta function I_x(a, b).
     /// - Precondition: a > 0, b > 0, 0 ≤ x ≤ 1.
     public static func incompleteBeta(_ x: Double, _ a: Double, _ b: Double) -> Double {
+        if x.isNaN || a.isNaN || b.isNaN { return .nan }  // from a statistic that is not finite: no trap
         precondition(a > 0 && b > 0 && x >= 0 && x <= 1, "incompleteBeta: bad arguments x=\(x) a=\(a) b=\(b)")
         if x == 0 || x == 1 { return x }
         let lnFront = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x)
@@ -69,6 +71,7 @@ public enum Distributions {
 
     /// The t value with two-sided tail probability `alpha`: P(|T| > q) = alpha, e.g. alpha 0.05 for a 95% CI.
     public static func studentTwoSidedQuantile(_ alpha: Double, df: Double) -> Double {
+        if alpha.isNaN || df.isNaN { return .nan }
         precondition(alpha > 0 && alpha < 1, "studentTwoSidedQuantile: alpha = \(alpha) is outside (0, 1)")
         // Find x in (0, 1) with I_x(df/2, 1/2) = alpha; then t = sqrt(df (1 − x) / x). I_x increases with x.
         var lo = 0.0, hi = 1.0

@@ -52,6 +52,7 @@ public enum Gamma {
     ///   - p: probability in [0, 1]; 0 gives 0 and 1 gives ∞.
     /// - Precondition: a > 0 and 0 ≤ p ≤ 1.
     public static func inverseRegularizedLower(a: Double, p: Double) -> Double {
+        if a.isNaN || p.isNaN { return .nan }
         precondition(a > 0 && p >= 0 && p <= 1, "Gamma.inverseRegularizedLower: bad arguments a=\(a) p=\(p)")
         if p == 0 { return 0 }
         if p == 1 { return .infinity }
@@ -64,6 +65,7 @@ public enum Gamma {
     ///   - q: upper-tail probability in [0, 1]; 1 gives 0 and 0 gives ∞.
     /// - Precondition: a > 0 and 0 ≤ q ≤ 1.
     public static func inverseRegularizedUpper(a: Double, q: Double) -> Double {
+        if a.isNaN || q.isNaN { return .nan }
         precondition(a > 0 && q >= 0 && q <= 1, "Gamma.inverseRegularizedUpper: bad arguments a=\(a) q=\(q)")
         if q == 1 { return 0 }
         if q == 0 { return .infinity }
@@ -72,8 +74,15 @@ public enum Gamma {
 
     // MARK: - Evaluation
 
+    /// 50√a more iterations for large shapes, at most 10⁶ (a shape of 10³⁰⁸ or ∞ must not trap in `Int(_:)`).
+    static func extraIterations(_ a: Double) -> Int {
+        let extra = 50 * a.squareRoot()
+        return extra.isFinite ? Int(Swift.min(extra, 1e6)) : 1_000_000
+    }
+
     /// P and Q together; the smaller is computed directly and the other is 1 minus it.
     static func both(a: Double, x: Double) -> (lower: Double, upper: Double) {
+        if a.isNaN || x.isNaN { return (.nan, .nan) }
         precondition(a > 0 && x >= 0, "Gamma: bad arguments a=\(a) x=\(x)")
         if x == 0 { return (0, 1) }
         if x.isInfinite { return (1, 0) }
@@ -89,7 +98,7 @@ public enum Gamma {
     /// Σ_{n≥0} xⁿ / ((a+1)(a+2)…(a+n)), so that P(a, x) = xᵃe⁻ˣ/Γ(a+1) · Σ (Numerical Recipes `gser`).
     private static func lowerSeries(a: Double, x: Double) -> Double {
         var term = 1.0, sum = 1.0, ap = a
-        let limit = 1000 + Int(50 * a.squareRoot())
+        let limit = 1000 + Self.extraIterations(a)
         for _ in 0..<limit {
             ap += 1
             term *= x / ap
@@ -107,7 +116,7 @@ public enum Gamma {
         var c = 1 / tiny
         var d = 1 / b
         var h = d
-        let limit = 1000 + Int(50 * a.squareRoot())
+        let limit = 1000 + Self.extraIterations(a)
         for i in 1...limit {
             let an = -Double(i) * (Double(i) - a)
             b += 2

@@ -18,6 +18,8 @@ public enum NoncentralChiSquared {
     ///   - noncentrality: λ ≥ 0 (λ = 0 gives the central distribution).
     /// - Complexity: O(√λ + 1) incomplete gamma evaluations.
     public static func cdf(_ x: Double, degreesOfFreedom k: Double, noncentrality lambda: Double) -> Double {
+        // A statistic that is not finite (data at the edge of overflow) gives no probability, not a trap below.
+        if x.isNaN || k.isNaN || !lambda.isFinite || lambda > 1e15 { return .nan }
         precondition(k > 0 && lambda >= 0, "NoncentralChiSquared.cdf: bad arguments k=\(k) λ=\(lambda)")
         if x <= 0 { return 0 }
         if lambda == 0 { return Gamma.regularizedLower(a: k / 2, x: x / 2) }

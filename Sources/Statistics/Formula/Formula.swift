@@ -295,7 +295,20 @@ struct FormulaParser {
         if base.intercept { throw FormulaError("the intercept cannot be raised to a power", at: offset) }
         var all = base.terms
         var big = base
-        for _ in 1..<n {
+        // Beyond the number of terms a power adds nothing (a term times itself is itself), so a huge power from the
+        // formula stops there; a power that could expand into more than 10000 terms (Σₖ C(t, k), k ≤ power) is
+        // refused before it is expanded.
+        let t = base.terms.count, m = max(1, min(n, t))
+        var bound = 0, choose = 1
+        for k in 1...m {
+            choose = choose * (t - k + 1) / k  // C(t, k), exact at each step
+            bound += choose
+            if bound > 10_000 {
+                throw FormulaError("'**' expands into more than 10000 terms; use a smaller power or fewer terms",
+                                   at: offset)
+            }
+        }
+        for _ in 1..<m {
             big = TermSet(terms: interaction(base, big))
             all += big.terms
         }
