@@ -40,8 +40,8 @@ public final class Worker {
     /// - Parameters:
     ///   - connect: the coordinator's endpoint, e.g. `tcp://10.0.0.5:5555`.
     ///   - name: a unique worker name; defaults to `host:pid:nonce`.
+    ///   - rounds: the rounds this worker answers, each with its codec (the built-in ones unless told).
     /// - Throws: `ClusterError(.transport)` when ZeroMQ cannot start.
-    /// - Parameter rounds: the rounds this worker answers (the built-in ones unless told).
     public init(connect: String, name: String? = nil, configuration: Configuration = .init(), logger: Logger,
                 rounds: [any RoundCodec.Type] = RoundCodecs.standard) throws {
         self.rounds = RoundCodecs.byID(rounds)

@@ -28,6 +28,39 @@ final class RoundCodecTests: XCTestCase {
         }
     }
 
+    /// A worker answers a round it knows by its id, and refuses an unknown id or an undecodable payload with a worker
+    /// fault naming them (never with silence).
+    func testWorkerAnswersByRoundIDAndRefusesUnknownRoundsAndBadPayloads() throws {
+        let spec = try job(kind: "ols", formula: "click ~ item_id", folds: 2, shards: 1)
+        let plan = try PreparedJob(job: spec, jobID: "j").plan
+        let worker = try Cluster.Worker(connect: "tcp://127.0.0.1:1", name: "w", logger: quiet)
+        var assignment = Causa_Wire_ShardAssignment()
+        assignment.plan = Wire.plan(plan)
+        assignment.totalShards = 1
+        XCTAssertNil(worker.handle(Wire.envelope(jobID: "j", .assignment(assignment))))
+        func ask(_ round: String, _ payload: [UInt8]) -> Causa_Wire_RoundReply? {
+            var r = Causa_Wire_RoundRequest()
+            r.round = round
+            r.payload = Data(payload)
+            guard case .roundReply(let reply)? = worker.handle(Wire.envelope(jobID: "j", round: 1, .roundRequest(r)))?.body
+            else { return nil }
+            return reply
+        }
+        let summary = try XCTUnwrap(ask("summarize", SummarizeRound.encode(request: .init())))
+        XCTAssertEqual(summary.round, "summarize")
+        guard case .statistic(let bytes) = summary.result else { return XCTFail("no statistic: \(summary)") }
+        let decoded = try SummarizeRound.decode(statistic: [UInt8](bytes), request: .init(), plan: plan)
+        XCTAssertEqual(decoded.rows, 0)  // the shard was assigned, no rows were sent
+        XCTAssertEqual(decoded.columns.map(\.name), plan.columns)
+        guard case .failure(let unknown) = ask("no-such-round", [])?.result else { return XCTFail("unknown round answered") }
+        XCTAssertTrue(unknown.internal)
+        XCTAssertEqual(unknown.message, "worker w does not know the round 'no-such-round'")
+        guard case .failure(let bad) = ask("moments", [0xFF, 0xFF])?.result else { return XCTFail("bad payload answered") }
+        XCTAssertTrue(bad.internal && bad.message.hasPrefix("malformed moments request"), bad.message)
+        XCTAssertEqual(Set(RoundCodecs.byID(RoundCodecs.standard).keys),
+                       ["summarize", "moments", "residuals", "newton", "embed", "features"])
+    }
+
     static let obd = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/obd/random_10k.csv").path
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Simulation
+import Statistics
 import XCTest
 
 @testable import Jobs
@@ -106,6 +107,7 @@ final class ReportFixtureTests: XCTestCase {
     }
 
     func testReportsEqualTheCommittedFixtures() throws {
+        LinearAlgebra.setThreads(1)  // as the coordinator and the workers run it: the bits depend on BLAS's threads
         let folder = Fixtures.root.appendingPathComponent("reports")
         let write = ProcessInfo.processInfo.environment["CAUSA_WRITE_REPORT_FIXTURES"] == "1"
         for c in try cases() {

@@ -29,19 +29,19 @@ extension FitDriver {
         let p = names.count
         let prior = try prior(coefficients: names)
         let result: BayesianLinearResults
-        do { result = try BayesianLinearModel.fit(total, names: names, prior: prior, credibleLevel: job.prior.credibleLevel) } catch let e as StatisticsError {
-            throw modelError(e)
+        // Extreme prior values (1e308) overflow the update: refuse them at the prior's key rather than write NaN.
+        func priorOverflow() -> InputError {
+            let keys = ["prior_mean", "prior_precision", "prior_shape", "prior_scale"]
+            let key = keys.first { job.modelPositions[$0] != nil } ?? "prior"
+            return job.modelError(key, StatisticsError.priorOverflow.description)
         }
-        // Extreme prior values (1e308) overflow the update: refuse them here rather than write NaN into the report.
+        do { result = try BayesianLinearModel.fit(total, names: names, prior: prior, credibleLevel: job.prior.credibleLevel) } catch let e as StatisticsError {
+            throw e == .priorOverflow ? priorOverflow() : modelError(e)
+        }
         var section = FitReport.BayesSection(result, prior: job.prior)
         let reported = section.coefficients.flatMap { [$0.mean, $0.ci_low, $0.ci_high] }
             + [section.posterior_shape, section.posterior_scale]
-        guard result.posteriorMean.allSatisfy(\.isFinite), reported.allSatisfy(\.isFinite) else {
-            let keys = ["prior_mean", "prior_precision", "prior_shape", "prior_scale"]
-            let key = keys.first { job.modelPositions[$0] != nil } ?? "prior"
-            throw job.modelError(key, "the posterior is not finite: the prior's values overflow with this data; "
-                                 + "give values nearer the data's scale")
-        }
+        guard result.posteriorMean.allSatisfy(\.isFinite), reported.allSatisfy(\.isFinite) else { throw priorOverflow() }
         if job.prior.kind != "flat" {
             // The proper prior fits a singular design; say which directions only the prior determines.
             do { try LinearModel.checkRank(total, names: names) } catch StatisticsError.singularDesign(let columns) {

@@ -243,6 +243,7 @@ public enum BayesianLinearModel {
         let priorRHS = (0..<p).map { i in (0..<p).reduce(0.0) { $0 + prior.precision[i * p + $1] * prior.mean[$1] } }
         let crossC = centring.crossWithOutcome(moments)
         let rhsC = (0..<p).map { j in crossC[j] + (0..<p).reduce(0.0) { $0 + t[$1 * p + j] * priorRHS[$1] } }
+        guard precisionC.allSatisfy(\.isFinite), rhsC.allSatisfy(\.isFinite) else { throw StatisticsError.priorOverflow }
         let gammaN: [Double], inverseC: [Double], factorN: [Double]
         do {
             (gammaN, inverseC) = try LinearAlgebra.solveSPD(precisionC, rhsC, n: p)

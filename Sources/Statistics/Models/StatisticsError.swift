@@ -15,6 +15,8 @@ public enum StatisticsError: Error, Equatable, CustomStringConvertible {
     case emptyDesign
     /// Sums of squares overflow Float64 in these columns (values around √(1.8e308 / n) or larger).
     case overflow(columns: [String])
+    /// The prior's values (e.g. a precision of 1e308) overflow Float64 in the conjugate update.
+    case priorOverflow
 
     public var description: String {
         switch self {
@@ -36,6 +38,8 @@ public enum StatisticsError: Error, Equatable, CustomStringConvertible {
         case .overflow(let columns):
             return "sums of squares overflow in \(columns.joined(separator: ", ")): values are too large (their sums "
                 + "of squares exceed Float64's 1.8e308); rescale them"
+        case .priorOverflow:
+            return "the posterior is not finite: the prior's values overflow with this data; give values nearer the data's scale"
         }
     }
 }
