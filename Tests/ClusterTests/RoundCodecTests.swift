@@ -42,7 +42,9 @@ final class RoundCodecTests: XCTestCase {
             var r = Causa_Wire_RoundRequest()
             r.round = round
             r.payload = Data(payload)
-            guard case .roundReply(let reply)? = worker.handle(Wire.envelope(jobID: "j", round: 1, .roundRequest(r)))?.body
+            guard
+                case .roundReply(let reply)? = worker.handle(Wire.envelope(jobID: "j", round: 1, .roundRequest(r)))?
+                    .body
             else { return nil }
             return reply
         }
@@ -52,13 +54,18 @@ final class RoundCodecTests: XCTestCase {
         let decoded = try SummarizeRound.decode(statistic: [UInt8](bytes), request: .init(), plan: plan)
         XCTAssertEqual(decoded.rows, 0)  // the shard was assigned, no rows were sent
         XCTAssertEqual(decoded.columns.map(\.name), plan.columns)
-        guard case .failure(let unknown) = ask("no-such-round", [])?.result else { return XCTFail("unknown round answered") }
+        guard case .failure(let unknown) = ask("no-such-round", [])?.result else {
+            return XCTFail("unknown round answered")
+        }
         XCTAssertTrue(unknown.internal)
         XCTAssertEqual(unknown.message, "worker w does not know the round 'no-such-round'")
-        guard case .failure(let bad) = ask("moments", [0xFF, 0xFF])?.result else { return XCTFail("bad payload answered") }
+        guard case .failure(let bad) = ask("moments", [0xFF, 0xFF])?.result else {
+            return XCTFail("bad payload answered")
+        }
         XCTAssertTrue(bad.internal && bad.message.hasPrefix("malformed moments request"), bad.message)
-        XCTAssertEqual(Set(RoundCodecs.byID(RoundCodecs.standard).keys),
-                       ["summarize", "moments", "residuals", "newton", "embed", "features"])
+        XCTAssertEqual(
+            Set(RoundCodecs.byID(RoundCodecs.standard).keys),
+            ["summarize", "moments", "residuals", "newton", "embed", "features"])
     }
 
     static let obd = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -65,7 +65,8 @@ final class StatisticIdentityTests: XCTestCase {
     func testStatisticListAndRowCountEmptyAreIdentities() {
         let fold = MomentMatrix(rows: [1, 2, -0.0, 3], count: 2, dimension: 2)
         assertIdentity(StatisticList([fold, MomentMatrix(dimension: 2)]), "moments per fold")
-        let fit = LogitStatistic(x: [1, 0.5, 1, -1], y: [1, 0], beta: [0.2, -0.0], train: { _ in true }, test: { _ in false })
+        let fit = LogitStatistic(
+            x: [1, 0.5, 1, -1], y: [1, 0], beta: [0.2, -0.0], train: { _ in true }, test: { _ in false })
         assertIdentity(StatisticList([fit, LogitStatistic(dimension: 2)]), "logit per fit")
         XCTAssertEqual(StatisticList.empty(like: StatisticList([fit, fit])).items.count, 2)
         assertIdentity(RowCount(rows: 7), "row count")

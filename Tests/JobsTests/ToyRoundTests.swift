@@ -154,4 +154,25 @@ final class ToyRoundTests: XCTestCase {
             XCTAssertEqual("\($0)", "the no-codec round has no codec")
         }
     }
+
+    /// Every row of column `a` of toy.csv is text, so every shard fails; the job fails at the earliest data row
+    /// (line 2, column 2), which hashes to shard 15 of 16, not at shard 0's first row.
+    func testFailuresAreOrderedByDataRowNotByShard() throws {
+        XCTAssertEqual(
+            UserKey.shard(hash: UserKey.rowHash(keyFields: [String](), rowIndex: 0, hasKey: false), shards: 16), 15)
+        let text =
+            "[data]\npath = \"\(Fixtures.path("toy/toy.csv"))\"\n[model]\nkind = \"ols\"\nformula = \"y ~ a\"\n"
+            + "[cluster]\nshards = 16\n"
+        let job = try Fixtures.write(text, "job.toml", in: try Fixtures.folder())
+        for workers in [1, 3] {
+            let prepared = try PreparedJob(job: try JobSpec.load(path: job), jobID: "toy")
+            let executor = try InProcessExecutor(prepared: prepared, workers: workers)
+            XCTAssertThrowsError(try executor.merge(FoldTotalsRound(column: "a", folds: 1), job: prepared)) { error in
+                let e = error as? InputError
+                XCTAssertEqual(e?.line, 2, "\(error)")
+                XCTAssertEqual(e?.column, 2, "\(error)")
+                XCTAssertEqual(e?.message, "'mid' is not a number", "\(error)")
+            }
+        }
+    }
 }
