@@ -36,10 +36,41 @@ public enum JobTextGuard {
     /// closing brackets, and then only a comment. Everything else is left to the TOML parser.
     /// - Throws: `InputError` at the header's line and the column of the first character that breaks the rule.
     public static func prescan(text: String, path: String) throws {
+        if let (line, column, message) = controlCharacter(in: text) {
+            throw InputError(file: path, line: line, column: column, "TOML syntax error: \(message)")
+        }
         var scanner = Prescanner(bytes: Array(text.utf8))
         if let (line, column, message) = scanner.firstError() {
             throw InputError(file: path, line: line, column: column, "TOML syntax error: \(message)")
         }
+    }
+
+    /// The first raw control character (TOML allows none but tab, LF and CR) or NUL escape (`\u0000`,
+    /// `\U00000000`) in job text, as (line, column, message), or nil. TOMLKit hands strings over as C strings, so a NUL
+    /// would silently cut a value (a formula, a data path) or the rest of the file short.
+    static func controlCharacter(in text: String) -> (Int, Int, String)? {
+        var line = 1, column = 0
+        let scalars = Array(text.unicodeScalars)
+        for (k, u) in scalars.enumerated() {
+            if u == "\n" {
+                line += 1
+                column = 0
+                continue
+            }
+            column += 1
+            let v = u.value
+            if (v < 0x20 && v != 0x09 && v != 0x0D) || v == 0x7F {
+                return (line, column, "a control character (U+\(String(format: "%04X", v))) is not allowed in a job file")
+            }
+            if u == "\\", k + 5 < scalars.count, scalars[k + 1] == "u" || scalars[k + 1] == "U" {
+                let digits = scalars[k + 1] == "u" ? 4 : 8
+                if k + 1 + digits < scalars.count, scalars[(k + 2)...(k + 1 + digits)].allSatisfy({ $0 == "0" }) {
+                    return (line, column, "a NUL character (\\\(scalars[k + 1])\(String(repeating: "0", count: digits))) "
+                        + "cannot be in a job file: values are passed on as C strings, which it would cut short")
+                }
+            }
+        }
+        return nil
     }
 
     /// The pre-scan, then TOMLKit, in this process (`JobSpec.parse`).

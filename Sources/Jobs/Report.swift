@@ -232,7 +232,8 @@ public struct FitReport: Codable, Sendable, Equatable {
     }
 
     private func fmt(_ x: Double, digits: Int = 4) -> String {
-        if x != 0, abs(x) < 1e-3 || abs(x) >= 1e6 { return String(format: "%.\(digits - 1)e", x) }
+        // Fixed notation up to 99999.9999 (11 characters with a sign), so table cells of 12 keep a space between them.
+        if x != 0, abs(x) < 1e-3 || abs(x) >= 1e5 { return String(format: "%.\(digits - 1)e", x) }
         return fixed(x, digits: digits)
     }
 }

@@ -22,14 +22,17 @@ func fixed(_ x: Double, digits: Int) -> String {
 /// `s` as it is printed in a table: control characters escaped (`\n`, `\r`, `\t`, others as `\u{7F}`), so a level
 /// name with a newline stays on its row. report.json keeps names as patsy makes them.
 func printable(_ s: String) -> String {
-    guard s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return s }
+    func breaks(_ u: Unicode.Scalar) -> Bool {
+        [.control, .lineSeparator, .paragraphSeparator].contains(u.properties.generalCategory)
+    }
+    guard s.unicodeScalars.contains(where: breaks) else { return s }
     var out = ""
     for u in s.unicodeScalars {
         switch u {
         case "\n": out += "\\n"
         case "\r": out += "\\r"
         case "\t": out += "\\t"
-        case _ where u.properties.generalCategory == .control: out += "\\u{\(String(u.value, radix: 16, uppercase: true))}"
+        case _ where breaks(u): out += "\\u{\(String(u.value, radix: 16, uppercase: true))}"
         default: out.unicodeScalars.append(u)
         }
     }

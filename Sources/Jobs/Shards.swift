@@ -58,6 +58,7 @@ public enum ShardPartitioner {
         let table: CSVTable
         do { table = try CSVTable(path: job.resolvedDataPath, delimiter: job.delimiter) } catch let e as TabularError { throw InputError(e) }
         var keys: [Int] = []
+        do { try table.requireUnique(job.userKey) } catch let e as TabularError { throw InputError(e) }
         for k in job.userKey {
             do { keys.append(try table.columnIndex(k, wantedBy: "data.user_key in \(job.jobFile)")) } catch let e as TabularError { throw InputError(e) }
         }

@@ -169,7 +169,12 @@ extension CLITests {
         let fewUsers = try writeTextJob(
             "served-few-users", users: "file", items: true, shards: 8, rowUsers: ["u1", "u2", "u3", "u1"])
         let field = Self.fixtures.appendingPathComponent("cases/C22_bad_table_header.toml").path
-        for (job, status) in [(noItems, Int32(0)), (field, 2), (fewUsers, 0), (try writeJob(), 0)] {
+        // A formula nested 20,000 levels deep overflowed the parser's stack (SIGSEGV); a NUL escape cut the formula.
+        let depth = 20_000
+        let nested = try writeJob("nested.toml", kind: "ols",
+                                  formula: "click ~ " + String(repeating: "(", count: depth) + "position" + String(repeating: ")", count: depth))
+        let nul = try writeJob("nul.toml", kind: "ols", formula: "click ~ 1\\u0000 + position")
+        for (job, status) in [(noItems, Int32(0)), (field, 2), (nested, 2), (fewUsers, 0), (nul, 2), (try writeJob(), 0)] {
             let out = dir.appendingPathComponent("served-\(UUID().uuidString)").path
             let run = try causa(["submit", job, "--coordinator", endpoint, "--out", out])
             XCTAssertEqual(run.status, status, "\(job): \(run.stderr)")

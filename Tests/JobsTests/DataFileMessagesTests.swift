@@ -154,6 +154,38 @@ final class DataFileMessagesTests: XCTestCase {
     }
 }
 
+extension DataFileMessagesTests {
+    /// `causa partition` hashes users on the key columns: a key named twice in the header is refused there too.
+    func testPartitionRefusesADuplicatedKeyColumn() throws {
+        let dir = try folder()
+        let data = try write("u,x,y,u\n1,2,3,a\n2,3,4,b\n", "dup.csv", in: dir)
+        let job = try self.job(dir, data: "dup.csv", formula: "y ~ x", extraData: "user_key = [\"u\"]\n")
+        assertInputError(try ShardPartitioner.partition(job: try JobSpec.load(path: job), into: dir.appendingPathComponent("s").path),
+                         file: data, line: 1, column: 4, contains: "the header names 'u' more than once (columns 1, 4)")
+    }
+
+    /// Line and paragraph separators are escaped like control characters; values of 1e5 and more print in exponent
+    /// form, so a 12-character cell keeps a space before the next.
+    func testSeparatorsAndWideNumbersInThePrintedTable() throws {
+        XCTAssertEqual(printable("a\u{2028}b\u{2029}c"), "a\\u{2028}b\\u{2029}c")
+        let dir = try folder()
+        var rows = "x,y\n"
+        for i in 0..<8 { rows += "\(i),\(Double(i % 3) * 0.5 - 650_000 + Double(i * i))\n" }  // intercept ≈ −650,000
+        _ = try write(rows, "wide.csv", in: dir)
+        let path = try job(dir, data: "wide.csv", formula: "y ~ x")
+        let fit = try Fixtures.run(jobPath: path)
+        let report = FitReport(job: .init(try JobSpec.load(path: path)), cluster: .init(workers: 1, shards: 16), data: fit.data,
+                               model: fit.model, cv: nil, network: .init(bytes_sent: 0, bytes_received: 0), timings_s: [:])
+        for row in report.table().split(separator: "\n") where row.hasPrefix("Intercept") || row.hasPrefix("x ") {
+            let cells = row.dropFirst(12)
+            for k in 0..<7 {
+                let cell = cells.dropFirst(12 * k).prefix(12)
+                XCTAssertEqual(cell.first, " ", "cell \(k) of '\(row)' runs into the previous one")
+            }
+        }
+    }
+}
+
 final class InputErrorLineTests: XCTestCase {
     /// An error naming a level that holds a newline is still one `file:line:column: message` line on stderr.
     func testInputErrorDescriptionIsOneLine() {

@@ -146,6 +146,8 @@ public indirect enum FactorExpression: Hashable, Sendable {
 struct ExpressionParser {
     var tokens: [FormulaToken]
     var position = 0
+    /// Nesting so far (every recursion passes through `unary`); see `FormulaParser.maximumNesting`.
+    var depth = 0
 
     init(_ tokens: [FormulaToken]) { self.tokens = tokens + [FormulaToken(kind: .end, text: "", offset: (tokens.last?.offset ?? 0) + 1)] }
 
@@ -185,6 +187,11 @@ struct ExpressionParser {
     }
 
     mutating func unary() throws -> FactorExpression {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= FormulaParser.maximumNesting else {
+            throw FormulaError("the expression is nested more than \(FormulaParser.maximumNesting) levels deep", at: current.offset)
+        }
         if current.kind == .op, current.text == "-" || current.text == "+" {
             let op = current.text; position += 1
             return .unary(op, try unary())

@@ -106,6 +106,11 @@ struct TermSet {
 struct FormulaParser {
     var tokens: [FormulaToken]
     var position = 0
+    /// Parentheses and operators nested so far; past `maximumNesting` the formula is refused rather than parsed by a
+    /// recursion that could overflow the stack (20,000 nested parentheses killed the process).
+    var depth = 0
+    /// The deepest nesting of parentheses and operators a formula may have (patsy has none but Python's recursion limit).
+    static let maximumNesting = 64
 
     var current: FormulaToken { tokens[position] }
 
@@ -130,6 +135,11 @@ struct FormulaParser {
     static let precedence: [String: Int] = ["+": 100, "-": 100, "*": 200, "/": 200, ":": 300, "**": 500]
 
     mutating func expression(minPrecedence: Int) throws -> TermSet {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maximumNesting else {
+            throw FormulaError("the formula is nested more than \(Self.maximumNesting) levels deep", at: current.offset)
+        }
         var left = try unary()
         while current.kind == .op, let p = Self.precedence[current.text], p >= minPrecedence {
             let op = current
