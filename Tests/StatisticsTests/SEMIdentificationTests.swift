@@ -68,3 +68,26 @@ final class SEMIdentificationTests: XCTestCase {
         }
     }
 }
+
+final class SEMFixedPathIdentificationTests: XCTestCase {
+    func check(_ text: String, names: [String]) throws {
+        try SEMIdentification.check(SEMParameterTable(model: SEMModel(parsing: text), dataNames: names))
+    }
+
+    /// A loop path fixed at a value needs no instrument (y1 − 0.5·y2 is observed): `y1 ~ 0.5*y2 + x1 + x2` excludes no
+    /// exogenous variable yet is identified, where the same equation with y2 free is not.
+    func testFixedLoopPathsNeedNoInstrument() throws {
+        let names = ["y1", "y2", "x1", "x2"]
+        XCTAssertNoThrow(try check("y1 ~ 0.5*y2 + x1 + x2\ny2 ~ y1 + x2", names: names))
+        XCTAssertThrowsError(try check("y1 ~ y2 + x1 + x2\ny2 ~ y1 + x2", names: names)) { error in
+            XCTAssertTrue("\(error)".contains("equation y1 (line 1, column 1) is not identified"), "\(error)")
+        }
+    }
+
+    /// Gains that make I − B singular are named as such before any instrument is asked for.
+    func testSingularLoopIsNamedBeforeTheOrderCondition() throws {
+        XCTAssertThrowsError(try check("m ~ 1*y + z\ny ~ 1*m", names: ["m", "y", "z"])) { error in
+            guard case .singularLoop = error as? SEMError else { return XCTFail("\(error)") }
+        }
+    }
+}

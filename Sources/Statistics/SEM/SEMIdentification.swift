@@ -31,9 +31,11 @@ public enum SEMIdentification {
     ///   or `SEMError.tooManyParameters(free:moments:)`.
     public static func check(_ table: SEMParameterTable) throws {
         var problems = latentProblems(table)
-        if problems.isEmpty { problems = try feedbackProblems(table) }
         if !problems.isEmpty { throw SEMError.notIdentified(message: problems.joined(separator: "; ")) }
+        // A loop whose fixed gains make I − B singular has no solution at all: say that before asking for instruments.
         try checkLoopsInvertible(table)
+        problems = try feedbackProblems(table)
+        if !problems.isEmpty { throw SEMError.notIdentified(message: problems.joined(separator: "; ")) }
         if table.parameterCount > table.momentCount {
             throw SEMError.tooManyParameters(free: table.parameterCount, moments: table.momentCount)
         }
@@ -97,8 +99,9 @@ public enum SEMIdentification {
             }
             for (i, eq) in equations.enumerated() {
                 let rows = regressions.filter { $0.lhs == eq }
-                let endogenous = rows.map(\.rhs).filter { inLoop.contains($0) }
-                let included = Set(rows.map(\.rhs))
+                // A path fixed at a value is known, like an exclusion: it needs no instrument (y − c·m is observed).
+                let endogenous = rows.filter { inLoop.contains($0.rhs) && $0.free != 0 }.map(\.rhs)
+                let included = Set(rows.filter { $0.free != 0 }.map(\.rhs))
                 let excluded = predetermined.filter { !included.contains($0) }
                 let position = rows.first?.lhsPosition.map { " (\($0))" } ?? ""
                 if excluded.count < endogenous.count {
@@ -113,13 +116,21 @@ public enum SEMIdentification {
                     problems.append("equation \(eq)\(position) is not identified: \(what) but has \(regressors) (order condition); \(add)")
                     continue
                 }
-                // Rank condition: columns excluded from equation i, rows of the other equations.
+                // Rank condition: the restrictions on equation i (an excluded column j: φ_j = 0; a path fixed at c:
+                // φ_j + c·φ_i = 0) applied to the other equations' rows must have rank m − 1.
                 let excludedColumns = (0..<columns.count).filter { !present[i * columns.count + $0] }
+                let fixedColumns = (0..<columns.count).filter { j in
+                    j != i && present[i * columns.count + j] && rows.contains { $0.rhs == columns[j] && $0.free == 0 }
+                }
                 let otherRows = (0..<m).filter { $0 != i }
                 guard m > 1 else { continue }
                 var sub = [Double]()
-                for r in otherRows { for j in excludedColumns { sub.append(c[r * columns.count + j]) } }
-                let s = try LinearAlgebra.singularValues(sub, rows: otherRows.count, columns: excludedColumns.count)
+                let restrictions = excludedColumns.count + fixedColumns.count
+                for r in otherRows {
+                    for j in excludedColumns { sub.append(c[r * columns.count + j]) }
+                    for j in fixedColumns { sub.append(c[r * columns.count + j] - c[i * columns.count + j] * c[r * columns.count + i]) }
+                }
+                let s = try LinearAlgebra.singularValues(sub, rows: otherRows.count, columns: restrictions)
                 let rank = s.filter { $0 > 1e-9 * max(1, s.first ?? 0) }.count
                 if rank < m - 1 {
                     let names = excludedColumns.map { columns[$0] }
