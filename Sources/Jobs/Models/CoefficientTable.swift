@@ -2,7 +2,8 @@ import Statistics
 
 extension FitReport.Coefficient {
     /// The report's coefficient rows from a results object: estimates, classical standard errors, statistics,
-    /// p-values and (1 − α) intervals from `results.table(.classical, alpha:)`, and the HC1 standard errors beside them.
+    /// p-values and (1 − α) intervals from `results.table(.classical, alpha:)`, and the HC1 standard errors beside
+    /// them.
     /// - Parameters:
     ///   - results: OLS (`LinearModelResults`, t tests) or logit (`LogitResults`, z tests) results, p coefficients.
     ///   - alpha: 1 − the interval's level; the report's intervals are 95%.

@@ -82,7 +82,7 @@ extension FitDriver {
         }
         var warnings: [String] = []
         if !full.converged { warnings.append("Newton-Raphson did not converge in \(LogisticModel.maximumIterations) iterations") }
-        let model = FitReport.ModelResult(kind: "logit", formula: job.formula, n: Int(n), df_resid: Int(results.dfResid),
+        let model = FitReport.ModelResult(kind: job.kind.rawValue, formula: job.formula, n: Int(n), df_resid: Int(results.dfResid),
                                           statistic: "z", coefficients: coefficients,
                                           log_likelihood: results.logLikelihood, iterations: results.iterations,
                                           converged: results.converged, sigma2_mle: nil, sigma2: nil, rss: nil,

@@ -29,9 +29,10 @@ extension FitDriver {
                                 + "\(String(format: "%.6g", tss))), so standard errors and tests are undefined")
         }
         let centredHC0 = LinearAlgebra.sandwich(bread: solution.centredInverse, meat: residual.meat, n: p)
-        let results = LinearModelResults(names: names, estimates: solution.estimates, count: n, residualSumOfSquares: rss,
-                                         xtxInverse: solution.xtxInverse, hc0: solution.centring.rawCovariance(centredHC0))
-        let model = FitReport.ModelResult(kind: "ols", formula: job.formula, n: Int(n), df_resid: Int(results.dfResid),
+        let results = LinearModelResults(
+            names: names, estimates: solution.estimates, count: n, residualSumOfSquares: rss,
+            xtxInverse: solution.xtxInverse, hc0: solution.centring.rawCovariance(centredHC0))
+        let model = FitReport.ModelResult(kind: job.kind.rawValue, formula: job.formula, n: Int(n), df_resid: Int(results.dfResid),
                                           statistic: "t", coefficients: FitReport.Coefficient.table(results),
                                           log_likelihood: results.logLikelihood, iterations: 0, converged: true,
                                           sigma2_mle: results.sigma2MLE, sigma2: results.sigma2, rss: rss, warnings: [])
