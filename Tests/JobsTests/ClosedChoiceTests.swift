@@ -41,9 +41,9 @@ final class ClosedChoiceTests: XCTestCase {
         XCTAssertEqual(job.foldBy, .user)
         XCTAssertEqual(job.text?.encoder, .hashing)
         XCTAssertEqual(job.text?.combine, .mean)
+        let recencyTable = "combine = \"recency\"\ntimestamp = \"t\"\nhalf_life_days = 3"
         let recency = try JobSpec.parse(
-            text: text(replacing: "combine = \"mean\"", with: "combine = \"recency\"\ntimestamp = \"t\"\nhalf_life_days = 3"),
-            path: "/tmp/choices.toml")
+            text: text(replacing: "combine = \"mean\"", with: recencyTable), path: "/tmp/choices.toml")
         XCTAssertEqual(recency.text?.combine, .recency)
         let weak = try JobSpec.parse(text: text(replacing: "prior = \"flat\"", with: ""), path: "/tmp/choices.toml")
         XCTAssertEqual(weak.prior.kind, .weak, "the default prior")

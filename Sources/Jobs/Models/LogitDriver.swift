@@ -82,11 +82,10 @@ extension FitDriver {
         }
         var warnings: [String] = []
         if !full.converged { warnings.append("Newton-Raphson did not converge in \(LogisticModel.maximumIterations) iterations") }
-        let model = FitReport.ModelResult(kind: job.kind.rawValue, formula: job.formula, n: Int(n), df_resid: Int(results.dfResid),
-                                          statistic: "z", coefficients: coefficients,
-                                          log_likelihood: results.logLikelihood, iterations: results.iterations,
-                                          converged: results.converged, sigma2_mle: nil, sigma2: nil, rss: nil,
-                                          warnings: warnings)
+        let model = FitReport.ModelResult(
+            kind: job.kind.rawValue, formula: job.formula, n: Int(n), df_resid: Int(results.dfResid), statistic: "z",
+            coefficients: coefficients, log_likelihood: results.logLikelihood, iterations: results.iterations,
+            converged: results.converged, sigma2_mle: nil, sigma2: nil, rss: nil, warnings: warnings)
         guard job.folds > 0 else { return (model, nil) }
         var sse = 0.0, count = 0.0
         var foldMSE: [Double?] = [], rows: [Int] = [], convergedFolds: [Bool] = []

@@ -32,10 +32,10 @@ extension FitDriver {
         let results = LinearModelResults(
             names: names, estimates: solution.estimates, count: n, residualSumOfSquares: rss,
             xtxInverse: solution.xtxInverse, hc0: solution.centring.rawCovariance(centredHC0))
-        let model = FitReport.ModelResult(kind: job.kind.rawValue, formula: job.formula, n: Int(n), df_resid: Int(results.dfResid),
-                                          statistic: "t", coefficients: FitReport.Coefficient.table(results),
-                                          log_likelihood: results.logLikelihood, iterations: 0, converged: true,
-                                          sigma2_mle: results.sigma2MLE, sigma2: results.sigma2, rss: rss, warnings: [])
+        let model = FitReport.ModelResult(
+            kind: job.kind.rawValue, formula: job.formula, n: Int(n), df_resid: Int(results.dfResid), statistic: "t",
+            coefficients: FitReport.Coefficient.table(results), log_likelihood: results.logLikelihood, iterations: 0,
+            converged: true, sigma2_mle: results.sigma2MLE, sigma2: results.sigma2, rss: rss, warnings: [])
         guard job.folds > 0 else { return (model, nil) }
         let cv = try linearCrossValidation(folds: folds, dimension: p + 1) { try LinearModel.solve($0, names: names).estimates }
         return (model, cv)
