@@ -80,14 +80,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // Fixture paths, scratch folders, job-file writers and assertions shared by the test targets (imports XCTest;
+        // linked into tests only).
+        .target(name: "CausaTestSupport", dependencies: ["Statistics"], path: "Tests/CausaTestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
-        .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "StableRandom"]),
-        .testTarget(name: "CausalTests", dependencies: ["Causal", "Jobs", "Cluster", "Encoders", "Simulation", "Tabular"]),
-        .testTarget(name: "EncodersTests", dependencies: ["Encoders", "CEncoderKernels"]),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Statistics", "Tabular", "Simulation", "StableRandom"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Jobs"]),
-        .testTarget(name: "CausaCLITests", dependencies: ["causa"]),
+        .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "StableRandom", "CausaTestSupport"]),
+        .testTarget(
+            name: "CausalTests",
+            dependencies: ["Causal", "Jobs", "Cluster", "Encoders", "Simulation", "Tabular", "CausaTestSupport"]),
+        .testTarget(name: "EncodersTests", dependencies: ["Encoders", "CEncoderKernels", "CausaTestSupport"]),
+        .testTarget(
+            name: "JobsTests",
+            dependencies: ["Jobs", "Statistics", "Tabular", "Simulation", "StableRandom", "CausaTestSupport"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Jobs", "CausaTestSupport"]),
+        .testTarget(name: "CausaCLITests", dependencies: ["causa", "CausaTestSupport"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "StableRandom"]),
     ],
     swiftLanguageModes: [.v5]

@@ -69,7 +69,7 @@ public struct FitDriver {
         // A constant outcome (exact: its minimum equals its maximum) with a constant design column (the intercept)
         // leaves nothing to explain: the fit is exact whatever the rounding says. Without one it is an ordinary fit.
         let hasConstantColumn = (0..<spec.width).contains { total.isConstant($0) && total.minimum[$0] != 0 }
-        if job.kind == .ols || (job.kind == .bayes_linear && job.prior.kind == "flat"), hasConstantColumn,
+        if job.kind == .ols || (job.kind == .bayesLinear && job.prior.kind == .flat), hasConstantColumn,
            total.isConstant(spec.width) {
             throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
                              "model.formula: the outcome is \(Self.text(total.minimum[spec.width])) in all "
@@ -85,7 +85,7 @@ public struct FitDriver {
         switch job.kind {
         case .ols: outcome = try fitOLS(total: total, folds: foldMoments, names: names, executor: executor)
         case .logit: outcome = try fitLogit(total: total, folds: foldMoments, spec: spec, executor: executor)
-        case .bayes_linear:
+        case .bayesLinear:
             let fit = try fitBayes(total: total, folds: foldMoments, names: names)
             outcome = (fit.0, fit.1)
             bayes = fit.2

@@ -28,6 +28,12 @@ public struct JobSpec: Sendable, Equatable, Codable {
         case shards
     }
 
+    /// The file formats `data.format` can name.
+    public enum DataFormat: String, Sendable, Codable, CaseIterable {
+        /// Delimited text with a header row (`data.delimiter`).
+        case csv
+    }
+
     /// Model families the engine fits.
     public enum ModelKind: String, Sendable, Codable, CaseIterable {
         /// Ordinary least squares (`formula`).
@@ -36,14 +42,22 @@ public struct JobSpec: Sendable, Equatable, Codable {
         case logit
         /// A structural equation model in lavaan syntax (`syntax`), by maximum likelihood from the merged moments.
         case sem
-        /// The conjugate normal–inverse-gamma Bayesian linear model (`formula`, prior keys).
-        case bayes_linear
+        /// The conjugate normal–inverse-gamma Bayesian linear model (`formula`, prior keys); "bayes_linear" in job
+        /// files and reports.
+        case bayesLinear = "bayes_linear"
     }
 
     /// The prior of a `bayes_linear` model: β | σ² ~ N(m₀, σ² (λI)⁻¹), σ² ~ InvGamma(a₀, b₀).
     public struct BayesPrior: Sendable, Equatable, Codable {
-        /// `model.prior`: "weak" (proper, nearly flat; the default) or "flat" (p(β, log σ) ∝ 1: the posterior mean is OLS).
-        public var kind: String = "weak"
+        /// The prior families `model.prior` can name.
+        public enum Kind: String, Sendable, Codable, CaseIterable {
+            /// Proper and nearly flat (N(m₀, σ² (λI)⁻¹), InvGamma(a₀, b₀) with the keys' defaults); the default.
+            case weak
+            /// p(β, log σ) ∝ 1 (improper): the posterior mean is OLS.
+            case flat
+        }
+        /// `model.prior`.
+        public var kind: Kind = .weak
         /// `model.prior_mean`: m₀, one number for every coefficient or one per design column (default 0).
         public var mean: [Double]?
         /// `model.prior_precision`: λ (default 1e-6, a prior sd of 1000 σ per coefficient).
@@ -71,7 +85,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
     /// `data.path` resolved against the job file's folder.
     public var resolvedDataPath: String
     /// `data.format`; only "csv".
-    public var format: String
+    public var format: DataFormat
     /// `data.delimiter`: the field delimiter of the data, users and items files (`,` default; `;`, `"\t"`, `|`).
     /// Shard files written by `causa partition` are always comma-separated.
     public var delimiter: CSVDelimiter = .comma
@@ -189,8 +203,11 @@ public struct JobSpec: Sendable, Equatable, Codable {
         let data = try section("data", required: true)!
         try checkKeys(data, "data", ["path", "format", "delimiter", "user_key", "source"])
         let dataPath = try string(data, "data", "path")
-        let format = try string(data, "data", "format", default: "csv")
-        guard format == "csv" else { throw fail("data", "format", "data.format '\(format)' is not supported (supported: csv)") }
+        let formatText = try string(data, "data", "format", default: DataFormat.csv.rawValue)
+        guard let format = DataFormat(rawValue: formatText) else {
+            let supported = DataFormat.allCases.map(\.rawValue).joined(separator: ", ")
+            throw fail("data", "format", "data.format '\(formatText)' is not supported (supported: \(supported))")
+        }
         let delimiterText = try string(data, "data", "delimiter", default: ",")
         guard let delimiter = CSVDelimiter(rawValue: delimiterText) else {
             let choices = CSVDelimiter.allCases.map(\.toml).joined(separator: ", ")
@@ -226,7 +243,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
         if kind == .sem, model["formula"] != nil { throw fail("model", "formula", "kind = \"sem\" takes model.syntax (lavaan syntax), not a formula") }
         switch kind {
         case .sem: try checkKeys(model, "model", ["kind", "syntax", "std_lv"])
-        case .bayes_linear: try checkKeys(model, "model", ["kind", "formula"] + priorKeys)
+        case .bayesLinear: try checkKeys(model, "model", ["kind", "formula"] + priorKeys)
         case .ols, .logit: try checkKeys(model, "model", ["kind", "formula"])
         }
         var modelPositions: [String: SourceLocation] = [:]
@@ -256,14 +273,17 @@ public struct JobSpec: Sendable, Equatable, Codable {
             }
         }
         var prior = BayesPrior()
-        if kind == .bayes_linear {
+        if kind == .bayesLinear {
             func number(_ key: String) throws -> Double? {
                 guard let v = model[key] else { return nil }
                 guard let x = v.double ?? v.int.map(Double.init), x.isFinite else { throw fail("model", key, "'model.\(key)' must be a number") }
                 return x
             }
-            prior.kind = try string(model, "model", "prior", default: "weak")
-            guard ["weak", "flat"].contains(prior.kind) else { throw fail("model", "prior", "unknown model.prior '\(prior.kind)' (expected weak or flat)") }
+            let priorText = try string(model, "model", "prior", default: BayesPrior.Kind.weak.rawValue)
+            guard let priorKind = BayesPrior.Kind(rawValue: priorText) else {
+                throw fail("model", "prior", "unknown model.prior '\(priorText)' (expected weak or flat)")
+            }
+            prior.kind = priorKind
             if let v = model["prior_mean"] {
                 if let x = v.double ?? v.int.map(Double.init) {
                     guard x.isFinite else { throw fail("model", "prior_mean", "'model.prior_mean' must be a finite number or an array of finite numbers") }
@@ -289,7 +309,7 @@ public struct JobSpec: Sendable, Equatable, Codable {
             if let p = prior.precision, p <= 0 { throw fail("model", "prior_precision", "'model.prior_precision' must be positive") }
             if let a = prior.shape, a <= 0 { throw fail("model", "prior_shape", "'model.prior_shape' must be positive") }
             if let b = prior.scale, b <= 0 { throw fail("model", "prior_scale", "'model.prior_scale' must be positive") }
-            if prior.kind == "flat", let key = ["prior_mean", "prior_precision", "prior_shape", "prior_scale"].first(where: { model[$0] != nil }) {
+            if prior.kind == .flat, let key = ["prior_mean", "prior_precision", "prior_shape", "prior_scale"].first(where: { model[$0] != nil }) {
                 throw fail("model", key, "model.prior = \"flat\" takes no '\(key)' (the flat prior has no parameters); use prior = \"weak\" to set them")
             }
         }

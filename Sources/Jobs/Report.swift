@@ -44,7 +44,7 @@ public struct FitReport: Codable, Sendable, Equatable {
         }
         public init(_ job: JobSpec) {
             file = job.jobFile
-            data = ["path": .string(job.dataPath), "format": .string(job.format), "user_key": .array(job.userKey.map { .string($0) })]
+            data = ["path": .string(job.dataPath), "format": .string(job.format.rawValue), "user_key": .array(job.userKey.map { .string($0) })]
             if job.delimiter != .comma { data["delimiter"] = .string(job.delimiter.rawValue) }
             model = ["kind": job.kind.rawValue]
             if job.kind == .sem { model["syntax"] = job.syntax ?? "" } else { model["formula"] = job.formula }

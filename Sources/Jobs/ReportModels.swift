@@ -189,8 +189,8 @@ extension FitReport {
         public var warnings: [String] = []
 
         init(_ r: BayesianLinearResults, prior: JobSpec.BayesPrior) {
-            let flat = prior.kind == "flat"
-            self.prior = prior.kind
+            let flat = prior.kind == .flat
+            self.prior = prior.kind.rawValue
             prior_mean = flat ? nil : r.prior.mean
             prior_precision = flat ? nil : r.prior.precision.first
             prior_shape = flat ? nil : r.prior.shape

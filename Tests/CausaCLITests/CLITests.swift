@@ -1,9 +1,10 @@
 import Foundation
+@_exported import CausaTestSupport
 import XCTest
 
 /// Runs the built `causa` executable as a user would: real processes, real TCP on 127.0.0.1.
 final class CLITests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let fixtures = Fixtures.root
 
     static var executable: URL {
         let candidates = [
@@ -107,7 +108,7 @@ final class CLITests: XCTestCase {
     /// Issue 4, acceptance 1: a logit on simulated data with MiniLM features (`affinity` and `user_pc*:item_pc*`) gives a
     /// bit-identical report with 1 and 2 workers: the first run fills a fresh embedding cache, the second reads it.
     func testTextJobReportIsIdenticalForOneAndTwoWorkers() throws {
-        let model = Self.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("models/all-MiniLM-L6-v2")
+        let model = Fixtures.miniLMDirectory
         try XCTSkipUnless(FileManager.default.fileExists(atPath: model.appendingPathComponent("model.safetensors").path), "run scripts/fetch-model.sh")
         let data = dir.appendingPathComponent("sim").path
         XCTAssertEqual(try causa(["simulate", "--out", data, "--users", "300", "--items", "60", "--seed", "7"]).status, 0)
@@ -267,7 +268,7 @@ final class CLITests: XCTestCase {
         probe.waitUntilExit()
         guard probe.terminationStatus == 0 else { throw XCTSkip("network namespaces are not available here") }
         let job = try writeJob()
-        let script = Self.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("cluster/netns-cluster.sh")
+        let script = Fixtures.repositoryRoot.appendingPathComponent("cluster/netns-cluster.sh")
         let out = dir.appendingPathComponent("netns").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")

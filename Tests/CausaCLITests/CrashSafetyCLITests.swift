@@ -9,40 +9,8 @@ extension CLITests {
     ///   - users: "file" (users.csv), "data" (a column of the data file) or "none".
     ///   - items: whether the job has an items file.
     func writeTextJob(_ name: String, users: String, items: Bool, shards: Int, rowUsers: [String]) throws -> String {
-        let folder = dir.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let words = ["alpha beta", "gamma delta epsilon", "zeta", "eta theta iota kappa", "lambda mu"]
-        let distinct = rowUsers.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-        func text(_ u: String) -> String { words[(distinct.firstIndex(of: u) ?? 0) % words.count] }
-        var data = "user_id,item_id,y,profile\n"
-        for (i, u) in rowUsers.enumerated() {
-            data +=
-                "\(u),\(i % 2 == 0 ? "i1" : "i2"),\(Double(i * i % 7) * 0.5 + Double(i) * 0.25),\(text(u)) r\(i % 3)\n"
-        }
-        try data.write(to: folder.appendingPathComponent("data.csv"), atomically: true, encoding: .utf8)
-        try ("user_id,profile\n" + distinct.map { "\($0),\(text($0)) file\n" }.joined())
-            .write(to: folder.appendingPathComponent("users.csv"), atomically: true, encoding: .utf8)
-        try "item_id,description\ni1,red shoes\ni2,blue running shoes\ni9,a hat\n"
-            .write(to: folder.appendingPathComponent("items.csv"), atomically: true, encoding: .utf8)
-        var table = "encoder = \"hashing\"\ncomponents = 1\ncache = false\n"
-        if users == "file" { table += "users_path = \"users.csv\"\nuser_text = [\"profile\"]\n" }
-        if users == "data" { table += "user_text = [\"profile\"]\n" }
-        if items { table += "items_path = \"items.csv\"\nitem_key = \"item_id\"\nitem_text = [\"description\"]\n" }
-        let job = """
-            [data]
-            path = "data.csv"
-            user_key = ["user_id"]
-            [model]
-            kind = "ols"
-            formula = "\(users == "none" ? "y ~ item_pc1" : "y ~ user_pc1")"
-            [cluster]
-            shards = \(shards)
-            [text]
-            \(table)
-            """
-        let path = folder.appendingPathComponent("job.toml").path
-        try job.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try Fixtures.writeTextJob(
+            in: dir.appendingPathComponent(name), users: users, items: items, shards: shards, rowUsers: rowUsers)
     }
 
     /// The coefficient estimates of a report.json, as written (text, so "equal" means bit-identical).

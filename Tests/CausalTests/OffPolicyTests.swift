@@ -1,6 +1,7 @@
 import Causal
 import Foundation
 import Tabular
+import CausaTestSupport
 import XCTest
 
 /// The off-policy estimators against the field cases' independently computed values (shared/cases C11, C27, C28,
@@ -9,8 +10,7 @@ import XCTest
 final class OffPolicyTests: XCTestCase {
     /// Rows of a fixture CSV as [column: text], with the shard column when there is one.
     func table(_ name: String) throws -> [[String: String]] {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/cases/\(name)").path
+        let path = Fixtures.path("cases/\(name)")
         let t = try CSVTable(path: path)
         var out: [[String: String]] = []
         while let r = try t.next() { out.append(Dictionary(uniqueKeysWithValues: zip(t.header, r.fields))) }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+@_exported import CausaTestSupport
 import XCTest
 import ZeroMQ
 
@@ -7,7 +8,7 @@ import ZeroMQ
 @testable import Jobs
 
 let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
+let fixtures = Fixtures.root
 
 /// Starts workers on background threads of this process, each with its own ZeroMQ context and sockets.
 final class WorkerThreads {

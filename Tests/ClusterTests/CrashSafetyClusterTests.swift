@@ -21,31 +21,7 @@ final class CrashSafetyClusterTests: XCTestCase {
 
     /// A `[text]` job: rows of users `rowUsers` naming items i1 and i2; user texts from the data or a users file.
     static func textJob(users: String, items: Bool, shards: Int, rowUsers: [String]) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("causa-crash-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let words = ["alpha beta", "gamma delta epsilon", "zeta", "eta theta iota kappa", "lambda mu"]
-        let distinct = rowUsers.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-        func text(_ u: String) -> String { words[(distinct.firstIndex(of: u) ?? 0) % words.count] }
-        var data = "user_id,item_id,y,profile\n"
-        for (i, u) in rowUsers.enumerated() {
-            data +=
-                "\(u),\(i % 2 == 0 ? "i1" : "i2"),\(Double(i * i % 7) * 0.5 + Double(i) * 0.25),\(text(u)) r\(i % 3)\n"
-        }
-        try data.write(toFile: dir + "/data.csv", atomically: true, encoding: .utf8)
-        try ("user_id,profile\n" + distinct.map { "\($0),\(text($0)) file\n" }.joined()).write(
-            toFile: dir + "/users.csv", atomically: true, encoding: .utf8)
-        try "item_id,description\ni1,red shoes\ni2,blue running shoes\ni9,a hat\n".write(
-            toFile: dir + "/items.csv", atomically: true, encoding: .utf8)
-        var table = "encoder = \"hashing\"\ncomponents = 1\ncache = false\n"
-        if users == "file" { table += "users_path = \"users.csv\"\nuser_text = [\"profile\"]\n" }
-        if users == "data" { table += "user_text = [\"profile\"]\n" }
-        if items { table += "items_path = \"items.csv\"\nitem_key = \"item_id\"\nitem_text = [\"description\"]\n" }
-        let formula = users == "none" ? "y ~ item_pc1" : "y ~ user_pc1"
-        let job =
-            "[data]\npath = \"data.csv\"\nuser_key = [\"user_id\"]\n"
-            + "[model]\nkind = \"ols\"\nformula = \"\(formula)\"\n[cluster]\nshards = \(shards)\n[text]\n\(table)"
-        try job.write(toFile: dir + "/job.toml", atomically: true, encoding: .utf8)
-        return dir + "/job.toml"
+        try Fixtures.writeTextJob(in: Fixtures.folder(), users: users, items: items, shards: shards, rowUsers: rowUsers)
     }
 
     /// Text jobs on placements where some workers own no rows, users or items (rendezvous ownership, item vectors

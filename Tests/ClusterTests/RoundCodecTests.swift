@@ -68,21 +68,12 @@ final class RoundCodecTests: XCTestCase {
             ["summarize", "moments", "residuals", "newton", "embed", "features"])
     }
 
-    static let obd = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/obd/random_10k.csv").path
+    static let obd = Fixtures.path("obd/random_10k.csv")
 
     static func writeJob(data: String, kind: String, formula: String, folds: Int, foldBy: String, shards: Int) throws
         -> String
     {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("causa-codec-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let key = #"["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]"#
-        let text =
-            "[data]\npath = \"\(data)\"\nuser_key = \(key)\n[model]\nkind = \"\(kind)\"\nformula = \"\(formula)\"\n"
-            + "[cv]\nfolds = \(folds)\nfold_by = \"\(foldBy)\"\n[cluster]\nshards = \(shards)\n"
-        let path = dir.appendingPathComponent("job.toml").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        try Fixtures.writeJob(data: data, kind: kind, formula: formula, folds: folds, foldBy: foldBy, shards: shards)
     }
 }
 

@@ -1,11 +1,12 @@
 import Foundation
+import CausaTestSupport
 import XCTest
 
 import CEncoderKernels
 @testable import Encoders
 
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private let modelDirectory = root.appendingPathComponent("models/all-MiniLM-L6-v2").path
+private let root = Fixtures.repositoryRoot
+private let modelDirectory = Fixtures.miniLMDirectory.path
 
 private struct ParityCase: Decodable {
     let text: String

@@ -1,15 +1,14 @@
 import Foundation
+@_exported import CausaTestSupport
 import XCTest
 
 @testable import Encoders
 
-/// Repository root, from this file's path (Tests/EncodersTests/<file>).
-private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+private let repositoryRoot = Fixtures.repositoryRoot
 
 /// all-MiniLM-L6-v2's tokenizer, or a test failure naming the set-up script when models/ has not been fetched.
 private func miniLMTokenizer(file: StaticString = #filePath, line: UInt = #line) -> WordPieceTokenizer? {
-    let path = repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2/vocab.txt").path
+    let path = Fixtures.miniLMDirectory.appendingPathComponent("vocab.txt").path
     guard FileManager.default.fileExists(atPath: path) else {
         XCTFail("missing \(path): run scripts/fetch-model.sh first", file: file, line: line)
         return nil

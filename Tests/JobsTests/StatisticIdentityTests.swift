@@ -3,26 +3,6 @@ import XCTest
 
 @testable import Jobs
 
-/// Every leaf of a value, Float64s as their bit patterns (so −0.0 and +0.0 differ).
-func bitFingerprint(_ value: Any) -> [String] {
-    if let x = value as? Double { return [String(x.bitPattern, radix: 16)] }
-    if let x = value as? Float { return [String(x.bitPattern, radix: 16)] }
-    let mirror = Mirror(reflecting: value)
-    if mirror.children.isEmpty { return ["\(value)"] }
-    return mirror.children.flatMap { child in bitFingerprint(child.value).map { "\(child.label ?? "")=\($0)" } }
-}
-
-/// `merge(empty, x)` and `merge(x, empty)` give x bit for bit (`SufficientStatistic`'s identity contract).
-func assertIdentity<T: SufficientStatistic>(_ x: T, _ label: String, file: StaticString = #filePath, line: UInt = #line)
-{
-    var left = T.empty(like: x)
-    left.merge(x)
-    XCTAssertEqual(bitFingerprint(left), bitFingerprint(x), "\(label): merge(empty, x)", file: file, line: line)
-    var right = x
-    right.merge(T.empty(like: x))
-    XCTAssertEqual(bitFingerprint(right), bitFingerprint(x), "\(label): merge(x, empty)", file: file, line: line)
-}
-
 /// The statistics of the rounds: each has an empty value that is the identity of its merge, bit for bit.
 final class StatisticIdentityTests: XCTestCase {
     static func column() -> ColumnSummary {

@@ -8,8 +8,7 @@ import XCTest
 /// Issue 4: `[text]` jobs. Texts are embedded where their users live, the PCAs run on merged moments, and the
 /// features `user_pc*`, `item_pc*` and `affinity` enter formulas like data columns.
 final class TextFeaturesTests: XCTestCase {
-    static let modelFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("models/all-MiniLM-L6-v2").path
+    static let modelFolder = Fixtures.miniLMDirectory.path
 
     /// A simulated dataset in a fresh folder (users.csv, items.csv, impressions.csv, truth.json).
     static func simulate(users: Int, items: Int, seed: UInt64) throws -> String {

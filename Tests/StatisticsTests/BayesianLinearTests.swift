@@ -8,8 +8,7 @@ import XCTest
 /// (numpy 2.4.6, scipy 1.17.1, mpmath 1.4.1): posteriors computed from the rows of X with the textbook b_n and scipy's
 /// t and invgamma distributions; gamma values from mpmath at 50 digits.
 final class BayesianLinearTests: XCTestCase {
-    private static let fixtures = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/reference/bayes")
+    private static let fixtures = Fixtures.root.appendingPathComponent("reference/bayes")
 
     private func json(_ name: String) throws -> [String: Any] {
         let data = try Data(contentsOf: Self.fixtures.appendingPathComponent(name))

@@ -8,8 +8,7 @@ import XCTest
 final class MergedMomentDecisionTests: XCTestCase {
     /// The parts of `Tests/Fixtures/cases/C15_shards.csv`: per part, its header and rows (shard label, numbers).
     func c15() throws -> [Int: [(shard: String, values: [Double])]] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/cases/C15_shards.csv")
+        let url = Fixtures.root.appendingPathComponent("cases/C15_shards.csv")
         var parts: [Int: [(shard: String, values: [Double])]] = [:]
         for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
         where !line.hasPrefix("#") && !line.hasPrefix("part,") {

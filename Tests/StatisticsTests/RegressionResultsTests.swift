@@ -8,8 +8,7 @@ import XCTest
 /// HC1 covariances, statistics, p-values, 95% intervals and log-likelihoods.
 final class RegressionResultsTests: XCTestCase {
     let reference: [String: Any] = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/reference/results/small_models.json")
+        let url = Fixtures.root.appendingPathComponent("reference/results/small_models.json")
         return try! JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
     }()
 

@@ -4,8 +4,7 @@ import XCTest
 
 /// Fixture access for the SEM tests: Tests/Fixtures/reference/sem (see Tests/Fixtures/README.md).
 enum SEMFixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/reference/sem")
+    static let root = Fixtures.root.appendingPathComponent("reference/sem")
 
     static func json(_ name: String) throws -> [String: Any] {
         let data = try Data(contentsOf: root.appendingPathComponent(name))

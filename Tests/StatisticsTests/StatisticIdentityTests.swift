@@ -2,31 +2,6 @@ import XCTest
 
 @testable import Statistics
 
-/// Every leaf of a value, Float64s as their bit patterns (so −0.0 and +0.0 differ, and a NaN equals only itself).
-func bitFingerprint(_ value: Any) -> [String] {
-    if let x = value as? Double { return [String(x.bitPattern, radix: 16)] }
-    if let x = value as? Float { return [String(x.bitPattern, radix: 16)] }
-    let mirror = Mirror(reflecting: value)
-    if mirror.children.isEmpty { return ["\(value)"] }
-    return mirror.children.flatMap { child in bitFingerprint(child.value).map { "\(child.label ?? "")=\($0)" } }
-}
-
-/// `merge(empty, x)` and `merge(x, empty)` give x bit for bit (`SufficientStatistic`'s identity contract).
-func assertIdentity<T: SufficientStatistic>(_ x: T, _ label: String, file: StaticString = #filePath, line: UInt = #line)
-{
-    var left = T.empty(like: x)
-    left.merge(x)
-    XCTAssertEqual(bitFingerprint(left), bitFingerprint(x), "\(label): merge(empty, x)", file: file, line: line)
-    var right = x
-    right.merge(T.empty(like: x))
-    XCTAssertEqual(bitFingerprint(right), bitFingerprint(x), "\(label): merge(x, empty)", file: file, line: line)
-    var both = T.empty(like: x)
-    both.merge(T.empty(like: x))
-    XCTAssertEqual(
-        bitFingerprint(both), bitFingerprint(T.empty(like: x)), "\(label): merge(empty, empty)",
-        file: file, line: line)
-}
-
 final class StatisticIdentityTests: XCTestCase {
     /// The fingerprint tells −0.0 from +0.0, so the identity tests below can fail on a sign of zero.
     func testFingerprintSeesTheSignOfZero() {

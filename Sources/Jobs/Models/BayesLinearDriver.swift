@@ -9,7 +9,7 @@ extension FitDriver {
     /// - Throws: `InputError` at model.prior_mean when it has neither 1 nor p values.
     func prior(coefficients names: [String]) throws -> NormalInverseGammaPrior {
         let p = names.count, spec = job.prior
-        if spec.kind == "flat" { return .flat(coefficients: p) }
+        if spec.kind == .flat { return .flat(coefficients: p) }
         var mean = [Double](repeating: 0, count: p)
         if let m = spec.mean {
             guard m.count == 1 || m.count == p else {
@@ -42,14 +42,14 @@ extension FitDriver {
         let reported = section.coefficients.flatMap { [$0.mean, $0.ci_low, $0.ci_high] }
             + [section.posterior_shape, section.posterior_scale]
         guard result.posteriorMean.allSatisfy(\.isFinite), reported.allSatisfy(\.isFinite) else { throw priorOverflow() }
-        if job.prior.kind != "flat" {
+        if job.prior.kind != .flat {
             // The proper prior fits a singular design; say which directions only the prior determines.
             do { try LinearModel.checkRank(total, names: names) } catch StatisticsError.singularDesign(let columns) {
                 section.warnings.append("the design is singular (\(columns.joined(separator: ", ")) \(columns.count == 1 ? "is zero or a copy of others" : "are collinear")): along that direction the posterior is the prior's, not the data's")
             }
         }
         let rss = LinearModel.sumOfSquaredResiduals(total, estimates: result.posteriorMean)
-        let model = FitReport.ModelResult(kind: "bayes_linear", formula: job.formula, n: Int(total.count), df_resid: Int(total.count) - p,
+        let model = FitReport.ModelResult(kind: job.kind.rawValue, formula: job.formula, n: Int(total.count), df_resid: Int(total.count) - p,
                                           statistic: "t", coefficients: [], log_likelihood: finite(result.logMarginalLikelihood) ?? 0,
                                           iterations: 0, converged: true, sigma2_mle: nil, sigma2: finite(result.variance.mean), rss: rss,
                                           warnings: section.warnings)

@@ -65,16 +65,12 @@ extension FitDriver {
             let suspect = separationSuspect(beta: beta, total: total, spec: spec, last: stat)
             throw modelError(suspect ?? .singularDesign(columns: names))
         }
-        let cov = centring.rawCovariance(centredCov)
-        let hc0 = centring.rawCovariance(LinearAlgebra.sandwich(bread: centredCov, meat: stat.meat, n: p))
-        let dfResid = n - Double(p)
-        let z = Distributions.normalQuantile(0.975)
-        var coefficients: [FitReport.Coefficient] = []
-        for j in 0..<p {
-            let b = beta[j], se = cov[j * p + j].squareRoot(), stat = b / se
-            coefficients.append(.init(name: names[j], estimate: b, std_error: se, robust_std_error: (hc0[j * p + j] * n / dfResid).squareRoot(),
-                                      statistic: stat, p_value: Distributions.normalTwoSidedP(stat), ci_low: b - z * se, ci_high: b + z * se))
-        }
+        let results = LogitResults(
+            names: names, estimates: beta, count: n, logLikelihood: stat.logLikelihood,
+            covariance: centring.rawCovariance(centredCov),
+            hc0: centring.rawCovariance(LinearAlgebra.sandwich(bread: centredCov, meat: stat.meat, n: p)),
+            iterations: full.iterations, converged: full.converged)
+        let coefficients = FitReport.Coefficient.table(results)
         // A coefficient that ran off to a huge value with a huge SE is separation by a numeric term (or a combination).
         // Terms before the intercept: with separation on x at an offset, the intercept (≈ −β x̄) diverges too.
         let candidates = (0..<p).filter { !total.isConstant($0) } + (0..<p).filter { total.isConstant($0) }
@@ -86,9 +82,10 @@ extension FitDriver {
         }
         var warnings: [String] = []
         if !full.converged { warnings.append("Newton-Raphson did not converge in \(LogisticModel.maximumIterations) iterations") }
-        let model = FitReport.ModelResult(kind: "logit", formula: job.formula, n: Int(n), df_resid: Int(dfResid), statistic: "z",
-                                          coefficients: coefficients, log_likelihood: stat.logLikelihood, iterations: full.iterations,
-                                          converged: full.converged, sigma2_mle: nil, sigma2: nil, rss: nil, warnings: warnings)
+        let model = FitReport.ModelResult(
+            kind: job.kind.rawValue, formula: job.formula, n: Int(n), df_resid: Int(results.dfResid), statistic: "z",
+            coefficients: coefficients, log_likelihood: results.logLikelihood, iterations: results.iterations,
+            converged: results.converged, sigma2_mle: nil, sigma2: nil, rss: nil, warnings: warnings)
         guard job.folds > 0 else { return (model, nil) }
         var sse = 0.0, count = 0.0
         var foldMSE: [Double?] = [], rows: [Int] = [], convergedFolds: [Bool] = []

@@ -28,22 +28,14 @@ extension FitDriver {
                                 + "\(solution.centring.constantColumn == nil ? "" : "centred ")sum of squares "
                                 + "\(String(format: "%.6g", tss))), so standard errors and tests are undefined")
         }
-        let dfResid = n - Double(p)
-        let sigma2 = rss / dfResid
-        let classical = solution.xtxInverse.map { $0 * sigma2 }
         let centredHC0 = LinearAlgebra.sandwich(bread: solution.centredInverse, meat: residual.meat, n: p)
-        let hc0 = solution.centring.rawCovariance(centredHC0)
-        let hc1 = hc0.map { $0 * n / dfResid }
-        let loglik = -n / 2 * (log(2 * Double.pi * rss / n) + 1)
-        let tq = Distributions.studentTwoSidedQuantile(0.05, df: dfResid)
-        let coefficients = (0..<p).map { j -> FitReport.Coefficient in
-            let b = solution.estimates[j], se = classical[j * p + j].squareRoot(), t = b / se
-            return .init(name: names[j], estimate: b, std_error: se, robust_std_error: hc1[j * p + j].squareRoot(), statistic: t,
-                         p_value: Distributions.studentTwoSidedP(t, df: dfResid), ci_low: b - tq * se, ci_high: b + tq * se)
-        }
-        let model = FitReport.ModelResult(kind: "ols", formula: job.formula, n: Int(n), df_resid: Int(dfResid), statistic: "t",
-                                          coefficients: coefficients, log_likelihood: loglik, iterations: 0, converged: true,
-                                          sigma2_mle: rss / n, sigma2: sigma2, rss: rss, warnings: [])
+        let results = LinearModelResults(
+            names: names, estimates: solution.estimates, count: n, residualSumOfSquares: rss,
+            xtxInverse: solution.xtxInverse, hc0: solution.centring.rawCovariance(centredHC0))
+        let model = FitReport.ModelResult(
+            kind: job.kind.rawValue, formula: job.formula, n: Int(n), df_resid: Int(results.dfResid), statistic: "t",
+            coefficients: FitReport.Coefficient.table(results), log_likelihood: results.logLikelihood, iterations: 0,
+            converged: true, sigma2_mle: results.sigma2MLE, sigma2: results.sigma2, rss: rss, warnings: [])
         guard job.folds > 0 else { return (model, nil) }
         let cv = try linearCrossValidation(folds: folds, dimension: p + 1) { try LinearModel.solve($0, names: names).estimates }
         return (model, cv)

@@ -23,7 +23,7 @@ extension FitDriver {
             throw PreparedJob.semInputError(e, job: job)
         }
         let section = FitReport.SEMSection(result, syntax: job.syntax ?? "", stdLV: job.stdLV)
-        let model = FitReport.ModelResult(kind: "sem", formula: job.syntax ?? "", n: Int(total.count), df_resid: result.fit?.degreesOfFreedom ?? 0,
+        let model = FitReport.ModelResult(kind: job.kind.rawValue, formula: job.syntax ?? "", n: Int(total.count), df_resid: result.fit?.degreesOfFreedom ?? 0,
                                           statistic: "z", coefficients: [], log_likelihood: finite(result.fit?.logLikelihood) ?? 0,
                                           iterations: result.iterations, converged: result.converged, sigma2_mle: nil, sigma2: nil, rss: nil,
                                           warnings: section.warnings)
