@@ -34,10 +34,10 @@ nonisolated struct Causa_Wire_Envelope: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// 2 for this schema (1: round payloads as fields of RoundRequest/RoundReply)
+  /// 3 for this schema (2: no attempt in round requests and replies; 1: round payloads
   var protocolVersion: UInt32 = 0
 
-  /// empty outside jobs
+  /// as fields of RoundRequest/RoundReply)
   var jobID: String = String()
 
   /// round number within the job (0 for data streaming)
@@ -519,6 +519,9 @@ nonisolated struct Causa_Wire_RoundRequest: Sendable {
 
   var payload: Data = Data()
 
+  /// from 1; with job_id, the envelope's round and shard: the key a reply echoes
+  var attempt: UInt32 = 0
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -970,6 +973,9 @@ nonisolated struct Causa_Wire_RoundReply: Sendable {
 
   /// the id of the round answered
   var round: String = String()
+
+  /// the request's attempt, echoed (a reply is merged only under its request's key)
+  var attempt: UInt32 = 0
 
   var result: Causa_Wire_RoundReply.OneOf_Result? = nil
 
@@ -1988,7 +1994,7 @@ nonisolated extension Causa_Wire_NewtonFit: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".RoundRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{1}round\0\u{1}payload\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{1}round\0\u{1}payload\0\u{1}attempt\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1999,6 +2005,7 @@ nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProto
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.shard) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.round) }()
       case 3: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
       default: break
       }
     }
@@ -2014,6 +2021,9 @@ nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProto
     if !self.payload.isEmpty {
       try visitor.visitSingularBytesField(value: self.payload, fieldNumber: 3)
     }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2021,6 +2031,7 @@ nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProto
     if lhs.shard != rhs.shard {return false}
     if lhs.round != rhs.round {return false}
     if lhs.payload != rhs.payload {return false}
+    if lhs.attempt != rhs.attempt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2913,7 +2924,7 @@ nonisolated extension Causa_Wire_ShardFailure: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".RoundReply"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{1}round\0\u{1}statistic\0\u{2}\u{b}failure\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{1}round\0\u{1}statistic\0\u{1}attempt\0\u{2}\u{a}failure\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2931,6 +2942,7 @@ nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobu
           self.result = .statistic(v)
         }
       }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
       case 14: try {
         var v: Causa_Wire_ShardFailure?
         var hadOneofValue = false
@@ -2960,23 +2972,22 @@ nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobu
     if !self.round.isEmpty {
       try visitor.visitSingularStringField(value: self.round, fieldNumber: 2)
     }
-    switch self.result {
-    case .statistic?: try {
-      guard case .statistic(let v)? = self.result else { preconditionFailure() }
+    try { if case .statistic(let v)? = self.result {
       try visitor.visitSingularBytesField(value: v, fieldNumber: 3)
-    }()
-    case .failure?: try {
-      guard case .failure(let v)? = self.result else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-    }()
-    case nil: break
+    } }()
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 4)
     }
+    try { if case .failure(let v)? = self.result {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Causa_Wire_RoundReply, rhs: Causa_Wire_RoundReply) -> Bool {
     if lhs.shard != rhs.shard {return false}
     if lhs.round != rhs.round {return false}
+    if lhs.attempt != rhs.attempt {return false}
     if lhs.result != rhs.result {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

@@ -154,6 +154,7 @@ public final class Worker {
             var reply = Causa_Wire_RoundReply()
             reply.shard = r.shard
             reply.round = r.round
+            reply.attempt = r.attempt
             let internalFailure = { (why: String) in
                 Causa_Wire_RoundReply.OneOf_Result.failure(
                     Wire.failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: why, isInternal: true)))
