@@ -432,12 +432,10 @@ final class ClusterExecution: ShardExecutor {
     }
 
     func answers<R: Round>(_ round: R.Type, perShard requests: [R.Request]) throws -> [ShardAnswer<R.Statistic>] {
-        var requests = requests
-        if let features = requests as? [FeatureRequest] {
-            requests = FeatureRequest.sharingItemVectors(features) { owners[$0] } as! [R.Request]
-        }
-        return try exchange.answers(round, perShard: requests)
+        try exchange.answers(round, perShard: requests)
     }
+
+    func broadcast<B: JobBroadcast>(_ value: B) throws { try exchange.broadcast(value) }
 
     /// Tells every worker to drop the job's state (best effort).
     func end() {
@@ -463,6 +461,14 @@ final class ZeroMQTransport: ShardTransport {
         try execution.coordinator.send(
             Wire.envelope(jobID: request.key.job, round: request.key.round, .roundRequest(r)), to: worker,
             counter: &execution.bytesSent)
+    }
+
+    func send(_ broadcast: BroadcastMessage, to worker: String) throws {
+        var b = Causa_Wire_Broadcast()
+        b.name = broadcast.name
+        b.payload = Data(broadcast.payload)
+        try execution.coordinator.send(
+            Wire.envelope(jobID: broadcast.job, .broadcast(b)), to: worker, counter: &execution.bytesSent)
     }
 
     func receive(timeout: Double) throws -> [TransportEvent] {

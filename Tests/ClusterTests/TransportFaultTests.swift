@@ -10,12 +10,15 @@ import XCTest
 /// naming worker, round and shard; duplicate and stale replies are ignored, counted, and leave the report unchanged.
 final class TransportFaultTests: XCTestCase {
     /// OLS with 3-fold CV on 8 shards and 2 workers: round 1 summarize, 2 moments, 3 residuals.
-    static func spec() throws -> JobSpec { try job(kind: "ols", formula: "click ~ C(position) + item_id", folds: 3, shards: 8) }
+    static func spec() throws -> JobSpec {
+        try job(kind: "ols", formula: "click ~ C(position) + item_id", folds: 3, shards: 8)
+    }
 
     /// The outcome without faults, through the values (no codecs, no transport).
     static let clean: Result<FitDriver.Outcome, Error> = Result {
         let prepared = try PreparedJob(job: try spec(), jobID: "faults")
-        return try FitDriver(prepared: prepared, logger: quiet).run(on: try InProcessExecutor(prepared: prepared, workers: 2))
+        return try FitDriver(prepared: prepared, logger: quiet).run(
+            on: try InProcessExecutor(prepared: prepared, workers: 2))
     }
 
     /// Runs the job over an in-process transport with `faults`; returns the outcome or error, the exchange, the
@@ -29,7 +32,9 @@ final class TransportFaultTests: XCTestCase {
         let exchange = RoundExchange(
             plan: prepared.plan, owners: transport.owners, transport: transport, roundTimeout: timeout)
         let start = Date()
-        let outcome = Result { try FitDriver(prepared: prepared, logger: quiet).run(on: TransportExecutor(exchange: exchange)) }
+        let outcome = Result {
+            try FitDriver(prepared: prepared, logger: quiet).run(on: TransportExecutor(exchange: exchange))
+        }
         return (outcome, exchange, transport, Date().timeIntervalSince(start))
     }
 
@@ -117,6 +122,58 @@ final class TransportFaultTests: XCTestCase {
             XCTAssertEqual(log.map(\.roundID), ["summarize", "moments", "residuals"])
             XCTAssertEqual(log.map(\.key), (1...3).map { RoundKey(job: "faults", round: $0, shard: s, attempt: 1) })
             XCTAssertEqual(transport.received[transport.owners[s]]!.filter { $0.key.shard == s }, log)
+        }
+    }
+
+    /// Item vectors travel as a job-level broadcast: each worker is sent one `item_vectors` broadcast, before the
+    /// features round, holding the vectors of the items its shards' rows name (each once); the exchange keeps it for
+    /// replays; the outcome equals the in-process one.
+    func testItemVectorsGoOncePerWorkerAsAJobBroadcast() throws {
+        let path = try CrashSafetyClusterTests.textJob(
+            users: "file", items: true, shards: 8, rowUsers: ["u1", "u2", "u3", "u4", "u1", "u2", "u5", "u6"])
+        let spec = try JobSpec.load(path: path)
+        let local = try Result {
+            let prepared = try PreparedJob(job: spec, jobID: "text")
+            return try FitDriver(prepared: prepared, logger: quiet).run(on: try InProcessExecutor(prepared: prepared))
+        }.get()
+        let prepared = try PreparedJob(job: spec, jobID: "text")
+        let transport = try InProcessTransport(
+            prepared: prepared, workers: 3, rounds: RoundCodecs.standard, broadcasts: BroadcastCodecs.standard)
+        let exchange = RoundExchange(
+            plan: prepared.plan, owners: transport.owners, transport: transport, roundTimeout: 5)
+        let outcome = try FitDriver(prepared: prepared, logger: quiet).run(on: TransportExecutor(exchange: exchange))
+        XCTAssertEqual(outcome.model, local.model)
+        XCTAssertEqual(outcome.text, local.text)
+        XCTAssertEqual(Array(exchange.broadcasts.keys), ["item_vectors"])
+        let needs = (exchange.broadcasts["item_vectors"] as! ItemVectorBroadcast).needs
+        XCTAssertEqual(Set(needs.joined()), ["i1", "i2"])
+        for w in transport.workers {
+            let got = transport.broadcastsReceived[w] ?? []
+            XCTAssertEqual(got.map(\.name), ["item_vectors"], w)
+            let part = try ItemVectorBroadcast.decode(got[0].payload, plan: prepared.plan)
+            let shards = (0..<8).filter { transport.owners[$0] == w }
+            var expected: [String] = []
+            for s in shards { for key in needs[s] where !expected.contains(key) { expected.append(key) } }
+            XCTAssertEqual(part.keys, expected, w)
+            // Sent before the features round's requests to this worker, which carry no vectors.
+            let features = transport.received[w]!.filter { $0.roundID == "features" }
+            XCTAssertEqual(features.count, shards.count, w)
+        }
+    }
+
+    /// A worker that does not take a broadcast fails the round that needs it with a worker fault naming the
+    /// broadcast, not silence.
+    func testAWorkerWithoutTheBroadcastFailsTheFeaturesRoundNamingIt() throws {
+        let path = try CrashSafetyClusterTests.textJob(
+            users: "file", items: true, shards: 4, rowUsers: ["u1", "u2", "u3", "u4"])
+        let prepared = try PreparedJob(job: try JobSpec.load(path: path), jobID: "text")
+        let transport = try InProcessTransport(prepared: prepared, workers: 2, rounds: RoundCodecs.standard)
+        let exchange = RoundExchange(
+            plan: prepared.plan, owners: transport.owners, transport: transport, roundTimeout: 5)
+        let executor = TransportExecutor(exchange: exchange)
+        XCTAssertThrowsError(try FitDriver(prepared: prepared, logger: quiet).run(on: executor)) {
+            XCTAssertTrue("\($0)".contains("does not know the broadcast 'item_vectors'"), "\($0)")
+            XCTAssertTrue("\($0)".contains("features round"), "\($0)")
         }
     }
 }

@@ -39,6 +39,9 @@ public final class InProcessTransport: ShardTransport {
     public var faults: [Fault]
     private var workspaces: [String: ShardWorkspace] = [:]
     private let rounds: [String: any RoundCodec.Type]
+    private let broadcastCodecs: [String: any BroadcastCodec.Type]
+    /// Broadcasts received, by worker, in order.
+    public private(set) var broadcastsReceived: [String: [BroadcastMessage]] = [:]
     private var lost: Set<String> = []
     private var queue: [(due: Date, event: TransportEvent)] = []
     /// Each shard's last reply bytes (for stale replies).
@@ -49,10 +52,12 @@ public final class InProcessTransport: ShardTransport {
     /// Loads the job's data into `workers` workspaces (shard s goes to worker s mod `workers`).
     /// - Parameters:
     ///   - rounds: the rounds the workers answer, with their codecs.
+    ///   - broadcasts: the job-level broadcasts the workers take, with their codecs.
     ///   - faults: the faults to inject.
     /// - Throws: `InputError` from reading the data.
-    public init(prepared: PreparedJob, workers count: Int, rounds: [any RoundCodec.Type], faults: [Fault] = [],
-                batchRows: Int = 256) throws {
+    public init(prepared: PreparedJob, workers count: Int, rounds: [any RoundCodec.Type],
+                broadcasts: [any BroadcastCodec.Type] = [], faults: [Fault] = [], batchRows: Int = 256) throws {
+        broadcastCodecs = Dictionary(broadcasts.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         workers = (0..<count).map { "worker-\($0)" }
         owners = (0..<prepared.job.shards).map { "worker-\($0 % count)" }
         self.faults = faults
@@ -103,6 +108,22 @@ public final class InProcessTransport: ShardTransport {
         }
         queue.append((due, .reply(reply)))
         if faults.contains(.duplicate(round: key.round, shard: key.shard)) { queue.append((due, .reply(reply))) }
+    }
+
+    public func send(_ broadcast: BroadcastMessage, to worker: String) throws {
+        guard !lost.contains(worker), let ws = workspaces[worker] else { return }
+        broadcastsReceived[worker, default: []].append(broadcast)
+        guard let codec = broadcastCodecs[broadcast.name] else {
+            return ws.failBroadcast(broadcast.name, "worker \(worker) does not know the broadcast '\(broadcast.name)'")
+        }
+        Self.take(codec, broadcast.payload, in: ws)
+    }
+
+    /// Decodes a broadcast and keeps it in `ws` (or records why it could not), as a worker does.
+    public static func take<C: BroadcastCodec>(_ codec: C.Type, _ payload: [UInt8], in ws: ShardWorkspace) {
+        do { ws.keep(try C.decode(payload, plan: ws.plan)) } catch {
+            ws.failBroadcast(C.name, "malformed \(C.name) broadcast: \(error)")
+        }
     }
 
     public func receive(timeout: Double) throws -> [TransportEvent] {

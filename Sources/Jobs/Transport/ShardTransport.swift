@@ -36,6 +36,20 @@ public struct ShardRequest: Sendable, Equatable {
     }
 }
 
+/// A job-level broadcast as a transport carries it (`JobBroadcast`): the job, the broadcast's name and the payload
+/// bytes written by its `BroadcastCodec` (the part the receiving worker needs).
+public struct BroadcastMessage: Sendable, Equatable {
+    public var job: String
+    /// `JobBroadcast.name`.
+    public var name: String
+    public var payload: [UInt8]
+    public init(job: String, name: String, payload: [UInt8]) {
+        self.job = job
+        self.name = name
+        self.payload = payload
+    }
+}
+
 /// A worker's reply to a `ShardRequest`: the request's key echoed, and the statistic's bytes or the shard's failure.
 public struct ShardReply: Sendable {
     public var key: RoundKey
@@ -75,6 +89,9 @@ public protocol ShardTransport: AnyObject {
     /// Sends `request` to `worker`.
     /// - Throws: when the worker cannot be reached (the job fails).
     func send(_ request: ShardRequest, to worker: String) throws
+    /// Sends a job-level broadcast to `worker`; it arrives before the requests sent to it later.
+    /// - Throws: when the worker cannot be reached (the job fails).
+    func send(_ broadcast: BroadcastMessage, to worker: String) throws
     /// Waits up to `timeout` seconds for events; returns those that arrived (possibly none).
     /// - Throws: on a transport failure that is not a worker's (a socket error).
     func receive(timeout: Double) throws -> [TransportEvent]
@@ -106,6 +123,8 @@ public final class RoundExchange {
     /// Per shard: every request sent to it this job, in order (job-level broadcasts are kept by the executor that
     /// sends them). Enough to replay the shard's work on another worker, once its rows are streamed there again.
     public private(set) var replayLog: [[ShardRequest]]
+    /// The job-level broadcasts sent, by name, whole (a replacement worker is sent the part for its shards).
+    public private(set) var broadcasts: [String: any JobBroadcast] = [:]
     /// Replies ignored so far: duplicates, stale keys (other job, earlier round or attempt), wrong round id or
     /// worker.
     public private(set) var ignoredReplies = 0
@@ -128,7 +147,9 @@ public final class RoundExchange {
     /// Sends each shard its request of round `R` and waits for every answer.
     /// - Throws: `RunError` when `R` has no codec or a reply does not decode; the transport's error for a lost worker
     ///   (at once) or a missing reply (after `roundTimeout`), naming the worker, round and shard.
-    public func answers<R: Round>(_ round: R.Type, perShard requests: [R.Request]) throws -> [ShardAnswer<R.Statistic>] {
+    public func answers<R: Round>(_ round: R.Type, perShard requests: [R.Request]) throws
+        -> [ShardAnswer<R.Statistic>]
+    {
         guard let codec = R.self as? any RoundCodec.Type else {
             throw RunError("the \(R.id) round has no codec, so it cannot run over a transport")
         }
@@ -166,13 +187,17 @@ public final class RoundExchange {
                     guard let s = (0..<shards).first(where: { owners[$0] == worker && answers[$0] == nil })
                         ?? owners.firstIndex(of: worker)
                     else { continue }  // a worker that owns no shard of this job
+                    let state = answers[s] == nil ? "unanswered" : "on it"
                     throw transport.error(
                         .workerLost,
-                        "worker \(worker) was lost in \(name) with shard \(s) \(answers[s] == nil ? "unanswered" : "on it")"
-                            + ": \(reason); the job failed (failover is not implemented yet)")
+                        "worker \(worker) was lost in \(name) with shard \(s) \(state): \(reason); the job failed"
+                            + " (failover is not implemented yet)")
                 case .reply(let r):
                     let s = r.key.shard
-                    guard (0..<shards).contains(s), r.key == keys[s] else { ignore(r, "stale key (\(r.key))"); continue }
+                    guard (0..<shards).contains(s), r.key == keys[s] else {
+                        ignore(r, "stale key (\(r.key))")
+                        continue
+                    }
                     guard r.roundID == C.id else { ignore(r, "an answer to the \(r.roundID) round"); continue }
                     guard r.worker == owners[s] else { ignore(r, "from worker \(r.worker), not the owner"); continue }
                     guard answers[s] == nil else { ignore(r, "duplicate"); continue }
@@ -192,6 +217,23 @@ public final class RoundExchange {
         return answers.map { $0! }
     }
 
+    /// Sends each worker that owns a shard the part of `value` its shards need, once, and keeps `value` for replays.
+    /// - Throws: `RunError` when `B` has no codec; what the transport's `send` throws.
+    public func broadcast<B: JobBroadcast>(_ value: B) throws {
+        guard let codec = B.self as? any BroadcastCodec.Type else {
+            throw RunError("the \(B.name) broadcast has no codec, so it cannot cross a transport")
+        }
+        broadcasts[B.name] = value
+        var workers: [String] = []
+        for w in owners where !workers.contains(w) { workers.append(w) }
+        for w in workers {
+            let part = value.part(forShards: owners.indices.filter { owners[$0] == w })
+            try transport.send(BroadcastMessage(job: job, name: B.name, payload: Self.bytes(codec, part)), to: w)
+        }
+    }
+
+    private static func bytes<C: BroadcastCodec>(_ codec: C.Type, _ value: Any) -> [UInt8] { (value as! C).encode() }
+
     private func ignore(_ reply: ShardReply, _ why: String) {
         ignoredReplies += 1
         onIgnored?(reply, why)
@@ -205,7 +247,10 @@ public final class TransportExecutor: ShardExecutor {
     public let exchange: RoundExchange
     public var shardCount: Int { exchange.owners.count }
     public init(exchange: RoundExchange) { self.exchange = exchange }
-    public func answers<R: Round>(_ round: R.Type, perShard requests: [R.Request]) throws -> [ShardAnswer<R.Statistic>] {
+    public func answers<R: Round>(_ round: R.Type, perShard requests: [R.Request]) throws
+        -> [ShardAnswer<R.Statistic>]
+    {
         try exchange.answers(round, perShard: requests)
     }
+    public func broadcast<B: JobBroadcast>(_ value: B) throws { try exchange.broadcast(value) }
 }
