@@ -176,4 +176,37 @@ final class TransportFaultTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("features round"), "\($0)")
         }
     }
+
+    /// Over the wire a worker echoes the request's key: the envelope's job and round number, the shard and the
+    /// attempt; it keeps a broadcast it knows and records one it does not, so the round that needs it fails naming it.
+    func testWorkerEchoesTheKeyAndTakesBroadcasts() throws {
+        let spec = try job(kind: "ols", formula: "click ~ item_id", folds: 2, shards: 1)
+        let plan = try PreparedJob(job: spec, jobID: "j").plan
+        let worker = try Cluster.Worker(connect: "tcp://127.0.0.1:1", name: "w", logger: quiet)
+        var assignment = Causa_Wire_ShardAssignment()
+        assignment.plan = Wire.plan(plan)
+        assignment.totalShards = 1
+        XCTAssertNil(worker.handle(Wire.envelope(jobID: "j", .assignment(assignment))))
+        var r = Causa_Wire_RoundRequest()
+        r.round = "summarize"
+        r.attempt = 7
+        r.payload = Data(SummarizeRound.encode(request: .init()))
+        let reply = try XCTUnwrap(worker.handle(Wire.envelope(jobID: "j", round: 4, .roundRequest(r))))
+        guard case .roundReply(let answer) = reply.body else { return XCTFail("\(reply)") }
+        XCTAssertEqual([reply.jobID, "\(reply.round)", "\(answer.shard)", "\(answer.attempt)"], ["j", "4", "0", "7"])
+
+        let table = ItemVectorTable(keys: ["a", "b"], rows: [1, 0, 0, 1], dimension: 2)
+        let value = ItemVectorBroadcast(table: table, keys: ["a", "b"], needs: [["b", "a"]])
+        var b = Causa_Wire_Broadcast()
+        b.name = ItemVectorBroadcast.name
+        b.payload = Data(value.part(forShards: [0]).encode())
+        XCTAssertNil(worker.handle(Wire.envelope(jobID: "j", .broadcast(b))))
+        let kept = try XCTUnwrap(worker.workspaces["j"]).broadcast(ItemVectorBroadcast.self)
+        XCTAssertEqual(kept.keys, ["b", "a"])
+        XCTAssertEqual(Array(kept.table.vector("b")!), [0, 1])
+        b.name = "no-such-broadcast"
+        XCTAssertNil(worker.handle(Wire.envelope(jobID: "j", .broadcast(b))))
+        let failures = try XCTUnwrap(worker.workspaces["j"]).broadcastFailures
+        XCTAssertEqual(failures["no-such-broadcast"], "worker w does not know the broadcast 'no-such-broadcast'")
+    }
 }
