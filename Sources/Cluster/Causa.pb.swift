@@ -34,10 +34,10 @@ nonisolated struct Causa_Wire_Envelope: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// 2 for this schema (1: round payloads as fields of RoundRequest/RoundReply)
+  /// 3 for this schema (2: no attempt in round requests and replies; 1: round payloads
   var protocolVersion: UInt32 = 0
 
-  /// empty outside jobs
+  /// as fields of RoundRequest/RoundReply)
   var jobID: String = String()
 
   /// round number within the job (0 for data streaming)
@@ -144,6 +144,15 @@ nonisolated struct Causa_Wire_Envelope: Sendable {
     set {body = .shutdown(newValue)}
   }
 
+  /// coordinator -> worker: job-level data, kept for the job
+  var broadcast: Causa_Wire_Broadcast {
+    get {
+      if case .broadcast(let v)? = body {return v}
+      return Causa_Wire_Broadcast()
+    }
+    set {body = .broadcast(newValue)}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -169,6 +178,8 @@ nonisolated struct Causa_Wire_Envelope: Sendable {
     case submitResult(Causa_Wire_SubmitResult)
     /// coordinator -> worker: exit
     case shutdown(Causa_Wire_Shutdown)
+    /// coordinator -> worker: job-level data, kept for the job
+    case broadcast(Causa_Wire_Broadcast)
 
   }
 
@@ -519,6 +530,47 @@ nonisolated struct Causa_Wire_RoundRequest: Sendable {
 
   var payload: Data = Data()
 
+  /// from 1; with job_id, the envelope's round and shard: the key a reply echoes
+  var attempt: UInt32 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+/// A job-level broadcast (`JobBroadcast`): data every worker needs once per job, sent to each worker once (the part
+/// its shards need) before the rounds that use it, and kept for the job. The payload is written by the broadcast's
+/// codec (`BroadcastCodec`), tagged by its name.
+nonisolated struct Causa_Wire_Broadcast: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "item_vectors" | ...
+  var name: String = String()
+
+  var payload: Data = Data()
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+/// Broadcast payloads.
+nonisolated struct Causa_Wire_ItemVectors: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// d
+  var dimension: UInt32 = 0
+
+  /// the items the worker's shards name, in shard order, each once
+  var keys: [String] = []
+
+  /// [keys, d] row-major (zero for items with no text)
+  var unitVectors: [Float] = []
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -573,12 +625,6 @@ nonisolated struct Causa_Wire_FeaturesRequest: Sendable {
 
   /// [m, k] row-major
   var itemScores: [Double] = []
-
-  /// items whose unit vectors follow (the union for all of a worker's shards in
-  var vectorKeys: [String] = []
-
-  /// its first request of the round, none in its others)
-  var itemUnitVectors: [Float] = []
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -971,6 +1017,9 @@ nonisolated struct Causa_Wire_RoundReply: Sendable {
   /// the id of the round answered
   var round: String = String()
 
+  /// the request's attempt, echoed (a reply is merged only under its request's key)
+  var attempt: UInt32 = 0
+
   var result: Causa_Wire_RoundReply.OneOf_Result? = nil
 
   var statistic: Data {
@@ -1094,7 +1143,7 @@ fileprivate nonisolated let _protobuf_package = "causa.wire"
 
 nonisolated extension Causa_Wire_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Envelope"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{1}round\0\u{2}\u{7}hello\0\u{1}heartbeat\0\u{1}assignment\0\u{3}row_batch\0\u{3}batch_ack\0\u{3}round_request\0\u{3}round_reply\0\u{3}job_end\0\u{1}submit\0\u{3}submit_result\0\u{1}shutdown\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{1}round\0\u{2}\u{7}hello\0\u{1}heartbeat\0\u{1}assignment\0\u{3}row_batch\0\u{3}batch_ack\0\u{3}round_request\0\u{3}round_reply\0\u{3}job_end\0\u{1}submit\0\u{3}submit_result\0\u{1}shutdown\0\u{1}broadcast\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1248,6 +1297,19 @@ nonisolated extension Causa_Wire_Envelope: SwiftProtobuf.Message, SwiftProtobuf.
           self.body = .shutdown(v)
         }
       }()
+      case 21: try {
+        var v: Causa_Wire_Broadcast?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .broadcast(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .broadcast(v)
+        }
+      }()
       default: break
       }
     }
@@ -1311,6 +1373,10 @@ nonisolated extension Causa_Wire_Envelope: SwiftProtobuf.Message, SwiftProtobuf.
     case .shutdown?: try {
       guard case .shutdown(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+    }()
+    case .broadcast?: try {
+      guard case .broadcast(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
     }()
     case nil: break
     }
@@ -1988,7 +2054,7 @@ nonisolated extension Causa_Wire_NewtonFit: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".RoundRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{1}round\0\u{1}payload\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{1}round\0\u{1}payload\0\u{1}attempt\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1999,6 +2065,7 @@ nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProto
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.shard) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.round) }()
       case 3: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
       default: break
       }
     }
@@ -2014,6 +2081,9 @@ nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProto
     if !self.payload.isEmpty {
       try visitor.visitSingularBytesField(value: self.payload, fieldNumber: 3)
     }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2021,6 +2091,82 @@ nonisolated extension Causa_Wire_RoundRequest: SwiftProtobuf.Message, SwiftProto
     if lhs.shard != rhs.shard {return false}
     if lhs.round != rhs.round {return false}
     if lhs.payload != rhs.payload {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_Broadcast: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".Broadcast"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}payload\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.payload.isEmpty {
+      try visitor.visitSingularBytesField(value: self.payload, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_Broadcast, rhs: Causa_Wire_Broadcast) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.payload != rhs.payload {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_ItemVectors: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".ItemVectors"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}dimension\0\u{1}keys\0\u{3}unit_vectors\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.dimension) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.keys) }()
+      case 3: try { try decoder.decodeRepeatedFloatField(value: &self.unitVectors) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.dimension != 0 {
+      try visitor.visitSingularUInt32Field(value: self.dimension, fieldNumber: 1)
+    }
+    if !self.keys.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.keys, fieldNumber: 2)
+    }
+    if !self.unitVectors.isEmpty {
+      try visitor.visitPackedFloatField(value: self.unitVectors, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_ItemVectors, rhs: Causa_Wire_ItemVectors) -> Bool {
+    if lhs.dimension != rhs.dimension {return false}
+    if lhs.keys != rhs.keys {return false}
+    if lhs.unitVectors != rhs.unitVectors {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2082,7 +2228,7 @@ nonisolated extension Causa_Wire_EmbedRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Causa_Wire_FeaturesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".FeaturesRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}components\0\u{1}dimension\0\u{3}user_mean\0\u{3}user_axes\0\u{3}item_keys\0\u{3}item_scores\0\u{3}item_unit_vectors\0\u{3}vector_keys\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}components\0\u{1}dimension\0\u{3}user_mean\0\u{3}user_axes\0\u{3}item_keys\0\u{3}item_scores\0\u{c}\u{7}\u{1}\u{c}\u{8}\u{1}")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2096,8 +2242,6 @@ nonisolated extension Causa_Wire_FeaturesRequest: SwiftProtobuf.Message, SwiftPr
       case 4: try { try decoder.decodeRepeatedDoubleField(value: &self.userAxes) }()
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.itemKeys) }()
       case 6: try { try decoder.decodeRepeatedDoubleField(value: &self.itemScores) }()
-      case 7: try { try decoder.decodeRepeatedFloatField(value: &self.itemUnitVectors) }()
-      case 8: try { try decoder.decodeRepeatedStringField(value: &self.vectorKeys) }()
       default: break
       }
     }
@@ -2122,12 +2266,6 @@ nonisolated extension Causa_Wire_FeaturesRequest: SwiftProtobuf.Message, SwiftPr
     if !self.itemScores.isEmpty {
       try visitor.visitPackedDoubleField(value: self.itemScores, fieldNumber: 6)
     }
-    if !self.itemUnitVectors.isEmpty {
-      try visitor.visitPackedFloatField(value: self.itemUnitVectors, fieldNumber: 7)
-    }
-    if !self.vectorKeys.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.vectorKeys, fieldNumber: 8)
-    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2138,8 +2276,6 @@ nonisolated extension Causa_Wire_FeaturesRequest: SwiftProtobuf.Message, SwiftPr
     if lhs.userAxes != rhs.userAxes {return false}
     if lhs.itemKeys != rhs.itemKeys {return false}
     if lhs.itemScores != rhs.itemScores {return false}
-    if lhs.vectorKeys != rhs.vectorKeys {return false}
-    if lhs.itemUnitVectors != rhs.itemUnitVectors {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2913,7 +3049,7 @@ nonisolated extension Causa_Wire_ShardFailure: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".RoundReply"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{1}round\0\u{1}statistic\0\u{2}\u{b}failure\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shard\0\u{1}round\0\u{1}statistic\0\u{1}attempt\0\u{2}\u{a}failure\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2931,6 +3067,7 @@ nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobu
           self.result = .statistic(v)
         }
       }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
       case 14: try {
         var v: Causa_Wire_ShardFailure?
         var hadOneofValue = false
@@ -2960,23 +3097,22 @@ nonisolated extension Causa_Wire_RoundReply: SwiftProtobuf.Message, SwiftProtobu
     if !self.round.isEmpty {
       try visitor.visitSingularStringField(value: self.round, fieldNumber: 2)
     }
-    switch self.result {
-    case .statistic?: try {
-      guard case .statistic(let v)? = self.result else { preconditionFailure() }
+    try { if case .statistic(let v)? = self.result {
       try visitor.visitSingularBytesField(value: v, fieldNumber: 3)
-    }()
-    case .failure?: try {
-      guard case .failure(let v)? = self.result else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
-    }()
-    case nil: break
+    } }()
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 4)
     }
+    try { if case .failure(let v)? = self.result {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Causa_Wire_RoundReply, rhs: Causa_Wire_RoundReply) -> Bool {
     if lhs.shard != rhs.shard {return false}
     if lhs.round != rhs.round {return false}
+    if lhs.attempt != rhs.attempt {return false}
     if lhs.result != rhs.result {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

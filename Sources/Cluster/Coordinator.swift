@@ -214,19 +214,26 @@ public final class Coordinator {
     /// Throws when one of `names` has been silent longer than the heartbeat timeout, or re-joined after `since`
     /// (it restarted or reconnected, and lost the job's state).
     func checkAlive(_ names: Set<String>, since: Date = .distantPast) throws {
+        if let (name, reason) = lostWorker(names, since: since) {
+            throw ClusterError(.workerLost, "worker \(name) \(reason); the job failed (failover is not implemented yet)")
+        }
+    }
+
+    /// The first of `names` (sorted) that has been silent longer than the heartbeat timeout, left, or re-joined after
+    /// `since`, with the reason; nil when all are alive.
+    func lostWorker(_ names: Set<String>, since: Date = .distantPast) -> (String, String)? {
         let now = Date()
         for name in names.sorted() {
-            guard let m = members[name] else {
-                throw ClusterError(.workerLost, "worker \(name) left the cluster during the job; the job failed (failover is not implemented yet)")
-            }
+            guard let m = members[name] else { return (name, "left the cluster during the job") }
             if m.joined > since {
-                throw ClusterError(.workerLost, "worker \(name) (pid \(m.pid) on \(m.host)) re-joined during the job (it restarted or reconnected and lost its shards); the job failed (failover is not implemented yet)")
+                return (name, "(pid \(m.pid) on \(m.host)) re-joined during the job (it restarted or reconnected and lost its shards)")
             }
             let silent = now.timeIntervalSince(m.lastSeen)
             if silent > configuration.heartbeatTimeout {
-                throw ClusterError(.workerLost, "worker \(name) (pid \(m.pid) on \(m.host)) sent no heartbeat for \(String(format: "%.1f", silent)) s; the job failed (failover is not implemented yet)")
+                return (name, "(pid \(m.pid) on \(m.host)) sent no heartbeat for \(String(format: "%.1f", silent)) s")
             }
         }
+        return nil
     }
 
     // MARK: membership waits
@@ -346,7 +353,8 @@ final class ClusterExecution: ShardExecutor {
     let involved: Set<String>
     let owners: [String]
     let started = Date()
-    var round: UInt64 = 0
+    /// Rounds over the ZeroMQ transport: keys, duplicates, stale replies, timeouts and the replay log.
+    private(set) var exchange: RoundExchange!
     var bytesSent = 0
     var bytesReceived = 0
     var rowStreamBytes = 0
@@ -369,6 +377,12 @@ final class ClusterExecution: ShardExecutor {
             a.totalShards = UInt32(shardCount)
             if let file = prepared.shardFile(s) { a.shardFile = file }
             try coordinator.send(Wire.envelope(jobID: jobID, .assignment(a)), to: owners[s], counter: &bytesSent)
+        }
+        exchange = RoundExchange(
+            plan: prepared.plan, owners: owners, transport: ZeroMQTransport(execution: self),
+            roundTimeout: coordinator.configuration.roundTimeout)
+        exchange.onIgnored = { [logger = coordinator.logger] reply, why in
+            logger.debug("ignored a reply", metadata: ["key": "\(reply.key)", "worker": "\(reply.worker)", "why": "\(why)"])
         }
         coordinator.logger.info("job started", metadata: ["job": "\(jobID)", "workers": "\(workers.count)", "shards": "\(shardCount)"])
     }
@@ -418,68 +432,69 @@ final class ClusterExecution: ShardExecutor {
     }
 
     func answers<R: Round>(_ round: R.Type, perShard requests: [R.Request]) throws -> [ShardAnswer<R.Statistic>] {
-        guard let codec = R.self as? any RoundCodec.Type else {
-            throw RunError("the \(R.id) round has no codec, so it cannot run on a cluster")
-        }
-        return try exchange(codec, requests) as! [ShardAnswer<R.Statistic>]
+        try exchange.answers(round, perShard: requests)
     }
 
-    /// Sends each shard its request of round C (its payload bytes tagged by `C.id`) and waits for every answer.
-    private func exchange<C: RoundCodec>(_ codec: C.Type, _ sent: [Any]) throws -> Any {
-        precondition(sent.count == shardCount, "run: \(sent.count) requests for \(shardCount) shards")
-        var requests = sent.map { $0 as! C.Request }
-        if let features = requests as? [FeatureRequest] {
-            requests = FeatureRequest.sharingItemVectors(features) { owners[$0] } as! [C.Request]
-        }
-        round += 1
-        let started = Date()
-        for s in 0..<shardCount {
-            var r = Causa_Wire_RoundRequest()
-            r.shard = UInt32(s)
-            r.round = C.id
-            r.payload = Data(C.encode(request: requests[s]))
-            try coordinator.send(Wire.envelope(jobID: jobID, round: round, .roundRequest(r)), to: owners[s],
-                                 counter: &bytesSent)
-        }
-        var answers = [ShardAnswer<C.Statistic>?](repeating: nil, count: shardCount)
-        var missing = shardCount
-        while missing > 0 {
-            try coordinator.pump(timeout: 0.05)
-            for m in takeMessages() {
-                guard m.envelope.round == round, case .roundReply(let r) = m.envelope.body else { continue }
-                let s = Int(r.shard)
-                guard s < shardCount, owners[s] == m.worker, answers[s] == nil else { continue }
-                do {
-                    switch r.result {
-                    case .statistic(let bytes):
-                        guard r.round == C.id else {
-                            throw Wire.DecodeError(message: "an answer to the \(r.round) round")
-                        }
-                        let statistic = try C.decode(statistic: [UInt8](bytes), request: requests[s], plan: prepared.plan)
-                        answers[s] = .success(statistic)
-                    case .failure(let f): answers[s] = .failure(Wire.failure(f))
-                    case nil: throw Wire.DecodeError(message: "a reply without a result")
-                    }
-                    missing -= 1
-                } catch {
-                    throw RunError("worker \(m.worker) sent a malformed \(C.id) reply for shard \(s): \(error)")
-                }
-            }
-            try coordinator.checkAlive(involved, since: self.started)
-            if Date().timeIntervalSince(started) > coordinator.configuration.roundTimeout {
-                let limit = Int(coordinator.configuration.roundTimeout)
-                throw ClusterError(.timeout, "round \(round) (\(C.id)) did not finish within \(limit) s; \(missing) shards missing")
-            }
-        }
-        let seconds = Date().timeIntervalSince(started)
-        coordinator.logger.debug("round done", metadata: ["round": "\(round)", "kind": "\(C.id)", "seconds": "\(seconds)"])
-        return answers.map { $0! }
-    }
+    func broadcast<B: JobBroadcast>(_ value: B) throws { try exchange.broadcast(value) }
 
     /// Tells every worker to drop the job's state (best effort).
     func end() {
         let frame = Wire.envelope(jobID: jobID, .jobEnd(.init()))
         var ignored = 0
         for w in workers where coordinator.members[w] != nil { try? coordinator.send(frame, to: w, counter: &ignored) }
+    }
+}
+
+/// The ZeroMQ `ShardTransport` of one job: round requests and replies as `RoundRequest`/`RoundReply` envelopes on
+/// the coordinator's ROUTER socket (job id and round number in the envelope, shard and attempt in the message);
+/// losses from the membership table (heartbeats, re-joins, departures) of the workers that own a shard.
+final class ZeroMQTransport: ShardTransport {
+    unowned let execution: ClusterExecution
+    init(execution: ClusterExecution) { self.execution = execution }
+
+    func send(_ request: ShardRequest, to worker: String) throws {
+        var r = Causa_Wire_RoundRequest()
+        r.shard = UInt32(request.key.shard)
+        r.round = request.roundID
+        r.attempt = request.key.attempt
+        r.payload = Data(request.payload)
+        try execution.coordinator.send(
+            Wire.envelope(jobID: request.key.job, round: request.key.round, .roundRequest(r)), to: worker,
+            counter: &execution.bytesSent)
+    }
+
+    func send(_ broadcast: BroadcastMessage, to worker: String) throws {
+        var b = Causa_Wire_Broadcast()
+        b.name = broadcast.name
+        b.payload = Data(broadcast.payload)
+        try execution.coordinator.send(
+            Wire.envelope(jobID: broadcast.job, .broadcast(b)), to: worker, counter: &execution.bytesSent)
+    }
+
+    func receive(timeout: Double) throws -> [TransportEvent] {
+        try execution.coordinator.pump(timeout: timeout)
+        var events: [TransportEvent] = []
+        for m in execution.takeMessages() {
+            guard case .roundReply(let r) = m.envelope.body else { continue }
+            let key = RoundKey(job: m.envelope.jobID, round: m.envelope.round, shard: Int(r.shard), attempt: r.attempt)
+            let result: Result<[UInt8], ShardFailure>
+            switch r.result {
+            case .statistic(let bytes): result = .success([UInt8](bytes))
+            case .failure(let f): result = .failure(Wire.failure(f))
+            case nil: throw RunError("worker \(m.worker) sent a \(r.round) reply without a result for shard \(r.shard)")
+            }
+            events.append(.reply(ShardReply(key: key, roundID: r.round, worker: m.worker, result: result)))
+        }
+        if let (worker, reason) = execution.coordinator.lostWorker(execution.involved, since: execution.started) {
+            events.append(.lost(worker: worker, reason: reason))
+        }
+        return events
+    }
+
+    func error(_ fault: TransportFault, _ message: String) -> Error {
+        switch fault {
+        case .workerLost: return ClusterError(.workerLost, message)
+        case .timeout: return ClusterError(.timeout, message)
+        }
     }
 }

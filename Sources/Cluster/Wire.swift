@@ -9,7 +9,7 @@ import SwiftProtobuf
 /// checked, so deeper preconditions only ever catch bugs.
 enum Wire {
     /// The protocol version this build speaks.
-    static let protocolVersion: UInt32 = 2
+    static let protocolVersion: UInt32 = 3
 
     /// Why a frame was dropped.
     struct DecodeError: Error, CustomStringConvertible {

@@ -32,6 +32,8 @@ public final class Worker {
     var workspaces: [String: ShardWorkspace] = [:]
     /// The rounds this worker answers, by id.
     let rounds: [String: any RoundCodec.Type]
+    /// The job-level broadcasts this worker takes, by name.
+    let broadcasts: [String: any BroadcastCodec.Type]
     /// Jobs whose plan could not be taken: every request of theirs is answered with this fault.
     var brokenJobs: [String: String] = [:]
     /// The parent process at start; with `exitOnCoordinatorLoss`, a changed parent (ours died) also ends the worker.
@@ -41,10 +43,13 @@ public final class Worker {
     ///   - connect: the coordinator's endpoint, e.g. `tcp://10.0.0.5:5555`.
     ///   - name: a unique worker name; defaults to `host:pid:nonce`.
     ///   - rounds: the rounds this worker answers, each with its codec (the built-in ones unless told).
+    ///   - broadcasts: the job-level broadcasts it takes, each with its codec (the built-in ones unless told).
     /// - Throws: `ClusterError(.transport)` when ZeroMQ cannot start.
     public init(connect: String, name: String? = nil, configuration: Configuration = .init(), logger: Logger,
-                rounds: [any RoundCodec.Type] = RoundCodecs.standard) throws {
+                rounds: [any RoundCodec.Type] = RoundCodecs.standard,
+                broadcasts: [any BroadcastCodec.Type] = BroadcastCodecs.standard) throws {
         self.rounds = RoundCodecs.byID(rounds)
+        self.broadcasts = BroadcastCodecs.byName(broadcasts)
         self.endpoint = connect
         self.name = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max) % 100_000)"
         self.configuration = configuration
@@ -154,6 +159,7 @@ public final class Worker {
             var reply = Causa_Wire_RoundReply()
             reply.shard = r.shard
             reply.round = r.round
+            reply.attempt = r.attempt
             let internalFailure = { (why: String) in
                 Causa_Wire_RoundReply.OneOf_Result.failure(
                     Wire.failure(ShardFailure(rowIndex: 0, line: 0, column: nil, message: why, isInternal: true)))
@@ -170,6 +176,18 @@ public final class Worker {
                 reply.result = internalFailure(brokenJobs[job] ?? lost)
             }
             return Wire.envelope(jobID: job, round: envelope.round, .roundReply(reply))
+        case .broadcast(let b):
+            // Kept for the job; a broadcast that cannot be taken fails the rounds that need it (not silence).
+            if let ws = workspaces[job] {
+                if let codec = broadcasts[b.name] {
+                    InProcessTransport.take(codec, [UInt8](b.payload), in: ws)
+                } else {
+                    ws.failBroadcast(b.name, "worker \(name) does not know the broadcast '\(b.name)'")
+                }
+            } else {
+                logger.warning("a broadcast for an unknown job", metadata: ["job": "\(job)"])
+            }
+            return nil
         case .jobEnd:
             workspaces[job] = nil
             brokenJobs[job] = nil

@@ -32,16 +32,34 @@ public final class InProcessExecutor: ShardExecutor {
         -> [ShardAnswer<R.Statistic>]
     {
         precondition(requests.count == shardCount, "run: \(requests.count) requests for \(shardCount) shards")
-        // Shared item vectors as over the wire, so a workspace holding no rows, users or items is exercised here too.
-        var requests = requests
-        if let features = requests as? [FeatureRequest] {
-            requests = FeatureRequest.sharingItemVectors(features, owner: owner) as! [R.Request]
-        }
         guard encodesPayloads else {
             return (0..<shardCount).map { workspaces[owner($0)].answer(R.self, requests[$0], shard: $0) }
         }
         guard let codec = R.self as? any RoundCodec.Type else { throw RunError("the \(R.id) round has no codec") }
         return try throughBytes(codec, requests) as! [ShardAnswer<R.Statistic>]
+    }
+
+    /// Gives each workspace the part of `value` its shards need (through the codec's bytes with `encodesPayloads`),
+    /// as the cluster sends it to each worker, so a workspace holding no rows, users or items is exercised here too.
+    public func broadcast<B: JobBroadcast>(_ value: B) throws {
+        for (w, ws) in workspaces.enumerated() {
+            let part = value.part(forShards: (0..<shardCount).filter { owner($0) == w })
+            guard encodesPayloads else {
+                ws.keep(part)
+                continue
+            }
+            guard let codec = B.self as? any BroadcastCodec.Type else {
+                throw RunError("the \(B.name) broadcast has no codec")
+            }
+            try Self.keep(codec, part, in: ws, plan: plan)
+        }
+    }
+
+    /// `value` through the bytes of codec `C`, kept by `ws`.
+    private static func keep<C: BroadcastCodec>(_ codec: C.Type, _ value: Any, in ws: ShardWorkspace, plan: JobPlan)
+        throws
+    {
+        ws.keep(try C.decode((value as! C).encode(), plan: plan))
     }
 
     /// Every request and statistic encoded and decoded by `codec`, as between a coordinator and its workers.

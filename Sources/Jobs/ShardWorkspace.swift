@@ -22,8 +22,10 @@ public final class ShardWorkspace {
     var numbers: [Int: [[Double]]] = [:]
     /// Per shard, [n, f] row-major: the text features of every row (`JobPlan.text.featureNames` order).
     var features: [Int: [Double]] = [:]
-    /// Item unit vectors received in features requests (any shard's), by item key, kept for the job.
-    var itemUnitVectors: [String: ArraySlice<Float>] = [:]
+    /// Job-level broadcasts received, by name (`JobBroadcast`), kept for the job.
+    var broadcasts: [String: any Sendable] = [:]
+    /// Broadcasts that arrived but could not be taken, by name: why.
+    var broadcastFailures: [String: String] = [:]
 
     /// - Throws: `FormulaError` if the plan's formula does not parse (the coordinator parsed it first, so this
     ///   means mismatched versions).

@@ -97,10 +97,15 @@ extension FitDriver {
             info.item_explained_variance = explained(pca, moments)
             if total > withText { warnings.append("\(total - withText) of \(total) items have no text: their item_pc features and affinity are 0") }
         }
-        // Features: each shard gets the projection and the items its rows name.
-        let table = ItemVectorTable(keys: unitKeys, rows: unitRows, dimension: d)
+        // Features: each shard gets the projection and the items its rows name; each worker, once, the unit vectors of
+        // the items its shards' rows name (for affinity, which needs users and items).
+        let needs = (0..<shards).map { t.itemsPath == nil ? [] : summaries[$0].itemKeys.map(\.key) }
+        if !t.userText.isEmpty, t.itemsPath != nil {
+            let table = ItemVectorTable(keys: unitKeys, rows: unitRows, dimension: d)
+            try executor.broadcast(ItemVectorBroadcast(table: table, keys: unitKeys, needs: needs))
+        }
         let requests = try (0..<shards).map { s -> FeatureRequest in
-            let keys = t.itemsPath == nil ? [] : summaries[s].itemKeys.map(\.key)
+            let keys = needs[s]
             var scores: [Double] = []
             for key in keys {
                 // Every item key of the data was checked against the items file above.
@@ -110,7 +115,7 @@ extension FitDriver {
                 scores += v
             }
             return FeatureRequest(components: k, dimension: d, userMean: userPCA?.mean ?? [], userAxes: userPCA?.components ?? [],
-                                  itemKeys: keys, itemScores: scores, vectorKeys: keys, vectors: table)
+                                  itemKeys: keys, itemScores: scores)
         }
         _ = try executor.run(FeaturesRound(requests: requests, rows: summaries.map(\.rows)), job: prepared)
         info.warnings = warnings

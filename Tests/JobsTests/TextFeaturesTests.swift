@@ -253,6 +253,7 @@ final class RecordingExecutor: ShardExecutor {
         self.requests.append((R.id, requests))
         return try base.answers(round, perShard: requests)
     }
+    func broadcast<B: JobBroadcast>(_ value: B) throws { try base.broadcast(value) }
 }
 
 func assertInputError<T>(_ body: @autoclosure () throws -> T, file: String, line: Int?, column: Int?, contains: String,

@@ -1,7 +1,7 @@
 import Jobs
 
-/// The features round on the wire: a `FeaturesRequest` (the projection, the shard's items and the unit vectors of
-/// `vectorKeys`); a `FeaturesReady` message (the row count).
+/// The features round on the wire: a `FeaturesRequest` (the projection and the shard's items; their unit vectors
+/// travel in the `item_vectors` broadcast); a `FeaturesReady` message (the row count).
 extension FeaturesRound: RoundCodec {
     public static func encode(request r: FeatureRequest) -> [UInt8] {
         var m = Causa_Wire_FeaturesRequest()
@@ -11,8 +11,6 @@ extension FeaturesRound: RoundCodec {
         m.userAxes = r.userAxes
         m.itemKeys = r.itemKeys
         m.itemScores = r.itemScores
-        m.vectorKeys = r.vectorKeys
-        m.itemUnitVectors = r.vectors.rows(for: r.vectorKeys)
         return Wire.bytes(m)
     }
 
@@ -26,15 +24,14 @@ extension FeaturesRound: RoundCodec {
             throw Wire.DecodeError(message: "features request with k = \(k), d = \(d)")
         }
         guard (f.userMean.isEmpty && f.userAxes.isEmpty) || (f.userMean.count == d && f.userAxes.count == k * d),
-            f.itemScores.count == m * k, f.itemUnitVectors.count == f.vectorKeys.count * d
+            f.itemScores.count == m * k
         else {
             throw Wire.DecodeError(
                 message: "features request with sizes that do not match k = \(k), d = \(d), \(m) items")
         }
         return FeatureRequest(
             components: k, dimension: d, userMean: f.userMean, userAxes: f.userAxes, itemKeys: f.itemKeys,
-            itemScores: f.itemScores, vectorKeys: f.vectorKeys,
-            vectors: ItemVectorTable(keys: f.vectorKeys, rows: f.itemUnitVectors, dimension: d))
+            itemScores: f.itemScores)
     }
 
     public static func encode(statistic: RowCount) -> [UInt8] {

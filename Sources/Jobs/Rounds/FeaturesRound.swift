@@ -40,23 +40,14 @@ public struct FeatureRequest: Sendable, Equatable {
     public var itemKeys: [String]
     /// [m, k] row-major: the items' principal-component scores (zero for items with no text).
     public var itemScores: [Double]
-    /// The items whose unit vectors this request carries: usually `itemKeys`; a transport that sends several shards
-    /// to one worker may carry the union for all of them in the worker's first request and none in the others (the
-    /// worker keeps the vectors it was sent for the rest of the job).
-    public var vectorKeys: [String]
-    /// The unit vectors (zero for items with no text) of at least `vectorKeys`, for `affinity`; one table shared by
-    /// every shard's request (the wire carries only `vectorKeys`' rows).
-    public var vectors: ItemVectorTable
-    public init(components: Int, dimension: Int, userMean: [Double], userAxes: [Double], itemKeys: [String], itemScores: [Double],
-                vectorKeys: [String], vectors: ItemVectorTable) {
+    public init(components: Int, dimension: Int, userMean: [Double], userAxes: [Double], itemKeys: [String],
+                itemScores: [Double]) {
         self.components = components
         self.dimension = dimension
         self.userMean = userMean
         self.userAxes = userAxes
         self.itemKeys = itemKeys
         self.itemScores = itemScores
-        self.vectorKeys = vectorKeys
-        self.vectors = vectors
     }
 }
 
@@ -100,33 +91,6 @@ public final class ItemVectorTable: Equatable, @unchecked Sendable {
     }
 }
 
-extension FeatureRequest {
-    /// Features requests carry item vectors that many shards share: each owner gets the union of its shards' vectors
-    /// once, in its first request (shard order; a worker receives its requests in send order), and its other requests
-    /// carry none. Results do not change (a worker keeps the vectors for the job); bytes fall from S × items to
-    /// owners × items.
-    /// - Parameters:
-    ///   - requests: one request per shard, S of them.
-    ///   - owner: the owner of each shard 0..<S (any owner may hold no rows, no users and no items).
-    public static func sharingItemVectors<Owner: Hashable>(_ requests: [FeatureRequest],
-                                                          owner: (Int) -> Owner) -> [FeatureRequest] {
-        var first: [Owner: Int] = [:]
-        var keys: [Owner: [String]] = [:], seen: [Owner: Set<String>] = [:]
-        for (s, f) in requests.enumerated() {
-            let o = owner(s)
-            if first[o] == nil { first[o] = s }
-            for key in f.vectorKeys where seen[o, default: []].insert(key).inserted { keys[o, default: []].append(key) }
-        }
-        var out = requests
-        for s in requests.indices {
-            let o = owner(s)
-            // An owner whose shards name no item (no rows, or a job without items) gets an empty list.
-            out[s].vectorKeys = first[o] == s ? keys[o, default: []] : []  // the vectors themselves stay in the shared table
-        }
-        return out
-    }
-}
-
 extension ShardWorkspace {
     /// Computes every row's text features from the broadcast projection and item table; keeps them for the design.
     func computeFeatures(_ data: RowBatch, _ r: FeatureRequest) throws -> Int {
@@ -140,15 +104,14 @@ extension ShardWorkspace {
             let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
             if norm > 0 { units[h] = u.map { $0 / norm } }
         }
-        guard k == t.components, hasUsers ? (r.userMean.count == d && r.userAxes.count == k * d) : true, r.itemScores.count == r.itemKeys.count * k,
-              r.vectors.dimension == d else {
+        guard k == t.components, hasUsers ? (r.userMean.count == d && r.userAxes.count == k * d) : true, r.itemScores.count == r.itemKeys.count * k else {
             throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: features request of the wrong shape (k = \(k), d = \(d))", isInternal: true)
         }
-        for key in r.vectorKeys {
-            guard let v = r.vectors.vector(key) else {
-                throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: features request without the vector of item '\(key)'", isInternal: true)
-            }
-            itemUnitVectors[key] = v
+        // Affinity needs the item vectors: a job-level broadcast, sent to this worker before the round.
+        let vectors = hasUsers && hasItems ? try broadcast(ItemVectorBroadcast.self).table : nil
+        if let vectors, vectors.dimension != d {
+            let why = "internal: item vectors of dimension \(vectors.dimension), expected \(d)"
+            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: why, isInternal: true)
         }
         let itemIndex = Dictionary(uniqueKeysWithValues: r.itemKeys.enumerated().map { ($1, $0) })
         let itemSlot = t.itemKey.flatMap { plan.columns.firstIndex(of: $0) }
@@ -168,8 +131,10 @@ extension ShardWorkspace {
                 for j in 0..<k { out[col + j] = r.itemScores[m * k + j] }
                 col += k
                 if hasUsers, let u = units[h] {
-                    guard let v = itemUnitVectors[key] else {
-                        throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: "internal: no vector for item '\(key)' in this job's features requests", isInternal: true)
+                    guard let v = vectors?.vector(key) else {
+                        let why = "internal: no vector for item '\(key)' in this job's item_vectors broadcast"
+                        throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: why,
+                                           isInternal: true)
                     }
                     var dot = 0.0
                     v.withUnsafeBufferPointer { v in for l in 0..<d { dot += u[l] * Double(v[l]) } }

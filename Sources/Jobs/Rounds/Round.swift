@@ -50,6 +50,10 @@ public protocol ShardExecutor: AnyObject {
     /// Callers use `run(_:job:)`, which orders failures and checks shapes.
     /// - Throws: `RunError` when a worker fails or a wait times out.
     func answers<R: Round>(_ round: R.Type, perShard requests: [R.Request]) throws -> [ShardAnswer<R.Statistic>]
+    /// Sends a job-level broadcast: each worker that owns a shard gets, once, the part its shards need
+    /// (`JobBroadcast.part(forShards:)`) and keeps it for the job. Call it before the rounds that use it.
+    /// - Throws: `RunError` when the broadcast must cross a transport and has no codec; the transport's errors.
+    func broadcast<B: JobBroadcast>(_ value: B) throws
 }
 
 extension Round {
