@@ -10,7 +10,7 @@ let package = Package(
         .executable(name: "causa", targets: ["causa"]),
         .library(name: "Statistics", targets: ["Statistics"]),
         .library(name: "Tabular", targets: ["Tabular"]),
-        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,7 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0")
     ],
     targets: [
         // C libraries from Debian, through pkg-config. Not API: only the wrappers above them import these.
@@ -47,7 +47,7 @@ let package = Package(
             dependencies: [
                 "COpenBLAS", "CEncoderKernels", "StableRandom",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto")
             ]),
         // Formulas, design matrices, moment matrices, OLS, logit pieces, CV. No sockets, no files.
         .target(name: "Statistics", dependencies: ["COpenBLAS", "StableRandom"]),
@@ -61,7 +61,7 @@ let package = Package(
             dependencies: [
                 "Tabular", "Statistics", "Encoders", "StableRandom",
                 .product(name: "TOMLKit", package: "TOMLKit"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]),
         // The only layer that knows about sockets: wire schema, coordinator, worker, shard ownership, heartbeats.
         .target(
@@ -69,7 +69,7 @@ let package = Package(
             dependencies: [
                 "ZeroMQ", "Jobs", "Statistics", "Tabular", "StableRandom",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ],
             exclude: ["causa.proto"]),
         .executableTarget(
@@ -77,7 +77,7 @@ let package = Package(
             dependencies: [
                 "Cluster", "Jobs", "Encoders", "Statistics", "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log")
             ]),
 
         // Fixture paths, scratch folders, job-file writers and assertions shared by the test targets (imports XCTest;
@@ -95,7 +95,7 @@ let package = Package(
             dependencies: ["Jobs", "Statistics", "Tabular", "Simulation", "StableRandom", "CausaTestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Jobs", "CausaTestSupport"]),
         .testTarget(name: "CausaCLITests", dependencies: ["causa", "CausaTestSupport"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "StableRandom"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "StableRandom"])
     ],
     swiftLanguageModes: [.v5]
 )

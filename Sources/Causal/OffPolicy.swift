@@ -47,7 +47,10 @@ public enum LoggedPropensity {
     public static func problem(_ p: Double) -> String? {
         guard p.isFinite else { return "logged propensity must be in (0, 1]: it is not a finite number" }
         if p <= 0 {
-            let hint = p < 0 ? " (a negative value looks like a log-probability: give exp of it)" : " (0 means the logging policy could not have chosen this action)"
+            let hint =
+                p < 0
+                ? " (a negative value looks like a log-probability: give exp of it)"
+                : " (0 means the logging policy could not have chosen this action)"
             return "logged propensity must be in (0, 1]: it is \(p)\(hint)"
         }
         if p > 1 { return "logged propensity must be in (0, 1]: it is \(p)" }
@@ -72,8 +75,10 @@ public struct OffPolicyRow: Sendable, Equatable {
     public var clusterTarget: Double?
     public var clusterPropensity: Double?
 
-    public init(reward: Double, propensity: Double, target: Double, directMethod: Double? = nil, predictedLogged: Double? = nil,
-                clusterTarget: Double? = nil, clusterPropensity: Double? = nil) {
+    public init(
+        reward: Double, propensity: Double, target: Double, directMethod: Double? = nil, predictedLogged: Double? = nil,
+        clusterTarget: Double? = nil, clusterPropensity: Double? = nil
+    ) {
         self.reward = reward
         self.propensity = propensity
         self.target = target
@@ -248,7 +253,9 @@ extension OffPolicyStatistic {
     ///   - policy: 0-based policy index.
     ///   - confidence: interval level in (0, 1), e.g. 0.95.
     /// - Returns: nil when there are no rows, or SNIPS with Σw = 0.
-    public func estimate(_ estimator: OffPolicyEstimator, policy k: Int, confidence: Double = 0.95) -> OffPolicyEstimate? {
+    public func estimate(_ estimator: OffPolicyEstimator, policy k: Int, confidence: Double = 0.95)
+        -> OffPolicyEstimate?
+    {
         let n = moments.count
         guard n > 0 else { return nil }
         let wCol = column(k, 1)
@@ -256,14 +263,19 @@ extension OffPolicyStatistic {
         let meanW = sumW / n
         let sumW2 = moments.comoment[wCol * moments.dimension + wCol] + n * meanW * meanW
         let ess = sumW2 > 0 ? sumW * sumW / sumW2 : 0
-        let value: Double, variance: Double
+        let value: Double
+        let variance: Double
         switch estimator {
         case .snips:
             guard sumW > 0 else { return nil }
             // Delta method for the ratio of means: Var(ψ − S·w) / (n · w̄²).
             let rCol = column(k, 0)
             value = sums[rCol].value / sumW
-            variance = max(0, covariance(rCol, rCol) - 2 * value * covariance(rCol, wCol) + value * value * covariance(wCol, wCol)) / (meanW * meanW)
+            variance =
+                max(
+                    0,
+                    covariance(rCol, rCol) - 2 * value * covariance(rCol, wCol) + value * value * covariance(wCol, wCol)
+                ) / (meanW * meanW)
         default:
             let c = column(k, term(estimator))
             value = sums[c].value / n
@@ -271,16 +283,20 @@ extension OffPolicyStatistic {
         }
         let se = (variance / n).squareRoot()
         let z = Distributions.normalQuantile(0.5 + confidence / 2)
-        return OffPolicyEstimate(estimate: value, standardError: se, ciLow: value - z * se, ciHigh: value + z * se,
-                                 effectiveSampleSize: ess, maxWeight: maxWeight[k], clippedRows: changedRows[k], count: Int(n))
+        return OffPolicyEstimate(
+            estimate: value, standardError: se, ciLow: value - z * se, ciHigh: value + z * se,
+            effectiveSampleSize: ess, maxWeight: maxWeight[k], clippedRows: changedRows[k], count: Int(n))
     }
 
     /// The paired contrast value(policy a) − value(policy b) of a linear estimator (IPW, DM, DR, switch-DR), with the
     /// standard error of the per-row differences (which uses the two policies' covariance).
     /// - Returns: nil for SNIPS (a ratio) or no rows.
-    public func contrast(_ estimator: OffPolicyEstimator, _ a: Int, minus b: Int, confidence: Double = 0.95) -> (estimate: Double, standardError: Double, ciLow: Double, ciHigh: Double)? {
+    public func contrast(_ estimator: OffPolicyEstimator, _ a: Int, minus b: Int, confidence: Double = 0.95) -> (
+        estimate: Double, standardError: Double, ciLow: Double, ciHigh: Double
+    )? {
         guard estimator != .snips, moments.count > 0 else { return nil }
-        let ca = column(a, term(estimator)), cb = column(b, term(estimator))
+        let ca = column(a, term(estimator))
+        let cb = column(b, term(estimator))
         var difference = sums[ca]
         difference.merge(CompensatedSum([-sums[cb].high, -sums[cb].low]))
         let value = difference.value / moments.count

@@ -149,7 +149,9 @@ public final class Coordinator {
                     jobMessages.append(JobMessage(worker: name, envelope: envelope, bytes: frames[1].count))
                 }
             default:
-                logger.warning("dropped an unexpected message", metadata: ["body": "\(String(describing: envelope.body).prefix(40))"])
+                logger.warning(
+                    "dropped an unexpected message",
+                    metadata: ["body": "\(String(describing: envelope.body).prefix(40))"])
             }
         }
     }
@@ -157,7 +159,8 @@ public final class Coordinator {
     /// Forgets workers silent for twice the heartbeat timeout (outside jobs; jobs check their own workers).
     func evictSilentWorkers() {
         let now = Date()
-        for name in workerNames where now.timeIntervalSince(members[name]!.lastSeen) > 2 * configuration.heartbeatTimeout {
+        for name in workerNames
+        where now.timeIntervalSince(members[name]!.lastSeen) > 2 * configuration.heartbeatTimeout {
             logger.info("worker left (no heartbeat)", metadata: ["worker.id": "\(name)"])
             forget(name)
         }
@@ -169,11 +172,17 @@ public final class Coordinator {
             nameByIdentity[old.identity] = nil
             logger.info("worker re-joined (restarted or reconnected)", metadata: ["worker.id": "\(hello.workerName)"])
         }
-        if members[hello.workerName] == nil { joinOrder.removeAll { $0 == hello.workerName }; joinOrder.append(hello.workerName) }
-        members[hello.workerName] = Member(name: hello.workerName, identity: identity, pid: hello.pid, host: hello.host, lastSeen: Date(),
-                                           joined: Date(), incarnation: hello.incarnation)
+        if members[hello.workerName] == nil {
+            joinOrder.removeAll { $0 == hello.workerName }
+            joinOrder.append(hello.workerName)
+        }
+        members[hello.workerName] = Member(
+            name: hello.workerName, identity: identity, pid: hello.pid, host: hello.host, lastSeen: Date(),
+            joined: Date(), incarnation: hello.incarnation)
         nameByIdentity[identity] = hello.workerName
-        logger.info("worker joined", metadata: ["worker.id": "\(hello.workerName)", "pid": "\(hello.pid)", "host": "\(hello.host)"])
+        logger.info(
+            "worker joined",
+            metadata: ["worker.id": "\(hello.workerName)", "pid": "\(hello.pid)", "host": "\(hello.host)"])
     }
 
     func sendHeartbeatsIfDue() {
@@ -199,14 +208,22 @@ public final class Coordinator {
 
     /// Sends a job frame to a worker, counting its bytes.
     func send(_ envelope: Causa_Wire_Envelope, to name: String, counter: inout Int) throws {
-        guard let m = members[name] else { throw ClusterError(.workerLost, "worker \(name) left the cluster during the job; the job failed (failover is not implemented yet)") }
+        guard let m = members[name] else {
+            throw ClusterError(
+                .workerLost,
+                "worker \(name) left the cluster during the job; the job failed (failover is not implemented yet)")
+        }
         let frame = Wire.encode(envelope)
         do {
             guard try router.withSocket({ try $0.send([m.identity, frame]) }) else {
-                throw ClusterError(.timeout, "worker \(name) did not accept a message within 30 s (its queue is full); the job failed")
+                throw ClusterError(
+                    .timeout, "worker \(name) did not accept a message within 30 s (its queue is full); the job failed")
             }
         } catch let e as ZMQError {
-            throw ClusterError(.workerLost, "worker \(name) (pid \(m.pid) on \(m.host)) is unreachable; the job failed (failover is not implemented yet)", cause: e)
+            throw ClusterError(
+                .workerLost,
+                "worker \(name) (pid \(m.pid) on \(m.host)) is unreachable; the job failed (failover is not implemented yet)",
+                cause: e)
         }
         counter += frame.count
     }
@@ -215,7 +232,8 @@ public final class Coordinator {
     /// (it restarted or reconnected, and lost the job's state).
     func checkAlive(_ names: Set<String>, since: Date = .distantPast) throws {
         if let (name, reason) = lostWorker(names, since: since) {
-            throw ClusterError(.workerLost, "worker \(name) \(reason); the job failed (failover is not implemented yet)")
+            throw ClusterError(
+                .workerLost, "worker \(name) \(reason); the job failed (failover is not implemented yet)")
         }
     }
 
@@ -226,7 +244,10 @@ public final class Coordinator {
         for name in names.sorted() {
             guard let m = members[name] else { return (name, "left the cluster during the job") }
             if m.joined > since {
-                return (name, "(pid \(m.pid) on \(m.host)) re-joined during the job (it restarted or reconnected and lost its shards)")
+                return (
+                    name,
+                    "(pid \(m.pid) on \(m.host)) re-joined during the job (it restarted or reconnected and lost its shards)"
+                )
             }
             let silent = now.timeIntervalSince(m.lastSeen)
             if silent > configuration.heartbeatTimeout {
@@ -248,9 +269,14 @@ public final class Coordinator {
         while workerNames.count < count {
             if Date() > deadline {
                 if workerNames.isEmpty {
-                    throw ClusterError(.noWorkers, "no worker joined the coordinator at \(endpoint) within \(Int(timeout)) s; start workers with `causa worker --connect \(endpoint)`")
+                    throw ClusterError(
+                        .noWorkers,
+                        "no worker joined the coordinator at \(endpoint) within \(Int(timeout)) s; start workers with `causa worker --connect \(endpoint)`"
+                    )
                 }
-                throw ClusterError(.noWorkers, "only \(workerNames.count) of the \(count) workers the job needs joined within \(Int(timeout)) s")
+                throw ClusterError(
+                    .noWorkers,
+                    "only \(workerNames.count) of the \(count) workers the job needs joined within \(Int(timeout)) s")
             }
             try pump(timeout: 0.1)
         }
@@ -272,7 +298,9 @@ public final class Coordinator {
     /// - Throws: `InputError` (exit 2), `ClusterError` or `RunError` (exit 1).
     public func run(job: JobSpec, minimumWorkers: Int = 1, workerWait: Double = 30) throws -> FitReport {
         jobCounter += 1
-        return try run(prepared: try PreparedJob(job: job, jobID: "job-\(jobCounter)"), minimumWorkers: minimumWorkers, workerWait: workerWait)
+        return try run(
+            prepared: try PreparedJob(job: job, jobID: "job-\(jobCounter)"), minimumWorkers: minimumWorkers,
+            workerWait: workerWait)
     }
 
     /// Runs a job whose data file was already opened and checked (`PreparedJob`), on the workers alive now.
@@ -292,10 +320,12 @@ public final class Coordinator {
         timings["stream"] = streamed
         timings["total"] = Date().timeIntervalSince(started)
         timings["coordinator_cpu"] = Self.processCPUSeconds() - cpuStart
-        var report = FitReport(job: .init(job), cluster: .init(workers: execution.workers.count, shards: job.shards),
-                               data: outcome.data, model: outcome.model, cv: outcome.cv,
-                               network: .init(bytes_sent: execution.bytesSent, bytes_received: execution.bytesReceived,
-                                              row_stream_bytes: execution.rowStreamBytes), timings_s: timings)
+        var report = FitReport(
+            job: .init(job), cluster: .init(workers: execution.workers.count, shards: job.shards),
+            data: outcome.data, model: outcome.model, cv: outcome.cv,
+            network: .init(
+                bytes_sent: execution.bytesSent, bytes_received: execution.bytesReceived,
+                row_stream_bytes: execution.rowStreamBytes), timings_s: timings)
         report.text = outcome.text
         report.sem = outcome.sem
         report.bayes = outcome.bayes
@@ -306,7 +336,8 @@ public final class Coordinator {
     static func processCPUSeconds() -> Double {
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
     /// Daemon loop: serves submitted jobs until `shouldStop` returns true (checked every 100 ms).
@@ -365,7 +396,9 @@ final class ClusterExecution: ShardExecutor {
         self.coordinator = coordinator
         self.prepared = prepared
         self.workers = coordinator.workerNames
-        guard !workers.isEmpty else { throw ClusterError(.noWorkers, "no workers have joined the coordinator at \(coordinator.endpoint)") }
+        guard !workers.isEmpty else {
+            throw ClusterError(.noWorkers, "no workers have joined the coordinator at \(coordinator.endpoint)")
+        }
         self.owners = Rendezvous.owners(shards: prepared.job.shards, workers: workers)
         self.involved = Set(owners)
         coordinator.jobMessages.removeAll()
@@ -382,9 +415,11 @@ final class ClusterExecution: ShardExecutor {
             plan: prepared.plan, owners: owners, transport: ZeroMQTransport(execution: self),
             roundTimeout: coordinator.configuration.roundTimeout)
         exchange.onIgnored = { [logger = coordinator.logger] reply, why in
-            logger.debug("ignored a reply", metadata: ["key": "\(reply.key)", "worker": "\(reply.worker)", "why": "\(why)"])
+            logger.debug(
+                "ignored a reply", metadata: ["key": "\(reply.key)", "worker": "\(reply.worker)", "why": "\(why)"])
         }
-        coordinator.logger.info("job started", metadata: ["job": "\(jobID)", "workers": "\(workers.count)", "shards": "\(shardCount)"])
+        coordinator.logger.info(
+            "job started", metadata: ["job": "\(jobID)", "workers": "\(workers.count)", "shards": "\(shardCount)"])
     }
 
     /// Streams every row to its shard's owner with a credit window per worker.
@@ -404,7 +439,9 @@ final class ClusterExecution: ShardExecutor {
                 }
                 try coordinator.checkAlive(involved, since: started)
                 if Date().timeIntervalSince(lastProgress) > coordinator.configuration.roundTimeout {
-                    throw ClusterError(.timeout, "workers stopped acknowledging rows for \(Int(coordinator.configuration.roundTimeout)) s")
+                    throw ClusterError(
+                        .timeout,
+                        "workers stopped acknowledging rows for \(Int(coordinator.configuration.roundTimeout)) s")
                 }
             }
         }
@@ -413,7 +450,9 @@ final class ClusterExecution: ShardExecutor {
             try drainAcks { outstanding[owner, default: 0] < window }
             sequence += 1
             let before = bytesSent
-            try coordinator.send(Wire.envelope(jobID: jobID, .rowBatch(Wire.batch(batch, sequence: sequence))), to: owner, counter: &bytesSent)
+            try coordinator.send(
+                Wire.envelope(jobID: jobID, .rowBatch(Wire.batch(batch, sequence: sequence))), to: owner,
+                counter: &bytesSent)
             rowStreamBytes += bytesSent - before
             outstanding[owner, default: 0] += 1
         }

@@ -26,7 +26,8 @@ public enum Rendezvous {
         return (0..<shards).map { s in
             let salt = SplitMix64.mix(UInt64(s))
             let ranked = names.indices.sorted {
-                let a = SplitMix64.mix(seeds[$0] ^ salt), b = SplitMix64.mix(seeds[$1] ^ salt)
+                let a = SplitMix64.mix(seeds[$0] ^ salt)
+                let b = SplitMix64.mix(seeds[$1] ^ salt)
                 return a != b ? a > b : names[$0] < names[$1]
             }
             let chosen = ranked.first { load[$0] < floor || (load[$0] == floor && extra > 0) }!

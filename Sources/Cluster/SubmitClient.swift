@@ -18,8 +18,10 @@ public enum SubmitClient {
     /// - Throws: `ClusterError(.coordinatorLost)` after `silence` seconds without a message from the coordinator
     ///   (it died, or none runs there); `ClusterError(.timeout)` when no result arrives within `timeout`;
     ///   `.transport` on socket failures.
-    public static func submit(jobPath: String, jobText: String, coordinator: String, timeout: Double,
-                              silence: Double = 5) throws -> Result {
+    public static func submit(
+        jobPath: String, jobText: String, coordinator: String, timeout: Double,
+        silence: Double = 5
+    ) throws -> Result {
         let context = try ZMQContext()
         let socket = try ZMQSocket(context: context, type: .dealer)
         defer { socket.close() }
@@ -32,14 +34,16 @@ public enum SubmitClient {
             throw ClusterError(.transport, "cannot queue the job for \(coordinator)")
         }
         let deadline = Date().addingTimeInterval(timeout)
-        var heard: Date? = nil, lastHeard = Date()
+        var heard: Date? = nil
+        var lastHeard = Date()
         while Date() < deadline {
             let silent = Date().timeIntervalSince(lastHeard)
             if silent > silence {
                 if heard == nil {
-                    throw ClusterError(.coordinatorLost,
-                                       "no answer from a coordinator at \(coordinator) within \(Int(silence)) s "
-                                       + "(is `causa coordinator` running there?)")
+                    throw ClusterError(
+                        .coordinatorLost,
+                        "no answer from a coordinator at \(coordinator) within \(Int(silence)) s "
+                            + "(is `causa coordinator` running there?)")
                 }
                 throw ClusterError(
                     .coordinatorLost,
@@ -47,8 +51,10 @@ public enum SubmitClient {
                         + "waiting or running (it stopped, or the network failed); the job's outcome is unknown")
             }
             let ready = try ZMQPoller.poll([(socket, .readable)], timeoutMilliseconds: 200)
-            guard ready.first?.contains(.readable) == true, let frames = try socket.receive(dontWait: true), frames.count == 1,
-                  let envelope = try? Wire.decode(frames[0]) else { continue }
+            guard ready.first?.contains(.readable) == true, let frames = try socket.receive(dontWait: true),
+                frames.count == 1,
+                let envelope = try? Wire.decode(frames[0])
+            else { continue }
             heard = Date()
             lastHeard = Date()
             guard case .submitResult(let r) = envelope.body else { continue }
@@ -58,6 +64,9 @@ public enum SubmitClient {
             default: return .runError(r.message)
             }
         }
-        throw ClusterError(.timeout, "no answer from the coordinator at \(coordinator) within \(Int(timeout)) s (is `causa coordinator` running there?)")
+        throw ClusterError(
+            .timeout,
+            "no answer from the coordinator at \(coordinator) within \(Int(timeout)) s (is `causa coordinator` running there?)"
+        )
     }
 }

@@ -17,7 +17,9 @@ enum Wire {
         var description: String { message }
     }
 
-    static func envelope(jobID: String = "", round: UInt64 = 0, _ body: Causa_Wire_Envelope.OneOf_Body) -> Causa_Wire_Envelope {
+    static func envelope(jobID: String = "", round: UInt64 = 0, _ body: Causa_Wire_Envelope.OneOf_Body)
+        -> Causa_Wire_Envelope
+    {
         var e = Causa_Wire_Envelope()
         e.protocolVersion = protocolVersion
         e.jobID = jobID
@@ -82,7 +84,9 @@ enum Wire {
     /// Rebuilds a symmetric [d, d] matrix from its packed upper triangle; throws on a size mismatch.
     static func unpackSymmetric(_ packed: [Double], _ d: Int) throws -> [Double] {
         guard d >= 0, d <= maximumDimension else { throw DecodeError(message: "packed matrix of dimension \(d)") }
-        guard packed.count == d * (d + 1) / 2 else { throw DecodeError(message: "packed matrix has \(packed.count) values, expected \(d * (d + 1) / 2)") }
+        guard packed.count == d * (d + 1) / 2 else {
+            throw DecodeError(message: "packed matrix has \(packed.count) values, expected \(d * (d + 1) / 2)")
+        }
         var m = [Double](repeating: 0, count: d * d)
         m.withUnsafeMutableBufferPointer { m in
             packed.withUnsafeBufferPointer { packed in
@@ -145,9 +149,12 @@ enum Wire {
     }
 
     static func text(_ w: Causa_Wire_TextPlan) throws -> TextSpec {
-        guard let encoder = TextSpec.EncoderKind(rawValue: w.encoder), let combine = TextSpec.Combine(rawValue: w.combine),
-              (1...TextSpec.maximumComponents).contains(Int(w.components)) else {
-            throw DecodeError(message: "text plan with encoder '\(w.encoder)', combine '\(w.combine)', components \(w.components)")
+        guard let encoder = TextSpec.EncoderKind(rawValue: w.encoder),
+            let combine = TextSpec.Combine(rawValue: w.combine),
+            (1...TextSpec.maximumComponents).contains(Int(w.components))
+        else {
+            throw DecodeError(
+                message: "text plan with encoder '\(w.encoder)', combine '\(w.combine)', components \(w.components)")
         }
         func optional(_ s: String) -> String? { s.isEmpty ? nil : s }
         var t = TextSpec(encoder: encoder)
@@ -209,42 +216,48 @@ enum Wire {
     }
 
     static func moments(_ x: Causa_Wire_MomentMatrix, dimension d: Int) throws -> MomentMatrix {
-        guard d >= 0, d <= maximumDimension, Int(x.dimension) == d, x.mean.count == d, x.minimum.count == x.maximum.count,
-              x.minimum.isEmpty || x.minimum.count == d, x.meanLow.isEmpty || x.meanLow.count == d,
-              x.largeColumn.count == x.largeRowIndex.count, x.largeColumn.count == x.largeLine.count,
-              x.largeColumn.allSatisfy({ Int($0) < d }),
-              x.largeColumn.count <= d * (1024 - MomentMatrix.largeExponentFloor),
-              zip(x.largeColumn, x.largeColumn.dropFirst()).allSatisfy({ $0 <= $1 }),
-              x.largeRowIndex.allSatisfy({ $0 <= UInt64(Int.max) }), x.largeLine.allSatisfy({ $0 <= UInt64(Int.max) })
+        guard d >= 0, d <= maximumDimension, Int(x.dimension) == d, x.mean.count == d,
+            x.minimum.count == x.maximum.count,
+            x.minimum.isEmpty || x.minimum.count == d, x.meanLow.isEmpty || x.meanLow.count == d,
+            x.largeColumn.count == x.largeRowIndex.count, x.largeColumn.count == x.largeLine.count,
+            x.largeColumn.allSatisfy({ Int($0) < d }),
+            x.largeColumn.count <= d * (1024 - MomentMatrix.largeExponentFloor),
+            zip(x.largeColumn, x.largeColumn.dropFirst()).allSatisfy({ $0 <= $1 }),
+            x.largeRowIndex.allSatisfy({ $0 <= UInt64(Int.max) }), x.largeLine.allSatisfy({ $0 <= UInt64(Int.max) })
         else { throw DecodeError(message: "moment matrix of wrong size") }
         try checkCount(x.count, "moment matrix count")
         var large = [[MomentMatrix.RowMark]](repeating: [], count: d)
         for (i, j) in x.largeColumn.enumerated() {
             large[Int(j)].append(MomentMatrix.RowMark(rowIndex: Int(x.largeRowIndex[i]), line: Int(x.largeLine[i])))
         }
-        return MomentMatrix(dimension: d, count: x.count, mean: x.mean, comoment: try unpackSymmetric(x.comoment, d),
-                            meanLow: x.meanLow.isEmpty ? nil : x.meanLow, minimum: x.minimum.isEmpty ? nil : x.minimum,
-                            maximum: x.maximum.isEmpty ? nil : x.maximum,
-                            firstLarge: large)
+        return MomentMatrix(
+            dimension: d, count: x.count, mean: x.mean, comoment: try unpackSymmetric(x.comoment, d),
+            meanLow: x.meanLow.isEmpty ? nil : x.meanLow, minimum: x.minimum.isEmpty ? nil : x.minimum,
+            maximum: x.maximum.isEmpty ? nil : x.maximum,
+            firstLarge: large)
     }
 
     static func plan(_ w: Causa_Wire_JobPlan) throws -> JobPlan {
         guard let kind = JobSpec.ModelKind(rawValue: w.kind), let foldBy = JobSpec.FoldBy(rawValue: w.foldBy) else {
             throw DecodeError(message: "plan with unknown kind '\(w.kind)' or fold_by '\(w.foldBy)'")
         }
-        guard w.columns.count == w.columnNumbers.count, !w.columns.isEmpty else { throw DecodeError(message: "plan with mismatched columns") }
+        guard w.columns.count == w.columnNumbers.count, !w.columns.isEmpty else {
+            throw DecodeError(message: "plan with mismatched columns")
+        }
         guard w.folds == 0 || (2...1000).contains(w.folds) else {
             throw DecodeError(message: "plan with \(w.folds) folds")
         }
-        var plan = JobPlan(jobID: w.jobID, kind: kind, formula: w.formula, folds: Int(w.folds), foldBy: foldBy, columns: w.columns,
-                           columnNumbers: w.columnNumbers.map { Int($0) }, levelColumns: w.levelColumns,
-                           outcomeColumn: w.outcomeColumn.isEmpty ? nil : w.outcomeColumn)
+        var plan = JobPlan(
+            jobID: w.jobID, kind: kind, formula: w.formula, folds: Int(w.folds), foldBy: foldBy, columns: w.columns,
+            columnNumbers: w.columnNumbers.map { Int($0) }, levelColumns: w.levelColumns,
+            outcomeColumn: w.outcomeColumn.isEmpty ? nil : w.outcomeColumn)
         plan.userKey = w.userKey
         if w.hasText { plan.text = try text(w.text) }
         // Columns the worker looks up by name must be in the plan (a worker indexes rows by them).
-        let named = plan.text.map { t in
-            (t.usersPath == nil ? t.userText : []) + [t.timestamp, t.itemKey].compactMap { $0 }
-        } ?? []
+        let named =
+            plan.text.map { t in
+                (t.usersPath == nil ? t.userText : []) + [t.timestamp, t.itemKey].compactMap { $0 }
+            } ?? []
         if let missing = named.first(where: { !w.columns.contains($0) }) {
             throw DecodeError(message: "plan without its column '\(missing)'")
         }
@@ -268,10 +281,14 @@ enum Wire {
     static func batch(_ w: Causa_Wire_RowBatch, columns: Int) throws -> RowBatch {
         let n = w.rowIndex.count
         guard w.line.count == n, w.userHash.count == n, w.fields.count == n * columns else {
-            throw DecodeError(message: "row batch with \(n) rows, \(w.line.count) lines, \(w.userHash.count) hashes, \(w.fields.count) fields for \(columns) columns")
+            throw DecodeError(
+                message:
+                    "row batch with \(n) rows, \(w.line.count) lines, \(w.userHash.count) hashes, \(w.fields.count) fields for \(columns) columns"
+            )
         }
-        return RowBatch(shard: Int(w.shard), rowIndex: w.rowIndex.map(position), line: w.line.map(position),
-                        userHash: w.userHash, fields: w.fields)
+        return RowBatch(
+            shard: Int(w.shard), rowIndex: w.rowIndex.map(position), line: w.line.map(position),
+            userHash: w.userHash, fields: w.fields)
     }
 
     // MARK: round payloads
@@ -298,7 +315,9 @@ enum Wire {
     }
 
     static func columnSchema(_ c: Causa_Wire_ColumnSchema) throws -> ColumnSchema {
-        ColumnSchema(name: c.name, info: ColumnInfo(isNumeric: c.isNumeric, isIntegral: c.isIntegral, levels: try c.levels.map(factorValue)))
+        ColumnSchema(
+            name: c.name,
+            info: ColumnInfo(isNumeric: c.isNumeric, isIntegral: c.isIntegral, levels: try c.levels.map(factorValue)))
     }
 
     static func factorValue(_ v: FactorValue) -> Causa_Wire_FactorValue {
@@ -333,8 +352,9 @@ enum Wire {
     }
 
     static func failure(_ f: Causa_Wire_ShardFailure) -> ShardFailure {
-        ShardFailure(rowIndex: position(f.rowIndex), line: position(f.line), column: f.column == 0 ? nil : Int(f.column),
-                     message: f.message, isInternal: f.internal)
+        ShardFailure(
+            rowIndex: position(f.rowIndex), line: position(f.line), column: f.column == 0 ? nil : Int(f.column),
+            message: f.message, isInternal: f.internal)
     }
 
     static func cell(_ r: CellReference) -> Causa_Wire_CellReference {

@@ -45,13 +45,16 @@ public final class Worker {
     ///   - rounds: the rounds this worker answers, each with its codec (the built-in ones unless told).
     ///   - broadcasts: the job-level broadcasts it takes, each with its codec (the built-in ones unless told).
     /// - Throws: `ClusterError(.transport)` when ZeroMQ cannot start.
-    public init(connect: String, name: String? = nil, configuration: Configuration = .init(), logger: Logger,
-                rounds: [any RoundCodec.Type] = RoundCodecs.standard,
-                broadcasts: [any BroadcastCodec.Type] = BroadcastCodecs.standard) throws {
+    public init(
+        connect: String, name: String? = nil, configuration: Configuration = .init(), logger: Logger,
+        rounds: [any RoundCodec.Type] = RoundCodecs.standard,
+        broadcasts: [any BroadcastCodec.Type] = BroadcastCodecs.standard
+    ) throws {
         self.rounds = RoundCodecs.byID(rounds)
         self.broadcasts = BroadcastCodecs.byName(broadcasts)
         self.endpoint = connect
-        self.name = name ?? "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max) % 100_000)"
+        self.name =
+            name ?? "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UInt32.random(in: 0...UInt32.max) % 100_000)"
         self.configuration = configuration
         self.logger = logger
         // One OpenBLAS thread per worker process: a cluster scales by processes (and statistics do not depend on
@@ -79,7 +82,8 @@ public final class Worker {
     /// Runs until the coordinator says Shutdown (or goes silent, with `exitOnCoordinatorLoss`).
     /// - Throws: `ClusterError(.transport)` on socket failures.
     public func run() throws {
-        let heartbeat = HeartbeatThread(context: context, endpoint: endpoint, name: name, interval: configuration.heartbeatInterval, logger: logger)
+        let heartbeat = HeartbeatThread(
+            context: context, endpoint: endpoint, name: name, interval: configuration.heartbeatInterval, logger: logger)
         heartbeat.start()
         defer { heartbeat.stop() }
         var socket = try connectSocket()
@@ -109,7 +113,10 @@ public final class Worker {
             }
             while let frames = try socket.receive(dontWait: true) {
                 lastHeard = Date()
-                guard frames.count == 1 else { logger.warning("dropped a message with \(frames.count) frames"); continue }
+                guard frames.count == 1 else {
+                    logger.warning("dropped a message with \(frames.count) frames")
+                    continue
+                }
                 let envelope: Causa_Wire_Envelope
                 do { envelope = try Wire.decode(frames[0]) } catch {
                     logger.warning("dropped a frame", metadata: ["reason": "\(error)"])
@@ -132,9 +139,13 @@ public final class Worker {
             return nil
         case .assignment(let a):
             do {
-                if workspaces[job] == nil, brokenJobs[job] == nil { workspaces[job] = try ShardWorkspace(plan: try Wire.plan(a.plan)) }
+                if workspaces[job] == nil, brokenJobs[job] == nil {
+                    workspaces[job] = try ShardWorkspace(plan: try Wire.plan(a.plan))
+                }
                 guard workspaces[job] != nil else { return nil }
-                if a.shardFile.isEmpty { workspaces[job]!.touch(shard: Int(a.shard)) } else {
+                if a.shardFile.isEmpty {
+                    workspaces[job]!.touch(shard: Int(a.shard))
+                } else {
                     workspaces[job]!.load(shardFile: a.shardFile, shard: Int(a.shard))
                 }
             } catch {
@@ -203,8 +214,9 @@ public final class Worker {
     {
         let request: C.Request
         do { request = try C.decode(request: payload, plan: ws.plan) } catch {
-            let f = ShardFailure(rowIndex: 0, line: 0, column: nil, message: "malformed \(C.id) request: \(error)",
-                                 isInternal: true)
+            let f = ShardFailure(
+                rowIndex: 0, line: 0, column: nil, message: "malformed \(C.id) request: \(error)",
+                isInternal: true)
             return .failure(Wire.failure(f))
         }
         switch ws.answer(C.self, request, shard: shard) {
@@ -266,7 +278,10 @@ final class HeartbeatThread: @unchecked Sendable {
             while !isStopped {
                 _ = try s.send([frame], dontWait: true)
                 var slept = 0.0
-                while slept < interval, !isStopped { usleep(20_000); slept += 0.02 }
+                while slept < interval, !isStopped {
+                    usleep(20_000)
+                    slept += 0.02
+                }
             }
         } catch {
             logger.error("heartbeat thread stopped", metadata: ["error": "\(error)"])

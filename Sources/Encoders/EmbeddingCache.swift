@@ -29,7 +29,9 @@ public final class EmbeddingCache {
             let aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))"
             try? FileManager.default.moveItem(atPath: path, toPath: aside)
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-            do { queue = try Self.open(path) } catch { throw EncoderError("\(path): cannot create an embedding cache: \(error)") }
+            do { queue = try Self.open(path) } catch {
+                throw EncoderError("\(path): cannot create an embedding cache: \(error)")
+            }
             rebuilt = true
         }
     }
@@ -41,13 +43,14 @@ public final class EmbeddingCache {
         let check = try q.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") }
         guard check == "ok" else { throw EncoderError("quick_check: \(check ?? "no answer")") }
         try q.write { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS embeddings (
-                    key BLOB PRIMARY KEY NOT NULL,
-                    vector BLOB NOT NULL,
-                    checksum INTEGER NOT NULL
-                ) WITHOUT ROWID
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS embeddings (
+                        key BLOB PRIMARY KEY NOT NULL,
+                        vector BLOB NOT NULL,
+                        checksum INTEGER NOT NULL
+                    ) WITHOUT ROWID
+                    """)
         }
         return q
     }
@@ -80,17 +83,25 @@ public final class EmbeddingCache {
                 for chunk in stride(from: 0, to: keys.count, by: 500) {
                     let part = Array(keys[chunk..<min(chunk + 500, keys.count)])
                     let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
-                    let rows = try Row.fetchAll(db, sql: "SELECT key, vector, checksum FROM embeddings WHERE key IN (\(marks))",
-                                                arguments: StatementArguments(part))
+                    let rows = try Row.fetchAll(
+                        db, sql: "SELECT key, vector, checksum FROM embeddings WHERE key IN (\(marks))",
+                        arguments: StatementArguments(part))
                     for row in rows {
-                        let key: Data = row["key"], vector: Data = row["vector"], sum: Int64 = row["checksum"]
-                        guard vector.count == dimension * 4, sum == Self.checksum(key, vector) else { bad.append(key); continue }
+                        let key: Data = row["key"]
+                        let vector: Data = row["vector"]
+                        let sum: Int64 = row["checksum"]
+                        guard vector.count == dimension * 4, sum == Self.checksum(key, vector) else {
+                            bad.append(key)
+                            continue
+                        }
                         found[key] = vector.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
                     }
                 }
             }
             if !bad.isEmpty {
-                try queue.write { db in for k in bad { try db.execute(sql: "DELETE FROM embeddings WHERE key = ?", arguments: [k]) } }
+                try queue.write { db in
+                    for k in bad { try db.execute(sql: "DELETE FROM embeddings WHERE key = ?", arguments: [k]) }
+                }
             }
         } catch let e as EncoderError { throw e } catch {
             throw EncoderError("\(path): embedding cache read failed: \(error)")
@@ -101,14 +112,17 @@ public final class EmbeddingCache {
     /// Stores vectors for texts (replacing any old entry).
     /// - Parameter vectors: [texts.count, dimension] row-major Float32.
     public func store(encoder: String, dimension: Int, texts: [String], vectors: [Float]) throws {
-        precondition(vectors.count == texts.count * dimension, "store: \(vectors.count) values for \(texts.count) texts of \(dimension)")
+        precondition(
+            vectors.count == texts.count * dimension,
+            "store: \(vectors.count) values for \(texts.count) texts of \(dimension)")
         do {
             try queue.write { db in
                 for (i, text) in texts.enumerated() {
                     let key = Self.key(encoder: encoder, text: text)
                     let vector = vectors[(i * dimension)..<((i + 1) * dimension)].withUnsafeBytes { Data($0) }
-                    try db.execute(sql: "INSERT OR REPLACE INTO embeddings (key, vector, checksum) VALUES (?, ?, ?)",
-                                   arguments: [key, vector, Self.checksum(key, vector)])
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO embeddings (key, vector, checksum) VALUES (?, ?, ?)",
+                        arguments: [key, vector, Self.checksum(key, vector)])
                 }
             }
         } catch {
@@ -145,13 +159,19 @@ public final class CachingEncoder: TextEncoder {
         var fresh: [Float] = []
         if !missing.isEmpty {
             // Encode each distinct missing text once.
-            var unique: [String] = [], position: [String: Int] = [:]
-            for i in missing where position[texts[i]] == nil { position[texts[i]] = unique.count; unique.append(texts[i]) }
+            var unique: [String] = []
+            var position: [String: Int] = [:]
+            for i in missing where position[texts[i]] == nil {
+                position[texts[i]] = unique.count
+                unique.append(texts[i])
+            }
             fresh = try base.encode(unique)
             try cache.store(encoder: identifier, dimension: d, texts: unique, vectors: fresh)
             var out = [Float](repeating: 0, count: texts.count * d)
             for i in texts.indices {
-                if let v = cached[i] { out.replaceSubrange((i * d)..<((i + 1) * d), with: v) } else {
+                if let v = cached[i] {
+                    out.replaceSubrange((i * d)..<((i + 1) * d), with: v)
+                } else {
                     let u = position[texts[i]]!
                     out.replaceSubrange((i * d)..<((i + 1) * d), with: fresh[(u * d)..<((u + 1) * d)])
                 }

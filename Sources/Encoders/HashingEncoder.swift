@@ -38,9 +38,15 @@ public final class HashingEncoder: TextEncoder {
     }
 
     static func words(_ text: String) -> [String] {
-        var words: [String] = [], current = ""
+        var words: [String] = []
+        var current = ""
         for ch in text.lowercased() {
-            if ch.isLetter || ch.isNumber { current.append(ch) } else if !current.isEmpty { words.append(current); current = "" }
+            if ch.isLetter || ch.isNumber {
+                current.append(ch)
+            } else if !current.isEmpty {
+                words.append(current)
+                current = ""
+            }
         }
         if !current.isEmpty { words.append(current) }
         return words

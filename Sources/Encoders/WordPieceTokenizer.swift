@@ -294,7 +294,8 @@ public struct WordPieceTokenizer: Sendable {
 
     static func isAssigned(_ scalar: Unicode.Scalar) -> Bool {
         guard let age = scalar.properties.age else { return false }
-        return age.major < unicodeVersion.major || (age.major == unicodeVersion.major && age.minor <= unicodeVersion.minor)
+        return age.major < unicodeVersion.major
+            || (age.major == unicodeVersion.major && age.minor <= unicodeVersion.minor)
     }
 
     static func isCJK(_ c: UInt32) -> Bool {

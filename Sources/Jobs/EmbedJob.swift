@@ -32,9 +32,12 @@ public struct EmbedJob {
         let started = Date()
         let records: [JSONLines.Record]
         do { records = try JSONLines.read(path: input) } catch let e as TabularError { throw InputError(e) }
-        var ids: [Any] = [], texts: [String] = []
+        var ids: [Any] = []
+        var texts: [String] = []
         for r in records {
-            guard let id = r.object["id"] else { throw InputError(file: input, line: r.line, "no \"id\" in this object") }
+            guard let id = r.object["id"] else {
+                throw InputError(file: input, line: r.line, "no \"id\" in this object")
+            }
             guard let text = r.object["text"] as? String else {
                 throw InputError(file: input, line: r.line, "\"text\" must be a string")
             }
@@ -53,7 +56,9 @@ public struct EmbedJob {
                 let vectors = try encoder.encode(Array(texts[done..<end]))
                 var text = ""
                 for i in done..<end {
-                    let idJSON = String(decoding: try JSONSerialization.data(withJSONObject: ids[i], options: [.fragmentsAllowed]), as: UTF8.self)
+                    let idJSON = String(
+                        decoding: try JSONSerialization.data(withJSONObject: ids[i], options: [.fragmentsAllowed]),
+                        as: UTF8.self)
                     let row = vectors[((i - done) * d)..<((i - done + 1) * d)]
                     text += "{\"id\":\(idJSON),\"embedding\":[" + row.map { "\($0)" }.joined(separator: ",") + "]}\n"
                 }
@@ -62,7 +67,9 @@ public struct EmbedJob {
                 progress?(done, texts.count)
             }
             try handle.close()
-            guard rename(tmp, output) == 0 else { throw RunError("cannot rename \(tmp) to \(output): \(String(cString: strerror(errno)))") }
+            guard rename(tmp, output) == 0 else {
+                throw RunError("cannot rename \(tmp) to \(output): \(String(cString: strerror(errno)))")
+            }
         } catch {
             try? FileManager.default.removeItem(atPath: tmp)
             throw error

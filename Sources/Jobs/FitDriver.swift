@@ -43,7 +43,10 @@ public struct FitDriver {
     public func run(on executor: ShardExecutor) throws -> Outcome {
         var timings: [String: Double] = [:]
         var clock = Date()
-        func lap(_ name: String) { timings[name] = Date().timeIntervalSince(clock); clock = Date() }
+        func lap(_ name: String) {
+            timings[name] = Date().timeIntervalSince(clock)
+            clock = Date()
+        }
 
         // Round 1: column summaries → schema → design.
         let (spec, schema, summary, text) = try design(on: executor)
@@ -63,25 +66,30 @@ public struct FitDriver {
         if !overflowing.isEmpty { throw overflowError(total, columns: overflowing, spec: spec) }
         if job.folds > 0, let empty = foldMoments.firstIndex(where: { $0.count == 0 }) {
             let p = job.cvPosition
-            throw InputError(file: job.jobFile, line: p?.line, column: p?.column,
-                             "cv.folds = \(job.folds), but fold \(empty) (0-based) has no rows: there are too few \(job.foldBy == .user ? "users" : "rows") for \(job.folds) folds")
+            throw InputError(
+                file: job.jobFile, line: p?.line, column: p?.column,
+                "cv.folds = \(job.folds), but fold \(empty) (0-based) has no rows: there are too few \(job.foldBy == .user ? "users" : "rows") for \(job.folds) folds"
+            )
         }
         // A constant outcome (exact: its minimum equals its maximum) with a constant design column (the intercept)
         // leaves nothing to explain: the fit is exact whatever the rounding says. Without one it is an ordinary fit.
         let hasConstantColumn = (0..<spec.width).contains { total.isConstant($0) && total.minimum[$0] != 0 }
         if job.kind == .ols || (job.kind == .bayesLinear && job.prior.kind == .flat), hasConstantColumn,
-           total.isConstant(spec.width) {
-            throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
-                             "model.formula: the outcome is \(Self.text(total.minimum[spec.width])) in all "
-                                + "\(Int(total.count)) rows; a constant outcome leaves nothing to fit "
-                                + "(its variance is 0, so standard errors and tests are undefined)")
+            total.isConstant(spec.width)
+        {
+            throw InputError(
+                file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
+                "model.formula: the outcome is \(Self.text(total.minimum[spec.width])) in all "
+                    + "\(Int(total.count)) rows; a constant outcome leaves nothing to fit "
+                    + "(its variance is 0, so standard errors and tests are undefined)")
         }
         lap("moments")
 
         let data = FitReport.DataInfo(rows: summary.rows, users: summary.users)
         let names = spec.columnNames
         let outcome: (FitReport.ModelResult, FitReport.CrossValidation?)
-        var sem: FitReport.SEMSection? = nil, bayes: FitReport.BayesSection? = nil
+        var sem: FitReport.SEMSection? = nil
+        var bayes: FitReport.BayesSection? = nil
         switch job.kind {
         case .ols: outcome = try fitOLS(total: total, folds: foldMoments, names: names, executor: executor)
         case .logit: outcome = try fitLogit(total: total, folds: foldMoments, spec: spec, executor: executor)
@@ -95,7 +103,8 @@ public struct FitDriver {
             sem = fit.1
         }
         lap("fit")
-        return Outcome(data: data, model: outcome.0, cv: outcome.1, text: text, sem: sem, bayes: bayes, timings: timings)
+        return Outcome(
+            data: data, model: outcome.0, cv: outcome.1, text: text, sem: sem, bayes: bayes, timings: timings)
     }
 
     /// Runs the summary round (and, for `[text]` jobs, the embed and features rounds) and builds the design: what
@@ -103,17 +112,23 @@ public struct FitDriver {
     /// - Returns: the design, the column schema broadcast to workers, the merged summary, and the text features made.
     /// - Throws: `InputError` for missing values, text in numeric columns, a bad logit outcome, formula problems, items
     ///   or users missing from their files.
-    public func design(on executor: ShardExecutor) throws -> (DesignMatrixSpec, [ColumnSchema], ShardSummary, FitReport.TextInfo?) {
+    public func design(on executor: ShardExecutor) throws -> (
+        DesignMatrixSpec, [ColumnSchema], ShardSummary, FitReport.TextInfo?
+    ) {
         let summaries = try executor.run(SummarizeRound(columns: plan.columns), job: prepared)
-        let summary = ShardSummary.merged(summaries, into: ShardSummary(columns: plan.columns.map { ColumnSummary(name: $0) }))
+        let summary = ShardSummary.merged(
+            summaries, into: ShardSummary(columns: plan.columns.map { ColumnSummary(name: $0) }))
         var schema = try makeSchema(summary)
         var text: FitReport.TextInfo? = nil
         if let t = plan.text {
             text = try textFeatures(t, summaries: summaries, merged: summary, executor: executor)
-            schema += t.featureNames.map { ColumnSchema(name: $0, info: ColumnInfo(isNumeric: true, isIntegral: false, levels: [])) }
+            schema += t.featureNames.map {
+                ColumnSchema(name: $0, info: ColumnInfo(isNumeric: true, isIntegral: false, levels: []))
+            }
         }
         do {
-            let spec = try DesignMatrixSpec(formula: prepared.formula, columns: Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) }))
+            let spec = try DesignMatrixSpec(
+                formula: prepared.formula, columns: Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) }))
             return (spec, schema, summary, text)
         } catch let e as FormulaError { throw job.inputError(e) }
     }
@@ -126,40 +141,60 @@ public struct FitDriver {
     }
 
     func makeSchema(_ summary: ShardSummary) throws -> [ColumnSchema] {
-        guard summary.rows > 0 else { throw InputError(file: prepared.dataFile, line: 2, "the file has a header but no data rows") }
+        guard summary.rows > 0 else {
+            throw InputError(file: prepared.dataFile, line: 2, "the file has a header but no data rows")
+        }
         let formula = prepared.formula
         // Columns read as numbers: the outcome and every column inside a factor that is not C(...).
         var numericUse = Set(formula.outcome.expression.columns)
         var categoricalUse = Set<String>()
         for f in formula.factors {
-            if f.forcedCategorical { categoricalUse.formUnion(f.expression.columns) } else { numericUse.formUnion(f.expression.columns) }
+            if f.forcedCategorical {
+                categoricalUse.formUnion(f.expression.columns)
+            } else {
+                numericUse.formUnion(f.expression.columns)
+            }
         }
         var schema: [ColumnSchema] = []
         let formulaColumns = Set(formula.columns)
         for s in summary.columns where formulaColumns.contains(s.name) {
             if let m = s.firstMissing {
-                throw dataError(m, column: s.name, "missing value\(m.value.isEmpty ? "" : " '\(m.value)'") in column '\(s.name)'; Causa does not drop rows: fill or remove them")
+                throw dataError(
+                    m, column: s.name,
+                    "missing value\(m.value.isEmpty ? "" : " '\(m.value)'") in column '\(s.name)'; Causa does not drop rows: fill or remove them"
+                )
             }
             let isOutcome = s.name == plan.outcomeColumn
             if isOutcome, let bad = s.firstNonNumeric {
                 throw dataError(bad, column: s.name, "the outcome '\(s.name)' must be a number, found '\(bad.value)'")
             }
             if isOutcome, job.kind == .logit, let bad = s.firstNonBinary {
-                throw dataError(bad, column: s.name, "a logit outcome must be 0 or 1, found '\(bad.value)' in column '\(s.name)'")
+                throw dataError(
+                    bad, column: s.name, "a logit outcome must be 0 or 1, found '\(bad.value)' in column '\(s.name)'")
             }
             if numericUse.contains(s.name), s.numericCount > 0, let bad = s.firstNonNumeric {
                 if s.numericCount >= s.nonNumericCount {
-                    throw dataError(bad, column: s.name, "'\(bad.value)' is not a number, but column '\(s.name)' is used as a number in the formula")
+                    throw dataError(
+                        bad, column: s.name,
+                        "'\(bad.value)' is not a number, but column '\(s.name)' is used as a number in the formula")
                 }
-                throw dataError(bad, column: s.name, "column '\(s.name)' mixes text (\(s.nonNumericCount) cells, the first here: '\(bad.value)') and numbers (\(s.numericCount) cells), and the formula reads it as a number; write C(\(s.name)) to treat it as categorical, or fix the cells")
+                throw dataError(
+                    bad, column: s.name,
+                    "column '\(s.name)' mixes text (\(s.nonNumericCount) cells, the first here: '\(bad.value)') and numbers (\(s.numericCount) cells), and the formula reads it as a number; write C(\(s.name)) to treat it as categorical, or fix the cells"
+                )
             }
             let isNumeric = s.nonNumericCount == 0
             if job.kind == .sem, !isNumeric, let bad = s.firstNonNumeric {
-                throw dataError(bad, column: s.name, "'\(bad.value)' is not a number: the SEM variable '\(s.name)' must be numeric (code a category as 0/1 columns)")
+                throw dataError(
+                    bad, column: s.name,
+                    "'\(bad.value)' is not a number: the SEM variable '\(s.name)' must be numeric (code a category as 0/1 columns)"
+                )
             }
-            if (categoricalUse.contains(s.name) || !isNumeric), plan.levelColumns.contains(s.name), s.levelsTruncated {
-                throw InputError(file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
-                                 "model.formula: column '\(s.name)' has more than \(ColumnSummary.levelLimit) distinct values; too many levels for a categorical term")
+            if categoricalUse.contains(s.name) || !isNumeric, plan.levelColumns.contains(s.name), s.levelsTruncated {
+                throw InputError(
+                    file: job.jobFile, line: job.formulaPosition?.line, column: job.formulaPosition?.column,
+                    "model.formula: column '\(s.name)' has more than \(ColumnSummary.levelLimit) distinct values; too many levels for a categorical term"
+                )
             }
             var levels: [FactorValue] = []
             if isNumeric {
@@ -167,7 +202,9 @@ public struct FitDriver {
             } else {
                 levels = s.levels.map { FactorValue.string($0) }
             }
-            schema.append(ColumnSchema(name: s.name, info: ColumnInfo(isNumeric: isNumeric, isIntegral: s.allIntegral, levels: levels)))
+            schema.append(
+                ColumnSchema(
+                    name: s.name, info: ColumnInfo(isNumeric: isNumeric, isIntegral: s.allIntegral, levels: levels)))
         }
         return schema
     }
@@ -184,10 +221,11 @@ public struct FitDriver {
         let dataColumn = j < spec.width ? spec.columnNames[j] : (plan.outcomeColumn ?? "")
         let number = plan.columns.firstIndex(of: dataColumn).map { plan.columnNumbers[$0] }
         let limit = Double(sign: .plus, exponent: e, significand: 1)
-        return InputError(file: prepared.dataFile, line: row.line, column: number,
-                          "\(base.message). This row (data row \(row.rowIndex + 1)) is the first with |\(name(j))| "
-                            + "≥ 2^\(e) ≈ \(String(format: "%.3g", limit)) (the largest power of two ≤ √(DBL_MAX/n)/4 "
-                            + "for n = \(Int(total.count)) rows)")
+        return InputError(
+            file: prepared.dataFile, line: row.line, column: number,
+            "\(base.message). This row (data row \(row.rowIndex + 1)) is the first with |\(name(j))| "
+                + "≥ 2^\(e) ≈ \(String(format: "%.3g", limit)) (the largest power of two ≤ √(DBL_MAX/n)/4 "
+                + "for n = \(Int(total.count)) rows)")
     }
 
     /// A number as a message shows it: whole numbers without ".0", others in Swift's shortest round-trip form.
@@ -195,6 +233,7 @@ public struct FitDriver {
 
     func modelError(_ error: StatisticsError, context: String = "") -> InputError {
         let p = job.formulaPosition
-        return InputError(file: job.jobFile, line: p?.line, column: p?.column, "model.formula: \(context)\(error.description)")
+        return InputError(
+            file: job.jobFile, line: p?.line, column: p?.column, "model.formula: \(context)\(error.description)")
     }
 }

@@ -19,7 +19,8 @@ public final class InProcessExecutor: ShardExecutor {
         self.encodesPayloads = encodesPayloads
         workspaces = try (0..<workers).map { _ in try ShardWorkspace(plan: prepared.plan) }
         owner = { $0 % workers }
-        let ws = workspaces, own = owner
+        let ws = workspaces
+        let own = owner
         for s in 0..<shardCount { ws[own(s)].touch(shard: s) }
         if prepared.job.source == .shards {
             for s in 0..<shardCount { ws[own(s)].load(shardFile: prepared.shardFile(s)!, shard: s) }

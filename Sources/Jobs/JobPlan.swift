@@ -28,8 +28,10 @@ public struct JobPlan: Sendable, Equatable {
     /// The job's `[text]` table (workers use the encoder, the text columns, combine and cache settings).
     public var text: TextSpec?
 
-    public init(jobID: String, kind: JobSpec.ModelKind, formula: String, folds: Int, foldBy: JobSpec.FoldBy,
-                columns: [String], columnNumbers: [Int], levelColumns: [String], outcomeColumn: String?) {
+    public init(
+        jobID: String, kind: JobSpec.ModelKind, formula: String, folds: Int, foldBy: JobSpec.FoldBy,
+        columns: [String], columnNumbers: [Int], levelColumns: [String], outcomeColumn: String?
+    ) {
         self.jobID = jobID
         self.kind = kind
         self.formula = formula

@@ -49,10 +49,13 @@ public struct PreparedJob {
         switch job.source {
         case .file:
             let table: CSVTable
-            do { table = try CSVTable(path: job.resolvedDataPath, delimiter: job.delimiter) } catch let e as TabularError {
+            do { table = try CSVTable(path: job.resolvedDataPath, delimiter: job.delimiter) } catch let e
+                as TabularError
+            {
                 guard e.code == .unreadable, let p = job.dataPathPosition else { throw InputError(e) }
                 // The file is not there: point at the job file's data.path too.
-                throw InputError(file: job.jobFile, line: p.line, column: p.column, "data.path: \(e.file): \(e.message)")
+                throw InputError(
+                    file: job.jobFile, line: p.line, column: p.column, "data.path: \(e.file): \(e.message)")
             }
             self.table = table
             self.manifest = nil
@@ -61,12 +64,16 @@ public struct PreparedJob {
         case .shards:
             let m = try ShardManifest.load(folder: job.resolvedDataPath)
             guard m.shards == job.shards else {
-                throw InputError(file: job.jobFile, line: job.dataPathPosition?.line, column: job.dataPathPosition?.column,
-                                 "the shards in \(job.resolvedDataPath) were cut for \(m.shards) shards; set cluster.shards = \(m.shards)")
+                throw InputError(
+                    file: job.jobFile, line: job.dataPathPosition?.line, column: job.dataPathPosition?.column,
+                    "the shards in \(job.resolvedDataPath) were cut for \(m.shards) shards; set cluster.shards = \(m.shards)"
+                )
             }
             guard m.userKey == job.userKey else {
-                throw InputError(file: job.jobFile, line: job.dataPathPosition?.line, column: job.dataPathPosition?.column,
-                                 "the shards in \(job.resolvedDataPath) were cut by user key \(m.userKey), the job says \(job.userKey)")
+                throw InputError(
+                    file: job.jobFile, line: job.dataPathPosition?.line, column: job.dataPathPosition?.column,
+                    "the shards in \(job.resolvedDataPath) were cut by user key \(m.userKey), the job says \(job.userKey)"
+                )
             }
             self.table = nil
             self.manifest = m
@@ -82,11 +89,20 @@ public struct PreparedJob {
                 semVariables = table.observed
             } catch let e as SEMError { throw Self.semInputError(e, job: job) }
             guard semVariables.count >= 2 else {
-                throw job.syntaxError(line: nil, column: nil, "the model has \(semVariables.count) observed variable; a structural equation model needs at least two")
+                throw job.syntaxError(
+                    line: nil, column: nil,
+                    "the model has \(semVariables.count) observed variable; a structural equation model needs at least two"
+                )
             }
-            func quoted(_ name: String) -> String { "Q(\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\")" }
-            let text = quoted(semVariables[0]) + " ~ 0 + " + semVariables.dropFirst().map(quoted).joined(separator: " + ")
-            do { formula = try Formula(text) } catch { throw RunError("internal: the moments formula for the SEM does not parse: \(text): \(error)") }
+            func quoted(_ name: String) -> String {
+                "Q(\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\")"
+            }
+            let text =
+                quoted(semVariables[0]) + " ~ 0 + " + semVariables.dropFirst().map(quoted).joined(separator: " + ")
+            do { formula = try Formula(text) } catch {
+                throw RunError("internal: the moments formula for the SEM does not parse: \(text): \(error)")
+            }
         }
         self.semVariables = semVariables
         self.formula = formula
@@ -96,8 +112,10 @@ public struct PreparedJob {
             if t.usersPath == nil { textColumns += t.userText + (t.timestamp.map { [$0] } ?? []) }
             if let k = t.itemKey { textColumns.append(k) }
             for name in formula.columns where features.contains(name) && header.contains(name) {
-                throw InputError(file: dataFile, line: 1, column: header.firstIndex(of: name)! + 1,
-                                 "the data has a column '\(name)', which is also the name of a text feature the formula uses; rename the column")
+                throw InputError(
+                    file: dataFile, line: 1, column: header.firstIndex(of: name)! + 1,
+                    "the data has a column '\(name)', which is also the name of a text feature the formula uses; rename the column"
+                )
             }
         }
         // A column the job reads must be named once in the header.
@@ -109,36 +127,53 @@ public struct PreparedJob {
         for k in job.userKey {
             guard let i = header.firstIndex(of: k) else {
                 var hint = ""
-                if header.count <= 20 { hint = " (the header has: \(header.map { "'\($0)'" }.joined(separator: ", ")))" }
-                throw InputError(file: dataFile, line: 1, "no column '\(k)' in the header, needed by data.user_key in \(job.jobFile)\(hint)\(delimiterHint)")
+                if header.count <= 20 {
+                    hint = " (the header has: \(header.map { "'\($0)'" }.joined(separator: ", ")))"
+                }
+                throw InputError(
+                    file: dataFile, line: 1,
+                    "no column '\(k)' in the header, needed by data.user_key in \(job.jobFile)\(hint)\(delimiterHint)")
             }
             keyColumns.append(i)
         }
         self.userKeyColumns = keyColumns
         for factor in [formula.outcome] + formula.factors {
             for c in factor.expression.columns where !header.contains(c) && !features.contains(c) {
-                throw job.inputError(FormulaError("unknown column '\(c)': it is not in the header of \(dataFile)\(Self.featureHint(c, job.text))\(delimiterHint)", at: factor.offset))
+                throw job.inputError(
+                    FormulaError(
+                        "unknown column '\(c)': it is not in the header of \(dataFile)\(Self.featureHint(c, job.text))\(delimiterHint)",
+                        at: factor.offset))
             }
         }
         if let t = job.text {
             for c in textColumns where !header.contains(c) {
                 let key = c == t.itemKey ? "item_key" : c == t.timestamp ? "timestamp" : "user_text"
-                throw job.textError(key, "no column '\(c)' in the header of \(dataFile)\(t.usersPath == nil && key == "user_text" ? " (without users_path, user_text names columns of data.path)" : "")\(delimiterHint)")
+                throw job.textError(
+                    key,
+                    "no column '\(c)' in the header of \(dataFile)\(t.usersPath == nil && key == "user_text" ? " (without users_path, user_text names columns of data.path)" : "")\(delimiterHint)"
+                )
             }
         }
         var columns = formulaDataColumns
         for c in textColumns where !columns.contains(c) { columns.append(c) }
         self.planColumns = columns.map { header.firstIndex(of: $0)! }
-        var levelColumns: [String] = [], categoricalColumns: [String] = []
+        var levelColumns: [String] = []
+        var categoricalColumns: [String] = []
         for f in formula.factors {
-            if case .column(let c) = f.expression, !features.contains(c), !levelColumns.contains(c) { levelColumns.append(c) }
-            if f.forcedCategorical, case .column(let c) = f.expression, !categoricalColumns.contains(c) { categoricalColumns.append(c) }
+            if case .column(let c) = f.expression, !features.contains(c), !levelColumns.contains(c) {
+                levelColumns.append(c)
+            }
+            if f.forcedCategorical, case .column(let c) = f.expression, !categoricalColumns.contains(c) {
+                categoricalColumns.append(c)
+            }
         }
         var outcomeColumn: String? = nil
         if case .column(let c) = formula.outcome.expression { outcomeColumn = c }
-        var plan = JobPlan(jobID: jobID, kind: job.kind, formula: job.kind == .sem ? formula.text : job.formula, folds: job.folds, foldBy: job.foldBy,
-                           columns: columns, columnNumbers: planColumns.map { $0 + 1 }, levelColumns: levelColumns,
-                           outcomeColumn: outcomeColumn)
+        var plan = JobPlan(
+            jobID: jobID, kind: job.kind, formula: job.kind == .sem ? formula.text : job.formula, folds: job.folds,
+            foldBy: job.foldBy,
+            columns: columns, columnNumbers: planColumns.map { $0 + 1 }, levelColumns: levelColumns,
+            outcomeColumn: outcomeColumn)
         plan.userKey = job.userKey
         plan.text = job.text
         plan.categoricalColumns = categoricalColumns
@@ -147,28 +182,39 @@ public struct PreparedJob {
             if t.encoder == .minilm {
                 let folder = ModelLocator.minilm(t.modelDirectory)
                 guard FileManager.default.fileExists(atPath: folder + "/config.json") else {
-                    throw job.textError(t.modelDirectory == nil ? "encoder" : "model_dir",
-                                        "no MiniLM model in \(folder) (config.json, vocab.txt, model.safetensors); run scripts/fetch-model.sh or set text.model_dir")
+                    throw job.textError(
+                        t.modelDirectory == nil ? "encoder" : "model_dir",
+                        "no MiniLM model in \(folder) (config.json, vocab.txt, model.safetensors); run scripts/fetch-model.sh or set text.model_dir"
+                    )
                 }
             }
-            func missing(_ file: String, keyName: String, keyColumns: [String], textKey: String) -> (String, [String]) -> InputError {
+            func missing(_ file: String, keyName: String, keyColumns: [String], textKey: String) -> (String, [String])
+                -> InputError
+            {
                 { name, header in
-                    let shown = (header.count <= 20 ? " (it has: \(header.map { "'\($0)'" }.joined(separator: ", ")))" : "")
+                    let shown =
+                        (header.count <= 20 ? " (it has: \(header.map { "'\($0)'" }.joined(separator: ", ")))" : "")
                         + CSVDelimiter.hint(header: header, readWith: job.delimiter)
                     if keyColumns.contains(name) {
                         let p = keyName == "data.user_key" ? job.userKeyPosition : job.textPositions["item_key"]
-                        return InputError(file: job.jobFile, line: p?.line, column: p?.column, "\(keyName): no column '\(name)' in the header of \(file)\(shown); the key columns must have the same names in both files")
+                        return InputError(
+                            file: job.jobFile, line: p?.line, column: p?.column,
+                            "\(keyName): no column '\(name)' in the header of \(file)\(shown); the key columns must have the same names in both files"
+                        )
                     }
                     return job.textError(textKey, "no column '\(name)' in the header of \(file)\(shown)")
                 }
             }
             users = try t.usersPath.map {
-                try TextCatalog(path: $0, delimiter: job.delimiter, keyColumns: job.userKey, textColumns: t.userText, what: "user",
-                                missingColumn: missing($0, keyName: "data.user_key", keyColumns: job.userKey, textKey: "user_text"))
+                try TextCatalog(
+                    path: $0, delimiter: job.delimiter, keyColumns: job.userKey, textColumns: t.userText, what: "user",
+                    missingColumn: missing($0, keyName: "data.user_key", keyColumns: job.userKey, textKey: "user_text"))
             }
             items = try t.itemsPath.map {
-                try TextCatalog(path: $0, delimiter: job.delimiter, keyColumns: [t.itemKey!], textColumns: t.itemText, what: "item",
-                                missingColumn: missing($0, keyName: "text.item_key", keyColumns: [t.itemKey!], textKey: "item_text"))
+                try TextCatalog(
+                    path: $0, delimiter: job.delimiter, keyColumns: [t.itemKey!], textColumns: t.itemText, what: "item",
+                    missingColumn: missing($0, keyName: "text.item_key", keyColumns: [t.itemKey!], textKey: "item_text")
+                )
             }
         } else {
             users = nil
@@ -182,13 +228,18 @@ public struct PreparedJob {
         switch e {
         case .syntax(let line, let column, let message): return job.syntaxError(line: line, column: column, message)
         case .unknownVariable(let name, let line, let column):
-            return job.syntaxError(line: line, column: column, "unknown variable '\(name)': it is not a column of \(job.dataPath) (nor a text feature) and not a latent variable (define latent variables with =~)")
+            return job.syntaxError(
+                line: line, column: column,
+                "unknown variable '\(name)': it is not a column of \(job.dataPath) (nor a text feature) and not a latent variable (define latent variables with =~)"
+            )
         case .latentIsObserved(let name, let line, let column):
-            return job.syntaxError(line: line, column: column, "latent variable '\(name)' has the name of a data column; rename it")
+            return job.syntaxError(
+                line: line, column: column, "latent variable '\(name)' has the name of a data column; rename it")
         case .notIdentified(let message), .singularLoop(let message):
             if let r = message.range(of: #"line (\d+), column (\d+)"#, options: .regularExpression) {
                 let numbers = message[r].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-                return job.syntaxError(line: numbers[0], column: numbers[1], message + " (lines and columns of the model text)")
+                return job.syntaxError(
+                    line: numbers[0], column: numbers[1], message + " (lines and columns of the model text)")
             }
             return job.syntaxError(line: nil, column: nil, message)
         default: return job.syntaxError(line: nil, column: nil, e.description)
@@ -225,7 +276,8 @@ public struct PreparedJob {
         let keyCount = userKeyColumns.count
         do {
             while let record = try table.next(selecting: selection) {
-                let h = UserKey.rowHash(keyFields: record.fields[..<keyCount], rowIndex: record.index, hasKey: keyCount > 0)
+                let h = UserKey.rowHash(
+                    keyFields: record.fields[..<keyCount], rowIndex: record.index, hasKey: keyCount > 0)
                 let s = UserKey.shard(hash: h, shards: job.shards)
                 var batch = pending[s] ?? RowBatch(shard: s)
                 pending[s] = nil  // drop the array's reference first, so the appends below do not copy the batch
@@ -242,7 +294,9 @@ public struct PreparedJob {
                 }
             }
         } catch let e as TabularError { throw InputError(e) }
-        guard total > 0 else { throw InputError(file: job.resolvedDataPath, line: 2, "the file has a header but no data rows") }
+        guard total > 0 else {
+            throw InputError(file: job.resolvedDataPath, line: 2, "the file has a header but no data rows")
+        }
         for case let batch? in pending { try emit(batch) }
         return total
     }

@@ -1,7 +1,7 @@
 import Foundation
 import Statistics
-import Tabular
 import TOMLKit
+import Tabular
 
 /// A fit job, as read from a TOML job file.
 ///
@@ -141,7 +141,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InputError(file: path, "no such job file (or it cannot be read)")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw InputError(file: path, line: 1, "the job file is not UTF-8") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw InputError(file: path, line: 1, "the job file is not UTF-8")
+        }
         return try parse(text: text, path: path)
     }
 
@@ -160,7 +162,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
         do {
             table = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
-            throw InputError(file: path, line: error.source.begin.line, column: error.source.begin.column, "TOML syntax error: \(error.description)")
+            throw InputError(
+                file: path, line: error.source.begin.line, column: error.source.begin.column,
+                "TOML syntax error: \(error.description)")
         } catch {
             throw InputError(file: path, "TOML syntax error: \(error)")
         }
@@ -188,10 +192,14 @@ public struct JobSpec: Sendable, Equatable, Codable {
             guard let str = v.string else { throw fail(s, key, "'\(s).\(key)' must be a string") }
             return str
         }
-        func integer(_ t: TOMLTable, _ s: String, _ key: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        func integer(_ t: TOMLTable, _ s: String, _ key: String, default value: Int, range: ClosedRange<Int>) throws
+            -> Int
+        {
             guard let v = t[key] else { return value }
             guard let i = v.int else { throw fail(s, key, "'\(s).\(key)' must be an integer") }
-            guard range.contains(i) else { throw fail(s, key, "'\(s).\(key)' must be in \(range.lowerBound)...\(range.upperBound), got \(i)") }
+            guard range.contains(i) else {
+                throw fail(s, key, "'\(s).\(key)' must be in \(range.lowerBound)...\(range.upperBound), got \(i)")
+            }
             return i
         }
         func checkKeys(_ t: TOMLTable, _ s: String, _ allowed: [String]) throws {
@@ -211,7 +219,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
         let delimiterText = try string(data, "data", "delimiter", default: ",")
         guard let delimiter = CSVDelimiter(rawValue: delimiterText) else {
             let choices = CSVDelimiter.allCases.map(\.toml).joined(separator: ", ")
-            throw fail("data", "delimiter", "unknown data.delimiter \(String(reflecting: delimiterText)) (expected one of \(choices))")
+            throw fail(
+                "data", "delimiter",
+                "unknown data.delimiter \(String(reflecting: delimiterText)) (expected one of \(choices))")
         }
         let sourceText = try string(data, "data", "source", default: "file")
         guard let source = DataSource(rawValue: sourceText) else {
@@ -224,23 +234,39 @@ public struct JobSpec: Sendable, Equatable, Codable {
             guard let a = v.array else { throw fail(s, key, "'\(s).\(key)' must be an array of column names") }
             var out: [String] = []
             for item in a {
-                guard let name = item.string else { throw fail(s, key, "'\(s).\(key)' must be an array of column names") }
+                guard let name = item.string else {
+                    throw fail(s, key, "'\(s).\(key)' must be an array of column names")
+                }
                 out.append(name)
             }
-            if let dup = out.first(where: { k in out.filter { $0 == k }.count > 1 }) { throw fail(s, key, "'\(s).\(key)' names '\(dup)' twice") }
+            if let dup = out.first(where: { k in out.filter { $0 == k }.count > 1 }) {
+                throw fail(s, key, "'\(s).\(key)' names '\(dup)' twice")
+            }
             return out
         }
         let userKey = try strings(data, "data", "user_key")
-        if data["user_key"] != nil, userKey.isEmpty { throw fail("data", "user_key", "'data.user_key' must name at least one column") }
+        if data["user_key"] != nil, userKey.isEmpty {
+            throw fail("data", "user_key", "'data.user_key' must name at least one column")
+        }
 
         let model = try section("model", required: true)!
         let kindText = try string(model, "model", "kind")
         guard let kind = ModelKind(rawValue: kindText) else {
-            throw fail("model", "kind", "unknown model.kind '\(kindText)' (expected one of: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw fail(
+                "model", "kind",
+                "unknown model.kind '\(kindText)' (expected one of: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         let priorKeys = ["prior", "prior_mean", "prior_precision", "prior_shape", "prior_scale", "credible_level"]
-        if kind != .sem, model["syntax"] != nil { throw fail("model", "syntax", "model.syntax (lavaan syntax) is for kind = \"sem\"; this job has kind = \"\(kind.rawValue)\", which takes a formula") }
-        if kind == .sem, model["formula"] != nil { throw fail("model", "formula", "kind = \"sem\" takes model.syntax (lavaan syntax), not a formula") }
+        if kind != .sem, model["syntax"] != nil {
+            throw fail(
+                "model", "syntax",
+                "model.syntax (lavaan syntax) is for kind = \"sem\"; this job has kind = \"\(kind.rawValue)\", which takes a formula"
+            )
+        }
+        if kind == .sem, model["formula"] != nil {
+            throw fail("model", "formula", "kind = \"sem\" takes model.syntax (lavaan syntax), not a formula")
+        }
         switch kind {
         case .sem: try checkKeys(model, "model", ["kind", "syntax", "std_lv"])
         case .bayesLinear: try checkKeys(model, "model", ["kind", "formula"] + priorKeys)
@@ -266,7 +292,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
                 // starts on the next line.
                 if rest.hasPrefix("\"\"\"") || rest.hasPrefix("'''") {
                     let after = rest.dropFirst(3)
-                    syntaxPosition = after.isEmpty ? .init(line: p.line + 1, column: 1) : .init(line: p.line, column: p.column + 3)
+                    syntaxPosition =
+                        after.isEmpty ? .init(line: p.line + 1, column: 1) : .init(line: p.line, column: p.column + 3)
                 } else {
                     syntaxPosition = .init(line: p.line, column: p.column + 1)
                 }
@@ -276,7 +303,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
         if kind == .bayesLinear {
             func number(_ key: String) throws -> Double? {
                 guard let v = model[key] else { return nil }
-                guard let x = v.double ?? v.int.map(Double.init), x.isFinite else { throw fail("model", key, "'model.\(key)' must be a number") }
+                guard let x = v.double ?? v.int.map(Double.init), x.isFinite else {
+                    throw fail("model", key, "'model.\(key)' must be a number")
+                }
                 return x
             }
             let priorText = try string(model, "model", "prior", default: BayesPrior.Kind.weak.rawValue)
@@ -286,14 +315,23 @@ public struct JobSpec: Sendable, Equatable, Codable {
             prior.kind = priorKind
             if let v = model["prior_mean"] {
                 if let x = v.double ?? v.int.map(Double.init) {
-                    guard x.isFinite else { throw fail("model", "prior_mean", "'model.prior_mean' must be a finite number or an array of finite numbers") }
+                    guard x.isFinite else {
+                        throw fail(
+                            "model", "prior_mean",
+                            "'model.prior_mean' must be a finite number or an array of finite numbers")
+                    }
                     prior.mean = [x]
                 } else if let a = v.array {
                     prior.mean = try (0..<a.count).map { i in
-                        guard let x = a[i].double ?? a[i].int.map(Double.init), x.isFinite else { throw fail("model", "prior_mean", "'model.prior_mean' must be a number or an array of numbers") }
+                        guard let x = a[i].double ?? a[i].int.map(Double.init), x.isFinite else {
+                            throw fail(
+                                "model", "prior_mean", "'model.prior_mean' must be a number or an array of numbers")
+                        }
                         return x
                     }
-                } else { throw fail("model", "prior_mean", "'model.prior_mean' must be a number or an array of numbers") }
+                } else {
+                    throw fail("model", "prior_mean", "'model.prior_mean' must be a number or an array of numbers")
+                }
             }
             prior.precision = try number("prior_precision")
             prior.shape = try number("prior_shape")
@@ -301,29 +339,52 @@ public struct JobSpec: Sendable, Equatable, Codable {
             if let level = try number("credible_level") {
                 // 1 − level is the tail probability: it must be below 1 too (a level of 5e-324 rounds it to 1).
                 guard level > 0, level < 1, 1 - level < 1 else {
-                    throw fail("model", "credible_level",
-                               "'model.credible_level' must be between 0 and 1, got \(level)")
+                    throw fail(
+                        "model", "credible_level",
+                        "'model.credible_level' must be between 0 and 1, got \(level)")
                 }
                 prior.credibleLevel = level
             }
-            if let p = prior.precision, p <= 0 { throw fail("model", "prior_precision", "'model.prior_precision' must be positive") }
-            if let a = prior.shape, a <= 0 { throw fail("model", "prior_shape", "'model.prior_shape' must be positive") }
-            if let b = prior.scale, b <= 0 { throw fail("model", "prior_scale", "'model.prior_scale' must be positive") }
-            if prior.kind == .flat, let key = ["prior_mean", "prior_precision", "prior_shape", "prior_scale"].first(where: { model[$0] != nil }) {
-                throw fail("model", key, "model.prior = \"flat\" takes no '\(key)' (the flat prior has no parameters); use prior = \"weak\" to set them")
+            if let p = prior.precision, p <= 0 {
+                throw fail("model", "prior_precision", "'model.prior_precision' must be positive")
+            }
+            if let a = prior.shape, a <= 0 {
+                throw fail("model", "prior_shape", "'model.prior_shape' must be positive")
+            }
+            if let b = prior.scale, b <= 0 {
+                throw fail("model", "prior_scale", "'model.prior_scale' must be positive")
+            }
+            if prior.kind == .flat,
+                let key = ["prior_mean", "prior_precision", "prior_shape", "prior_scale"].first(where: {
+                    model[$0] != nil
+                })
+            {
+                throw fail(
+                    "model", key,
+                    "model.prior = \"flat\" takes no '\(key)' (the flat prior has no parameters); use prior = \"weak\" to set them"
+                )
             }
         }
 
         var folds = 0
         var foldBy = FoldBy.row
         if let cv = try section("cv", required: false) {
-            if kind == .sem { throw fail("cv", nil, "[cv] is not available for model.kind = \"sem\" (a structural equation model is judged by its fit indices); remove the [cv] table") }
+            if kind == .sem {
+                throw fail(
+                    "cv", nil,
+                    "[cv] is not available for model.kind = \"sem\" (a structural equation model is judged by its fit indices); remove the [cv] table"
+                )
+            }
             try checkKeys(cv, "cv", ["folds", "fold_by"])
             folds = try integer(cv, "cv", "folds", default: 5, range: 2...1000)
             let by = try string(cv, "cv", "fold_by", default: "row")
-            guard let f = FoldBy(rawValue: by) else { throw fail("cv", "fold_by", "unknown cv.fold_by '\(by)' (expected row or user)") }
+            guard let f = FoldBy(rawValue: by) else {
+                throw fail("cv", "fold_by", "unknown cv.fold_by '\(by)' (expected row or user)")
+            }
             foldBy = f
-            if foldBy == .user, userKey.isEmpty { throw fail("cv", "fold_by", "cv.fold_by = \"user\" needs data.user_key") }
+            if foldBy == .user, userKey.isEmpty {
+                throw fail("cv", "fold_by", "cv.fold_by = \"user\" needs data.user_key")
+            }
         }
         var shards = 64
         if let cluster = try section("cluster", required: false) {
@@ -331,18 +392,26 @@ public struct JobSpec: Sendable, Equatable, Codable {
             shards = try integer(cluster, "cluster", "shards", default: 64, range: 1...65536)
         }
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
-        func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path }
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardizedFileURL.path
+        }
         let resolved = resolve(dataPath)
         var textSpec: TextSpec? = nil
         var textPositions: [String: SourceLocation] = [:]
         if let text = try section("text", required: false) {
-            let allowed = ["encoder", "model_dir", "components", "users_path", "user_text", "combine", "half_life_days", "timestamp",
-                           "items_path", "item_key", "item_text", "cache", "cache_dir"]
+            let allowed = [
+                "encoder", "model_dir", "components", "users_path", "user_text", "combine", "half_life_days",
+                "timestamp",
+                "items_path", "item_key", "item_text", "cache", "cache_dir"
+            ]
             try checkKeys(text, "text", allowed)
             for k in allowed { textPositions[k] = keys.locate(section: "text", key: k) }
             let encoderText = try string(text, "text", "encoder")
             guard let encoder = TextSpec.EncoderKind(rawValue: encoderText) else {
-                throw fail("text", "encoder", "unknown text.encoder '\(encoderText)' (expected one of: \(TextSpec.EncoderKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw fail(
+                    "text", "encoder",
+                    "unknown text.encoder '\(encoderText)' (expected one of: \(TextSpec.EncoderKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
             var t = TextSpec(encoder: encoder)
             if let d = text["model_dir"] {
@@ -369,23 +438,43 @@ public struct JobSpec: Sendable, Equatable, Codable {
             if text["timestamp"] != nil { t.timestamp = try string(text, "text", "timestamp") }
             if combine == .recency {
                 guard t.usersPath == nil else {
-                    throw fail("text", "combine", "combine = \"recency\" weighs a user's texts by the timestamps of their rows, so user_text must name columns of data.path, not of users_path")
+                    throw fail(
+                        "text", "combine",
+                        "combine = \"recency\" weighs a user's texts by the timestamps of their rows, so user_text must name columns of data.path, not of users_path"
+                    )
                 }
-                guard t.timestamp != nil else { throw fail("text", "combine", "combine = \"recency\" needs text.timestamp (a column of days)") }
-                guard t.halfLifeDays != nil else { throw fail("text", "combine", "combine = \"recency\" needs text.half_life_days") }
+                guard t.timestamp != nil else {
+                    throw fail("text", "combine", "combine = \"recency\" needs text.timestamp (a column of days)")
+                }
+                guard t.halfLifeDays != nil else {
+                    throw fail("text", "combine", "combine = \"recency\" needs text.half_life_days")
+                }
             } else if t.halfLifeDays != nil || t.timestamp != nil {
-                throw fail("text", t.halfLifeDays != nil ? "half_life_days" : "timestamp", "text.half_life_days and text.timestamp are only used with combine = \"recency\"")
+                throw fail(
+                    "text", t.halfLifeDays != nil ? "half_life_days" : "timestamp",
+                    "text.half_life_days and text.timestamp are only used with combine = \"recency\"")
             }
-            if t.usersPath != nil, t.userText.isEmpty { throw fail("text", "users_path", "text.users_path is set but text.user_text names no column of it") }
-            if t.usersPath != nil, userKey.isEmpty { throw fail("text", "users_path", "text.users_path is joined on data.user_key, and the job has none; set data.user_key (its columns must be in both files)") }
+            if t.usersPath != nil, t.userText.isEmpty {
+                throw fail("text", "users_path", "text.users_path is set but text.user_text names no column of it")
+            }
+            if t.usersPath != nil, userKey.isEmpty {
+                throw fail(
+                    "text", "users_path",
+                    "text.users_path is joined on data.user_key, and the job has none; set data.user_key (its columns must be in both files)"
+                )
+            }
             if let i = text["items_path"] {
                 guard let s = i.string else { throw fail("text", "items_path", "'text.items_path' must be a string") }
                 t.itemsPath = resolve(s)
                 t.itemKey = try string(text, "text", "item_key")
                 t.itemText = try strings(text, "text", "item_text")
-                guard !t.itemText.isEmpty else { throw fail("text", "items_path", "text.items_path is set but text.item_text names no column of it") }
+                guard !t.itemText.isEmpty else {
+                    throw fail("text", "items_path", "text.items_path is set but text.item_text names no column of it")
+                }
             } else if text["item_key"] != nil || text["item_text"] != nil {
-                throw fail("text", text["item_key"] != nil ? "item_key" : "item_text", "text.item_key and text.item_text need text.items_path")
+                throw fail(
+                    "text", text["item_key"] != nil ? "item_key" : "item_text",
+                    "text.item_key and text.item_text need text.items_path")
             }
             guard !t.userText.isEmpty || t.itemsPath != nil else {
                 throw fail("text", nil, "[text] needs user_text (user texts) or items_path (item texts), or both")
@@ -402,9 +491,13 @@ public struct JobSpec: Sendable, Equatable, Codable {
         }
         var formulaPosition = keys.locate(section: "model", key: "formula")
         if let p = formulaPosition { formulaPosition = .init(line: p.line, column: p.column + 1) }
-        var spec = JobSpec(jobFile: path, dataPath: dataPath, resolvedDataPath: resolved, format: format, source: source, userKey: userKey,
-                           kind: kind, formula: formula, folds: folds, foldBy: foldBy, shards: shards, formulaPosition: formulaPosition,
-                           cvPosition: keys.locate(section: "cv", key: "folds"), dataPathPosition: keys.locate(section: "data", key: "path"))
+        var spec = JobSpec(
+            jobFile: path, dataPath: dataPath, resolvedDataPath: resolved, format: format, source: source,
+            userKey: userKey,
+            kind: kind, formula: formula, folds: folds, foldBy: foldBy, shards: shards,
+            formulaPosition: formulaPosition,
+            cvPosition: keys.locate(section: "cv", key: "folds"),
+            dataPathPosition: keys.locate(section: "data", key: "path"))
         spec.delimiter = delimiter
         spec.text = textSpec
         spec.textPositions = textPositions
@@ -427,8 +520,12 @@ public struct JobSpec: Sendable, Equatable, Codable {
     /// the job file.
     public func syntaxError(line: Int?, column: Int?, _ message: String) -> InputError {
         guard let p = syntaxPosition else { return InputError(file: jobFile, "model.syntax: \(message)") }
-        guard let line, let column else { return InputError(file: jobFile, line: p.line, column: p.column, "model.syntax: \(message)") }
-        return InputError(file: jobFile, line: p.line + line - 1, column: line == 1 ? p.column + column - 1 : column, "model.syntax: \(message)")
+        guard let line, let column else {
+            return InputError(file: jobFile, line: p.line, column: p.column, "model.syntax: \(message)")
+        }
+        return InputError(
+            file: jobFile, line: p.line + line - 1, column: line == 1 ? p.column + column - 1 : column,
+            "model.syntax: \(message)")
     }
 
     /// An input error at a key of `[model]` (or at the table).
@@ -440,7 +537,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
     /// Turns a formula error into an input error pointing into the job file.
     public func inputError(_ error: FormulaError) -> InputError {
         guard let p = formulaPosition else { return InputError(file: jobFile, "model.formula: \(error.message)") }
-        return InputError(file: jobFile, line: p.line, column: p.column + (error.offset ?? 1) - 1, "model.formula: \(error.message)")
+        return InputError(
+            file: jobFile, line: p.line, column: p.column + (error.offset ?? 1) - 1, "model.formula: \(error.message)")
     }
 }
 
@@ -450,7 +548,8 @@ struct KeyLocator {
 
     /// Lines split on LF bytes (a CRLF is one Character in Swift, so splitting Characters would miss it), CR dropped.
     init(text: String) {
-        lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { (bytes: Substring.UTF8View.SubSequence) -> Substring in
+        lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map {
+            (bytes: Substring.UTF8View.SubSequence) -> Substring in
             let trimmed = bytes.last == 0x0D ? bytes.dropLast() : bytes
             return Substring(String(decoding: trimmed, as: UTF8.self))
         }
@@ -469,10 +568,13 @@ struct KeyLocator {
                 continue
             }
             guard current == section, let key, let eq = raw.firstIndex(of: "=") else { continue }
-            let name = raw[..<eq].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+            let name = raw[..<eq].trimmingCharacters(in: .whitespaces).trimmingCharacters(
+                in: CharacterSet(charactersIn: "\"'"))
             if name == key {
                 var valueStart = raw.index(after: eq)
-                while valueStart < raw.endIndex, raw[valueStart] == " " || raw[valueStart] == "\t" { valueStart = raw.index(after: valueStart) }
+                while valueStart < raw.endIndex, raw[valueStart] == " " || raw[valueStart] == "\t" {
+                    valueStart = raw.index(after: valueStart)
+                }
                 return .init(line: i + 1, column: raw.distance(from: raw.startIndex, to: valueStart) + 1)
             }
         }

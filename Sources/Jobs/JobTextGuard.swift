@@ -49,7 +49,8 @@ public enum JobTextGuard {
     /// `\U00000000`) in job text, as (line, column, message), or nil. TOMLKit hands strings over as C strings, so a NUL
     /// would silently cut a value (a formula, a data path) or the rest of the file short.
     static func controlCharacter(in text: String) -> (Int, Int, String)? {
-        var line = 1, column = 0
+        var line = 1
+        var column = 0
         let scalars = Array(text.unicodeScalars)
         for (k, u) in scalars.enumerated() {
             if u == "\n" {
@@ -60,13 +61,18 @@ public enum JobTextGuard {
             column += 1
             let v = u.value
             if (v < 0x20 && v != 0x09 && v != 0x0D) || v == 0x7F {
-                return (line, column, "a control character (U+\(String(format: "%04X", v))) is not allowed in a job file")
+                return (
+                    line, column, "a control character (U+\(String(format: "%04X", v))) is not allowed in a job file"
+                )
             }
             if u == "\\", k + 5 < scalars.count, scalars[k + 1] == "u" || scalars[k + 1] == "U" {
                 let digits = scalars[k + 1] == "u" ? 4 : 8
                 if k + 1 + digits < scalars.count, scalars[(k + 2)...(k + 1 + digits)].allSatisfy({ $0 == "0" }) {
-                    return (line, column, "a NUL character (\\\(scalars[k + 1])\(String(repeating: "0", count: digits))) "
-                        + "cannot be in a job file: values are passed on as C strings, which it would cut short")
+                    return (
+                        line, column,
+                        "a NUL character (\\\(scalars[k + 1])\(String(repeating: "0", count: digits))) "
+                            + "cannot be in a job file: values are passed on as C strings, which it would cut short"
+                    )
                 }
             }
         }
@@ -116,13 +122,13 @@ public enum JobTextGuard {
                 in: .whitespacesAndNewlines)
             throw RunError(
                 "the job-file parser (\(executable) \(subcommand)) "
-                + "exited with status \(code)\(detail.isEmpty ? "" : ": \(detail)")"
+                    + "exited with status \(code)\(detail.isEmpty ? "" : ": \(detail)")"
             )
         case .signalled(let signal):
             throw InputError(
                 file: path,
                 "the TOML parser crashed on this job file (signal \(signal)); "
-                + "check its table headers, brackets and quotes"
+                    + "check its table headers, brackets and quotes"
             )
         case .timedOut:
             throw InputError(
@@ -445,7 +451,7 @@ struct Prescanner {
         let dateTime = "\(date)[Tt ]\(time)(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?"
         let all = [
             "true", "false", int, "0x[0-9A-Fa-f](?:_?[0-9A-Fa-f])*", "0o[0-7](?:_?[0-7])*", "0b[01](?:_?[01])*", float,
-            dateTime, date, time,
+            dateTime, date, time
         ].joined(separator: "|")
         return try! NSRegularExpression(pattern: "\\A(?:\(all))\\z")  // a constant pattern: it compiles
     }()
@@ -476,7 +482,7 @@ struct Prescanner {
         return (
             l, col,
             "'\(shown)' is not a TOML value ("
-            + "a number, a date or time, true or false, a quoted string, an array or an inline table)"
+                + "a number, a date or time, true or false, a quoted string, an array or an inline table)"
         )
     }
 

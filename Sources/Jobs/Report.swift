@@ -20,8 +20,10 @@ public struct FitReport: Codable, Sendable, Equatable {
     /// A `bayes_linear` job's posterior.
     public var bayes: BayesSection?
 
-    public init(job: JobEcho, cluster: ClusterInfo, data: DataInfo, model: ModelResult, cv: CrossValidation?,
-                network: NetworkInfo, timings_s: [String: Double]) {
+    public init(
+        job: JobEcho, cluster: ClusterInfo, data: DataInfo, model: ModelResult, cv: CrossValidation?,
+        network: NetworkInfo, timings_s: [String: Double]
+    ) {
         self.job = job
         self.cluster = cluster
         self.data = data
@@ -44,7 +46,10 @@ public struct FitReport: Codable, Sendable, Equatable {
         }
         public init(_ job: JobSpec) {
             file = job.jobFile
-            data = ["path": .string(job.dataPath), "format": .string(job.format.rawValue), "user_key": .array(job.userKey.map { .string($0) })]
+            data = [
+                "path": .string(job.dataPath), "format": .string(job.format.rawValue),
+                "user_key": .array(job.userKey.map { .string($0) })
+            ]
             if job.delimiter != .comma { data["delimiter"] = .string(job.delimiter.rawValue) }
             model = ["kind": job.kind.rawValue]
             if job.kind == .sem { model["syntax"] = job.syntax ?? "" } else { model["formula"] = job.formula }
@@ -172,17 +177,23 @@ public struct FitReport: Codable, Sendable, Equatable {
         while prefix.path != "/" {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: prefix.path, isDirectory: &isDirectory) {
-                if !isDirectory.boolValue { throw RunError("cannot create the output folder \(dir): \(prefix.path) is a file") }
+                if !isDirectory.boolValue {
+                    throw RunError("cannot create the output folder \(dir): \(prefix.path) is a file")
+                }
                 break
             }
             prefix.deleteLastPathComponent()
         }
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw RunError("cannot create the output folder \(dir): \((error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? "permission denied or read-only file system")")
+            throw RunError(
+                "cannot create the output folder \(dir): \((error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? "permission denied or read-only file system")"
+            )
         }
         let url = URL(fileURLWithPath: dir).appendingPathComponent("report.json")
         let tmp = URL(fileURLWithPath: dir).appendingPathComponent(".report.json.\(getpid()).tmp")
-        do { try json.write(to: tmp) } catch { throw RunError("cannot write \(tmp.path): \(error.localizedDescription)") }
+        do { try json.write(to: tmp) } catch {
+            throw RunError("cannot write \(tmp.path): \(error.localizedDescription)")
+        }
         if rename(tmp.path, url.path) != 0 {
             try? FileManager.default.removeItem(at: tmp)
             throw RunError("cannot rename \(tmp.path) to \(url.path): \(String(cString: strerror(errno)))")
@@ -195,26 +206,40 @@ public struct FitReport: Codable, Sendable, Equatable {
         var out = "\(model.kind.uppercased()) \(printable(model.formula))\n"
         if sem != nil {
             // The model text as written, one statement per line, indented; comments and blank lines left out.
-            let lines = model.formula.split(separator: "\n").map { $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "" }
-                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let lines = model.formula.split(separator: "\n").map {
+                $0.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            }
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             out = "SEM (lavaan syntax)\n" + lines.map { "  \($0)\n" }.joined()
         }
         out += "rows \(data.rows)  users \(data.users)  workers \(cluster.workers)  shards \(cluster.shards)\n"
         if let sem { return out + semTable(sem) + textLines() }
         if let bayes {
             out += bayesTable(bayes)
-            if let cv { out += "\(cv.folds)-fold CV (by \(cv.fold_by)) of the posterior mean: MSE \(fmt(cv.mse, digits: 8))\n" }
+            if let cv {
+                out += "\(cv.folds)-fold CV (by \(cv.fold_by)) of the posterior mean: MSE \(fmt(cv.mse, digits: 8))\n"
+            }
             return out + textLines()
         }
-        out += "log-likelihood \(fmt(model.log_likelihood))  iterations \(model.iterations)  converged \(model.converged)\n"
+        out +=
+            "log-likelihood \(fmt(model.log_likelihood))  iterations \(model.iterations)  converged \(model.converged)\n"
         if let s = model.sigma2 { out += "sigma2 \(fmt(s))  sigma2_mle \(fmt(model.sigma2_mle ?? 0))\n" }
         let width = max(12, model.coefficients.map { printable($0.name).count }.max() ?? 0)
-        out += pad("", width) + ["coef", "std err", "HC1 se", model.statistic, "P>|\(model.statistic)|", "[0.025", "0.975]"].map { lpad($0, 12) }.joined() + "\n"
+        out +=
+            pad("", width)
+            + ["coef", "std err", "HC1 se", model.statistic, "P>|\(model.statistic)|", "[0.025", "0.975]"].map {
+                lpad($0, 12)
+            }.joined() + "\n"
         for c in model.coefficients {
-            out += pad(c.name, width) + [c.estimate, c.std_error, c.robust_std_error, c.statistic, c.p_value, c.ci_low, c.ci_high].map { lpad(fmt($0), 12) }.joined() + "\n"
+            out +=
+                pad(c.name, width)
+                + [c.estimate, c.std_error, c.robust_std_error, c.statistic, c.p_value, c.ci_low, c.ci_high].map {
+                    lpad(fmt($0), 12)
+                }.joined() + "\n"
         }
         if let cv {
-            out += "\(cv.folds)-fold CV (by \(cv.fold_by)): MSE \(fmt(cv.mse, digits: 8))  folds [\(cv.fold_mse.map { $0.map { fmt($0, digits: 6) } ?? "-" }.joined(separator: ", "))]\n"
+            out +=
+                "\(cv.folds)-fold CV (by \(cv.fold_by)): MSE \(fmt(cv.mse, digits: 8))  folds [\(cv.fold_mse.map { $0.map { fmt($0, digits: 6) } ?? "-" }.joined(separator: ", "))]\n"
         }
         out += textLines()
         for w in model.warnings { out += "warning: \(printable(w))\n" }
@@ -223,7 +248,8 @@ public struct FitReport: Codable, Sendable, Equatable {
 
     private func textLines() -> String {
         guard let text else { return "" }
-        var out = "text: encoder \(text.encoder), k = \(text.components) components, \(text.texts_embedded) texts embedded"
+        var out =
+            "text: encoder \(text.encoder), k = \(text.components) components, \(text.texts_embedded) texts embedded"
         if let u = text.user_explained_variance { out += ", user PCs explain \(fmt(100 * u.reduce(0, +), digits: 1))%" }
         if let i = text.item_explained_variance { out += ", item PCs explain \(fmt(100 * i.reduce(0, +), digits: 1))%" }
         out += "\n"
@@ -251,6 +277,10 @@ public enum JSONValue: Codable, Sendable, Equatable {
     }
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let s = try? c.decode(String.self) { self = .string(s) } else { self = .array(try c.decode([JSONValue].self)) }
+        if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else {
+            self = .array(try c.decode([JSONValue].self))
+        }
     }
 }

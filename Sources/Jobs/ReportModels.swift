@@ -129,19 +129,29 @@ extension FitReport {
             latent = r.latent
             // A `:=` row that is not finite has no estimate to report (a warning says so).
             parameters = r.parameters.filter(\.estimate.isFinite).map {
-                Parameter(lhs: $0.lhs, op: $0.op, rhs: $0.rhs, label: $0.label.isEmpty ? nil : $0.label, free: $0.free, est: $0.estimate,
-                          se: finite($0.standardError), z: finite($0.z), pvalue: finite($0.pValue), ci_lower: finite($0.ciLower),
-                          ci_upper: finite($0.ciUpper), std_all: finite($0.standardizedAll))
+                Parameter(
+                    lhs: $0.lhs, op: $0.op, rhs: $0.rhs, label: $0.label.isEmpty ? nil : $0.label, free: $0.free,
+                    est: $0.estimate,
+                    se: finite($0.standardError), z: finite($0.z), pvalue: finite($0.pValue),
+                    ci_lower: finite($0.ciLower),
+                    ci_upper: finite($0.ciUpper), std_all: finite($0.standardizedAll))
             }
             fit = r.fit.map { f in
-                Fit(npar: f.parameterCount, fmin: finite(f.fmin), chisq: finite(f.chiSquare), df: f.degreesOfFreedom, pvalue: finite(f.pValue),
-                    baseline_chisq: finite(f.baselineChiSquare), baseline_df: f.baselineDegreesOfFreedom, baseline_pvalue: finite(f.baselinePValue),
-                    cfi: finite(f.cfi), tli: finite(f.tli), rmsea: finite(f.rmsea), rmsea_ci_lower: finite(f.rmseaCILower),
+                Fit(
+                    npar: f.parameterCount, fmin: finite(f.fmin), chisq: finite(f.chiSquare), df: f.degreesOfFreedom,
+                    pvalue: finite(f.pValue),
+                    baseline_chisq: finite(f.baselineChiSquare), baseline_df: f.baselineDegreesOfFreedom,
+                    baseline_pvalue: finite(f.baselinePValue),
+                    cfi: finite(f.cfi), tli: finite(f.tli), rmsea: finite(f.rmsea),
+                    rmsea_ci_lower: finite(f.rmseaCILower),
                     rmsea_ci_upper: finite(f.rmseaCIUpper), rmsea_pvalue: finite(f.rmseaPValue), srmr: finite(f.srmr),
-                    logl: finite(f.logLikelihood), unrestricted_logl: finite(f.unrestrictedLogLikelihood), aic: finite(f.aic), bic: finite(f.bic),
+                    logl: finite(f.logLikelihood), unrestricted_logl: finite(f.unrestrictedLogLikelihood),
+                    aic: finite(f.aic), bic: finite(f.bic),
                     ntotal: Int(f.observationCount))
             }
-            effects = r.effects.map { Effect(from: $0.from, to: $0.to, direct: $0.direct, indirect: $0.indirect, total: $0.total) }
+            effects = r.effects.map {
+                Effect(from: $0.from, to: $0.to, direct: $0.direct, indirect: $0.indirect, total: $0.total)
+            }
             spectral_radius = finite(r.spectralRadius)
             stable = r.isStable
             iterations = r.iterations
@@ -196,7 +206,9 @@ extension FitReport {
             prior_shape = flat ? nil : r.prior.shape
             prior_scale = flat ? nil : r.prior.scale
             credible_level = r.credibleLevel
-            coefficients = r.coefficients.map { Coefficient(name: $0.name, mean: $0.mean, sd: finite($0.sd), ci_low: $0.lower, ci_high: $0.upper) }
+            coefficients = r.coefficients.map {
+                Coefficient(name: $0.name, mean: $0.mean, sd: finite($0.sd), ci_low: $0.lower, ci_high: $0.upper)
+            }
             sigma2_mean = finite(r.variance.mean)
             sigma2_sd = finite(r.variance.sd)
             sigma2_mode = finite(r.variance.mode)
@@ -214,18 +226,31 @@ extension FitReport {
         var out = ""
         func f(_ x: Double?, _ w: Int = 10) -> String { lpad(x.map { fixed($0, digits: 4) } ?? "", w) }
         let width = max(16, s.parameters.map { printable("\($0.lhs) \($0.op) \($0.rhs)").count }.max() ?? 0) + 2
-        out += pad("", width) + ["est", "se", "z", "P(>|z|)", "ci.lower", "ci.upper", "std.all"].map { lpad($0, 10) }.joined() + "\n"
+        out +=
+            pad("", width)
+            + ["est", "se", "z", "P(>|z|)", "ci.lower", "ci.upper", "std.all"].map { lpad($0, 10) }.joined() + "\n"
         for p in s.parameters {
-            out += pad("\(p.lhs) \(p.op) \(p.rhs)".trimmingCharacters(in: .whitespaces), width) + f(p.est) + f(p.se) + f(p.z) + f(p.pvalue) + f(p.ci_lower) + f(p.ci_upper) + f(p.std_all) + "\n"
+            out +=
+                pad("\(p.lhs) \(p.op) \(p.rhs)".trimmingCharacters(in: .whitespaces), width) + f(p.est) + f(p.se)
+                + f(p.z) + f(p.pvalue) + f(p.ci_lower) + f(p.ci_upper) + f(p.std_all) + "\n"
         }
         if let fit = s.fit {
-            out += "chisq \(f(fit.chisq, 0))  df \(fit.df)  p \(f(fit.pvalue, 0))  CFI \(f(fit.cfi, 0))  TLI \(f(fit.tli, 0))  RMSEA \(f(fit.rmsea, 0)) [\(f(fit.rmsea_ci_lower, 0)), \(f(fit.rmsea_ci_upper, 0))]  SRMR \(f(fit.srmr, 0))\n"
-            out += "logl \(f(fit.logl, 0))  AIC \(f(fit.aic, 0))  BIC \(f(fit.bic, 0))  n \(fit.ntotal)  "
+            out +=
+                "chisq \(f(fit.chisq, 0))  df \(fit.df)  p \(f(fit.pvalue, 0))  CFI \(f(fit.cfi, 0))  TLI \(f(fit.tli, 0))  RMSEA \(f(fit.rmsea, 0)) [\(f(fit.rmsea_ci_lower, 0)), \(f(fit.rmsea_ci_upper, 0))]  SRMR \(f(fit.srmr, 0))\n"
+            out +=
+                "logl \(f(fit.logl, 0))  AIC \(f(fit.aic, 0))  BIC \(f(fit.bic, 0))  n \(fit.ntotal)  "
                 + "iterations \(s.iterations)  \(s.converged ? "converged" : "did NOT converge: not a solution")\n"
         }
         if !s.effects.isEmpty {
-            out += "effects (from (I - B)^-1)" + (s.spectral_radius.map { String(format: "; spectral radius of B %.4f (%@)", $0, s.stable ? "stable" : "NOT stable") } ?? "") + "\n"
-            for e in s.effects { out += "  \(e.from) -> \(e.to): direct \(f(e.direct, 0))  indirect \(f(e.indirect, 0))  total \(f(e.total, 0))\n" }
+            out +=
+                "effects (from (I - B)^-1)"
+                + (s.spectral_radius.map {
+                    String(format: "; spectral radius of B %.4f (%@)", $0, s.stable ? "stable" : "NOT stable")
+                } ?? "") + "\n"
+            for e in s.effects {
+                out +=
+                    "  \(e.from) -> \(e.to): direct \(f(e.direct, 0))  indirect \(f(e.indirect, 0))  total \(f(e.total, 0))\n"
+            }
         }
         for w in s.warnings { out += "warning: \(printable(w))\n" }
         return out
@@ -236,10 +261,12 @@ extension FitReport {
         func f(_ x: Double?) -> String { lpad(x.map { fixed($0, digits: 4) } ?? "-", 12) }
         let width = max(12, b.coefficients.map { printable($0.name).count }.max() ?? 0)
         let level = String(format: "%.10g", b.credible_level * 100)
-        var out = "prior \(b.prior); \(level)% credible intervals; posterior t with \(String(format: "%.1f", b.degrees_of_freedom)) df\n"
+        var out =
+            "prior \(b.prior); \(level)% credible intervals; posterior t with \(String(format: "%.1f", b.degrees_of_freedom)) df\n"
         out += pad("", width) + ["mean", "sd", "ci_low", "ci_high"].map { lpad($0, 12) }.joined() + "\n"
         for c in b.coefficients { out += pad(c.name, width) + f(c.mean) + f(c.sd) + f(c.ci_low) + f(c.ci_high) + "\n" }
-        out += pad("sigma2", width) + f(b.sigma2_mean) + f(b.sigma2_sd) + f(b.sigma2_ci_low) + f(b.sigma2_ci_high) + "\n"
+        out +=
+            pad("sigma2", width) + f(b.sigma2_mean) + f(b.sigma2_sd) + f(b.sigma2_ci_low) + f(b.sigma2_ci_high) + "\n"
         if let l = b.log_marginal_likelihood { out += "log marginal likelihood \(String(format: "%.4f", l))\n" }
         for w in b.warnings { out += "warning: \(printable(w))\n" }
         return out

@@ -39,7 +39,9 @@ public final class ShardWorkspace {
 
     /// Appends a batch to its shard. Batches of a shard must arrive in data order.
     public func add(_ batch: RowBatch) {
-        precondition(batch.fields.count == batch.count * plan.columns.count, "add: batch has \(batch.fields.count) fields for \(batch.count) rows")
+        precondition(
+            batch.fields.count == batch.count * plan.columns.count,
+            "add: batch has \(batch.fields.count) fields for \(batch.count) rows")
         designs[batch.shard] = nil
         numbers[batch.shard] = nil
         if var existing = rows[batch.shard] {
@@ -75,8 +77,9 @@ public final class ShardWorkspace {
     /// - Throws: `ShardFailure` (a worker fault) when this worker was not assigned the shard.
     public func batch(of shard: Int) throws -> RowBatch {
         guard let data = rows[shard] else {
-            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "this worker was not assigned shard \(shard)",
-                               isInternal: true)
+            throw ShardFailure(
+                rowIndex: 0, line: 0, column: nil, message: "this worker was not assigned shard \(shard)",
+                isInternal: true)
         }
         return data
     }

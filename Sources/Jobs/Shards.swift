@@ -31,9 +31,13 @@ public struct ShardManifest: Codable, Sendable, Equatable {
     public static func load(folder: String) throws -> ShardManifest {
         let path = URL(fileURLWithPath: folder).appendingPathComponent("manifest.json").path
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(file: path, "no shard manifest here; make the folder with `causa partition --job JOB.toml --out \(folder)`")
+            throw InputError(
+                file: path,
+                "no shard manifest here; make the folder with `causa partition --job JOB.toml --out \(folder)`")
         }
-        guard let m = try? JSONDecoder().decode(ShardManifest.self, from: data), m.format == formatName, m.rows.count == m.shards else {
+        guard let m = try? JSONDecoder().decode(ShardManifest.self, from: data), m.format == formatName,
+            m.rows.count == m.shards
+        else {
             throw InputError(file: path, "not a \(formatName) manifest")
         }
         return m
@@ -49,39 +53,56 @@ public enum ShardPartitioner {
     /// - Throws: `InputError` (job or data problems, an existing output folder), `RunError` (writing fails).
     public static func partition(job: JobSpec, into folder: String) throws -> ShardManifest {
         guard job.source == .file else {
-            throw InputError(file: job.jobFile, line: job.dataPathPosition?.line, column: job.dataPathPosition?.column,
-                             "data.source is already \"shards\"; partition a job that reads a CSV file")
+            throw InputError(
+                file: job.jobFile, line: job.dataPathPosition?.line, column: job.dataPathPosition?.column,
+                "data.source is already \"shards\"; partition a job that reads a CSV file")
         }
         if FileManager.default.fileExists(atPath: folder) {
             throw InputError(file: folder, "the output folder exists; choose a new one or remove it")
         }
         let table: CSVTable
-        do { table = try CSVTable(path: job.resolvedDataPath, delimiter: job.delimiter) } catch let e as TabularError { throw InputError(e) }
+        do { table = try CSVTable(path: job.resolvedDataPath, delimiter: job.delimiter) } catch let e as TabularError {
+            throw InputError(e)
+        }
         var keys: [Int] = []
         do { try table.requireUnique(job.userKey) } catch let e as TabularError { throw InputError(e) }
         for k in job.userKey {
-            do { keys.append(try table.columnIndex(k, wantedBy: "data.user_key in \(job.jobFile)")) } catch let e as TabularError { throw InputError(e) }
+            do { keys.append(try table.columnIndex(k, wantedBy: "data.user_key in \(job.jobFile)")) } catch let e
+                as TabularError
+            { throw InputError(e) }
         }
-        let headerLine = (table.header + [ShardManifest.rowColumn, ShardManifest.lineColumn]).map(csvField).joined(separator: ",") + "\n"
+        let headerLine =
+            (table.header + [ShardManifest.rowColumn, ShardManifest.lineColumn]).map(csvField).joined(separator: ",")
+            + "\n"
         var buffers = [String](repeating: headerLine, count: job.shards)
         var counts = [Int](repeating: 0, count: job.shards)
         do {
             while let r = try table.next() {
-                let s = UserKey.shard(hash: UserKey.rowHash(keyFields: keys.map { r.fields[$0] }, rowIndex: r.index, hasKey: !keys.isEmpty), shards: job.shards)
+                let s = UserKey.shard(
+                    hash: UserKey.rowHash(
+                        keyFields: keys.map { r.fields[$0] }, rowIndex: r.index, hasKey: !keys.isEmpty),
+                    shards: job.shards)
                 buffers[s] += (r.fields.map(csvField) + [String(r.index), String(r.line)]).joined(separator: ",") + "\n"
                 counts[s] += 1
             }
         } catch let e as TabularError { throw InputError(e) }
-        guard counts.reduce(0, +) > 0 else { throw InputError(file: job.resolvedDataPath, line: 2, "the file has a header but no data rows") }
-        let manifest = ShardManifest(format: ShardManifest.formatName, source: URL(fileURLWithPath: job.resolvedDataPath).standardizedFileURL.path,
-                                     header: table.header, userKey: job.userKey, shards: job.shards, rows: counts)
+        guard counts.reduce(0, +) > 0 else {
+            throw InputError(file: job.resolvedDataPath, line: 2, "the file has a header but no data rows")
+        }
+        let manifest = ShardManifest(
+            format: ShardManifest.formatName,
+            source: URL(fileURLWithPath: job.resolvedDataPath).standardizedFileURL.path,
+            header: table.header, userKey: job.userKey, shards: job.shards, rows: counts)
         let temporary = folder + ".partial-\(getpid())"
         do {
             try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-            for s in 0..<job.shards { try Data(buffers[s].utf8).write(to: URL(fileURLWithPath: ShardManifest.file(temporary, shard: s))) }
+            for s in 0..<job.shards {
+                try Data(buffers[s].utf8).write(to: URL(fileURLWithPath: ShardManifest.file(temporary, shard: s)))
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try encoder.encode(manifest).write(to: URL(fileURLWithPath: temporary).appendingPathComponent("manifest.json"))
+            try encoder.encode(manifest).write(
+                to: URL(fileURLWithPath: temporary).appendingPathComponent("manifest.json"))
             try FileManager.default.moveItem(atPath: temporary, toPath: folder)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
@@ -92,7 +113,9 @@ public enum ShardPartitioner {
 
     /// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
     static func csvField(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return s }
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else {
+            return s
+        }
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
@@ -109,15 +132,19 @@ public enum ShardFileLoader {
             let table = try CSVTable(path: path)
             let keys = try plan.userKey.map { try table.columnIndex($0) }
             let columns = try plan.columns.map { try table.columnIndex($0) }
-            let row = try table.columnIndex(ShardManifest.rowColumn), line = try table.columnIndex(ShardManifest.lineColumn)
+            let row = try table.columnIndex(ShardManifest.rowColumn)
+            let line = try table.columnIndex(ShardManifest.lineColumn)
             var batch = RowBatch(shard: shard)
             while let r = try table.next() {
                 guard let index = Int(r.fields[row]), let source = Int(r.fields[line]) else {
-                    throw TabularError(.badValue, "bad \(ShardManifest.rowColumn)/\(ShardManifest.lineColumn) values", file: path, line: r.line)
+                    throw TabularError(
+                        .badValue, "bad \(ShardManifest.rowColumn)/\(ShardManifest.lineColumn) values", file: path,
+                        line: r.line)
                 }
                 batch.rowIndex.append(index)
                 batch.line.append(source)
-                batch.userHash.append(UserKey.rowHash(keyFields: keys.map { r.fields[$0] }, rowIndex: index, hasKey: !keys.isEmpty))
+                batch.userHash.append(
+                    UserKey.rowHash(keyFields: keys.map { r.fields[$0] }, rowIndex: index, hasKey: !keys.isEmpty))
                 for c in columns { batch.fields.append(r.fields[c]) }
             }
             return batch

@@ -40,8 +40,10 @@ public struct TextCatalog: Sendable {
     ///   - missingColumn: the error for a key or text column the header lacks (pointing at the job file key naming it).
     /// - Throws: `InputError` naming the file, line and column: unreadable file, missing columns, a column named twice
     ///   in the header, a missing key, and a key that is on two lines (naming both).
-    public init(path: String, delimiter: CSVDelimiter = .comma, keyColumns: [String], textColumns: [String], what: String,
-                missingColumn: ((String, [String]) -> InputError)? = nil) throws {
+    public init(
+        path: String, delimiter: CSVDelimiter = .comma, keyColumns: [String], textColumns: [String], what: String,
+        missingColumn: ((String, [String]) -> InputError)? = nil
+    ) throws {
         self.path = path
         let table: CSVTable
         do {
@@ -50,7 +52,10 @@ public struct TextCatalog: Sendable {
         } catch let e as TabularError { throw InputError(e) }
         for name in keyColumns + textColumns where !table.header.contains(name) {
             if let missingColumn { throw missingColumn(name, table.header) }
-            throw InputError(file: path, line: 1, "no column '\(name)' in the header (the job's \(keyColumns.contains(name) ? "\(what) key" : "\(what)_text") names it)\(table.delimiterHint)")
+            throw InputError(
+                file: path, line: 1,
+                "no column '\(name)' in the header (the job's \(keyColumns.contains(name) ? "\(what) key" : "\(what)_text") names it)\(table.delimiterHint)"
+            )
         }
         let keys = keyColumns.map { table.header.firstIndex(of: $0)! }
         let texts = textColumns.map { table.header.firstIndex(of: $0)! }
@@ -60,16 +65,22 @@ public struct TextCatalog: Sendable {
             while let r = try table.next(selecting: keys + texts) {
                 let keyFields = Array(r.fields[..<keys.count])
                 if let k = keyFields.firstIndex(where: { Cell.isMissing($0) }) {
-                    throw InputError(file: path, line: r.line, column: keys[k] + 1, "missing \(what) key in column '\(keyColumns[k])'")
+                    throw InputError(
+                        file: path, line: r.line, column: keys[k] + 1,
+                        "missing \(what) key in column '\(keyColumns[k])'")
                 }
                 let key = keyFields.joined(separator: ", ")
                 let exact = keyFields.joined(separator: "\u{1F}")  // fields kept apart: ("x, y", "z") is not ("x", "y, z")
                 if let earlier = index[exact] {
-                    throw InputError(file: path, line: r.line, column: keys[0] + 1,
-                                     "\(what) key '\(key)' is also on line \(entries[earlier].line); each \(what) must have one row")
+                    throw InputError(
+                        file: path, line: r.line, column: keys[0] + 1,
+                        "\(what) key '\(key)' is also on line \(entries[earlier].line); each \(what) must have one row")
                 }
                 index[exact] = entries.count
-                entries.append(TextEntry(keyHash: UserKey.hash(keyFields), line: r.line, key: key, texts: Array(r.fields[keys.count...])))
+                entries.append(
+                    TextEntry(
+                        keyHash: UserKey.hash(keyFields), line: r.line, key: key, texts: Array(r.fields[keys.count...]))
+                )
             }
         } catch let e as TabularError { throw InputError(e) }
         guard !entries.isEmpty else { throw InputError(file: path, line: 2, "the file has a header but no data rows") }
@@ -93,11 +104,16 @@ public enum ModelLocator {
         if let option { return option }
         let relative = "models/all-MiniLM-L6-v2"
         if FileManager.default.fileExists(atPath: relative + "/config.json") { return relative }
-        var folder = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-            .deletingLastPathComponent()
+        var folder = URL(
+            fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0]
+        )
+        .deletingLastPathComponent()
         for _ in 0..<5 {
             let candidate = folder.appendingPathComponent(relative)
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("config.json").path) { return candidate.path }
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("config.json").path) {
+                return candidate.path
+            }
             folder.deleteLastPathComponent()
         }
         return relative

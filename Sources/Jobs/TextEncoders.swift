@@ -13,8 +13,10 @@ public enum TextEncoders {
     /// - Throws: `EncoderError` when the model files cannot be read or the cache cannot be opened.
     public static func encoder(for text: TextSpec) throws -> TextEncoder {
         let folder = ModelLocator.minilm(text.modelDirectory)
-        let cacheFile = text.cache ? URL(fileURLWithPath: text.cacheDirectory ?? ModelLocator.defaultCacheDirectory())
-            .appendingPathComponent("embeddings.sqlite").path : ""
+        let cacheFile =
+            text.cache
+            ? URL(fileURLWithPath: text.cacheDirectory ?? ModelLocator.defaultCacheDirectory())
+                .appendingPathComponent("embeddings.sqlite").path : ""
         let key = "\(text.encoder.rawValue)\u{1F}\(text.encoder == .minilm ? folder : "")\u{1F}\(cacheFile)"
         lock.lock()
         defer { lock.unlock() }

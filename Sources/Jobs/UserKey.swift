@@ -19,7 +19,8 @@ public enum UserKey {
 
     /// The hash that places a data row: of its user-key fields, or, for a job without `data.user_key` (each row
     /// its own unit), of its 0-based data-row index.
-    public static func rowHash<S: Sequence>(keyFields: S, rowIndex: Int, hasKey: Bool) -> UInt64 where S.Element: StringProtocol {
+    public static func rowHash<S: Sequence>(keyFields: S, rowIndex: Int, hasKey: Bool) -> UInt64
+    where S.Element: StringProtocol {
         hasKey ? hash(keyFields) : SplitMix64.mix(UInt64(rowIndex))
     }
 

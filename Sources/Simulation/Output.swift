@@ -30,8 +30,10 @@ extension SimulatedDataset {
         out.reserveCapacity(impressions.count * 110)
         for r in impressions {
             let item = items[r.item]
-            out += "\(r.user),\(r.slate),\(String(format: "%.4f", r.timestamp)),\(r.item),\(r.position),\(item.categoryName),"
-            out += "\(Self.cents(item.price)),\(Self.number(r.propensity)),\(r.click ? 1 : 0),\(Self.csvField(r.query))\n"
+            out +=
+                "\(r.user),\(r.slate),\(String(format: "%.4f", r.timestamp)),\(r.item),\(r.position),\(item.categoryName),"
+            out +=
+                "\(Self.cents(item.price)),\(Self.number(r.propensity)),\(r.click ? 1 : 0),\(Self.csvField(r.query))\n"
         }
         return out
     }
@@ -43,27 +45,38 @@ extension SimulatedDataset {
             guard columns > 0, !flat.isEmpty else { return "[]" }
             var rows: [String] = []
             rows.reserveCapacity(flat.count / columns)
-            for start in stride(from: 0, to: flat.count, by: columns) { rows.append("    " + list(Array(flat[start..<start + columns]))) }
+            for start in stride(from: 0, to: flat.count, by: columns) {
+                rows.append("    " + list(Array(flat[start..<start + columns])))
+            }
             return "[\n" + rows.joined(separator: ",\n") + "\n  ]"
         }
-        let segmentEffects = zip(Vocabulary.segments, c.segmentEffects).map { "\"\($0)\": \(Self.number($1))" }.joined(separator: ", ")
-        let basePrices = zip(Vocabulary.categories, Vocabulary.basePrice).map { "\"\($0)\": \(Self.number($1))" }.joined(separator: ", ")
+        let segmentEffects = zip(Vocabulary.segments, c.segmentEffects).map { "\"\($0)\": \(Self.number($1))" }.joined(
+            separator: ", ")
+        let basePrices = zip(Vocabulary.categories, Vocabulary.basePrice).map { "\"\($0)\": \(Self.number($1))" }
+            .joined(separator: ", ")
         var out = "{\n"
         out += "  \"generator\": \"causa simulate\",\n"
         out += "  \"format_version\": 1,\n"
         out += "  \"seed\": \(c.seed),\n"
         out += "  \"parameters\": {\n"
-        out += "    \"users\": \(c.users), \"items\": \(c.items), \"impressions_per_user\": \(c.impressionsPerUser), \"positions\": \(c.positions),\n"
-        out += "    \"latent_dimension\": \(SimulationConfig.latentDimension), \"themes\": [\(Vocabulary.themes.map { "\"\($0)\"" }.joined(separator: ", "))],\n"
+        out +=
+            "    \"users\": \(c.users), \"items\": \(c.items), \"impressions_per_user\": \(c.impressionsPerUser), \"positions\": \(c.positions),\n"
+        out +=
+            "    \"latent_dimension\": \(SimulationConfig.latentDimension), \"themes\": [\(Vocabulary.themes.map { "\"\($0)\"" }.joined(separator: ", "))],\n"
         out += "    \"latent_noise_sd\": \(Self.number(c.latentNoiseSD)),\n"
-        out += "    \"alpha\": \(Self.number(c.alpha)), \"beta\": \(Self.number(c.beta)), \"delta\": \(Self.number(c.delta)),\n"
-        out += "    \"position_decay\": \(Self.number(c.positionDecay)), \"position_effects\": \(list(c.positionEffects)),\n"
-        out += "    \"segment_effects\": {\(segmentEffects)}, \"signup_effect\": \(Self.number(c.signupEffect)), \"user_noise_sd\": \(Self.number(c.userNoiseSD)),\n"
+        out +=
+            "    \"alpha\": \(Self.number(c.alpha)), \"beta\": \(Self.number(c.beta)), \"delta\": \(Self.number(c.delta)),\n"
+        out +=
+            "    \"position_decay\": \(Self.number(c.positionDecay)), \"position_effects\": \(list(c.positionEffects)),\n"
+        out +=
+            "    \"segment_effects\": {\(segmentEffects)}, \"signup_effect\": \(Self.number(c.signupEffect)), \"user_noise_sd\": \(Self.number(c.userNoiseSD)),\n"
         out += "    \"price_log_sd\": \(Self.number(c.priceLogSD)), \"category_base_price\": {\(basePrices)},\n"
-        out += "    \"logging_temperature\": \(Self.number(c.loggingTemperature)), \"logging_noise_sd\": \(Self.number(c.loggingNoiseSD)), \"logging_score_decimals\": 6,\n"
+        out +=
+            "    \"logging_temperature\": \(Self.number(c.loggingTemperature)), \"logging_noise_sd\": \(Self.number(c.loggingNoiseSD)), \"logging_score_decimals\": 6,\n"
         out += "    \"days\": \(Self.number(c.days))\n"
         out += "  },\n"
-        out += "  \"policy_values\": {\"logging\": \(Self.number(policyValues.logging)), \"uniform\": \(Self.number(policyValues.uniform)), \"oracle\": \(Self.number(policyValues.oracle))},\n"
+        out +=
+            "  \"policy_values\": {\"logging\": \(Self.number(policyValues.logging)), \"uniform\": \(Self.number(policyValues.uniform)), \"oracle\": \(Self.number(policyValues.oracle))},\n"
         out += "  \"oracle_items\": [\(oracleItems.map(String.init).joined(separator: ","))],\n"
         out += "  \"user_effects\": \(list(users.map(\.effect))),\n"
         out += "  \"user_latents\": \(matrix(users.flatMap(\.latent), columns: SimulationConfig.latentDimension)),\n"
@@ -81,7 +94,8 @@ extension SimulatedDataset {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw SimulationError.write(path: directory, reason: "cannot create the folder (\(error.localizedDescription))")
+            throw SimulationError.write(
+                path: directory, reason: "cannot create the folder (\(error.localizedDescription))")
         }
         let contents = [usersCSV(), itemsCSV(), impressionsCSV(), truthJSON()]
         var paths: [String] = []

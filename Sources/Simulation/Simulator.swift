@@ -51,15 +51,26 @@ public struct SimulationConfig: Sendable, Equatable {
         if !(1...1_000_000).contains(users) { return "--users must be in 1...1000000, got \(users)." }
         if !(1...100_000).contains(items) { return "--items must be in 1...100000, got \(items)." }
         if !(1...20).contains(positions) { return "--positions must be in 1...20, got \(positions)." }
-        if items < positions { return "--items (\(items)) must be at least --positions (\(positions)): a slate never shows an item twice." }
-        if !(1...10_000).contains(impressionsPerUser) { return "--impressions-per-user must be in 1...10000, got \(impressionsPerUser)." }
-        if users * items > Self.maxCells { return "--users × --items must be at most \(Self.maxCells) (the truth file holds users × items matrices), got \(users * items)." }
-        if users * impressionsPerUser > 50_000_000 { return "--users × --impressions-per-user must be at most 50000000, got \(users * impressionsPerUser)." }
+        if items < positions {
+            return "--items (\(items)) must be at least --positions (\(positions)): a slate never shows an item twice."
+        }
+        if !(1...10_000).contains(impressionsPerUser) {
+            return "--impressions-per-user must be in 1...10000, got \(impressionsPerUser)."
+        }
+        if users * items > Self.maxCells {
+            return
+                "--users × --items must be at most \(Self.maxCells) (the truth file holds users × items matrices), got \(users * items)."
+        }
+        if users * impressionsPerUser > 50_000_000 {
+            return "--users × --impressions-per-user must be at most 50000000, got \(users * impressionsPerUser)."
+        }
         return nil
     }
 
     /// gamma_k for k = 1...positions (gamma_1 = 0).
-    public var positionEffects: [Double] { (1...positions).map { $0 == 1 ? 0 : -positionDecay * Foundation.log(Double($0)) } }
+    public var positionEffects: [Double] {
+        (1...positions).map { $0 == 1 ? 0 : -positionDecay * Foundation.log(Double($0)) }
+    }
 }
 
 public struct SimulatedUser: Sendable, Equatable {
@@ -180,21 +191,26 @@ public enum Simulator {
         for u in users {
             for i in items {
                 let a = cosine(u.latent, i.latent)
-                probability[u.id * nI + i.id] = sigmoid(config.alpha + config.beta * a + config.delta * logPrice[i.id] + u.effect)
+                probability[u.id * nI + i.id] = sigmoid(
+                    config.alpha + config.beta * a + config.delta * logPrice[i.id] + u.effect)
                 let raw = (a + config.loggingNoiseSD * noise.normal()) / config.loggingTemperature
                 scores[u.id * nI + i.id] = (raw * 1e6).rounded() / 1e6
             }
         }
 
         // Policy values (one decision at position 1 for a uniformly drawn user).
-        var logging = 0.0, uniform = 0.0, oracle = 0.0
+        var logging = 0.0
+        var uniform = 0.0
+        var oracle = 0.0
         var oracleItems: [Int] = []
         oracleItems.reserveCapacity(users.count)
         for u in 0..<users.count {
             let row = u * nI
             let w = softmaxWeights(scores[row..<row + nI])
             let total = w.reduce(0, +)
-            var l = 0.0, m = 0.0, best = 0
+            var l = 0.0
+            var m = 0.0
+            var best = 0
             for i in 0..<nI {
                 let p = probability[row + i]
                 l += w[i] / total * p
@@ -206,8 +222,9 @@ public enum Simulator {
             oracle += probability[row + best]
             oracleItems.append(best)
         }
-        let values = PolicyValues(logging: logging / Double(users.count), uniform: uniform / Double(users.count),
-                                  oracle: oracle / Double(users.count))
+        let values = PolicyValues(
+            logging: logging / Double(users.count), uniform: uniform / Double(users.count),
+            oracle: oracle / Double(users.count))
 
         // The log.
         var rng = Xoshiro256(seed: config.seed, stream: 4)
@@ -229,7 +246,8 @@ public enum Simulator {
                     var total = 0.0
                     for i in 0..<nI where !shown[i] { total += w[i] }
                     let r = rng.uniform() * total
-                    var cumulative = 0.0, chosen = -1
+                    var cumulative = 0.0
+                    var chosen = -1
                     for i in 0..<nI where !shown[i] {
                         cumulative += w[i]
                         chosen = i
@@ -237,18 +255,22 @@ public enum Simulator {
                     }
                     shown[chosen] = true
                     placed.append(chosen)
-                    let p = sigmoid(config.alpha + config.beta * cosine(u.latent, items[chosen].latent)
-                                    + gamma[position - 1] + config.delta * logPrice[chosen] + u.effect)
+                    let p = sigmoid(
+                        config.alpha + config.beta * cosine(u.latent, items[chosen].latent)
+                            + gamma[position - 1] + config.delta * logPrice[chosen] + u.effect)
                     let click = rng.uniform() < p
-                    impressions.append(SimulatedImpression(user: u.id, slate: slateID, timestamp: times[s], item: chosen,
-                                                           position: position, propensity: w[chosen] / total, click: click, query: query))
+                    impressions.append(
+                        SimulatedImpression(
+                            user: u.id, slate: slateID, timestamp: times[s], item: chosen,
+                            position: position, propensity: w[chosen] / total, click: click, query: query))
                 }
                 for i in placed { shown[i] = false }
                 slateID += 1
             }
         }
-        return SimulatedDataset(config: config, users: users, items: items, impressions: impressions, clickProbability: probability,
-                                loggingScores: scores, oracleItems: oracleItems, policyValues: values)
+        return SimulatedDataset(
+            config: config, users: users, items: items, impressions: impressions, clickProbability: probability,
+            loggingScores: scores, oracleItems: oracleItems, policyValues: values)
     }
 
     /// exp(s − max s): the softmax's unnormalised weights (the normaliser of a slot is their sum over the items
@@ -271,11 +293,13 @@ public enum Simulator {
             let t2 = otherTheme(than: t1, rng: &rng)
             let weight = rng.uniform() < 0.5 ? 0.4 : 0.8
             let latent = latent(primary: t1, secondary: t2, weight: weight, sd: config.latentNoiseSD, rng: &rng)
-            let effect = config.segmentEffects[segment] + config.signupEffect * Foundation.log(1 + Double(signup) / 365)
+            let effect =
+                config.segmentEffects[segment] + config.signupEffect * Foundation.log(1 + Double(signup) / 365)
                 + config.userNoiseSD * rng.normal()
             let profile = makeProfile(segment: segment, t1: t1, t2: t2, strong: weight > 0.5, rng: &rng)
-            return SimulatedUser(id: id, segment: segment, signupDays: signup, primaryTheme: t1, secondaryTheme: t2,
-                                 secondaryWeight: weight, latent: latent, effect: effect, profile: profile)
+            return SimulatedUser(
+                id: id, segment: segment, signupDays: signup, primaryTheme: t1, secondaryTheme: t2,
+                secondaryWeight: weight, latent: latent, effect: effect, profile: profile)
         }
     }
 
@@ -286,10 +310,12 @@ public enum Simulator {
             let t2 = otherTheme(than: c, rng: &rng)
             let weight = rng.uniform() < 0.5 ? 0.4 : 0.8
             let latent = latent(primary: c, secondary: t2, weight: weight, sd: config.latentNoiseSD, rng: &rng)
-            let price = max(1, (Vocabulary.basePrice[c] * Foundation.exp(config.priceLogSD * rng.normal()) * 100).rounded() / 100)
+            let price = max(
+                1, (Vocabulary.basePrice[c] * Foundation.exp(config.priceLogSD * rng.normal()) * 100).rounded() / 100)
             let description = makeDescription(category: c, t2: t2, strong: weight > 0.5, rng: &rng)
-            return SimulatedItem(id: id, category: c, secondaryTheme: t2, secondaryWeight: weight, latent: latent,
-                                 price: price, description: description)
+            return SimulatedItem(
+                id: id, category: c, secondaryTheme: t2, secondaryWeight: weight, latent: latent,
+                price: price, description: description)
         }
     }
 
@@ -302,11 +328,14 @@ public enum Simulator {
     /// A profile from the primary theme's role and activity and the secondary theme's preference; a strong
     /// secondary taste (weight 0.8) gets a second phrase from its theme.
     static func makeProfile(segment: Int, t1: Int, t2: Int, strong: Bool, rng: inout Xoshiro256) -> String {
-        let role = rng.pick(Vocabulary.roles[t1]), act = rng.pick(Vocabulary.activities[t1])
-        let pref = rng.pick(Vocabulary.preferences[t2]), who = rng.pick(Vocabulary.segmentPhrases[segment])
+        let role = rng.pick(Vocabulary.roles[t1])
+        let act = rng.pick(Vocabulary.activities[t1])
+        let pref = rng.pick(Vocabulary.preferences[t2])
+        let who = rng.pick(Vocabulary.segmentPhrases[segment])
         let template = rng.index(4)
         if strong {
-            let role2 = lowercasedFirst(rng.pick(Vocabulary.roles[t2])), act2 = rng.pick(Vocabulary.activities[t2])
+            let role2 = lowercasedFirst(rng.pick(Vocabulary.roles[t2]))
+            let act2 = rng.pick(Vocabulary.activities[t2])
             switch template {
             case 0: return "\(role) and \(role2) who \(act); \(pref)."
             case 1: return "\(who). \(role) who \(act) and \(act2); \(pref)."
@@ -325,8 +354,10 @@ public enum Simulator {
     /// A description from the category's noun and feature and the secondary theme's adjective and closing phrase;
     /// a weak secondary attribute (weight 0.4) gets one of the two from its theme, the other slot neutral.
     static func makeDescription(category c: Int, t2: Int, strong: Bool, rng: inout Xoshiro256) -> String {
-        let noun = rng.pick(Vocabulary.nouns[c]), feature = rng.pick(Vocabulary.features[c])
-        let adjective: String, tail: String
+        let noun = rng.pick(Vocabulary.nouns[c])
+        let feature = rng.pick(Vocabulary.features[c])
+        let adjective: String
+        let tail: String
         if strong {
             adjective = rng.pick(Vocabulary.adjectives[t2])
             tail = rng.pick(Vocabulary.tails[t2])

@@ -58,10 +58,15 @@ public final class CSVTable {
             throw TabularError(.unreadable, "no such file", file: path)
         }
         guard !isDirectory.boolValue else { throw TabularError(.unreadable, "is a folder, not a file", file: path) }
-        guard let data = FileManager.default.contents(atPath: path) else { throw TabularError(.unreadable, "cannot read the file", file: path) }
-        if data.isEmpty { throw TabularError(.empty, "the file is empty (expected a header line)", file: path, line: 1) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TabularError(.unreadable, "cannot read the file", file: path)
+        }
+        if data.isEmpty {
+            throw TabularError(.empty, "the file is empty (expected a header line)", file: path, line: 1)
+        }
         guard String(data: data, encoding: .utf8) != nil else {
-            throw TabularError(.malformed, "the file is not valid UTF-8", file: path, line: Self.firstInvalidUTF8Line(data))
+            throw TabularError(
+                .malformed, "the file is not valid UTF-8", file: path, line: Self.firstInvalidUTF8Line(data))
         }
         bytes = .allocate(capacity: data.count)
         _ = bytes.initialize(from: data)
@@ -69,7 +74,9 @@ public final class CSVTable {
         nextLine = 1
         header = []
         // The header is the first non-blank record.
-        guard let fields = try scanRecord() else { throw TabularError(.empty, "the file has no header line", file: path, line: 1) }
+        guard let fields = try scanRecord() else {
+            throw TabularError(.empty, "the file has no header line", file: path, line: 1)
+        }
         header = (0..<fields).map { field($0) }
     }
 
@@ -81,10 +88,14 @@ public final class CSVTable {
         if let i = header.firstIndex(of: name) { return i }
         let close = header.filter { $0.lowercased() == name.lowercased() }
         var hint = close.isEmpty ? "" : " (did you mean '\(close[0])'?)"
-        if close.isEmpty, header.count <= 20 { hint = " (the header has: \(header.map { "'\($0)'" }.joined(separator: ", ")))" }
+        if close.isEmpty, header.count <= 20 {
+            hint = " (the header has: \(header.map { "'\($0)'" }.joined(separator: ", ")))"
+        }
         hint += delimiterHint
-        throw TabularError(.missingColumn, "no column '\(name)' in the header\(wantedBy.isEmpty ? "" : ", needed by \(wantedBy)")\(hint)",
-                           file: path, line: 1)
+        throw TabularError(
+            .missingColumn,
+            "no column '\(name)' in the header\(wantedBy.isEmpty ? "" : ", needed by \(wantedBy)")\(hint)",
+            file: path, line: 1)
     }
 
     /// Checks that each of `names` is in the header at most once (a header such as `user_id,score,score` cannot say
@@ -103,10 +114,11 @@ public final class CSVTable {
         for name in names where seen.insert(name).inserted {
             let positions = header.indices.filter { header[$0] == name }
             guard positions.count > 1 else { continue }
-            throw TabularError(.duplicateColumn,
-                               "the header names '\(name)' more than once (columns \(positions.map { "\($0 + 1)" }.joined(separator: ", "))); "
-                                   + "the job cannot tell which to read",
-                               file: file, line: 1, column: positions[1] + 1)
+            throw TabularError(
+                .duplicateColumn,
+                "the header names '\(name)' more than once (columns \(positions.map { "\($0 + 1)" }.joined(separator: ", "))); "
+                    + "the job cannot tell which to read",
+                file: file, line: 1, column: positions[1] + 1)
         }
     }
 
@@ -125,8 +137,9 @@ public final class CSVTable {
         let line = recordLine
         guard count == header.count else {
             // Column: the first field the header does not have, or the first one the row lacks.
-            throw TabularError(.fieldCount, "\(count) fields, but the header has \(header.count)", file: path, line: line,
-                               column: min(count, header.count) + 1)
+            throw TabularError(
+                .fieldCount, "\(count) fields, but the header has \(header.count)", file: path, line: line,
+                column: min(count, header.count) + 1)
         }
         defer { nextIndex += 1 }
         let fields = columns.map { $0.map { field($0) } } ?? (0..<count).map { field($0) }
@@ -143,7 +156,10 @@ public final class CSVTable {
         let close = closes[i] < 0 ? Int.max : closes[i] - starts[i]
         for (k, b) in s.enumerated() {
             if k == close { continue }  // the closing quote of `"ab"cd` (text after it is kept, as Python's csv does)
-            if b == 0x22, previousQuote { previousQuote = false; continue }
+            if b == 0x22, previousQuote {
+                previousQuote = false
+                continue
+            }
             previousQuote = b == 0x22 && k < close
             out.append(b)
         }
@@ -156,9 +172,20 @@ public final class CSVTable {
         let bytes = UnsafeBufferPointer(self.bytes)
         let delimiter = self.delimiter.byte
         // Work on locals (class properties pay an exclusivity check per access), then store them back.
-        var starts = self.starts, ends = self.ends, escaped = self.escaped, closes = self.closes
-        self.starts = []; self.ends = []; self.escaped = []; self.closes = []
-        defer { self.starts = starts; self.ends = ends; self.escaped = escaped; self.closes = closes }
+        var starts = self.starts
+        var ends = self.ends
+        var escaped = self.escaped
+        var closes = self.closes
+        self.starts = []
+        self.ends = []
+        self.escaped = []
+        self.closes = []
+        defer {
+            self.starts = starts
+            self.ends = ends
+            self.escaped = escaped
+            self.closes = closes
+        }
         var nextLine = self.nextLine
         defer { self.nextLine = nextLine }
         while true {
@@ -179,11 +206,17 @@ public final class CSVTable {
                     var hasDoubled = false
                     while true {
                         guard q < n else {
-                            throw TabularError(.malformed, "a quoted field is not closed before the end of the file", file: path, line: recordLine)
+                            throw TabularError(
+                                .malformed, "a quoted field is not closed before the end of the file", file: path,
+                                line: recordLine)
                         }
                         let b = bytes[q]
                         if b == 0x22 {
-                            if q + 1 < n, bytes[q + 1] == 0x22 { hasDoubled = true; q += 2; continue }
+                            if q + 1 < n, bytes[q + 1] == 0x22 {
+                                hasDoubled = true
+                                q += 2
+                                continue
+                            }
                             break
                         }
                         if b == 0x0A { nextLine += 1 }
@@ -192,7 +225,10 @@ public final class CSVTable {
                     var end = q
                     p = q + 1
                     // Lenient: text after the closing quote is kept (as Python's csv does).
-                    while p < n, bytes[p] != delimiter, bytes[p] != 0x0A, bytes[p] != 0x0D { p += 1; end = p }
+                    while p < n, bytes[p] != delimiter, bytes[p] != 0x0A, bytes[p] != 0x0D {
+                        p += 1
+                        end = p
+                    }
                     starts.append(start)
                     ends.append(end == q ? q : end)
                     escaped.append(hasDoubled || end != q)
@@ -207,7 +243,11 @@ public final class CSVTable {
                     closes.append(-1)
                 }
                 // After a field: a delimiter, a line end, or the end of the file.
-                if p < n, bytes[p] == delimiter { p += 1; blank = false; continue fields }
+                if p < n, bytes[p] == delimiter {
+                    p += 1
+                    blank = false
+                    continue fields
+                }
                 if p < n, bytes[p] == 0x0D { p += 1 }
                 if p < n, bytes[p] == 0x0A { p += 1 }
                 nextLine += 1
@@ -228,7 +268,8 @@ extension CSVTable {
 
     /// 1-based line of the first byte sequence that is not UTF-8.
     static func firstInvalidUTF8Line(_ data: Data) -> Int {
-        var line = 1, start = 0
+        var line = 1
+        var start = 0
         let bytes = [UInt8](data)
         for (i, b) in bytes.enumerated() where b == 10 {
             if String(bytes: bytes[start..<i], encoding: .utf8) == nil { return line }

@@ -5,14 +5,17 @@
 /// These run once per cell of a job, so they look at UTF-8 bytes and avoid Foundation.
 public enum Cell {
     /// Texts that mean "no value".
-    public static let missingMarkers: Set<String> = ["", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "<NA>", "#N/A", "#NA"]
+    public static let missingMarkers: Set<String> = [
+        "", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "null", "NULL", "None", "<NA>", "#N/A", "#NA"
+    ]
 
     /// Whether the text means a missing value (surrounding spaces ignored).
     public static func isMissing(_ text: String) -> Bool {
         let t = trimmed(text)
         guard let first = t.utf8.first else { return true }
         // Every marker starts with a letter, '#', '<' or '-'; numbers never reach the set lookup.
-        guard (first >= 65 && first <= 90) || (first >= 97 && first <= 122) || first == 35 || first == 60 || first == 45 else { return false }
+        guard (first >= 65 && first <= 90) || (first >= 97 && first <= 122) || first == 35 || first == 60 || first == 45
+        else { return false }
         return missingMarkers.contains(String(t))
     }
 

@@ -19,12 +19,14 @@ public enum JSONLines {
     public static func read(path: String) throws -> [Record] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-              let data = FileManager.default.contents(atPath: path) else {
+            let data = FileManager.default.contents(atPath: path)
+        else {
             throw TabularError(.unreadable, "no such file (or it cannot be read)", file: path)
         }
         var records: [Record] = []
         let bytes = [UInt8](data)
-        var start = 0, line = 1
+        var start = 0
+        var line = 1
         while start < bytes.count {
             var end = start
             while end < bytes.count, bytes[end] != 0x0A { end += 1 }
@@ -36,12 +38,14 @@ public enum JSONLines {
                     throw TabularError(.malformed, "invalid UTF-8", file: path, line: line)
                 }
                 let object: Any
-                do { object = try JSONSerialization.jsonObject(with: Data(slice), options: [.fragmentsAllowed]) } catch {
+                do { object = try JSONSerialization.jsonObject(with: Data(slice), options: [.fragmentsAllowed]) } catch
+                {
                     let reason = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "not valid JSON"
                     throw TabularError(.malformed, "not valid JSON: \(reason)", file: path, line: line)
                 }
                 guard let dict = object as? [String: Any] else {
-                    throw TabularError(.malformed, "expected a JSON object ({...}) on each line", file: path, line: line)
+                    throw TabularError(
+                        .malformed, "expected a JSON object ({...}) on each line", file: path, line: line)
                 }
                 records.append(Record(line: line, object: dict))
             }

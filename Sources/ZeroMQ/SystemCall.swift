@@ -3,11 +3,11 @@
 import CZeroMQ
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs one libzmq call: retries `EINTR`, returns `nil` on `EAGAIN`, throws `ZMQError` otherwise.

@@ -29,8 +29,10 @@ struct Causa: ParsableCommand {
         abstract: "Distributed causal statistics over logged recommendation data.",
         discussion: "Exit codes: 0 success, 1 run failure (cluster, timeout), 2 input error (job file, data, model).",
         version: "0.1.0",
-        subcommands: [Local.self, Coordinator.self, Worker.self, Submit.self, Embed.self, Partition.self, Simulate.self,
-                      ParseJob.self])
+        subcommands: [
+            Local.self, Coordinator.self, Worker.self, Submit.self, Embed.self, Partition.self, Simulate.self,
+            ParseJob.self
+        ])
 }
 
 /// Re-executes this process with OPENBLAS_CORETYPE set when OpenBLAS fell back to generic kernels on a CPU that
@@ -78,7 +80,9 @@ func exitCodeFor(_ error: Error) -> ExitCode {
 
 /// Runs `body`, turning errors into the exit-code contract.
 func guarded(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as ExitCode { throw e } catch let e as CleanExit { throw e } catch { throw exitCodeFor(error) }
+    do { try body() } catch let e as ExitCode { throw e } catch let e as CleanExit { throw e } catch {
+        throw exitCodeFor(error)
+    }
 }
 
 /// Set by SIGINT/SIGTERM handlers; polled by long-running loops.

@@ -12,7 +12,8 @@ struct Coordinator: ParsableCommand {
             the running job, answers its client and exits; workers keep running and join the next coordinator on the same address.
             """)
 
-    @Option(help: ArgumentHelp("ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:5555.", valueName: "tcp://HOST:PORT")) var bind: String
+    @Option(help: ArgumentHelp("ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:5555.", valueName: "tcp://HOST:PORT"))
+    var bind: String
     @Option(help: "Seconds of silence after which a worker counts as lost.") var heartbeatTimeout = 5.0
     @Option(help: "Seconds a submitted job waits for a first worker when none has joined.") var workerWait = 30.0
     @OptionGroup var common: CommonOptions
@@ -47,7 +48,8 @@ struct Worker: ParsableCommand {
     @Option(help: ArgumentHelp("The coordinator's endpoint.", valueName: "tcp://HOST:PORT")) var connect: String
     @Option(help: "A unique name for this worker (default: host:pid:nonce).") var name: String?
     @Option(help: "Seconds of coordinator silence before reconnecting (or exiting).") var coordinatorTimeout = 60.0
-    @Flag(help: "Exit when the coordinator goes silent (or the parent process ends) instead of reconnecting.") var exitOnCoordinatorLoss = false
+    @Flag(help: "Exit when the coordinator goes silent (or the parent process ends) instead of reconnecting.")
+    var exitOnCoordinatorLoss = false
     @OptionGroup var common: CommonOptions
 
     func validate() throws { try validateSeconds(coordinatorTimeout, "--coordinator-timeout") }
@@ -66,7 +68,8 @@ struct Worker: ParsableCommand {
 struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send a job to a running coordinator, wait for it, and write DIR/report.json.",
-        discussion: "Relative data paths resolve against the job file's folder; the coordinator must see the same path.")
+        discussion: "Relative data paths resolve against the job file's folder; the coordinator must see the same path."
+    )
 
     @Argument(help: ArgumentHelp("The job file (TOML).", valueName: "JOB.toml")) var job: String
     @Option(help: ArgumentHelp("The coordinator's endpoint.", valueName: "tcp://HOST:PORT")) var coordinator: String
@@ -85,9 +88,13 @@ struct Submit: ParsableCommand {
         _ = common.bootstrap()
         try guarded {
             _ = try loadJob(job)  // input errors before anything is sent
-            guard let text = try? String(contentsOfFile: job, encoding: .utf8) else { throw InputError(file: job, "cannot read the job file") }
-            switch try SubmitClient.submit(jobPath: job, jobText: text, coordinator: coordinator, timeout: timeout,
-                                           silence: silenceTimeout) {
+            guard let text = try? String(contentsOfFile: job, encoding: .utf8) else {
+                throw InputError(file: job, "cannot read the job file")
+            }
+            switch try SubmitClient.submit(
+                jobPath: job, jobText: text, coordinator: coordinator, timeout: timeout,
+                silence: silenceTimeout)
+            {
             case .report(let json, let table):
                 let path = try FitReport.write(json: json, toDirectory: out)
                 print(table, terminator: "")

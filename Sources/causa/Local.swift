@@ -7,7 +7,8 @@ import Logging
 struct Local: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a job on this machine: a coordinator and N worker processes over TCP on 127.0.0.1.",
-        discussion: "Writes DIR/report.json and prints the coefficient table. Every process started is stopped before exit.")
+        discussion:
+            "Writes DIR/report.json and prints the coefficient table. Every process started is stopped before exit.")
 
     @Option(help: ArgumentHelp("The job file (TOML).", valueName: "JOB.toml")) var job: String
     @Option(help: "Worker processes to start (1...64).") var workers = 2
@@ -27,7 +28,8 @@ struct Local: ParsableCommand {
             let prepared = try PreparedJob(job: spec, jobID: "job-1")  // input errors before any process starts
             var configuration = Cluster.Coordinator.Configuration()
             configuration.heartbeatTimeout = heartbeatTimeout
-            let coordinator = try Cluster.Coordinator(bind: "tcp://127.0.0.1:*", configuration: configuration, logger: logger)
+            let coordinator = try Cluster.Coordinator(
+                bind: "tcp://127.0.0.1:*", configuration: configuration, logger: logger)
             let processes = try spawnWorkers(endpoint: coordinator.endpoint, logger: logger)
             defer { stop(processes, coordinator: coordinator) }
             try waitForWorkers(coordinator, processes)
@@ -44,8 +46,10 @@ struct Local: ParsableCommand {
         return try (0..<workers).map { i in
             let p = Process()
             p.executableURL = URL(fileURLWithPath: executable)
-            p.arguments = ["worker", "--connect", endpoint, "--name", "local-\(i + 1)", "--exit-on-coordinator-loss",
-                           "--coordinator-timeout", "60", "--log-level", level]
+            p.arguments = [
+                "worker", "--connect", endpoint, "--name", "local-\(i + 1)", "--exit-on-coordinator-loss",
+                "--coordinator-timeout", "60", "--log-level", level
+            ]
             do { try p.run() } catch { throw RunError("cannot start worker process \(executable): \(error)") }
             return p
         }
@@ -57,7 +61,9 @@ struct Local: ParsableCommand {
             if let dead = processes.first(where: { !$0.isRunning }) {
                 throw RunError("a worker process exited during start-up (status \(dead.terminationStatus))")
             }
-            if Date() > deadline { throw RunError("only \(coordinator.workerNames.count) of \(workers) workers joined within 60 s") }
+            if Date() > deadline {
+                throw RunError("only \(coordinator.workerNames.count) of \(workers) workers joined within 60 s")
+            }
             try coordinator.processMessages(timeout: 0.2)
         }
     }
@@ -70,4 +76,3 @@ struct Local: ParsableCommand {
         for p in processes { p.waitUntilExit() }
     }
 }
-

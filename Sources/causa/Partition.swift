@@ -11,7 +11,9 @@ struct Partition: ParsableCommand {
             worker read its own shards: rows no longer pass through the coordinator (the workers must see DIR at that path).
             """)
 
-    @Option(help: ArgumentHelp("The job file (TOML) whose data, user key and shard count to use.", valueName: "JOB.toml")) var job: String
+    @Option(
+        help: ArgumentHelp("The job file (TOML) whose data, user key and shard count to use.", valueName: "JOB.toml"))
+    var job: String
     @Option(help: ArgumentHelp("Folder to create for the shards (must not exist).", valueName: "DIR")) var out: String
     @OptionGroup var common: CommonOptions
 

@@ -20,7 +20,8 @@ struct Simulate: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     var config: SimulationConfig {
-        SimulationConfig(users: users, items: items, impressionsPerUser: impressionsPerUser, positions: positions, seed: seed)
+        SimulationConfig(
+            users: users, items: items, impressionsPerUser: impressionsPerUser, positions: positions, seed: seed)
     }
 
     func validate() throws {
@@ -35,10 +36,13 @@ struct Simulate: ParsableCommand {
             try data.write(to: out)
             let clicks = data.impressions.reduce(0) { $0 + ($1.click ? 1 : 0) }
             let v = data.policyValues
-            print("wrote \(out)/{users.csv,items.csv,impressions.csv,truth.json}: \(data.users.count) users, \(data.items.count) items, "
-                  + "\(data.impressions.count) impressions, \(clicks) clicks")
-            print(String(format: "policy values (click rate at position 1): oracle %.4f, logging %.4f, uniform %.4f; %.2f s",
-                         v.oracle, v.logging, v.uniform, Date().timeIntervalSince(started)))
+            print(
+                "wrote \(out)/{users.csv,items.csv,impressions.csv,truth.json}: \(data.users.count) users, \(data.items.count) items, "
+                    + "\(data.impressions.count) impressions, \(clicks) clicks")
+            print(
+                String(
+                    format: "policy values (click rate at position 1): oracle %.4f, logging %.4f, uniform %.4f; %.2f s",
+                    v.oracle, v.logging, v.uniform, Date().timeIntervalSince(started)))
         }
     }
 }

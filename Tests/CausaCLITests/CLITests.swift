@@ -1,5 +1,5 @@
-import Foundation
 @_exported import CausaTestSupport
+import Foundation
 import XCTest
 
 /// Runs the built `causa` executable as a user would: real processes, real TCP on 127.0.0.1.
@@ -10,7 +10,7 @@ final class CLITests: XCTestCase {
         let candidates = [
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("causa"),
             Bundle.main.bundleURL.appendingPathComponent("causa"),
-            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("causa"),
+            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("causa")
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
@@ -27,22 +27,35 @@ final class CLITests: XCTestCase {
         let p = Process()
         p.executableURL = Self.executable
         p.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        let stdoutData = Box(), stderrData = Box()
+        let stdoutData = Box()
+        let stderrData = Box()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { stdoutData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async {
+            stdoutData.data = out.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
         group.enter()
-        DispatchQueue.global().async { stderrData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async {
+            stderrData.data = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning, Date() < deadline { usleep(20_000) }
-        if p.isRunning { p.terminate(); XCTFail("causa \(arguments) timed out") }
+        if p.isRunning {
+            p.terminate()
+            XCTFail("causa \(arguments) timed out")
+        }
         p.waitUntilExit()
         group.wait()
-        return Run(status: p.terminationStatus, stdout: String(decoding: stdoutData.data, as: UTF8.self), stderr: String(decoding: stderrData.data, as: UTF8.self))
+        return Run(
+            status: p.terminationStatus, stdout: String(decoding: stdoutData.data, as: UTF8.self),
+            stderr: String(decoding: stderrData.data, as: UTF8.self))
     }
 
     /// Output collected by a reader thread; read only after the thread is done (DispatchGroup.wait).
@@ -55,27 +68,29 @@ final class CLITests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 
-    func writeJob(_ name: String = "job.toml", data: String? = nil, kind: String = "logit",
-                  formula: String = "click ~ C(position) + I(item_id == 49) + I(item_id == 6)") throws -> String {
+    func writeJob(
+        _ name: String = "job.toml", data: String? = nil, kind: String = "logit",
+        formula: String = "click ~ C(position) + I(item_id == 49) + I(item_id == 6)"
+    ) throws -> String {
         let dataPath = data ?? Self.fixtures.appendingPathComponent("obd/random_10k.csv").path
         let text = """
-        [data]
-        path = "\(dataPath)"
-        format = "csv"
-        user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
+            [data]
+            path = "\(dataPath)"
+            format = "csv"
+            user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
 
-        [model]
-        kind = "\(kind)"
-        formula = "\(formula)"
+            [model]
+            kind = "\(kind)"
+            formula = "\(formula)"
 
-        [cv]
-        folds = 5
-        fold_by = "user"
+            [cv]
+            folds = 5
+            fold_by = "user"
 
-        [cluster]
-        shards = 32
+            [cluster]
+            shards = 32
 
-        """
+            """
         let path = dir.appendingPathComponent(name).path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -99,7 +114,9 @@ final class CLITests: XCTestCase {
             report["cluster"] = cluster
             reports.append(report)
         }
-        for r in reports.dropFirst() { XCTAssertEqual(NSDictionary(dictionary: r), NSDictionary(dictionary: reports[0])) }
+        for r in reports.dropFirst() {
+            XCTAssertEqual(NSDictionary(dictionary: r), NSDictionary(dictionary: reports[0]))
+        }
         let model = reports[0]["model"] as! [String: Any]
         XCTAssertEqual(model["converged"] as? Bool, true)
         XCTAssertEqual((model["coefficients"] as! [[String: Any]]).count, 5)
@@ -109,32 +126,35 @@ final class CLITests: XCTestCase {
     /// bit-identical report with 1 and 2 workers: the first run fills a fresh embedding cache, the second reads it.
     func testTextJobReportIsIdenticalForOneAndTwoWorkers() throws {
         let model = Fixtures.miniLMDirectory
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: model.appendingPathComponent("model.safetensors").path), "run scripts/fetch-model.sh")
+        try XCTSkipUnless(
+            FileManager.default.fileExists(atPath: model.appendingPathComponent("model.safetensors").path),
+            "run scripts/fetch-model.sh")
         let data = dir.appendingPathComponent("sim").path
-        XCTAssertEqual(try causa(["simulate", "--out", data, "--users", "300", "--items", "60", "--seed", "7"]).status, 0)
+        XCTAssertEqual(
+            try causa(["simulate", "--out", data, "--users", "300", "--items", "60", "--seed", "7"]).status, 0)
         let job = dir.appendingPathComponent("sim/job.toml").path
         try """
-            [data]
-            path = "impressions.csv"
-            user_key = ["user_id"]
-            [model]
-            kind = "logit"
-            formula = "click ~ C(position) + np.log(price) + affinity + user_pc1:item_pc1 + user_pc2:item_pc2 + user_pc1:item_pc2"
-            [cv]
-            folds = 3
-            fold_by = "user"
-            [cluster]
-            shards = 6
-            [text]
-            encoder = "minilm"
-            components = 4
-            users_path = "users.csv"
-            user_text = ["profile"]
-            items_path = "items.csv"
-            item_key = "item_id"
-            item_text = ["description"]
-            cache_dir = "cache"
-            """.write(toFile: job, atomically: true, encoding: .utf8)
+        [data]
+        path = "impressions.csv"
+        user_key = ["user_id"]
+        [model]
+        kind = "logit"
+        formula = "click ~ C(position) + np.log(price) + affinity + user_pc1:item_pc1 + user_pc2:item_pc2 + user_pc1:item_pc2"
+        [cv]
+        folds = 3
+        fold_by = "user"
+        [cluster]
+        shards = 6
+        [text]
+        encoder = "minilm"
+        components = 4
+        users_path = "users.csv"
+        user_text = ["profile"]
+        items_path = "items.csv"
+        item_key = "item_id"
+        item_text = ["description"]
+        cache_dir = "cache"
+        """.write(toFile: job, atomically: true, encoding: .utf8)
         var reports: [Data] = []
         for n in [1, 2] {
             let out = dir.appendingPathComponent("out\(n)").path
@@ -142,7 +162,10 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(run.status, 0, run.stderr)
             XCTAssertTrue(run.stdout.contains("user_pc1:item_pc2"), run.stdout)
             XCTAssertTrue(run.stdout.contains("text: encoder minilm:"), run.stdout)
-            var report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json"))) as! [String: Any]
+            var report =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json")))
+                as! [String: Any]
             report["timings_s"] = nil
             report["network"] = nil  // item vectors go once per worker, so bytes sent depend on the worker count
             var cluster = report["cluster"] as! [String: Any]
@@ -152,7 +175,8 @@ final class CLITests: XCTestCase {
             reports.append(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]))
         }
         XCTAssertEqual(String(decoding: reports[0], as: UTF8.self), String(decoding: reports[1], as: UTF8.self))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("sim/cache/embeddings.sqlite").path))
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: dir.appendingPathComponent("sim/cache/embeddings.sqlite").path))
         let report = try JSONSerialization.jsonObject(with: reports[0]) as! [String: Any]
         let text = report["text"] as! [String: Any]
         XCTAssertEqual(text["users_with_text"] as? Int, 300)
@@ -166,7 +190,8 @@ final class CLITests: XCTestCase {
         let data = Self.fixtures.appendingPathComponent("reference/sem/sem_feedback_n5000.csv").path
         func job(_ syntax: String) throws -> String {
             let path = dir.appendingPathComponent("sem-\(UUID().uuidString).toml").path
-            try "[data]\npath = \"\(data)\"\n[model]\nkind = \"sem\"\nsyntax = \"\"\"\n\(syntax)\n\"\"\"\n[cluster]\nshards = 12\n"
+            try
+                "[data]\npath = \"\(data)\"\n[model]\nkind = \"sem\"\nsyntax = \"\"\"\n\(syntax)\n\"\"\"\n[cluster]\nshards = 12\n"
                 .write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
@@ -177,20 +202,28 @@ final class CLITests: XCTestCase {
             let run = try causa(["local", "--job", good, "--workers", "\(n)", "--out", out])
             XCTAssertEqual(run.status, 0, run.stderr)
             XCTAssertTrue(run.stdout.contains("spectral radius of B"), run.stdout)
-            var report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json"))) as! [String: Any]
+            var report =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json")))
+                as! [String: Any]
             report["timings_s"] = nil
             var cluster = report["cluster"] as! [String: Any]
             cluster["workers"] = nil
             report["cluster"] = cluster
             XCTAssertNotNil(report["sem"])
-            reports.append(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+            reports.append(
+                String(
+                    decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self)
+            )
         }
         XCTAssertEqual(reports[0], reports[1])
         let bad = try job("Y ~ X1 + X2\nX1 ~ Y\nX2 ~ Y")
         let out = dir.appendingPathComponent("bad").path
         let run = try causa(["local", "--job", bad, "--workers", "1", "--out", out])
         XCTAssertEqual(run.status, 2, run.stderr)
-        XCTAssertTrue(run.stderr.contains("\(bad):6:1: model.syntax: equation Y (line 1, column 1) is not identified"), run.stderr)
+        XCTAssertTrue(
+            run.stderr.contains("\(bad):6:1: model.syntax: equation Y (line 1, column 1) is not identified"), run.stderr
+        )
         XCTAssertTrue(run.stderr.contains("add an instrument"), run.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/report.json"))
     }
@@ -206,9 +239,12 @@ final class CLITests: XCTestCase {
         try (lines.joined(separator: "\n") + "\n").write(toFile: badData, atomically: true, encoding: .utf8)
         let cases: [(String, String, String)] = [
             (try writeJob("a.toml", data: dir.appendingPathComponent("none.csv").path), "none.csv", "no such file"),
-            (try writeJob("b.toml", data: badData, kind: "ols", formula: "click ~ position"), "bad.csv:4:3", "'third' is not a number"),
+            (
+                try writeJob("b.toml", data: badData, kind: "ols", formula: "click ~ position"), "bad.csv:4:3",
+                "'third' is not a number"
+            ),
             (try writeJob("c.toml", formula: "click ~ C(position) +"), "c.toml:8:", "formula ends"),
-            (try writeJob("d.toml", formula: "click ~ nosuch"), "d.toml:8:20", "unknown column 'nosuch'"),
+            (try writeJob("d.toml", formula: "click ~ nosuch"), "d.toml:8:20", "unknown column 'nosuch'")
         ]
         for (job, place, text) in cases {
             let out = dir.appendingPathComponent("out-\(UUID().uuidString)")
@@ -229,13 +265,19 @@ final class CLITests: XCTestCase {
         let pipe = Pipe()
         coordinator.standardOutput = pipe
         try coordinator.run()
-        defer { coordinator.terminate(); coordinator.waitUntilExit() }
+        defer {
+            coordinator.terminate()
+            coordinator.waitUntilExit()
+        }
         // The first line says where it listens.
         var buffer = Data()
         let deadline = Date().addingTimeInterval(20)
-        while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline { buffer.append(pipe.fileHandleForReading.availableData) }
+        while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline {
+            buffer.append(pipe.fileHandleForReading.availableData)
+        }
         let line = String(decoding: buffer, as: UTF8.self)
-        let endpoint = try XCTUnwrap(line.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        let endpoint = try XCTUnwrap(
+            line.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
         XCTAssertTrue(endpoint.hasPrefix("tcp://127.0.0.1:"), line)
         var workers: [Process] = []
         for i in 0..<2 {
@@ -245,20 +287,34 @@ final class CLITests: XCTestCase {
             try w.run()
             workers.append(w)
         }
-        defer { for w in workers { w.terminate(); w.waitUntilExit() } }
+        defer {
+            for w in workers {
+                w.terminate()
+                w.waitUntilExit()
+            }
+        }
         let out = dir.appendingPathComponent("submitted").path
         let run = try causa(["submit", try writeJob(), "--coordinator", endpoint, "--out", out])
         XCTAssertEqual(run.status, 0, run.stderr)
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json"))) as! [String: Any]
+        let report =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("report.json")))
+            as! [String: Any]
         XCTAssertEqual((report["data"] as! [String: Any])["rows"] as? Int, 10_000)
-        let bad = try causa(["submit", try writeJob("bad.toml", formula: "click ~ nosuch"), "--coordinator", endpoint, "--out", out + "-bad"])
+        let bad = try causa([
+            "submit", try writeJob("bad.toml", formula: "click ~ nosuch"), "--coordinator", endpoint, "--out",
+            out + "-bad"
+        ])
         XCTAssertEqual(bad.status, 2, bad.stderr)
     }
 
     /// Three "hosts" (network namespaces joined by a bridge): the coordinator and two workers talk over veth pairs.
     /// Needs root and iproute2 (CI has both); skipped elsewhere.
     func testClusterAcrossNetworkNamespaces() throws {
-        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip") else {
+        guard getuid() == 0,
+            FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip")
+                || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
+        else {
             throw XCTSkip("needs root and iproute2 for network namespaces")
         }
         let probe = Process()
@@ -284,17 +340,26 @@ final class CLITests: XCTestCase {
         let local = dir.appendingPathComponent("local").path
         XCTAssertEqual(try causa(["local", "--job", job, "--workers", "1", "--out", local]).status, 0)
         func model(_ folder: String) throws -> NSDictionary {
-            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent("report.json"))) as! [String: Any]
-            return NSDictionary(dictionary: ["model": report["model"]!, "cv": report["cv"]!, "network": report["network"]!])
+            let report =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent("report.json")))
+                as! [String: Any]
+            return NSDictionary(dictionary: [
+                "model": report["model"]!, "cv": report["cv"]!, "network": report["network"]!
+            ])
         }
         XCTAssertEqual(try model(out), try model(local))
     }
 
     /// `causa embed` against sentence-transformers' vectors (parity.json), through the cache, and with bad input.
     func testEmbedMatchesReferenceAndUsesTheCache() throws {
-        struct Case: Decodable { let text: String; let embedding: [Float] }
+        struct Case: Decodable {
+            let text: String
+            let embedding: [Float]
+        }
         struct Parity: Decodable { let cases: [Case] }
-        let parity = try JSONDecoder().decode(Parity.self, from: Data(contentsOf: Self.fixtures.appendingPathComponent("minilm/parity.json")))
+        let parity = try JSONDecoder().decode(
+            Parity.self, from: Data(contentsOf: Self.fixtures.appendingPathComponent("minilm/parity.json")))
         // Empty, whitespace-only, short and long texts (a debug build is slow: keep the set small).
         let chosen = [0, 1, 2, 5, 10, 13, 27, 28]
         var lines = ""
@@ -305,24 +370,31 @@ final class CLITests: XCTestCase {
         let input = dir.appendingPathComponent("texts.jsonl")
         try lines.write(to: input, atomically: true, encoding: .utf8)
         let cache = dir.appendingPathComponent("cache").path
-        let out1 = dir.appendingPathComponent("v1.jsonl").path, out2 = dir.appendingPathComponent("v2.jsonl").path
+        let out1 = dir.appendingPathComponent("v1.jsonl").path
+        let out2 = dir.appendingPathComponent("v2.jsonl").path
         let first = try causa(["embed", "--encoder", "minilm", "--in", input.path, "--out", out1, "--cache-dir", cache])
         XCTAssertEqual(first.status, 0, first.stderr)
         let rows = try String(contentsOfFile: out1, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(rows.count, chosen.count)
         for (n, row) in rows.enumerated() {
             let object = try JSONSerialization.jsonObject(with: Data(row.utf8)) as! [String: Any]
-            if n % 2 == 0 { XCTAssertEqual(object["id"] as? String, "t\(chosen[n])") } else { XCTAssertEqual(object["id"] as? Int, chosen[n]) }
+            if n % 2 == 0 {
+                XCTAssertEqual(object["id"] as? String, "t\(chosen[n])")
+            } else {
+                XCTAssertEqual(object["id"] as? Int, chosen[n])
+            }
             let v = (object["embedding"] as! [NSNumber]).map(\.floatValue)
             XCTAssertEqual(v.count, 384)
             XCTAssertEqual(v.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1, accuracy: 1e-5)
             let worst = zip(v, parity.cases[chosen[n]].embedding).map { abs($0 - $1) }.max()!
             XCTAssertLessThanOrEqual(worst, 1e-4, "text \(chosen[n])")
         }
-        let second = try causa(["embed", "--encoder", "minilm", "--in", input.path, "--out", out2, "--cache-dir", cache])
+        let second = try causa(["embed", "--encoder", "minilm", "--in", input.path, "--out", out2, "--cache-dir", cache]
+        )
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertTrue(second.stderr.contains("\(chosen.count) hits, 0 misses"), second.stderr)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out2)), try Data(contentsOf: URL(fileURLWithPath: out1)))
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: out2)), try Data(contentsOf: URL(fileURLWithPath: out1)))
         // Invalid UTF-8 on line 2: exit 2, the line named, no output written.
         var bad = Data("{\"id\": 1, \"text\": \"fine\"}\n{\"id\": 2, \"text\": \"".utf8)
         bad.append(contentsOf: [0xC3, 0x28])
@@ -339,7 +411,9 @@ final class CLITests: XCTestCase {
     func testHelpListsTheCommands() throws {
         let run = try causa(["--help"])
         XCTAssertEqual(run.status, 0)
-        for command in ["local", "coordinator", "worker", "submit"] { XCTAssertTrue(run.stdout.contains(command), run.stdout) }
+        for command in ["local", "coordinator", "worker", "submit"] {
+            XCTAssertTrue(run.stdout.contains(command), run.stdout)
+        }
     }
 
     /// `causa simulate` writes its four files (byte-identical for the same arguments); a bad size exits 2 naming the flag.
@@ -354,16 +428,25 @@ final class CLITests: XCTestCase {
         let lines = try String(contentsOfFile: out + "/impressions.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 1 + 50 * 20)
         XCTAssertTrue(lines[0].hasPrefix("user_id,slate_id,timestamp,item_id,position,"), String(lines[0]))
-        let truth = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/truth.json"))) as! [String: Any]
+        let truth =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/truth.json")))
+            as! [String: Any]
         XCTAssertEqual((truth["click_probability_position1"] as! [[Double]]).count, 50)
         let again = dir.appendingPathComponent("sim2").path
-        XCTAssertEqual(try causa(["simulate", "--out", again, "--users", "50", "--items", "20", "--seed", "7"]).status, 0)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: again + "/impressions.csv")), try Data(contentsOf: URL(fileURLWithPath: out + "/impressions.csv")))
-        let bad = try causa(["simulate", "--out", dir.appendingPathComponent("bad").path, "--users", "0", "--items", "20", "--seed", "7"])
+        XCTAssertEqual(
+            try causa(["simulate", "--out", again, "--users", "50", "--items", "20", "--seed", "7"]).status, 0)
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: again + "/impressions.csv")),
+            try Data(contentsOf: URL(fileURLWithPath: out + "/impressions.csv")))
+        let bad = try causa([
+            "simulate", "--out", dir.appendingPathComponent("bad").path, "--users", "0", "--items", "20", "--seed", "7"
+        ])
         XCTAssertEqual(bad.status, 2, bad.stderr)
         XCTAssertTrue(bad.stderr.contains("--users"), bad.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad").path))
-        let fewItems = try causa(["simulate", "--out", dir.appendingPathComponent("bad").path, "--users", "5", "--items", "2", "--seed", "1"])
+        let fewItems = try causa([
+            "simulate", "--out", dir.appendingPathComponent("bad").path, "--users", "5", "--items", "2", "--seed", "1"
+        ])
         XCTAssertEqual(fewItems.status, 2, fewItems.stderr)
         XCTAssertTrue(fewItems.stderr.contains("--positions"), fewItems.stderr)
     }

@@ -29,7 +29,7 @@ extension CLITests {
             ("field-no-items", "data", false, 2, ["u1", "u2", "u3", "u4"], [1, 2]),
             ("field-items-few-users", "file", true, 8, ["u1", "u2", "u3", "u1", "u2", "u3"], [1, 3, 4]),
             ("items-only", "none", true, 8, ["u1", "u2", "u3", "u4"], [1, 4]),
-            ("more-workers-than-shards", "data", true, 2, ["u1", "u2", "u3", "u4", "u5"], [1, 3]),
+            ("more-workers-than-shards", "data", true, 2, ["u1", "u2", "u3", "u4", "u5"], [1, 3])
         ]
         for (name, users, items, shards, rows, workerCounts) in cases {
             let job = try writeTextJob(name, users: users, items: items, shards: shards, rowUsers: rows)
@@ -51,7 +51,7 @@ extension CLITests {
     func testMalformedTableHeadersAreInputErrors() throws {
         let variants: [(String, Int)] = [
             ("[[[model]]", 3), ("[[[1]]]", 3), ("[[[a]]]", 3), ("[[[]]", 3), ("[[=", 3), ("[model]]", 8),
-            ("[[model]", 8),
+            ("[[model]", 8)
         ]
         for (header, column) in variants {
             let job = dir.appendingPathComponent("h.toml").path
@@ -64,7 +64,7 @@ extension CLITests {
         for arguments in [
             ["local", "--job", field, "--out", dir.path + "/o"],
             ["submit", field, "--coordinator", "tcp://127.0.0.1:9", "--out", dir.path + "/o"],
-            ["partition", "--job", field, "--out", dir.path + "/p"],
+            ["partition", "--job", field, "--out", dir.path + "/p"]
         ] {
             let run = try causa(arguments)
             XCTAssertEqual(run.status, 2, "\(arguments[0]): \(run.stderr)")
@@ -83,7 +83,7 @@ extension CLITests {
             ["submit", "j.toml", "--coordinator", "tcp://127.0.0.1:9", "--out", "o", "--silence-timeout", "nan"],
             ["coordinator", "--bind", "tcp://127.0.0.1:*", "--heartbeat-timeout", "inf"],
             ["worker", "--connect", "tcp://127.0.0.1:9", "--coordinator-timeout=-1"],
-            ["local", "--job", "j.toml", "--out", "o", "--heartbeat-timeout", "1e19"],
+            ["local", "--job", "j.toml", "--out", "o", "--heartbeat-timeout", "1e19"]
         ] {
             let run = try causa(arguments)
             XCTAssertEqual(run.status, 2, "\(arguments): \(run.stderr)")
@@ -139,10 +139,14 @@ extension CLITests {
         let field = Self.fixtures.appendingPathComponent("cases/C22_bad_table_header.toml").path
         // A formula nested 20,000 levels deep overflowed the parser's stack (SIGSEGV); a NUL escape cut the formula.
         let depth = 20_000
-        let nested = try writeJob("nested.toml", kind: "ols",
-                                  formula: "click ~ " + String(repeating: "(", count: depth) + "position" + String(repeating: ")", count: depth))
+        let nested = try writeJob(
+            "nested.toml", kind: "ols",
+            formula: "click ~ " + String(repeating: "(", count: depth) + "position"
+                + String(repeating: ")", count: depth))
         let nul = try writeJob("nul.toml", kind: "ols", formula: "click ~ 1\\u0000 + position")
-        for (job, status) in [(noItems, Int32(0)), (field, 2), (nested, 2), (fewUsers, 0), (nul, 2), (try writeJob(), 0)] {
+        for (job, status) in [
+            (noItems, Int32(0)), (field, 2), (nested, 2), (fewUsers, 0), (nul, 2), (try writeJob(), 0)
+        ] {
             let out = dir.appendingPathComponent("served-\(UUID().uuidString)").path
             let run = try causa(["submit", job, "--coordinator", endpoint, "--out", out])
             XCTAssertEqual(run.status, status, "\(job): \(run.stderr)")
@@ -158,7 +162,7 @@ extension CLITests {
         let submit = Process()
         submit.executableURL = Self.executable
         submit.arguments = [
-            "submit", try writeJob(), "--coordinator", endpoint, "--out", dir.appendingPathComponent("never").path,
+            "submit", try writeJob(), "--coordinator", endpoint, "--out", dir.appendingPathComponent("never").path
         ]
         let err = Pipe()
         submit.standardError = err
@@ -180,7 +184,7 @@ extension CLITests {
         // No coordinator at all: the same message kind, also within 10 s.
         let started = Date()
         let none = try causa([
-            "submit", try writeJob(), "--coordinator", endpoint, "--out", dir.appendingPathComponent("never").path,
+            "submit", try writeJob(), "--coordinator", endpoint, "--out", dir.appendingPathComponent("never").path
         ])
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
         XCTAssertEqual(none.status, 1, none.stderr)

@@ -49,9 +49,9 @@ final class JobParserFuzzTests: XCTestCase {
         \"\"\"
         """,
         "a = [\n  [1, 2],\n  [\"x\", 'y'],\n]\nb = { c = 1, d.e = \"f\" }\n"
-        + "[[t]]\n[t.\"q r\"]\nx = 1e3\ny = -inf\nz = 0x1F\nw = 1979-05-27T07:32:00Z\n",
+            + "[[t]]\n[t.\"q r\"]\nx = 1e3\ny = -inf\nz = 0x1F\nw = 1979-05-27T07:32:00Z\n",
         "[[[model]]\n[[[1]]]\n[[[a]]]\n[[[]]\n[[=\n[model]]\n[[model]\n",
-        "s = '''\n[[[x]]\n'''\nt = \"\"\"\\\n  a\\\"\"\"\n",
+        "s = '''\n[[[x]]\n'''\nt = \"\"\"\\\n  a\\\"\"\"\n"
     ]
 
     static let tokens = [
@@ -60,7 +60,7 @@ final class JobParserFuzzTests: XCTestCase {
         "a", "1", "-", "_", "+", "e", "inf", "nan", ":", "T", "Z", "0x", "\r\n", "é", "\u{7F}", "\u{1}", "𝔘", "\\u",
         "\\U0001",
         "1979-05-27", "07:32:00", "true", "[model]", "[[model]]", "\"\"", "''", "=\n", "[a.b.c]", "{}", "[]",
-        "\u{FEFF}",
+        "\u{FEFF}"
     ]
 
     /// One mutated job text: 1 to 4 edits of a seed (insert a token, delete or duplicate a span, cut the text, swap
@@ -140,7 +140,7 @@ final class JobParserFuzzTests: XCTestCase {
                 }
                 return XCTFail(
                     "parse-job ended with status \(batch.status)\(batch.signalled ? " (signal)" : "")"
-                    + " after \(batch.lines.count) of \(texts.count) texts; "
+                        + " after \(batch.lines.count) of \(texts.count) texts; "
                         + "first crashing text: \(culprit.map { String(reflecting: $0) } ?? "none alone")")
             }
             parsed += batch.lines.filter { $0 == "ok" }.count
@@ -152,7 +152,7 @@ final class JobParserFuzzTests: XCTestCase {
         XCTAssertGreaterThan(refused, 100)
         print(
             "fuzz: \(batches * 200) texts in \(batches) processes, \(parsed) parsed, \(refused)"
-            + " refused, \(Int(Date().timeIntervalSince(started))) s"
+                + " refused, \(Int(Date().timeIntervalSince(started))) s"
         )
     }
 

@@ -8,7 +8,7 @@ final class OffPolicyIdentityTests: XCTestCase {
         let rows = [
             [OffPolicyRow(reward: 1, propensity: 0.2, target: 0.5, directMethod: 0.3, predictedLogged: 0.25)],
             [OffPolicyRow(reward: 0, propensity: 0.4, target: 0.1)],
-            [OffPolicyRow(reward: 1, propensity: 0.05, target: 0.9, directMethod: -0.0)],
+            [OffPolicyRow(reward: 1, propensity: 0.05, target: 0.9, directMethod: -0.0)]
         ]
         let x = OffPolicyStatistic(rows: rows, rule: WeightRule(clip: 10), switchThreshold: 5)
         XCTAssertEqual(x.count, 3)

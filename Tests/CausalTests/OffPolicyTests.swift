@@ -1,7 +1,7 @@
+import CausaTestSupport
 import Causal
 import Foundation
 import Tabular
-import CausaTestSupport
 import XCTest
 
 /// The off-policy estimators against the field cases' independently computed values (shared/cases C11, C27, C28,
@@ -20,12 +20,16 @@ final class OffPolicyTests: XCTestCase {
     func number(_ row: [String: String], _ key: String) -> Double { Double(row[key]!)! }
 
     /// The statistic of `rows` split by their `shard` column, merged in shard order.
-    func sharded(_ rows: [[String: String]], _ make: ([String: String]) -> [OffPolicyRow], rule: WeightRule = .init(),
-                 tau: Double = 1) -> OffPolicyStatistic {
+    func sharded(
+        _ rows: [[String: String]], _ make: ([String: String]) -> [OffPolicyRow], rule: WeightRule = .init(),
+        tau: Double = 1
+    ) -> OffPolicyStatistic {
         let shards = Array(Set(rows.map { $0["shard"] ?? "A" })).sorted()
         var total = OffPolicyStatistic(policies: make(rows[0]).count)
         for s in shards {
-            total.merge(OffPolicyStatistic(rows: rows.filter { ($0["shard"] ?? "A") == s }.map(make), rule: rule, switchThreshold: tau))
+            total.merge(
+                OffPolicyStatistic(
+                    rows: rows.filter { ($0["shard"] ?? "A") == s }.map(make), rule: rule, switchThreshold: tau))
         }
         return total
     }
@@ -39,8 +43,13 @@ final class OffPolicyTests: XCTestCase {
     /// propensities (0, a log-probability, 1.2) are each refused with the reason.
     func testC11TinyAndInvalidPropensities() throws {
         let rows = try table("C11_propensities.csv")
-        let make: ([String: String]) -> [OffPolicyRow] = { [OffPolicyRow(reward: self.number($0, "reward"),
-            propensity: self.number($0, "pscore_logged_action"), target: self.number($0, "pi_e_logged_action"))] }
+        let make: ([String: String]) -> [OffPolicyRow] = {
+            [
+                OffPolicyRow(
+                    reward: self.number($0, "reward"),
+                    propensity: self.number($0, "pscore_logged_action"), target: self.number($0, "pi_e_logged_action"))
+            ]
+        }
         let plain = sharded(rows, make)
         XCTAssertEqual(plain.maxWeight, [1000])
         close(plain.estimate(.ipw, policy: 0)?.estimate, 250.5, 1e-12, "IPW")
@@ -51,7 +60,10 @@ final class OffPolicyTests: XCTestCase {
         XCTAssertEqual(clipped.estimate(.ipw, policy: 0)?.clippedRows, 1)
         let bad = try table("C11_bad_propensities.csv").map { number($0, "pscore_logged_action") }
         XCTAssertNil(LoggedPropensity.problem(bad[0]))
-        for p in bad.dropFirst() { XCTAssertTrue(LoggedPropensity.problem(p)?.hasPrefix("logged propensity must be in (0, 1]") ?? false, "\(p)") }
+        for p in bad.dropFirst() {
+            XCTAssertTrue(
+                LoggedPropensity.problem(p)?.hasPrefix("logged propensity must be in (0, 1]") ?? false, "\(p)")
+        }
         XCTAssertTrue(LoggedPropensity.problem(-0.693)!.contains("log-probability"))
         XCTAssertNotNil(LoggedPropensity.problem(.nan))
     }
@@ -60,16 +72,29 @@ final class OffPolicyTests: XCTestCase {
     /// 1.6; IPW 1.166667 (SE 0.571353), SNIPS 0.538462; the one-round case 1.95.
     func testC27ItemIdsNotPositions() throws {
         let rows = try table("C27_item_ids.csv")
-        let stat = sharded(rows, { r in [OffPolicyRow(reward: self.number(r, "reward"), propensity: self.number(r, "p_logged"),
-                                                       target: self.number(r, "pi_\(r["logged_item"]!)"))] })
+        let stat = sharded(
+            rows,
+            { r in
+                [
+                    OffPolicyRow(
+                        reward: self.number(r, "reward"), propensity: self.number(r, "p_logged"),
+                        target: self.number(r, "pi_\(r["logged_item"]!)"))
+                ]
+            })
         close(stat.estimate(.ipw, policy: 0)?.estimate, 1.166667, 1e-6, "IPW")
         close(stat.estimate(.ipw, policy: 0)?.standardError, 0.571353, 1e-6, "IPW SE")
         close(stat.estimate(.snips, policy: 0)?.estimate, 0.538462, 1e-6, "SNIPS")
         XCTAssertEqual(stat.maxWeight, [3.2])
         let one = try table("C27_one_round.csv")[0]
-        let single = OffPolicyStatistic(rows: [[OffPolicyRow(reward: number(one, "reward"), propensity: number(one, "p_logged"),
-                                                             target: number(one, "pi_\(one["logged_action"]!)"))]],
-                                        rule: .init(), switchThreshold: 1)
+        let single = OffPolicyStatistic(
+            rows: [
+                [
+                    OffPolicyRow(
+                        reward: number(one, "reward"), propensity: number(one, "p_logged"),
+                        target: number(one, "pi_\(one["logged_action"]!)"))
+                ]
+            ],
+            rule: .init(), switchThreshold: 1)
         close(single.estimate(.ipw, policy: 0)?.estimate, 1.95, 1e-12, "one round")
     }
 
@@ -78,8 +103,13 @@ final class OffPolicyTests: XCTestCase {
     /// touched. Without the floor: IPW 9.843750 (SE 9.311684), SNIPS 0.738858.
     func testC28OneClippingRuleForEstimateIntervalAndShards() throws {
         let rows = try table("C28_clipping.csv")
-        let make: ([String: String]) -> [OffPolicyRow] = { [OffPolicyRow(reward: self.number($0, "reward"),
-            propensity: self.number($0, "p_logged"), target: self.number($0, "pi_e_logged"))] }
+        let make: ([String: String]) -> [OffPolicyRow] = {
+            [
+                OffPolicyRow(
+                    reward: self.number($0, "reward"),
+                    propensity: self.number($0, "p_logged"), target: self.number($0, "pi_e_logged"))
+            ]
+        }
         let floored = sharded(rows, make, rule: WeightRule(propensityFloor: 0.02))
         let ipw = floored.estimate(.ipw, policy: 0)!
         close(ipw.estimate, 2.343750, 1e-12, "IPW")
@@ -107,8 +137,11 @@ final class OffPolicyTests: XCTestCase {
         let make: ([String: String]) -> [OffPolicyRow] = { r in
             let a = r["logged_item"]!
             let dm = items.map { self.number(r, "pi_e_\($0)") * self.number(r, "qhat_\($0)") }.reduce(0, +)
-            return [OffPolicyRow(reward: self.number(r, "reward"), propensity: self.number(r, "p_logged"),
-                                 target: self.number(r, "pi_e_\(a)"), directMethod: dm, predictedLogged: self.number(r, "qhat_\(a)"))]
+            return [
+                OffPolicyRow(
+                    reward: self.number(r, "reward"), propensity: self.number(r, "p_logged"),
+                    target: self.number(r, "pi_e_\(a)"), directMethod: dm, predictedLogged: self.number(r, "qhat_\(a)"))
+            ]
         }
         let two = sharded(rows, make, tau: 2)
         close(two.estimate(.dm, policy: 0)?.estimate, 0.418125, 1e-12, "DM")
@@ -124,7 +157,8 @@ final class OffPolicyTests: XCTestCase {
         close(s.ciHigh, 0.746079, 1e-6, "switch-DR CI high")
         XCTAssertEqual(two.switchedRows, [3])
         // Shard sums of the τ = 2 terms: A 1.22, B 1.925.
-        let a = OffPolicyStatistic(rows: rows.filter { $0["shard"] == "A" }.map(make), rule: .init(), switchThreshold: 2)
+        let a = OffPolicyStatistic(
+            rows: rows.filter { $0["shard"] == "A" }.map(make), rule: .init(), switchThreshold: 2)
         close(a.estimate(.switchDR, policy: 0).map { $0.estimate * 4 }, 1.22, 1e-12, "shard A sum")
         let infinite = sharded(rows, make, tau: .infinity)
         XCTAssertEqual(infinite.estimate(.switchDR, policy: 0)?.estimate, infinite.estimate(.dr, policy: 0)?.estimate)
@@ -135,13 +169,22 @@ final class OffPolicyTests: XCTestCase {
     /// C31: positions are context; the target's probability is of the logged item in the logged slot: 7 of 12 match,
     /// IPW per impression 1.928658, SNIPS 0.685880.
     func testC31PositionsAsContext() throws {
-        let targets = Dictionary(uniqueKeysWithValues: try table("C31_target_top2.csv").map { ($0["context"]!, [$0["slot1_item"]!, $0["slot2_item"]!]) })
+        let targets = Dictionary(
+            uniqueKeysWithValues: try table("C31_target_top2.csv").map {
+                ($0["context"]!, [$0["slot1_item"]!, $0["slot2_item"]!])
+            })
         let rows = try table("C31_impressions.csv")
-        let stat = sharded(rows, { r in
-            let slot = Int(r["slot"]!)!
-            let target = targets[r["context"]!]![slot - 1] == r["item"]! ? 1.0 : 0.0
-            return [OffPolicyRow(reward: self.number(r, "reward"), propensity: self.number(r, "pscore_item_at_slot"), target: target)]
-        })
+        let stat = sharded(
+            rows,
+            { r in
+                let slot = Int(r["slot"]!)!
+                let target = targets[r["context"]!]![slot - 1] == r["item"]! ? 1.0 : 0.0
+                return [
+                    OffPolicyRow(
+                        reward: self.number(r, "reward"), propensity: self.number(r, "pscore_item_at_slot"),
+                        target: target)
+                ]
+            })
         close(stat.estimate(.ipw, policy: 0)?.estimate, 1.928658, 1e-6, "IPW per impression")
         close(stat.estimate(.snips, policy: 0)?.estimate, 0.685880, 1e-6, "SNIPS")
     }
@@ -154,16 +197,21 @@ final class OffPolicyTests: XCTestCase {
         let rows = try table("C32_dr_three_items.csv")
         let items = ["101", "102", "103"]
         let policies: [[Double]] = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.2, 0.5, 0.3]]
-        let stat = sharded(rows, { r in
-            let a = items.firstIndex(of: r["logged_item"]!)!
-            let q = items.map { self.number(r, "qhat_\($0)") }
-            let p = self.number(r, "p_\(items[a])")
-            return policies.map { pi in
-                OffPolicyRow(reward: self.number(r, "reward"), propensity: p, target: pi[a],
-                             directMethod: zip(pi, q).map(*).reduce(0, +), predictedLogged: q[a])
-            }
-        })
-        for (k, (value, se)) in [(0.611111, 0.326788), (0.624074, 0.301195), (0.266667, 0.338296), (0.514259, 0.189468)].enumerated() {
+        let stat = sharded(
+            rows,
+            { r in
+                let a = items.firstIndex(of: r["logged_item"]!)!
+                let q = items.map { self.number(r, "qhat_\($0)") }
+                let p = self.number(r, "p_\(items[a])")
+                return policies.map { pi in
+                    OffPolicyRow(
+                        reward: self.number(r, "reward"), propensity: p, target: pi[a],
+                        directMethod: zip(pi, q).map(*).reduce(0, +), predictedLogged: q[a])
+                }
+            })
+        for (k, (value, se)) in [(0.611111, 0.326788), (0.624074, 0.301195), (0.266667, 0.338296), (0.514259, 0.189468)]
+            .enumerated()
+        {
             close(stat.estimate(.dr, policy: k)?.estimate, value, 1e-6, "DR policy \(k)")
             close(stat.estimate(.dr, policy: k)?.standardError, se, 1e-6, "DR SE policy \(k)")
         }
@@ -183,7 +231,13 @@ final class OffPolicyTests: XCTestCase {
     func testC40PartialsOfOneJobOnly() throws {
         let rows = try table("C40_two_jobs.csv")
         func make(_ column: String) -> ([String: String]) -> [OffPolicyRow] {
-            { [OffPolicyRow(reward: self.number($0, "reward"), propensity: self.number($0, "p_logged"), target: self.number($0, column))] }
+            {
+                [
+                    OffPolicyRow(
+                        reward: self.number($0, "reward"), propensity: self.number($0, "p_logged"),
+                        target: self.number($0, column))
+                ]
+            }
         }
         let job2 = sharded(rows, make("pi_e_job2"))
         let e = job2.estimate(.ipw, policy: 0)!
@@ -199,7 +253,9 @@ final class OffPolicyTests: XCTestCase {
         close(job1.estimate(.snips, policy: 0)?.estimate, 0.923611, 1e-6, "job 1 SNIPS")
         // What a stale reply would do: recognised, so that the keyed protocol's tests can tell it apart.
         var both = job2
-        both.merge(OffPolicyStatistic(rows: rows.filter { $0["shard"] == "B" }.map(make("pi_e_job1")), rule: .init(), switchThreshold: 1))
+        both.merge(
+            OffPolicyStatistic(
+                rows: rows.filter { $0["shard"] == "B" }.map(make("pi_e_job1")), rule: .init(), switchThreshold: 1))
         XCTAssertEqual(both.count, 12)
         close(both.estimate(.snips, policy: 0)?.estimate, 0.733436, 1e-6, "the wrong value")
     }
@@ -209,10 +265,16 @@ final class OffPolicyTests: XCTestCase {
     /// logged items 1, 2, 3, 4, 2 are 1, 0, 1, 0, 1, so MIPS = (1.2 + 0 + 0.8 + 0 + 1.2) / 5 = 0.64, where IPW
     /// (weights 2, 0.4, 1.2, 0.4, 0.4) gives 3.6 / 5 = 0.72.
     func testMIPSByHand() {
-        let target = [0.5, 0.1, 0.3, 0.1], cluster = [0, 0, 1, 1], clusterTarget = [0.6, 0.4]
+        let target = [0.5, 0.1, 0.3, 0.1]
+        let cluster = [0, 0, 1, 1]
+        let clusterTarget = [0.6, 0.4]
         let logged = [(0, 1.0), (1, 0.0), (2, 1.0), (3, 0.0), (1, 1.0)]
         let rows = logged.map { a, r in
-            [OffPolicyRow(reward: r, propensity: 0.25, target: target[a], clusterTarget: clusterTarget[cluster[a]], clusterPropensity: 0.5)]
+            [
+                OffPolicyRow(
+                    reward: r, propensity: 0.25, target: target[a], clusterTarget: clusterTarget[cluster[a]],
+                    clusterPropensity: 0.5)
+            ]
         }
         let stat = OffPolicyStatistic(rows: rows, rule: .init(), switchThreshold: 1)
         close(stat.estimate(.mips, policy: 0)?.estimate, 0.64, 1e-15, "MIPS")

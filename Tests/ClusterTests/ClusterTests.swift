@@ -1,6 +1,6 @@
+@_exported import CausaTestSupport
 import Foundation
 import Logging
-@_exported import CausaTestSupport
 import XCTest
 import ZeroMQ
 
@@ -18,7 +18,8 @@ final class WorkerThreads {
             var configuration = Cluster.Worker.Configuration()
             configuration.exitOnCoordinatorLoss = true
             configuration.coordinatorTimeout = 5
-            let worker = try Cluster.Worker(connect: endpoint, name: "\(prefix)\(i)", configuration: configuration, logger: quiet)
+            let worker = try Cluster.Worker(
+                connect: endpoint, name: "\(prefix)\(i)", configuration: configuration, logger: quiet)
             let t = Thread { try? worker.run() }
             threads.append(t)
             t.start()
@@ -32,30 +33,34 @@ final class WorkerThreads {
 
 func job(kind: String, formula: String, folds: Int = 5, foldBy: String = "row", shards: Int = 24) throws -> JobSpec {
     let text = """
-    [data]
-    path = "\(fixtures.appendingPathComponent("obd/random_10k.csv").path)"
-    user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
-    [model]
-    kind = "\(kind)"
-    formula = '\(formula)'
-    [cv]
-    folds = \(folds)
-    fold_by = "\(foldBy)"
-    [cluster]
-    shards = \(shards)
-    """
+        [data]
+        path = "\(fixtures.appendingPathComponent("obd/random_10k.csv").path)"
+        user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
+        [model]
+        kind = "\(kind)"
+        formula = '\(formula)'
+        [cv]
+        folds = \(folds)
+        fold_by = "\(foldBy)"
+        [cluster]
+        shards = \(shards)
+        """
     return try JobSpec.parse(text: text, path: "/tmp/cluster-test.toml")
 }
 
 final class ClusterTests: XCTestCase {
     /// The same job over real ZeroMQ with 1, 2 and 5 workers gives the same report but for the run facts.
     func testReportIsIdenticalWithOneTwoAndFiveWorkers() throws {
-        let spec = try job(kind: "logit", formula: "click ~ C(position) + I(item_id == 49) + I(item_id == 6)", foldBy: "user")
+        let spec = try job(
+            kind: "logit", formula: "click ~ C(position) + I(item_id == 49) + I(item_id == 6)", foldBy: "user")
         var reports: [FitReport] = []
         for n in [1, 2, 5] {
             let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", logger: quiet)
             let workers = try WorkerThreads(count: n, endpoint: coordinator.endpoint)
-            defer { coordinator.shutdownWorkers(); workers.join() }
+            defer {
+                coordinator.shutdownWorkers()
+                workers.join()
+            }
             var report = try coordinator.run(job: spec, minimumWorkers: n, workerWait: 20)
             XCTAssertEqual(report.cluster.workers, n)
             report.timings_s = [:]
@@ -73,10 +78,14 @@ final class ClusterTests: XCTestCase {
         let spec = try job(kind: "ols", formula: "click ~ C(position) + C(user_feature_0) + item_id")
         let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", logger: quiet)
         let workers = try WorkerThreads(count: 2, endpoint: coordinator.endpoint)
-        defer { coordinator.shutdownWorkers(); workers.join() }
+        defer {
+            coordinator.shutdownWorkers()
+            workers.join()
+        }
         let report = try coordinator.run(job: spec, minimumWorkers: 2)
         let prepared = try PreparedJob(job: spec, jobID: "local")
-        let local = try FitDriver(prepared: prepared, logger: quiet).run(on: try InProcessExecutor(prepared: prepared, workers: 3))
+        let local = try FitDriver(prepared: prepared, logger: quiet).run(
+            on: try InProcessExecutor(prepared: prepared, workers: 3))
         XCTAssertEqual(report.model, local.model)
         XCTAssertEqual(report.cv, local.cv)
         XCTAssertEqual(report.data.rows, 10_000)
@@ -97,7 +106,9 @@ final class ClusterTests: XCTestCase {
         hello.pid = 4242
         _ = try ghost.send([Wire.encode(Wire.envelope(.hello(hello)))])
         let started = Date()
-        XCTAssertThrowsError(try coordinator.run(job: try job(kind: "ols", formula: "click ~ C(position)"), minimumWorkers: 1)) { error in
+        XCTAssertThrowsError(
+            try coordinator.run(job: try job(kind: "ols", formula: "click ~ C(position)"), minimumWorkers: 1)
+        ) { error in
             let e = error as? ClusterError
             XCTAssertEqual(e?.code, .workerLost, "\(error)")
             XCTAssertTrue("\(error)".contains("ghost"), "\(error)")
@@ -122,7 +133,10 @@ final class ClusterTests: XCTestCase {
         XCTAssertEqual(coordinator.workerNames, [])
         XCTAssertThrowsError(try Wire.decode(Wire.encode(future)))
         let workers = try WorkerThreads(count: 1, endpoint: coordinator.endpoint)
-        defer { coordinator.shutdownWorkers(); workers.join() }
+        defer {
+            coordinator.shutdownWorkers()
+            workers.join()
+        }
         let report = try coordinator.run(job: try job(kind: "ols", formula: "click ~ C(position)"), minimumWorkers: 1)
         XCTAssertEqual(report.data.rows, 10_000)
     }
@@ -131,7 +145,8 @@ final class ClusterTests: XCTestCase {
     func testWorkerFoundInputErrorsKeepTheirPosition() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("causa-cluster-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var lines = try String(contentsOf: fixtures.appendingPathComponent("obd/random_300.csv"), encoding: .utf8).split(separator: "\n").map(String.init)
+        var lines = try String(contentsOf: fixtures.appendingPathComponent("obd/random_300.csv"), encoding: .utf8)
+            .split(separator: "\n").map(String.init)
         var fields = lines[200].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         fields[3] = "yes"
         lines[200] = fields.joined(separator: ",")
@@ -141,7 +156,10 @@ final class ClusterTests: XCTestCase {
         spec.resolvedDataPath = data.path
         let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", logger: quiet)
         let workers = try WorkerThreads(count: 2, endpoint: coordinator.endpoint)
-        defer { coordinator.shutdownWorkers(); workers.join() }
+        defer {
+            coordinator.shutdownWorkers()
+            workers.join()
+        }
         XCTAssertThrowsError(try coordinator.run(job: spec, minimumWorkers: 2)) { error in
             let e = error as? InputError
             XCTAssertEqual(e?.line, 201)
@@ -152,15 +170,18 @@ final class ClusterTests: XCTestCase {
 
     func testRendezvousOwnershipIsBalancedStableAndMovesLittle() {
         let three = Rendezvous.owners(shards: 512, workers: ["a", "b", "c"])
-        XCTAssertEqual(three, Rendezvous.owners(shards: 512, workers: ["c", "a", "b"]), "order of workers must not matter")
+        XCTAssertEqual(
+            three, Rendezvous.owners(shards: 512, workers: ["c", "a", "b"]), "order of workers must not matter")
         for w in ["a", "b", "c"] {
             let share = three.filter { $0 == w }.count
-            XCTAssert((170...171).contains(share), "worker \(w) owns \(share) of 512 shards; bounded loads give 170 or 171")
+            XCTAssert(
+                (170...171).contains(share), "worker \(w) owns \(share) of 512 shards; bounded loads give 170 or 171")
         }
         for (s, n) in [(64, 2), (7, 3), (128, 5), (3, 4)] {
             let names = (1...n).map { "local-\($0)" }
             let counts = names.map { w in Rendezvous.owners(shards: s, workers: names).filter { $0 == w }.count }
-            XCTAssertEqual(counts.max()! - counts.min()!, s % n == 0 ? 0 : 1, "\(s) shards over \(n) workers: \(counts)")
+            XCTAssertEqual(
+                counts.max()! - counts.min()!, s % n == 0 ? 0 : 1, "\(s) shards over \(n) workers: \(counts)")
         }
         // A joining worker takes its share (128 of 512); the bound moves some more, far from a reshuffle (~384).
         let four = Rendezvous.owners(shards: 512, workers: ["a", "b", "c", "d"])
@@ -180,7 +201,10 @@ final class ClusterReliabilityTests: XCTestCase {
         configuration.heartbeatInterval = 0.1
         let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", configuration: configuration, logger: quiet)
         let workers = try WorkerThreads(count: 1, endpoint: coordinator.endpoint)
-        defer { coordinator.shutdownWorkers(); workers.join() }
+        defer {
+            coordinator.shutdownWorkers()
+            workers.join()
+        }
         try coordinator.waitForWorkers(1, timeout: 20)
         Thread.sleep(forTimeInterval: 1.2)  // busy: no pumping for 3 × the timeout
         try coordinator.processMessages(timeout: 0.05)
@@ -191,7 +215,10 @@ final class ClusterReliabilityTests: XCTestCase {
     func testWorkerRejoiningDuringAJobFailsItQuickly() throws {
         let coordinator = try Coordinator(bind: "tcp://127.0.0.1:*", logger: quiet)
         let workers = try WorkerThreads(count: 1, endpoint: coordinator.endpoint)
-        defer { coordinator.shutdownWorkers(); workers.join() }
+        defer {
+            coordinator.shutdownWorkers()
+            workers.join()
+        }
         try coordinator.waitForWorkers(1, timeout: 20)
         // An impostor says Hello as w0 shortly after the job starts.
         let context = try ZMQContext()

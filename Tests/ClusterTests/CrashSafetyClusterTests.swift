@@ -14,7 +14,7 @@ final class CrashSafetyClusterTests: XCTestCase {
         let candidates = [
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("causa"),
             Bundle.main.bundleURL.appendingPathComponent("causa"),
-            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("causa"),
+            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("causa")
         ]
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }?.path
     }
@@ -33,7 +33,7 @@ final class CrashSafetyClusterTests: XCTestCase {
             ("file", true, 8, ["u1", "u2", "u3", "u1", "u2", "u3"], 4),
             ("data", true, 2, ["u1", "u2", "u3", "u4", "u5"], 4),
             ("none", true, 8, ["u1", "u2", "u3", "u4"], 4),
-            ("file", false, 8, ["u1", "u2", "u3"], 4),
+            ("file", false, 8, ["u1", "u2", "u3"], 4)
         ]
         for (users, items, shards, rows, workers) in cases {
             let path = try Self.textJob(users: users, items: items, shards: shards, rowUsers: rows)
@@ -97,7 +97,7 @@ final class CrashSafetyClusterTests: XCTestCase {
         let field = fixtures.appendingPathComponent("cases/C22_bad_table_header.toml").path
         let texts = [
             (field, try String(contentsOfFile: field, encoding: .utf8)), ("/tmp/raw.toml", "[[=\n"),
-            ("/tmp/raw.toml", "[[model]\n"),
+            ("/tmp/raw.toml", "[[model]\n")
         ]
         for (path, text) in texts {
             guard
@@ -136,7 +136,10 @@ final class CrashSafetyClusterTests: XCTestCase {
         coordinator.standardOutput = pipe
         coordinator.standardError = FileHandle.nullDevice
         try coordinator.run()
-        defer { coordinator.terminate(); coordinator.waitUntilExit() }
+        defer {
+            coordinator.terminate()
+            coordinator.waitUntilExit()
+        }
         var buffer = Data()
         let deadline = Date().addingTimeInterval(20)
         while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline {
@@ -148,9 +151,13 @@ final class CrashSafetyClusterTests: XCTestCase {
         worker.executableURL = URL(fileURLWithPath: causa)
         worker.arguments = ["worker", "--connect", endpoint, "--name", "c22", "--exit-on-coordinator-loss"]
         try worker.run()
-        defer { worker.terminate(); worker.waitUntilExit() }
+        defer {
+            worker.terminate()
+            worker.waitUntilExit()
+        }
         let field = fixtures.appendingPathComponent("cases/C22_bad_table_header.toml").path
-        let variants = ["[[[model]]", "[[[1]]]", "[[[a]]]", "[[[]]", "[[="].map { ($0 + "\n", "/tmp/c22.toml:1:3:") }
+        let variants =
+            ["[[[model]]", "[[[1]]]", "[[[a]]]", "[[[]]", "[[="].map { ($0 + "\n", "/tmp/c22.toml:1:3:") }
             + [("[model]]\n", "/tmp/c22.toml:1:8:"), ("[[model]\n", "/tmp/c22.toml:1:8:")]
         for (text, place) in [(try String(contentsOfFile: field, encoding: .utf8), field + ":4:3:")] + variants {
             let path = text.hasPrefix("#") ? field : "/tmp/c22.toml"
@@ -227,8 +234,10 @@ final class WireBoundsTests: XCTestCase {
         // An embed reply of dimension 4·10⁹ and no items (a d × d moment matrix would be allocated).
         var embedded = Causa_Wire_EmbedStatistic()
         embedded.dimension = 4_000_000_000
-        XCTAssertThrowsError(try EmbedRound.decode(statistic: Wire.bytes(embedded), request: EmbedRequest(users: [], items: []),
-                                                    plan: plan))
+        XCTAssertThrowsError(
+            try EmbedRound.decode(
+                statistic: Wire.bytes(embedded), request: EmbedRequest(users: [], items: []),
+                plan: plan))
         // A features request whose k × d overflows Int.
         var features = Causa_Wire_FeaturesRequest()
         features.components = UInt32.max

@@ -20,11 +20,12 @@ final class NumericalWireTests: XCTestCase {
         let empty = MomentMatrix(dimension: 2)
         XCTAssertEqual(try Wire.moments(Wire.moments(empty), dimension: 2), empty)
         let centre = DesignCentre(high: [0, 1e9, 2], low: [0, 1e-8, 0])
-        let plan = JobPlan(jobID: "t", kind: .ols, formula: "y ~ x", folds: 0, foldBy: .row, columns: ["x", "y"],
-                           columnNumbers: [1, 2], levelColumns: [], outcomeColumn: "y")
+        let plan = JobPlan(
+            jobID: "t", kind: .ols, formula: "y ~ x", folds: 0, foldBy: .row, columns: ["x", "y"],
+            columnNumbers: [1, 2], levelColumns: [], outcomeColumn: "y")
         for request in [
             ResidualsRound.Request(beta: [1, 2, 3], centre: centre),
-            .init(beta: [1, 2], centre: DesignCentre(high: [0, 0], low: [0, 0])),
+            .init(beta: [1, 2], centre: DesignCentre(high: [0, 0], low: [0, 0]))
         ] {
             let bytes = ResidualsRound.encode(request: request)
             XCTAssertEqual(try ResidualsRound.decode(request: bytes, plan: plan), request)

@@ -12,7 +12,7 @@ final class RoundCodecTests: XCTestCase {
     func testBuiltInRoundsThroughTheirCodecsGiveTheSameReports() throws {
         for (kind, formula) in [
             ("ols", "click ~ C(position) + I(item_id == 49)"), ("logit", "click ~ C(position) + I(item_id == 49)"),
-            ("bayes_linear", "click ~ C(position)"),
+            ("bayes_linear", "click ~ C(position)")
         ] {
             let job = try Self.writeJob(
                 data: Self.obd, kind: kind, formula: formula,

@@ -86,7 +86,7 @@ final class TransportFaultTests: XCTestCase {
     /// Duplicated replies are ignored (one count each), not merged twice: the outcome is unchanged.
     func testDuplicateRepliesAreIgnoredWithoutDoubleCount() throws {
         let (outcome, exchange, _, _) = try run([
-            .duplicate(round: 1, shard: 0), .duplicate(round: 2, shard: 3), .duplicate(round: 3, shard: 7),
+            .duplicate(round: 1, shard: 0), .duplicate(round: 2, shard: 3), .duplicate(round: 3, shard: 7)
         ])
         try assertUnchanged(outcome, "duplicates")
         XCTAssertEqual(exchange.ignoredReplies, 3)
@@ -97,7 +97,7 @@ final class TransportFaultTests: XCTestCase {
     func testStaleRepliesOfAnOlderAttemptRoundOrJobAreIgnored() throws {
         for staleness in [InProcessTransport.Staleness.olderAttempt, .olderRound, .otherJob] {
             let (outcome, exchange, _, _) = try run([
-                .stale(round: 2, shard: 1, staleness), .stale(round: 3, shard: 4, staleness),
+                .stale(round: 2, shard: 1, staleness), .stale(round: 3, shard: 4, staleness)
             ])
             try assertUnchanged(outcome, "\(staleness)")
             XCTAssertEqual(exchange.ignoredReplies, 2, "\(staleness)")

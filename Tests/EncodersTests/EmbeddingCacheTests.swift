@@ -79,7 +79,9 @@ final class EmbeddingCacheTests: XCTestCase {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
         let hex = key.map { String(format: "%02x", $0) }.joined()
         p.arguments = [path, "UPDATE embeddings SET vector = zeroblob(16) WHERE key = x'\(hex)';"]
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3") else { throw XCTSkip("sqlite3 command not installed") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3") else {
+            throw XCTSkip("sqlite3 command not installed")
+        }
         try p.run()
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
@@ -88,7 +90,9 @@ final class EmbeddingCacheTests: XCTestCase {
     func testHashingEncoderIsNormalisedAndDeterministic() throws {
         let e = HashingEncoder(dimension: 64)
         let v = try e.encode(["The cat sat on the mat", "", "the CAT sat; on the mat!"])
-        let row0 = Array(v[0..<64]), row1 = Array(v[64..<128]), row2 = Array(v[128..<192])
+        let row0 = Array(v[0..<64])
+        let row1 = Array(v[64..<128])
+        let row2 = Array(v[128..<192])
         XCTAssertEqual(row0.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-6)
         XCTAssertEqual(row1, [Float](repeating: 0, count: 64), "no tokens, zero vector")
         XCTAssertEqual(row0, row2, "case and punctuation do not matter for word hashing")
@@ -108,7 +112,9 @@ final class EmbeddingCacheTests: XCTestCase {
         let file = try SafeTensorsFile(path: path)
         XCTAssertEqual(try file.float32("w", shape: [2, 2]), [0, 0, 0, 0])
         XCTAssertThrowsError(try file.float32("w", shape: [4])) { XCTAssertTrue("\($0)".contains("shape"), "\($0)") }
-        XCTAssertThrowsError(try file.float32("nope", shape: [1])) { XCTAssertTrue("\($0)".contains("no tensor"), "\($0)") }
+        XCTAssertThrowsError(try file.float32("nope", shape: [1])) {
+            XCTAssertTrue("\($0)".contains("no tensor"), "\($0)")
+        }
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try SafeTensorsFile(path: path))
     }

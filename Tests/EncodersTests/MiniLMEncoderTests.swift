@@ -1,8 +1,8 @@
-import Foundation
+import CEncoderKernels
 import CausaTestSupport
+import Foundation
 import XCTest
 
-import CEncoderKernels
 @testable import Encoders
 
 private let root = Fixtures.repositoryRoot
@@ -32,7 +32,8 @@ final class MiniLMEncoderTests: XCTestCase {
     }
 
     private func parity() throws -> Parity {
-        try JSONDecoder().decode(Parity.self, from: Data(contentsOf: root.appendingPathComponent("Tests/Fixtures/minilm/parity.json")))
+        try JSONDecoder().decode(
+            Parity.self, from: Data(contentsOf: root.appendingPathComponent("Tests/Fixtures/minilm/parity.json")))
     }
 
     func testEmbeddingsMatchSentenceTransformers() throws {
@@ -67,7 +68,8 @@ final class MiniLMEncoderTests: XCTestCase {
         let e = try encoder()
         let long = Array(repeating: "recommendation", count: 400).joined(separator: " ")
         XCTAssertEqual(e.tokenizer.encode(long).count, 256)
-        let a = try e.encode([long]), b = try e.encode([long + " and then some more words at the end"])
+        let a = try e.encode([long])
+        let b = try e.encode([long + " and then some more words at the end"])
         XCTAssertEqual(a, b, "words past token 256 must not change the vector")
     }
 
@@ -94,7 +96,8 @@ final class MiniLMEncoderTests: XCTestCase {
         }
         XCTAssertLessThan(worstSoftmax, 1e-6)
         var x: [Float] = (0..<32).map { Float($0) }
-        let gamma = [Float](repeating: 2, count: 32), beta = [Float](repeating: 1, count: 32)
+        let gamma = [Float](repeating: 2, count: 32)
+        let beta = [Float](repeating: 1, count: 32)
         causa_add_layernorm(&x, nil, nil, 1, 32, gamma, beta, 0)
         // mean 15.5, variance (32² − 1) / 12 = 85.25
         XCTAssertEqual(x[0], (0 - 15.5) / Float(85.25).squareRoot() * 2 + 1, accuracy: 1e-5)

@@ -1,5 +1,5 @@
-import Foundation
 @_exported import CausaTestSupport
+import Foundation
 import XCTest
 
 @testable import Encoders
@@ -64,7 +64,8 @@ final class WordPieceTokenizerMiniLMTests: XCTestCase {
             let ids = tokenizer.encode(c.text)
             if ids != c.input_ids {
                 failures += 1
-                XCTFail("""
+                XCTFail(
+                    """
                     text: \(c.text.debugDescription)
                     got:  \(tokenizer.tokenize(c.text).prefix(40))
                     ids:  \(ids.prefix(40))
@@ -134,7 +135,7 @@ final class WordPieceTokenizerUnitTests: XCTestCase {
     /// Hugging Face's own test vocabulary (tests/models/bert/test_tokenization_bert.py) plus a few entries.
     let vocabulary = [
         "[UNK]", "[CLS]", "[SEP]", "want", "##want", "##ed", "wa", "un", "runn", "##ing", ",", "low", "lowest",
-        "[PAD]", "[MASK]", "##aff", "##able", "a", "aa", "##a", "##aa", "ab", "##bc", "!", "é", "##é", "日", "本",
+        "[PAD]", "[MASK]", "##aff", "##able", "a", "aa", "##a", "##aa", "ab", "##bc", "!", "é", "##é", "日", "本"
     ]
     var tokenizer: WordPieceTokenizer { WordPieceTokenizer(vocabulary: vocabulary) }
 
@@ -172,12 +173,14 @@ final class WordPieceTokenizerUnitTests: XCTestCase {
     }
 
     func testMaxInputCharsPerWord() {
-        XCTAssertEqual(tokenizer.tokenize(String(repeating: "a", count: 100)), ["aa"] + Array(repeating: "##aa", count: 49))
+        XCTAssertEqual(
+            tokenizer.tokenize(String(repeating: "a", count: 100)), ["aa"] + Array(repeating: "##aa", count: 49))
         XCTAssertEqual(tokenizer.tokenize(String(repeating: "a", count: 101)), ["[UNK]"])
         // counted after accent stripping: 100 "á" are 200 scalars in NFD, 100 after dropping the marks
         XCTAssertEqual(tokenizer.tokenize(String(repeating: "\u{00E1}", count: 100)).count, 50)
         // punctuation splits a long run into short words
-        XCTAssertEqual(tokenizer.tokenize(String(repeating: "a", count: 60) + "!" + String(repeating: "a", count: 60)).count, 61)
+        XCTAssertEqual(
+            tokenizer.tokenize(String(repeating: "a", count: 60) + "!" + String(repeating: "a", count: 60)).count, 61)
     }
 
     func testPunctuationAndWhitespace() {
@@ -201,7 +204,8 @@ final class WordPieceTokenizerUnitTests: XCTestCase {
     }
 
     func testSpecialTokensInText() {
-        XCTAssertEqual(tokenizer.tokenize("a[SEP]a [MASK] [mask]"), ["a", "[SEP]", "a", "[MASK]", "[UNK]", "[UNK]", "[UNK]"])
+        XCTAssertEqual(
+            tokenizer.tokenize("a[SEP]a [MASK] [mask]"), ["a", "[SEP]", "a", "[MASK]", "[UNK]", "[UNK]", "[UNK]"])
         XCTAssertEqual(tokenizer.encode("[CLS]"), [1, 1, 2])
     }
 

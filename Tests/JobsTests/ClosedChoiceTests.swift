@@ -25,7 +25,7 @@ final class ClosedChoiceTests: XCTestCase {
             "[text]",
             "encoder = \"hashing\"",
             "user_text = [\"t\"]",
-            "combine = \"mean\"",
+            "combine = \"mean\""
         ]
         XCTAssertTrue(lines.contains(line), line)
         return lines.map { $0 == line ? bad : $0 }.joined(separator: "\n") + "\n"
@@ -73,7 +73,7 @@ final class ClosedChoiceTests: XCTestCase {
             ("prior = \"flat\"", "prior = \"strong\"", 10, "unknown model.prior 'strong' (expected weak or flat)"),
             ("fold_by = \"user\"", "fold_by = \"item\"", 13, "unknown cv.fold_by 'item'"),
             ("encoder = \"hashing\"", "encoder = \"bert\"", 15, "unknown text.encoder 'bert'"),
-            ("combine = \"mean\"", "combine = \"median\"", 17, "unknown text.combine 'median'"),
+            ("combine = \"mean\"", "combine = \"median\"", 17, "unknown text.combine 'median'")
         ]
         for c in cases {
             let column = c.bad.distance(from: c.bad.startIndex, to: c.bad.range(of: "= ")!.upperBound) + 1

@@ -35,7 +35,7 @@ final class CrashAuditJobTests: XCTestCase {
             (
                 "[text]\nencoder = \"hashing\"\nuser_text = \"a\"\ncomponents = 9223372036854775807\n", 9, 14,
                 "'text.components' must be in 1..."
-            ),
+            )
         ]
         for (tail, line, column, message) in cases {
             let path = try write(Self.head + tail)
@@ -47,7 +47,7 @@ final class CrashAuditJobTests: XCTestCase {
         for (key, value, message) in [
             ("prior_precision", "inf", "must be a number"), ("prior_shape", "nan", "must be a number"),
             ("prior_scale", "-inf", "must be a number"), ("credible_level", "5e-324", "must be between 0 and 1"),
-            ("prior_mean", "[1, nan]", "must be a number or an array of numbers"),
+            ("prior_mean", "[1, nan]", "must be a number or an array of numbers")
         ] {
             let path = try write(bayes + "\(key) = \(value)\n")
             assertInputError(
@@ -62,7 +62,7 @@ final class CrashAuditJobTests: XCTestCase {
             + "[model]\nkind = \"bayes_linear\"\nformula = \"y ~ x\"\n"
         for (tail, key, line, column) in [
             ("prior_mean = [1e308, 1e308]\nprior_precision = 1e308\n", "prior_mean", 6, 14),
-            ("prior_shape = 1e308\n", "prior_shape", 6, 15),
+            ("prior_shape = 1e308\n", "prior_shape", 6, 15)
         ] {
             let path = try write(bayes + tail)
             assertInputError(
@@ -80,12 +80,13 @@ final class CrashAuditJobTests: XCTestCase {
         guard case .success = ws.answer(SummarizeRound.self, .init(), shard: 0) else { return XCTFail("no summary") }
         let schema = [
             ColumnSchema(name: "y", info: ColumnInfo(isNumeric: true, isIntegral: false, levels: [])),
-            ColumnSchema(name: "x", info: ColumnInfo(isNumeric: true, isIntegral: false, levels: [])),
+            ColumnSchema(name: "x", info: ColumnInfo(isNumeric: true, isIntegral: false, levels: []))
         ]
         guard case .success = ws.answer(MomentsRound.self, .init(schema: schema), shard: 0) else {
             return XCTFail("no moments")
         }
-        let zero3 = DesignCentre(high: [0, 0, 0], low: [0, 0, 0]), zero1 = DesignCentre(high: [0], low: [0])
+        let zero3 = DesignCentre(high: [0, 0, 0], low: [0, 0, 0])
+        let zero1 = DesignCentre(high: [0], low: [0])
         let residuals = ws.answer(ResidualsRound.self, .init(beta: [1, 2, 3], centre: zero3), shard: 0)
         let newton = ws.answer(NewtonRound.self, .init(fits: [NewtonFit(fit: -1, beta: [1])], centre: zero1), shard: 0)
         for (name, failure) in [("residuals", residuals.failure), ("newton", newton.failure)] {

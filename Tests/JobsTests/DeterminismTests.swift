@@ -7,8 +7,10 @@ import XCTest
 final class DeterminismTests: XCTestCase {
     func testOutcomeIsBitIdenticalForAnyWorkerCount() throws {
         for kind in ["ols", "logit"] {
-            let job = try Fixtures.writeJob(data: Fixtures.path("obd/random_10k.csv"), kind: kind,
-                                            formula: "click ~ C(position) + I(item_id == 49) + I(item_id == 53)", folds: 3, foldBy: "user", shards: 32)
+            let job = try Fixtures.writeJob(
+                data: Fixtures.path("obd/random_10k.csv"), kind: kind,
+                formula: "click ~ C(position) + I(item_id == 49) + I(item_id == 53)", folds: 3, foldBy: "user",
+                shards: 32)
             let one = try Fixtures.run(jobPath: job, workers: 1)
             for workers in [2, 3, 7] {
                 let other = try Fixtures.run(jobPath: job, workers: workers)
@@ -31,10 +33,12 @@ final class DeterminismTests: XCTestCase {
     }
 
     func testReportHasNoNaNAndRoundTrips() throws {
-        let job = try Fixtures.writeJob(data: Fixtures.path("obd/random_10k.csv"), kind: "ols", formula: "click ~ C(position) + item_id", folds: 5)
+        let job = try Fixtures.writeJob(
+            data: Fixtures.path("obd/random_10k.csv"), kind: "ols", formula: "click ~ C(position) + item_id", folds: 5)
         let outcome = try Fixtures.run(jobPath: job)
-        let report = FitReport(job: .init(try JobSpec.load(path: job)), cluster: .init(workers: 1, shards: 16), data: outcome.data,
-                               model: outcome.model, cv: outcome.cv, network: .init(bytes_sent: 0, bytes_received: 0), timings_s: [:])
+        let report = FitReport(
+            job: .init(try JobSpec.load(path: job)), cluster: .init(workers: 1, shards: 16), data: outcome.data,
+            model: outcome.model, cv: outcome.cv, network: .init(bytes_sent: 0, bytes_received: 0), timings_s: [:])
         let json = try report.jsonData()
         XCTAssertEqual(try JSONDecoder().decode(FitReport.self, from: json), report)
         XCTAssertFalse(String(decoding: json, as: UTF8.self).lowercased().contains("nan"))

@@ -16,7 +16,11 @@ extension Fixtures {
 }
 
 /// Asserts |a − b| ≤ rtol·|b| + atol, naming the case.
-func assertClose(_ a: Double, _ b: Double, rtol: Double = 1e-6, atol: Double = 1e-12, _ what: @autoclosure () -> String,
-                 file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssert(abs(a - b) <= rtol * abs(b) + atol, "\(what()): got \(a), expected \(b) (rel diff \(abs(a - b) / max(abs(b), 1e-300)))", file: file, line: line)
+func assertClose(
+    _ a: Double, _ b: Double, rtol: Double = 1e-6, atol: Double = 1e-12, _ what: @autoclosure () -> String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    XCTAssert(
+        abs(a - b) <= rtol * abs(b) + atol,
+        "\(what()): got \(a), expected \(b) (rel diff \(abs(a - b) / max(abs(b), 1e-300)))", file: file, line: line)
 }

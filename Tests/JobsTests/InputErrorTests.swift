@@ -14,16 +14,22 @@ final class InputErrorTests: XCTestCase {
     /// A 40-row cut of the OBD fixture with at least one click, edited by `edit` (row 0 is the header).
     func data(_ name: String, edit: (inout [[String]]) -> Void = { _ in }) throws -> String {
         let text = try String(contentsOfFile: Fixtures.path("obd/random_10k.csv"), encoding: .utf8)
-        var rows = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        var rows = text.split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
         let clicked = rows.dropFirst().filter { $0[3] == "1" }.prefix(3)
         rows = [rows[0]] + Array(rows[1..<38]) + clicked
         edit(&rows)
         let path = dir.appendingPathComponent(name).path
-        try (rows.map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (rows.map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n").write(
+            toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    func failure(data: String, kind: String = "ols", formula: String = "click ~ C(position)", file: StaticString = #filePath, line: UInt = #line) throws -> InputError {
+    func failure(
+        data: String, kind: String = "ols", formula: String = "click ~ C(position)", file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> InputError {
         let job = try Fixtures.writeJob(data: data, kind: kind, formula: formula, folds: 2, shards: 4)
         do {
             _ = try Fixtures.run(jobPath: job, workers: 2)
@@ -102,22 +108,30 @@ final class InputErrorTests: XCTestCase {
     func testCollinearTermsAreNamed() throws {
         // propensity_score is 0.0125 in every row of the uniform-random log: a copy of the intercept.
         let e = try failure(data: try data("ok.csv"), formula: "click ~ C(position) + propensity_score")
-        XCTAssertTrue(e.message.contains("Intercept") && e.message.contains("propensity_score") && e.message.contains("collinear"), e.message)
+        XCTAssertTrue(
+            e.message.contains("Intercept") && e.message.contains("propensity_score")
+                && e.message.contains("collinear"), e.message)
         let e2 = try failure(data: try data("ok.csv"), formula: "click ~ item_id + I(2 * item_id)")
         XCTAssertTrue(e2.message.contains("item_id, I(2 * item_id)"), e2.message)
     }
 
     func testSeparationNamesTheLevel() throws {
-        let reference = try Fixtures.writeJob(data: Fixtures.path("obd/random_10k.csv"), kind: "logit", formula: "click ~ C(position) + C(user_feature_0)", folds: 0)
+        let reference = try Fixtures.writeJob(
+            data: Fixtures.path("obd/random_10k.csv"), kind: "logit",
+            formula: "click ~ C(position) + C(user_feature_0)", folds: 0)
         XCTAssertThrowsError(try Fixtures.run(jobPath: reference)) { error in
             let message = (error as? InputError)?.message ?? "\(error)"
-            XCTAssertTrue(message.contains("separation") && message.contains("4ae385d792f81dde128124a925a830de") && message.contains("79 rows"), message)
+            XCTAssertTrue(
+                message.contains("separation") && message.contains("4ae385d792f81dde128124a925a830de")
+                    && message.contains("79 rows"), message)
         }
     }
 
     func testNumericSeparationIsCaughtByDivergence() throws {
         // user-item_affinity_69 is positive in 48 rows, none clicked: statsmodels does not converge (see obd_models.json).
-        let job = try Fixtures.writeJob(data: Fixtures.path("obd/random_10k.csv"), kind: "logit", formula: "click ~ position + item_id + Q(\"user-item_affinity_69\")", folds: 0)
+        let job = try Fixtures.writeJob(
+            data: Fixtures.path("obd/random_10k.csv"), kind: "logit",
+            formula: "click ~ position + item_id + Q(\"user-item_affinity_69\")", folds: 0)
         XCTAssertThrowsError(try Fixtures.run(jobPath: job)) { error in
             let message = (error as? InputError)?.message ?? "\(error)"
             XCTAssertTrue(message.contains("separation") && message.contains("Q(\"user-item_affinity_69\")"), message)
@@ -144,19 +158,23 @@ final class InputErrorTests: XCTestCase {
 
     func testJobFileErrorsNameLineAndColumn() throws {
         let path = dir.appendingPathComponent("bad.toml").path
-        try "[data]\npath = \"x.csv\"\nuser_key = [\"a\"]\n[model\nkind = \"ols\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "[data]\npath = \"x.csv\"\nuser_key = [\"a\"]\n[model\nkind = \"ols\"\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try JobSpec.load(path: path)) { error in
             let e = error as! InputError
             XCTAssertEqual(e.line, 4)
             XCTAssertTrue(e.message.contains("TOML"), e.message)
         }
-        try "[data]\npath = \"x.csv\"\nuser_key = [\"a\"]\n[model]\nkind = \"probit\"\nformula = \"y ~ x\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "[data]\npath = \"x.csv\"\nuser_key = [\"a\"]\n[model]\nkind = \"probit\"\nformula = \"y ~ x\"\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try JobSpec.load(path: path)) { error in
             let e = error as! InputError
             XCTAssertEqual([e.line, e.column], [5, 8])
             XCTAssertTrue(e.message.contains("probit"), e.message)
         }
-        try "[data]\npath = \"x.csv\"\nuser_key = [\"a\"]\n[model]\nkind = \"ols\"\nformula = \"y ~ x\"\n[cv]\nfolds = 1\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try
+            "[data]\npath = \"x.csv\"\nuser_key = [\"a\"]\n[model]\nkind = \"ols\"\nformula = \"y ~ x\"\n[cv]\nfolds = 1\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try JobSpec.load(path: path)) { error in
             XCTAssertEqual((error as! InputError).line, 8)
         }

@@ -15,7 +15,7 @@ final class JobTextControlCharacterTests: XCTestCase {
             ("formula = \"y ~ x\"\n[cv]\nfolds = 2 # \\U00000000\n", 7, 13, "a NUL character (\\U00000000)"),
             ("formula = \"y ~ x\"\u{0}garbage\n", 5, 18, "a control character (U+0000) is not allowed"),
             ("formula = \"y ~ x\"\n\u{1B}[[[[\n", 6, 1, "a control character (U+001B) is not allowed"),
-            ("formula = \"y ~ x\u{7F}\"\n", 5, 17, "a control character (U+007F) is not allowed"),
+            ("formula = \"y ~ x\u{7F}\"\n", 5, 17, "a control character (U+007F) is not allowed")
         ]
         for (tail, line, column, message) in cases {
             let path = try Fixtures.write(head + tail, "job.toml", in: dir)

@@ -18,7 +18,7 @@ final class JobTextGuardTests: XCTestCase {
             ("[a.]", 4, "found ']'"),
             ("[a b]", 4, "must end with ']'"), ("[a] x", 5, "only a comment may follow"),
             ("[\"a]", 2, "not closed on its line"),
-            ("[", 2, "needs a table name"), ("[[a]]]", 6, "unexpected ']'"),
+            ("[", 2, "needs a table name"), ("[[a]]]", 6, "unexpected ']'")
         ]
         for (header, column, message) in cases {
             for text in [header + "\n", header, "name = 1\n\n" + header + "\n"] {
@@ -34,7 +34,7 @@ final class JobTextGuardTests: XCTestCase {
         // A date, a space and one digit (found by the fuzz test: toml++ fails an assertion looking for a time).
         for text in [
             "a = 1979-05-27 5\n", "a = 1979-05-27 5", "a = [1979-05-27 5]", "a = 1979-05-2_7 5,",
-            "x = 1\na =1979-05-27 5 # c\n",
+            "x = 1\na =1979-05-27 5 # c\n"
         ] {
             let line = text.hasPrefix("x") ? 2 : 1
             let column = text.contains("[") ? 6 : (text.contains("=1979") ? 4 : 5)
@@ -44,14 +44,14 @@ final class JobTextGuardTests: XCTestCase {
         }
         for text in [
             "a = 1979-05-27 07:32:00\n", "a = 1979-05-27\n", "a = \"1979-05-27 5\"\n", "# 1979-05-27 5\n",
-            "a = 1979-05-27T07:32:00 \n",
+            "a = 1979-05-27T07:32:00 \n"
         ] {
             XCTAssertNoThrow(try JobTextGuard.prescan(text: text, path: path), text)
         }
         // '}' where an array value must start, and Unicode line separators outside strings (found by the fuzz test).
         for (text, column, message) in [
             ("a = [}]", 6, "found '}'"), ("a = [1, }]", 9, "found '}'"), ("a = [\n # c\n }", 2, "found '}'"),
-            ("a = [\u{2028}1]", 6, "U+2028"), ("a = 1\u{85}", 6, "U+0085"), ("a\u{2028} = 1", 2, "U+2028"),
+            ("a = [\u{2028}1]", 6, "U+2028"), ("a = 1\u{85}", 6, "U+0085"), ("a\u{2028} = 1", 2, "U+2028")
         ] {
             assertInputError(
                 try JobTextGuard.prescan(text: text, path: path), file: path, line: text.contains("# c") ? 3 : 1,
@@ -60,7 +60,7 @@ final class JobTextGuardTests: XCTestCase {
         // Bare values are checked against TOML's grammar (the fuzz test found toml++ asserting on '1979-05-27T𝔘').
         for (text, column) in [
             ("a = 1979-05-27T\u{1D518}-07:32:00Z", 5), ("a = [1, 0x]", 9), ("a = { b = 1e }", 11), ("a = tru", 5),
-            ("a = 1979-05-27T-07:32:00Z", 5), ("a = 07:32", 5), ("a = 1__0", 5), ("a = 1\u{85}", 6),
+            ("a = 1979-05-27T-07:32:00Z", 5), ("a = 07:32", 5), ("a = 1__0", 5), ("a = 1\u{85}", 6)
         ] {
             assertInputError(
                 try JobTextGuard.prescan(text: text, path: path), file: path, line: 1, column: column,
@@ -69,8 +69,8 @@ final class JobTextGuardTests: XCTestCase {
         for text in [
             "a = [{}, {b = [1]}]\n", "a = \"\u{2028}\"\n", "# \u{2028}\n", "a = [[], [1,], ]\n",
             "a = [true, false, -0, +1_000, 0xdead_BEEF, 0o17, 0b1_0, 3.14e-2, 1E+3, "
-            + "-inf, nan, 1979-05-27T07:32:00.5+01:00]\n",
-            "a = 1979-05-27 07:32:00Z\nb = 07:32:00\nc = 1979-05-27t07:32:00z # c\nd = {e = 1,f = 2}\n",
+                + "-inf, nan, 1979-05-27T07:32:00.5+01:00]\n",
+            "a = 1979-05-27 07:32:00Z\nb = 07:32:00\nc = 1979-05-27t07:32:00z # c\nd = {e = 1,f = 2}\n"
         ] {
             XCTAssertNoThrow(try JobTextGuard.prescan(text: text, path: path), text)
         }
@@ -92,7 +92,7 @@ final class JobTextGuardTests: XCTestCase {
             "a = \"\"\"\\\n[[[x]]\\\"\"\"\"\n[[b]]\n",
             "a = [\n  [1, 2],\n  [3],\n]\n[b]\r\nc = { d = [1] }\r\n",
             "# [[[x]]\n[b-_9]\n",
-            "[model]\nformula = \"y ~ x\"\n[model2]\n",
+            "[model]\nformula = \"y ~ x\"\n[model2]\n"
         ]
         for text in texts { XCTAssertNoThrow(try JobTextGuard.prescan(text: text, path: "x.toml"), text) }
         let arrayOfTables = "[[model]]\nformula = \"y ~ x\"\n[[model]]\nformula = \"y ~ x + z\"\n"

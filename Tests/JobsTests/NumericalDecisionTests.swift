@@ -120,7 +120,7 @@ final class NumericalDecisionTests: XCTestCase {
         }
         for order in [
             Array(base.reversed()),
-            base.enumerated().sorted { ($0.offset * 5) % 12 < ($1.offset * 5) % 12 }.map(\.element),
+            base.enumerated().sorted { ($0.offset * 5) % 12 < ($1.offset * 5) % 12 }.map(\.element)
         ] {
             check(
                 try fit("ols", "y ~ x1 + x2", header: "x1,x2,y", rows: order, shards: 7), slopeScale: 1,
@@ -157,7 +157,7 @@ final class NumericalDecisionTests: XCTestCase {
                 XCTAssertEqual(
                     message("ols", "value ~ 1", header: "value", rows: rows, shards: shards),
                     "model.formula: the outcome is 0.1 in all \(n) rows; a constant outcome leaves nothing to fit "
-                    + "(its variance is 0, so standard errors and tests are undefined)",
+                        + "(its variance is 0, so standard errors and tests are undefined)",
                     "\(n) rows, \(shards) shards")
             }
             // With a predictor too.
@@ -165,7 +165,7 @@ final class NumericalDecisionTests: XCTestCase {
             XCTAssertEqual(
                 message("ols", "value ~ x", header: "x,value", rows: withX, shards: 5),
                 "model.formula: the outcome is 0.1 in all \(n) rows; a constant outcome leaves nothing to fit (its "
-                + "variance is 0, so standard errors and tests are undefined)"
+                    + "variance is 0, so standard errors and tests are undefined)"
             )
         }
     }
@@ -173,15 +173,17 @@ final class NumericalDecisionTests: XCTestCase {
     /// The Bayesian linear model with a flat prior (= OLS) refuses a constant outcome too; without an intercept a
     /// constant outcome is an ordinary fit (y = 0.1 on x = 1..4: slope Σxy/Σx² = 1/30 by hand).
     func testConstantOutcomeInBayesFlatAndWithoutIntercept() throws {
-        let (path, _) = try job("bayes_linear", "value ~ x", header: "x,value", rows: (1...5).map { [Double($0), 0.1] },
-                                shards: 3)
+        let (path, _) = try job(
+            "bayes_linear", "value ~ x", header: "x,value", rows: (1...5).map { [Double($0), 0.1] },
+            shards: 3)
         let text = try String(contentsOfFile: path, encoding: .utf8)
         try text.replacingOccurrences(of: "[cluster]", with: "prior = \"flat\"\n[cluster]")
             .write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try Fixtures.run(jobPath: path)) { error in
-            XCTAssertEqual((error as? InputError)?.message,
-                           "model.formula: the outcome is 0.1 in all 5 rows; a constant outcome leaves nothing to fit "
-                           + "(its variance is 0, so standard errors and tests are undefined)")
+            XCTAssertEqual(
+                (error as? InputError)?.message,
+                "model.formula: the outcome is 0.1 in all 5 rows; a constant outcome leaves nothing to fit "
+                    + "(its variance is 0, so standard errors and tests are undefined)")
         }
         let o = try fit("ols", "y ~ 0 + x", header: "x,y", rows: (1...4).map { [Double($0), 0.1] }, shards: 2)
         assertClose(coefficient(o, "x").estimate, 1.0 / 30.0, rtol: 1e-14, "no-intercept slope")
@@ -202,8 +204,9 @@ final class NumericalDecisionTests: XCTestCase {
                     m.hasPrefix("model.formula: the model fits the outcome exactly (residual sum of squares "),
                     "offset \(s), \(shards) shards: \(m)")
                 let o = try fit("ols", "y ~ x", header: "x,y", rows: near, shards: shards)
-                assertClose(coefficient(o, "x").estimate, 2, rtol: 1e-14,
-                            "near-exact slope, offset \(s), \(shards) shards")
+                assertClose(
+                    coefficient(o, "x").estimate, 2, rtol: 1e-14,
+                    "near-exact slope, offset \(s), \(shards) shards")
                 assertClose(o.model.rss!, 0x1p-51, rtol: 1e-6, "near-exact RSS, offset \(s), \(shards) shards")
             }
         }
@@ -216,7 +219,7 @@ final class NumericalDecisionTests: XCTestCase {
     func testLogitInvariance() throws {
         // Overlapping outcomes: the MLE exists.
         let base: [[Double]] = [
-            [0, 0], [1, 0], [1, 1], [2, 0], [2, 1], [3, 1], [3, 0], [4, 1], [5, 1], [0, 1], [4, 0], [5, 1],
+            [0, 0], [1, 0], [1, 1], [2, 0], [2, 1], [3, 1], [3, 0], [4, 1], [5, 1], [0, 1], [4, 0], [5, 1]
         ]
         let reference = try fit("logit", "y ~ x", header: "x,y", rows: base, shards: 1)
         let slope = coefficient(reference, "x").estimate
@@ -271,13 +274,13 @@ final class NumericalDecisionTests: XCTestCase {
             XCTAssertEqual(
                 message("logit", "y ~ x", header: "x,y", rows: separated, shards: shards),
                 "model.formula: complete separation in the logit: x: its coefficient diverges: the outcomes are "
-                + "split by the linear predictor, so every row is predicted perfectly; "
+                    + "split by the linear predictor, so every row is predicted perfectly; "
                     + advice,
                 "\(shards) shards")
             XCTAssertEqual(
                 message("logit", "y ~ x", header: "x,y", rows: tied, shards: shards),
                 "model.formula: quasi-complete separation in the logit: x: its coefficient diverges: the outcome "
-                + "is predicted perfectly except in rows tied at the boundary; "
+                    + "is predicted perfectly except in rows tied at the boundary; "
                     + advice,
                 "\(shards) shards")
         }
@@ -286,13 +289,13 @@ final class NumericalDecisionTests: XCTestCase {
         XCTAssertEqual(
             message("logit", "y ~ C(g)", header: "g,y", rows: [[1, 1], [1, 1], [2, 0], [2, 0]], shards: 2),
             "model.formula: complete separation in the logit: C(g)[T.2]: its 2 rows all have outcome 0; the "
-            + "maximum-likelihood estimate does not exist (pool that level with another, or drop it)"
+                + "maximum-likelihood estimate does not exist (pool that level with another, or drop it)"
         )
         XCTAssertEqual(
             message(
                 "logit", "y ~ C(g)", header: "g,y", rows: [[1, 1], [1, 0], [2, 0], [2, 0], [3, 1], [3, 0]], shards: 2),
             "model.formula: quasi-complete separation in the logit: C(g)[T.2]: its 2 rows all have outcome 0; the "
-            + "maximum-likelihood estimate does not exist (pool that level with another, or drop it)"
+                + "maximum-likelihood estimate does not exist (pool that level with another, or drop it)"
         )
     }
 

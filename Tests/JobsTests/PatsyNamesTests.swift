@@ -8,7 +8,8 @@ import XCTest
 /// Column names and design rows against patsy 1.0.3 on the toy data (Tests/Fixtures/reference/patsy_names.json).
 final class PatsyNamesTests: XCTestCase {
     func design(_ formula: String) throws -> DesignMatrixSpec {
-        let job = try Fixtures.writeJob(data: Fixtures.path("toy/toy.csv"), kind: "ols", formula: formula, folds: 0, shards: 4, userKey: #"["g"]"#)
+        let job = try Fixtures.writeJob(
+            data: Fixtures.path("toy/toy.csv"), kind: "ols", formula: formula, folds: 0, shards: 4, userKey: #"["g"]"#)
         let prepared = try PreparedJob(job: try JobSpec.load(path: job), jobID: "names")
         let executor = try InProcessExecutor(prepared: prepared, workers: 2)
         return try FitDriver(prepared: prepared, logger: Logger(label: "test")).design(on: executor).0
@@ -49,7 +50,9 @@ final class PatsyNamesTests: XCTestCase {
                 }
                 var out = [Double](repeating: .nan, count: spec.width)
                 _ = try spec.fill(values: values, row: &out)
-                for j in row.indices { assertClose(out[j], row[j], rtol: 1e-12, "\(formula) row \(i) column \(spec.columnNames[j])") }
+                for j in row.indices {
+                    assertClose(out[j], row[j], rtol: 1e-12, "\(formula) row \(i) column \(spec.columnNames[j])")
+                }
             }
         }
     }

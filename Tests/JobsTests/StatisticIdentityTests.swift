@@ -31,7 +31,7 @@ final class StatisticIdentityTests: XCTestCase {
         s.users = 2
         s.itemKeys = [
             KeyOccurrence(key: "i1", first: CellReference(rowIndex: 0, line: 2, value: "i1")),
-            KeyOccurrence(key: "i2", first: CellReference(rowIndex: 3, line: 5, value: "i2")),
+            KeyOccurrence(key: "i2", first: CellReference(rowIndex: 3, line: 5, value: "i2"))
         ]
         assertIdentity(s, "shard summary")
         XCTAssertEqual(ShardSummary.empty(like: s).columns.map(\.name), ["item", "y"])

@@ -41,12 +41,12 @@ final class TextPlacementMatrixTests: XCTestCase {
         Placement(
             name: "more workers than shards", shards: 2, workers: [1, 5], rowUsers: ["u1", "u2", "u3", "u4", "u5"]),
         // One row per shard.
-        Placement(name: "one row per shard", shards: 5, workers: [1, 2, 5], rowUsers: usersInDistinctShards(5)),
+        Placement(name: "one row per shard", shards: 5, workers: [1, 2, 5], rowUsers: usersInDistinctShards(5))
     ]
 
     static let words = [
         "alpha beta", "gamma delta epsilon", "zeta", "eta theta iota kappa", "lambda mu", "nu xi omicron",
-        "pi rho", "sigma tau upsilon",
+        "pi rho", "sigma tau upsilon"
     ]
 
     /// Writes data.csv (user_id, item_id, y, profile), users.csv (every data user and one more), items.csv (the two

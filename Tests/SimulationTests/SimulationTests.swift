@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import Simulation
 import StableRandom
+import XCTest
+
+@testable import Simulation
 
 final class SimulationTests: XCTestCase {
     var dir: URL!
@@ -16,17 +17,36 @@ final class SimulationTests: XCTestCase {
     /// A small RFC 4180 reader (quoted fields, doubled quotes), independent of the writer.
     static func readCSV(_ path: String) throws -> (header: [String], rows: [[String]]) {
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        var rows: [[String]] = [], row: [String] = [], field = "", quoted = false
+        var rows: [[String]] = []
+        var row: [String] = []
+        var field = ""
+        var quoted = false
         var chars = Array(text.unicodeScalars)[...]
         while let c = chars.popFirst() {
             if quoted {
                 if c == "\"" {
-                    if chars.first == "\"" { field.unicodeScalars.append("\""); chars.removeFirst() } else { quoted = false }
-                } else { field.unicodeScalars.append(c) }
-            } else if c == "\"" { quoted = true
-            } else if c == "," { row.append(field); field = ""
-            } else if c == "\n" { row.append(field); rows.append(row); row = []; field = ""
-            } else { field.unicodeScalars.append(c) }
+                    if chars.first == "\"" {
+                        field.unicodeScalars.append("\"")
+                        chars.removeFirst()
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.unicodeScalars.append(c)
+                }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                row.append(field)
+                field = ""
+            } else if c == "\n" {
+                row.append(field)
+                rows.append(row)
+                row = []
+                field = ""
+            } else {
+                field.unicodeScalars.append(c)
+            }
         }
         XCTAssertTrue(row.isEmpty && field.isEmpty, "the file ends with a line break")
         return (rows[0], Array(rows.dropFirst()))
@@ -39,8 +59,11 @@ final class SimulationTests: XCTestCase {
     static func doubles(_ any: Any?) -> [Double] { (any as! [NSNumber]).map(\.doubleValue) }
     static func matrix(_ any: Any?) -> [[Double]] { (any as! [Any]).map { doubles($0) } }
 
-    func generate(_ users: Int, _ items: Int, seed: UInt64, n: Int = 20, p: Int = 3, into name: String) throws -> (SimulatedDataset, String) {
-        let data = try Simulator.generate(SimulationConfig(users: users, items: items, impressionsPerUser: n, positions: p, seed: seed))
+    func generate(_ users: Int, _ items: Int, seed: UInt64, n: Int = 20, p: Int = 3, into name: String) throws -> (
+        SimulatedDataset, String
+    ) {
+        let data = try Simulator.generate(
+            SimulationConfig(users: users, items: items, impressionsPerUser: n, positions: p, seed: seed))
         let folder = dir.appendingPathComponent(name).path
         try data.write(to: folder)
         return (data, folder)
@@ -57,14 +80,17 @@ final class SimulationTests: XCTestCase {
             XCTAssertNotEqual(fa, try Data(contentsOf: URL(fileURLWithPath: c).appendingPathComponent(name)), name)
         }
         // No temporary files are left behind.
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: a).sorted(), SimulatedDataset.fileNames.sorted())
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: a).sorted(), SimulatedDataset.fileNames.sorted())
         // Streams are independent: more impressions per user leave users, items and the truth matrices unchanged.
         let (_, d) = try generate(120, 40, seed: 42, n: 7, into: "d")
         for name in ["users.csv", "items.csv"] {
-            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: a).appendingPathComponent(name)),
-                           try Data(contentsOf: URL(fileURLWithPath: d).appendingPathComponent(name)), name)
+            XCTAssertEqual(
+                try Data(contentsOf: URL(fileURLWithPath: a).appendingPathComponent(name)),
+                try Data(contentsOf: URL(fileURLWithPath: d).appendingPathComponent(name)), name)
         }
-        let ta = try Self.readTruth(a + "/truth.json"), td = try Self.readTruth(d + "/truth.json")
+        let ta = try Self.readTruth(a + "/truth.json")
+        let td = try Self.readTruth(d + "/truth.json")
         XCTAssertEqual(Self.matrix(ta["click_probability_position1"]), Self.matrix(td["click_probability_position1"]))
     }
 
@@ -82,7 +108,12 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(items.rows.map { $0[3] }, data.items.map(\.description))
         XCTAssertTrue(items.rows.allSatisfy { Vocabulary.categories.contains($0[1]) && Double($0[2])! >= 1 })
         let log = try Self.readCSV(folder + "/impressions.csv")
-        XCTAssertEqual(log.header, ["user_id", "slate_id", "timestamp", "item_id", "position", "category", "price", "propensity", "click", "query"])
+        XCTAssertEqual(
+            log.header,
+            [
+                "user_id", "slate_id", "timestamp", "item_id", "position", "category", "price", "propensity", "click",
+                "query"
+            ])
         XCTAssertEqual(log.rows.count, 50 * 20)
         XCTAssertTrue(log.rows.allSatisfy { $0.count == 10 })
         // 20 rows per user = 6 slates of 3 and one of 2; timestamps in [0, 90) and non-decreasing per user.
@@ -122,17 +153,22 @@ final class SimulationTests: XCTestCase {
     func testPropensitiesAndTruthAreRecomputableFromTheFiles() throws {
         let (_, folder) = try generate(80, 25, seed: 11, n: 10, p: 4, into: "x")
         let truth = try Self.readTruth(folder + "/truth.json")
-        let scores = Self.matrix(truth["logging_scores"]), p1 = Self.matrix(truth["click_probability_position1"])
+        let scores = Self.matrix(truth["logging_scores"])
+        let p1 = Self.matrix(truth["click_probability_position1"])
         let impressions = try Self.readCSV(folder + "/impressions.csv")
         var placed: [String: Set<Int>] = [:]
         var checked = 0
         for r in impressions.rows {
-            let user = Int(r[0])!, item = Int(r[3])!, logged = Double(r[7])!
+            let user = Int(r[0])!
+            let item = Int(r[3])!
+            let logged = Double(r[7])!
             XCTAssertTrue(logged > 0 && logged <= 1)
             let before = placed[r[1], default: []]
             XCTAssertEqual(before.count, Int(r[4])! - 1, "rows of a slate are in position order")
             let m = scores[user].max()!
-            let total = scores[user].indices.filter { !before.contains($0) }.reduce(0.0) { $0 + exp(scores[user][$1] - m) }
+            let total = scores[user].indices.filter { !before.contains($0) }.reduce(0.0) {
+                $0 + exp(scores[user][$1] - m)
+            }
             let expected = exp(scores[user][item] - m) / total
             XCTAssertEqual(logged, expected, accuracy: 1e-12 + 1e-10 * expected, "row \(checked)")
             placed[r[1], default: []].insert(item)
@@ -141,9 +177,12 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(checked, 800)
 
         let params = truth["parameters"] as! [String: Any]
-        let alpha = params["alpha"] as! Double, beta = params["beta"] as! Double, delta = params["delta"] as! Double
+        let alpha = params["alpha"] as! Double
+        let beta = params["beta"] as! Double
+        let delta = params["delta"] as! Double
         let effects = Self.doubles(truth["user_effects"])
-        let ul = Self.matrix(truth["user_latents"]), il = Self.matrix(truth["item_latents"])
+        let ul = Self.matrix(truth["user_latents"])
+        let il = Self.matrix(truth["item_latents"])
         let prices = try Self.readCSV(folder + "/items.csv").rows.map { Double($0[2])! }
         for u in 0..<80 {
             XCTAssertEqual(ul[u].reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-12)
@@ -158,11 +197,14 @@ final class SimulationTests: XCTestCase {
         XCTAssertEqual(gamma[0], 0)
         for k in 1..<4 { XCTAssertLessThan(gamma[k], gamma[k - 1]) }
 
-        var logging = 0.0, uniform = 0.0, oracle = 0.0
+        var logging = 0.0
+        var uniform = 0.0
+        var oracle = 0.0
         let oracleItems = (truth["oracle_items"] as! [NSNumber]).map(\.intValue)
         for u in 0..<80 {
             let m = scores[u].max()!
-            let w = scores[u].map { exp($0 - m) }, total = w.reduce(0, +)
+            let w = scores[u].map { exp($0 - m) }
+            let total = w.reduce(0, +)
             logging += zip(w, p1[u]).reduce(0) { $0 + $1.0 / total * $1.1 }
             uniform += p1[u].reduce(0, +) / 25
             oracle += p1[u].max()!
@@ -179,7 +221,8 @@ final class SimulationTests: XCTestCase {
     /// variance Σ m_u(1−m_u)/n² ≤ V(1−V)/n. Inverse-propensity weighting of the same rows estimates the uniform and
     /// oracle values (standard errors from the sample).
     func testLoggedClicksMatchTheTruePolicyValues() throws {
-        let data = try Simulator.generate(SimulationConfig(users: 5000, items: 40, impressionsPerUser: 30, positions: 3, seed: 2024))
+        let data = try Simulator.generate(
+            SimulationConfig(users: 5000, items: 40, impressionsPerUser: 30, positions: 3, seed: 2024))
         let first = data.impressions.filter { $0.position == 1 }
         let n = Double(first.count)
         XCTAssertEqual(first.count, 50_000)
@@ -220,7 +263,8 @@ final class SimulationTests: XCTestCase {
     /// primary theme, a description uses a noun of its item's category.
     func testTextsAreVariedAndFollowTheLatentThemes() throws {
         let data = try Simulator.generate(SimulationConfig(users: 1000, items: 500, impressionsPerUser: 3, seed: 5))
-        let profiles = Set(data.users.map(\.profile)), descriptions = Set(data.items.map(\.description))
+        let profiles = Set(data.users.map(\.profile))
+        let descriptions = Set(data.items.map(\.description))
         XCTAssertGreaterThan(Double(profiles.count) / 1000, 0.8, "\(profiles.count) distinct profiles")
         XCTAssertGreaterThan(Double(descriptions.count) / 500, 0.8, "\(descriptions.count) distinct descriptions")
         let queries = Set(data.impressions.map(\.query))
@@ -229,7 +273,9 @@ final class SimulationTests: XCTestCase {
         for u in data.users {
             let own = Vocabulary.roles[u.primaryTheme] + Vocabulary.activities[u.primaryTheme]
             XCTAssertTrue(own.contains { u.profile.contains($0) }, u.profile)
-            let second = Vocabulary.roles[u.secondaryTheme].map { Simulator.lowercasedFirst($0) } + Vocabulary.activities[u.secondaryTheme]
+            let second =
+                Vocabulary.roles[u.secondaryTheme].map { Simulator.lowercasedFirst($0) }
+                + Vocabulary.activities[u.secondaryTheme]
                 + Vocabulary.preferences[u.secondaryTheme]
             XCTAssertTrue(second.contains { u.profile.contains($0) }, u.profile)
             let top2 = Set(u.latent.indices.sorted { u.latent[$0] > u.latent[$1] }.prefix(2))
@@ -237,16 +283,26 @@ final class SimulationTests: XCTestCase {
         }
         XCTAssertGreaterThan(topTwoMatch, 990, "the two largest latent coordinates are the two written themes")
         for i in data.items {
-            XCTAssertTrue(Vocabulary.nouns[i.category].contains { i.description.lowercased().contains($0) }, i.description)
+            XCTAssertTrue(
+                Vocabulary.nouns[i.category].contains { i.description.lowercased().contains($0) }, i.description)
             let second = Vocabulary.adjectives[i.secondaryTheme] + Vocabulary.tails[i.secondaryTheme]
             XCTAssertTrue(second.contains { i.description.lowercased().contains($0.lowercased()) }, i.description)
         }
         // Affinity carries the signal: same-primary-theme pairs click far more often than unrelated pairs.
-        var same = 0.0, sameN = 0.0, other = 0.0, otherN = 0.0
+        var same = 0.0
+        var sameN = 0.0
+        var other = 0.0
+        var otherN = 0.0
         for u in data.users.prefix(200) {
             for i in data.items {
                 let p = data.probability(user: u.id, item: i.id)
-                if i.category == u.primaryTheme { same += p; sameN += 1 } else if i.category != u.secondaryTheme, i.secondaryTheme != u.primaryTheme { other += p; otherN += 1 }
+                if i.category == u.primaryTheme {
+                    same += p
+                    sameN += 1
+                } else if i.category != u.secondaryTheme, i.secondaryTheme != u.primaryTheme {
+                    other += p
+                    otherN += 1
+                }
             }
         }
         XCTAssertGreaterThan(same / sameN, 2 * other / otherN)

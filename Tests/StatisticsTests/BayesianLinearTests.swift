@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Statistics
 
 /// The conjugate NIG linear model and the incomplete gamma functions it uses.
@@ -31,12 +32,15 @@ final class BayesianLinearTests: XCTestCase {
 
     private func prior(_ object: Any?) -> NormalInverseGammaPrior {
         let p = object as! [String: Any]
-        return NormalInverseGammaPrior(mean: doubles(p["mean"]), precision: doubles(p["precision"]),
-                                       shape: double(p["shape"])!, scale: double(p["scale"])!)
+        return NormalInverseGammaPrior(
+            mean: doubles(p["mean"]), precision: doubles(p["precision"]),
+            shape: double(p["shape"])!, scale: double(p["scale"])!)
     }
 
-    private func assertAllRelative(_ actual: [Double], _ expected: [Double], _ tolerance: Double, _ label: String,
-                                file: StaticString = #filePath, line: UInt = #line) {
+    private func assertAllRelative(
+        _ actual: [Double], _ expected: [Double], _ tolerance: Double, _ label: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(actual.count, expected.count, "\(label): sizes", file: file, line: line)
         for (i, (a, e)) in zip(actual, expected).enumerated() {
             assertRelative(a, e, tolerance, "\(label)[\(i)]", file: file, line: line)
@@ -52,12 +56,14 @@ final class BayesianLinearTests: XCTestCase {
         for c in cases {
             let label = c["name"] as! String
             let expected = c["posterior"] as! [String: Any]
-            let fit = try BayesianLinearModel.fit(m, names: names, prior: prior(c["prior"]),
-                                                  credibleLevel: double(c["level"])!)
+            let fit = try BayesianLinearModel.fit(
+                m, names: names, prior: prior(c["prior"]),
+                credibleLevel: double(c["level"])!)
             assertAllRelative(fit.posteriorMean, doubles(expected["posterior_mean"]), 1e-9, "\(label) mₙ")
             assertAllRelative(fit.posteriorPrecision, doubles(expected["posterior_precision"]), 1e-9, "\(label) Λₙ")
-            assertAllRelative(fit.posteriorPrecisionInverse, doubles(expected["posterior_precision_inverse"]), 1e-9,
-                           "\(label) Λₙ⁻¹")
+            assertAllRelative(
+                fit.posteriorPrecisionInverse, doubles(expected["posterior_precision_inverse"]), 1e-9,
+                "\(label) Λₙ⁻¹")
             assertRelative(fit.posteriorShape, double(expected["shape"])!, 1e-12, "\(label) aₙ")
             assertRelative(fit.posteriorScale, double(expected["scale"])!, 1e-9, "\(label) bₙ")
             assertRelative(fit.degreesOfFreedom, double(expected["df"])!, 1e-12, "\(label) ν")
@@ -103,7 +109,9 @@ final class BayesianLinearTests: XCTestCase {
         let fit = try BayesianLinearModel.fit(m, names: names, prior: .flat(coefficients: 3))
         let ols = try LinearModel.solve(m, names: names)
         let ssr = LinearModel.sumOfSquaredResiduals(m, estimates: ols.estimates)
-        let n = 40.0, p = 3.0, df = n - p
+        let n = 40.0
+        let p = 3.0
+        let df = n - p
         let s2 = ssr / df
         let t = Distributions.studentTwoSidedQuantile(0.05, df: df)
         assertAllRelative(fit.posteriorMean, ols.estimates, 1e-12, "flat mₙ = β̂")
@@ -120,10 +128,12 @@ final class BayesianLinearTests: XCTestCase {
         assertRelative(fit.posteriorScale, ssr / 2, 1e-12, "bₙ = SSR/2")
         assertRelative(fit.posteriorShape, df / 2, 1e-15, "aₙ = (n − p)/2")
         // σ² interval: SSR / χ²_{n−p} quantiles (scaled inverse-χ²).
-        assertRelative(fit.variance.lower, ssr / ChiSquared.upperQuantile(0.025, degreesOfFreedom: df), 1e-12,
-                                       "σ² lower")
-        assertRelative(fit.variance.upper, ssr / ChiSquared.quantile(0.025, degreesOfFreedom: df), 1e-12,
-                                       "σ² upper")
+        assertRelative(
+            fit.variance.lower, ssr / ChiSquared.upperQuantile(0.025, degreesOfFreedom: df), 1e-12,
+            "σ² lower")
+        assertRelative(
+            fit.variance.upper, ssr / ChiSquared.quantile(0.025, degreesOfFreedom: df), 1e-12,
+            "σ² upper")
         XCTAssertNil(fit.logMarginalLikelihood)
         // And against numpy's lstsq (stored with the flat case).
         let reference = try XCTUnwrap(cases.first { $0["name"] as? String == "flat" }?["ols"] as? [String: Any])
@@ -162,11 +172,13 @@ final class BayesianLinearTests: XCTestCase {
                 let fit = try BayesianLinearModel.fit(merged, names: names, prior: prior)
                 let label = "prior \(k), cuts \(cuts)"
                 assertAllRelative(fit.posteriorMean, reference.posteriorMean, 1e-12, "\(label) mₙ")
-                assertAllRelative(fit.posteriorPrecisionInverse, reference.posteriorPrecisionInverse, 1e-12,
-                                  "\(label) Vₙ")
+                assertAllRelative(
+                    fit.posteriorPrecisionInverse, reference.posteriorPrecisionInverse, 1e-12,
+                    "\(label) Vₙ")
                 assertRelative(fit.posteriorScale, reference.posteriorScale, 1e-12, "\(label) bₙ")
-                assertAllRelative(fit.coefficients.map(\.upper), reference.coefficients.map(\.upper), 1e-12,
-                                  "\(label) upper")
+                assertAllRelative(
+                    fit.coefficients.map(\.upper), reference.coefficients.map(\.upper), 1e-12,
+                    "\(label) upper")
                 assertRelative(fit.variance.upper, reference.variance.upper, 1e-12, "\(label) σ² upper")
             }
         }
@@ -230,7 +242,8 @@ final class BayesianLinearTests: XCTestCase {
         let values = reference["incomplete_gamma"] as! [[String: Any]]
         XCTAssertGreaterThan(values.count, 20)
         for v in values {
-            let a = double(v["a"])!, x = double(v["x"])!
+            let a = double(v["a"])!
+            let x = double(v["x"])!
             assertRelative(Gamma.regularizedLower(a: a, x: x), double(v["P"])!, 1e-13, "P(\(a), \(x))")
             assertRelative(Gamma.regularizedUpper(a: a, x: x), double(v["Q"])!, 1e-13, "Q(\(a), \(x))")
         }
@@ -248,12 +261,15 @@ final class BayesianLinearTests: XCTestCase {
         let inverses = reference["inverses"] as! [[String: Any]]
         XCTAssertGreaterThan(inverses.count, 30)
         for v in inverses {
-            let a = double(v["a"])!, prob = double(v["prob"])!
+            let a = double(v["a"])!
+            let prob = double(v["prob"])!
             let tolerance = 1e-14 * max(1, 1 / a) * 4
-            assertRelative(Gamma.inverseRegularizedLower(a: a, p: prob), double(v["inverse_lower"])!, tolerance,
-                                           "P⁻¹(\(a), \(prob))")
-            assertRelative(Gamma.inverseRegularizedUpper(a: a, q: prob), double(v["inverse_upper"])!, tolerance,
-                                           "Q⁻¹(\(a), \(prob))")
+            assertRelative(
+                Gamma.inverseRegularizedLower(a: a, p: prob), double(v["inverse_lower"])!, tolerance,
+                "P⁻¹(\(a), \(prob))")
+            assertRelative(
+                Gamma.inverseRegularizedUpper(a: a, q: prob), double(v["inverse_upper"])!, tolerance,
+                "Q⁻¹(\(a), \(prob))")
         }
         XCTAssertEqual(Gamma.inverseRegularizedLower(a: 3, p: 0), 0)
         XCTAssertEqual(Gamma.inverseRegularizedLower(a: 3, p: 1), .infinity)
@@ -266,7 +282,9 @@ final class BayesianLinearTests: XCTestCase {
         let reference = try json("gamma.json")
         let rows = reference["chi_squared"] as! [[String: Any]]
         for v in rows {
-            let k = double(v["df"])!, p = double(v["p"])!, q = double(v["quantile"])!
+            let k = double(v["df"])!
+            let p = double(v["p"])!
+            let q = double(v["quantile"])!
             assertRelative(ChiSquared.quantile(p, degreesOfFreedom: k), q, 1e-13, "χ²_\(k) quantile \(p)")
             assertRelative(ChiSquared.upperQuantile(1 - p, degreesOfFreedom: k), q, 1e-12, "χ²_\(k) upper quantile")
             assertRelative(ChiSquared.cdf(q, degreesOfFreedom: k), p, 1e-13, "χ²_\(k) cdf")

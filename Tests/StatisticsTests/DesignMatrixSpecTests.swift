@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Statistics
 
 final class DesignMatrixSpecTests: XCTestCase {
@@ -7,7 +8,7 @@ final class DesignMatrixSpecTests: XCTestCase {
         "y": ColumnInfo(isNumeric: true, isIntegral: false, levels: []),
         "x": ColumnInfo(isNumeric: true, isIntegral: false, levels: []),
         "b": ColumnInfo(isNumeric: true, isIntegral: true, levels: [.number(1), .number(2), .number(3)]),
-        "g": ColumnInfo(isNumeric: false, isIntegral: false, levels: [.string("u"), .string("v")]),
+        "g": ColumnInfo(isNumeric: false, isIntegral: false, levels: [.string("u"), .string("v")])
     ]
 
     private func spec(_ text: String) throws -> DesignMatrixSpec {
@@ -27,17 +28,30 @@ final class DesignMatrixSpecTests: XCTestCase {
             ("y ~ C(b) + x", ["Intercept", "C(b)[T.2]", "C(b)[T.3]", "x"]),
             ("y ~ x + C(b)", ["Intercept", "C(b)[T.2]", "C(b)[T.3]", "x"]),
             ("y ~ I(b == 2) + x", ["Intercept", "I(b == 2)[T.True]", "x"]),
-            ("y ~ C(b, Treatment(reference=2))", ["Intercept", "C(b, Treatment(reference=2))[T.1]", "C(b, Treatment(reference=2))[T.3]"]),
+            (
+                "y ~ C(b, Treatment(reference=2))",
+                ["Intercept", "C(b, Treatment(reference=2))[T.1]", "C(b, Treatment(reference=2))[T.3]"]
+            ),
             ("y ~ g", ["Intercept", "g[T.v]"]),
             ("y ~ g - 1", ["g[u]", "g[v]"]),
             ("y ~ g:x", ["Intercept", "g[u]:x", "g[v]:x"]),
             ("y ~ g*C(b)", ["Intercept", "g[T.v]", "C(b)[T.2]", "C(b)[T.3]", "g[T.v]:C(b)[T.2]", "g[T.v]:C(b)[T.3]"]),
             ("y ~ b", ["Intercept", "b"]),
             // patsy Treatment.code_with_intercept is the identity in the sorted level order, whatever the reference.
-            ("y ~ C(b, Treatment(reference=2)) - 1", ["C(b, Treatment(reference=2))[1]", "C(b, Treatment(reference=2))[2]",
-                                                      "C(b, Treatment(reference=2))[3]"]),
-            ("y ~ C(b, Treatment(reference=3)):x", ["Intercept", "C(b, Treatment(reference=3))[1]:x",
-                                                    "C(b, Treatment(reference=3))[2]:x", "C(b, Treatment(reference=3))[3]:x"]),
+            (
+                "y ~ C(b, Treatment(reference=2)) - 1",
+                [
+                    "C(b, Treatment(reference=2))[1]", "C(b, Treatment(reference=2))[2]",
+                    "C(b, Treatment(reference=2))[3]"
+                ]
+            ),
+            (
+                "y ~ C(b, Treatment(reference=3)):x",
+                [
+                    "Intercept", "C(b, Treatment(reference=3))[1]:x",
+                    "C(b, Treatment(reference=3))[2]:x", "C(b, Treatment(reference=3))[3]:x"
+                ]
+            )
         ]
         for (text, names) in cases {
             XCTAssertEqual(try spec(text).columnNames, names, text)
@@ -50,7 +64,7 @@ final class DesignMatrixSpecTests: XCTestCase {
         let cases: [(b: Double, x: Double, row: [Double])] = [
             (1, 0.5, [1, 0, 0, 0.5]),
             (2, -1, [1, 1, 0, -1]),
-            (3, 2.25, [1, 0, 1, 2.25]),
+            (3, 2.25, [1, 0, 1, 2.25])
         ]
         for c in cases {
             let (row, y) = try fill(s, ["y": .number(7), "b": .number(c.b), "x": .number(c.x)])
@@ -95,11 +109,17 @@ final class DesignMatrixSpecTests: XCTestCase {
         let cases: [(String, FormulaError)] = [
             ("y ~ x + w", FormulaError("unknown column 'w'", at: 9)),
             ("w ~ x", FormulaError("unknown column 'w'", at: 1)),
-            ("y ~ I(g + 1)", FormulaError("column 'g' is text; arithmetic needs numbers (use C(g) or a comparison in I(...))", at: 5)),
+            (
+                "y ~ I(g + 1)",
+                FormulaError("column 'g' is text; arithmetic needs numbers (use C(g) or a comparison in I(...))", at: 5)
+            ),
             ("y ~ C(b, Treatment(reference=7))", FormulaError("reference level 7 does not occur in column 'b'", at: 5)),
-            ("y ~ C(g, Treatment(reference='w'))", FormulaError("reference level w does not occur in column 'g'", at: 5)),
+            (
+                "y ~ C(g, Treatment(reference='w'))",
+                FormulaError("reference level w does not occur in column 'g'", at: 5)
+            ),
             ("g ~ x", FormulaError("the outcome column 'g' is not numeric", at: 1)),
-            ("C(y) ~ x", FormulaError("the outcome must be numeric, not categorical", at: 1)),
+            ("C(y) ~ x", FormulaError("the outcome must be numeric, not categorical", at: 1))
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try spec(text), text) { error in

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Statistics
 
 final class FormulaTests: XCTestCase {
@@ -20,7 +21,7 @@ final class FormulaTests: XCTestCase {
             ("y ~ a:b + b:a", ["Intercept", "a:b"]),
             ("y ~ a + a", ["Intercept", "a"]),
             ("y ~ 1", ["Intercept"]),
-            ("y ~ a*b - a:b", ["Intercept", "a", "b"]),
+            ("y ~ a*b - a:b", ["Intercept", "a", "b"])
         ]
         for (text, expected) in cases {
             let f = try Formula(text)
@@ -44,7 +45,7 @@ final class FormulaTests: XCTestCase {
             ("y ~ I(-x+2*z)", "I(-x + 2 * z)"),
             ("y ~ I(x**2)", "I(x ** 2)"),
             ("y ~ C(g,Treatment('u'))", "C(g, Treatment('u'))"),
-            ("y ~ Q('odd name')", "Q('odd name')"),
+            ("y ~ Q('odd name')", "Q('odd name')")
         ]
         for (text, name) in cases {
             let f = try Formula(text)
@@ -80,15 +81,22 @@ final class FormulaTests: XCTestCase {
             ("y ~", FormulaError("no terms after '~'", at: 4)),
             ("y ~ a +", FormulaError("formula ends where a term was expected", at: 8)),
             ("y ~ (a", FormulaError("expected ')' before the end of the formula", at: 7)),
-            ("y ~ 2", FormulaError("numbers in a formula must be 0 or 1 (for the intercept); use I(...) for arithmetic", at: 5)),
+            (
+                "y ~ 2",
+                FormulaError(
+                    "numbers in a formula must be 0 or 1 (for the intercept); use I(...) for arithmetic", at: 5)
+            ),
             ("y ~ I(x +)", FormulaError("expression ends too early", at: 10)),
             ("y ~ I(x == \"a)", FormulaError("unterminated string literal", at: 12)),
-            ("y ~ foo(x)", FormulaError("unknown function 'foo' (supported: np.log, np.exp, np.sqrt, np.abs, I, C, Q)", at: 5)),
+            (
+                "y ~ foo(x)",
+                FormulaError("unknown function 'foo' (supported: np.log, np.exp, np.sqrt, np.abs, I, C, Q)", at: 5)
+            ),
             ("y ~ a $ b", FormulaError("unexpected character '$'", at: 7)),
             ("y ~ a + I(x", FormulaError("unclosed '(' in I(...)", at: 10)),
             ("y ~ C(b, Sum)", FormulaError("only Treatment contrasts are supported in C(...)", at: 10)),
             ("y ~ a ** x", FormulaError("'**' needs a positive whole number on its right", at: 10)),
-            ("y ~ a b", FormulaError("unexpected 'b'", at: 7)),
+            ("y ~ a b", FormulaError("unexpected 'b'", at: 7))
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try Formula(text), text) { error in
@@ -98,7 +106,8 @@ final class FormulaTests: XCTestCase {
     }
 
     func testErrorDescription() {
-        XCTAssertEqual(FormulaError("no terms after '~'", at: 4).description, "formula, character 4: no terms after '~'")
+        XCTAssertEqual(
+            FormulaError("no terms after '~'", at: 4).description, "formula, character 4: no terms after '~'")
         XCTAssertEqual(FormulaError("bad").description, "formula: bad")
     }
 }

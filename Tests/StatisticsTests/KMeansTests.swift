@@ -6,7 +6,9 @@ final class KMeansTests: XCTestCase {
     /// Three separated groups: the partition is the groups' (up to labels), centres are the group means exactly
     /// (computed by hand), and the same seed gives the same result bit for bit.
     func testSeparatedGroupsAndDeterminism() throws {
-        let groups: [[(Double, Double)]] = [[(0, 0), (1, 0), (0, 1), (1, 1)], [(10, 10), (11, 10), (10, 12)], [(-10, 5), (-12, 5)]]
+        let groups: [[(Double, Double)]] = [
+            [(0, 0), (1, 0), (0, 1), (1, 1)], [(10, 10), (11, 10), (10, 12)], [(-10, 5), (-12, 5)]
+        ]
         var points: [Double] = []
         var label: [Int] = []
         for (g, members) in groups.enumerated() {
@@ -29,7 +31,9 @@ final class KMeansTests: XCTestCase {
         var inertia = 0.0
         for i in 0..<n {
             let m = means[label[i]]
-            inertia += (points[2 * i] - m[0]) * (points[2 * i] - m[0]) + (points[2 * i + 1] - m[1]) * (points[2 * i + 1] - m[1])
+            inertia +=
+                (points[2 * i] - m[0]) * (points[2 * i] - m[0]) + (points[2 * i + 1] - m[1])
+                * (points[2 * i + 1] - m[1])
         }
         XCTAssertEqual(km.inertia, inertia, accuracy: 1e-12)
         XCTAssertEqual(try KMeans(points: points, count: n, dimension: 2, clusters: 3, seed: 7), km)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Statistics
 
 final class LinearModelTests: XCTestCase {
@@ -20,10 +21,13 @@ final class LinearModelTests: XCTestCase {
             m.merge(moments(rows: cut..<6))
             let solution = try LinearModel.solve(m, names: ["Intercept", "x"])
             assertClose(solution.estimates, [8.0 / 15, 43.0 / 35], relative: 1e-13, scale: 1, "β̂, cut \(cut)")
-            assertClose(solution.xtxInverse, [91.0 / 105, -21.0 / 105, -21.0 / 105, 6.0 / 105], relative: 1e-13, scale: 1,
-                        "(X'X)⁻¹, cut \(cut)")
+            assertClose(
+                solution.xtxInverse, [91.0 / 105, -21.0 / 105, -21.0 / 105, 6.0 / 105], relative: 1e-13, scale: 1,
+                "(X'X)⁻¹, cut \(cut)")
             XCTAssertEqual(solution.count, 6)
-            assertRelative(LinearModel.sumOfSquaredResiduals(m, estimates: solution.estimates), 464.0 / 105, 1e-12, "SSR, cut \(cut)")
+            assertRelative(
+                LinearModel.sumOfSquaredResiduals(m, estimates: solution.estimates), 464.0 / 105, 1e-12,
+                "SSR, cut \(cut)")
         }
     }
 
@@ -58,12 +62,14 @@ final class LinearModelTests: XCTestCase {
         let b: [Double] = [0, 1, 1, 2, 4, 1]
         let c = zip(a, b).map { $0 + $1 }
         XCTAssertNoThrow(try LinearModel.checkRank(gram([one, a, b]), names: ["Intercept", "a", "b"]))
-        XCTAssertThrowsError(try LinearModel.checkRank(gram([one, a, b, c]), names: ["Intercept", "a", "b", "c"])) { error in
+        XCTAssertThrowsError(try LinearModel.checkRank(gram([one, a, b, c]), names: ["Intercept", "a", "b", "c"])) {
+            error in
             XCTAssertEqual(error as? StatisticsError, .singularDesign(columns: ["a", "b", "c"]))
         }
         // Same dependency with the intercept in it: c = 2·1 − a.
         let d = a.map { 2 - $0 }
-        XCTAssertThrowsError(try LinearModel.checkRank(gram([one, a, b, d]), names: ["Intercept", "a", "b", "d"])) { error in
+        XCTAssertThrowsError(try LinearModel.checkRank(gram([one, a, b, d]), names: ["Intercept", "a", "b", "d"])) {
+            error in
             XCTAssertEqual(error as? StatisticsError, .singularDesign(columns: ["Intercept", "a", "d"]))
         }
     }

@@ -1,10 +1,13 @@
 import Foundation
 import XCTest
+
 @testable import Statistics
 
 final class LogisticModelTests: XCTestCase {
     // A tiny data set: intercept and two regressors, mixed outcomes.
-    private let x: [Double] = [1, 0.5, -1, 1, -0.3, 2, 1, 1.2, 0, 1, -1.5, 0.7, 1, 0.1, -0.4, 1, 2.0, 1.1, 1, -0.8, -0.2]
+    private let x: [Double] = [
+        1, 0.5, -1, 1, -0.3, 2, 1, 1.2, 0, 1, -1.5, 0.7, 1, 0.1, -0.4, 1, 2.0, 1.1, 1, -0.8, -0.2
+    ]
     private let y: [Double] = [1, 0, 1, 0, 1, 1, 0]
     private let beta: [Double] = [0.3, -0.7, 0.4]
 
@@ -32,8 +35,10 @@ final class LogisticModelTests: XCTestCase {
         // Central differences: g_j ≈ (ℓ(β + h e_j) − ℓ(β − h e_j)) / 2h, error O(h²) ≈ 1e-10.
         let h = 1e-5
         for j in 0..<p {
-            var plus = beta, minus = beta
-            plus[j] += h; minus[j] -= h
+            var plus = beta
+            var minus = beta
+            plus[j] += h
+            minus[j] -= h
             let fd = (logLikelihood(plus) - logLikelihood(minus)) / (2 * h)
             XCTAssertEqual(s.gradient[j], fd, accuracy: 1e-7, "gradient[\(j)]")
         }
@@ -43,7 +48,8 @@ final class LogisticModelTests: XCTestCase {
             for k in 0..<p {
                 func l(_ sj: Double, _ sk: Double) -> Double {
                     var b = beta
-                    b[j] += sj * k2; b[k] += sk * k2
+                    b[j] += sj * k2
+                    b[k] += sk * k2
                     return logLikelihood(b)
                 }
                 let fd = -(l(1, 1) - l(1, -1) - l(-1, 1) + l(-1, -1)) / (4 * k2 * k2)
@@ -61,7 +67,9 @@ final class LogisticModelTests: XCTestCase {
         for i in 0..<y.count {
             let eta = (0..<3).map { x[i * 3 + $0] * beta[$0] }.reduce(0, +)
             let r = y[i] - 1 / (1 + exp(-eta))
-            if train.contains(i) { for a in 0..<3 { for b in 0..<3 { meat[a * 3 + b] += r * r * x[i * 3 + a] * x[i * 3 + b] } } }
+            if train.contains(i) {
+                for a in 0..<3 { for b in 0..<3 { meat[a * 3 + b] += r * r * x[i * 3 + a] * x[i * 3 + b] } }
+            }
             if test.contains(i) { sse += r * r }
         }
         assertClose(s.meat, meat, relative: 1e-14, scale: 1, "meat")
@@ -92,9 +100,13 @@ final class LogisticModelTests: XCTestCase {
     /// At the MLE, H = [[n₀p₀q₀ + n₁p₁q₁, n₁p₁q₁], [n₁p₁q₁, n₁p₁q₁]] with n₀p₀q₀ = 2.1, n₁p₁q₁ = 2.4, so
     /// H⁻¹ = [[1/2.1, −1/2.1], [−1/2.1, 1/2.1 + 1/2.4]].
     func testNewtonStepsConvergeToTheClosedFormMLE() throws {
-        var rows: [Double] = [], outcomes: [Double] = []
+        var rows: [Double] = []
+        var outcomes: [Double] = []
         for (xv, ones, zeros) in [(0.0, 3, 7), (1.0, 6, 4)] {
-            for k in 0..<(ones + zeros) { rows += [1, xv]; outcomes.append(k < ones ? 1 : 0) }
+            for k in 0..<(ones + zeros) {
+                rows += [1, xv]
+                outcomes.append(k < ones ? 1 : 0)
+            }
         }
         var b: [Double] = [0, 0]
         var previous: Double? = nil
@@ -110,14 +122,16 @@ final class LogisticModelTests: XCTestCase {
         XCTAssertLessThan(steps, 10, "Newton should converge in a few steps")
         XCTAssertEqual(b[0], log(3.0 / 7.0), accuracy: 1e-10)
         XCTAssertEqual(b[1], log(3.5), accuracy: 1e-10)
-        assertClose(covariance, [1 / 2.1, -1 / 2.1, -1 / 2.1, 1 / 2.1 + 1 / 2.4], relative: 1e-8, scale: 1, "H⁻¹ at the MLE")
+        assertClose(
+            covariance, [1 / 2.1, -1 / 2.1, -1 / 2.1, 1 / 2.1 + 1 / 2.4], relative: 1e-8, scale: 1, "H⁻¹ at the MLE")
     }
 
     func testStepOnSingularInformationNamesTheColumns() {
         // The second column copies the first: H is singular.
         let rows: [Double] = [1, 1, 1, 1, 1, 1, 1, 1]
         let s = LogitStatistic(x: rows, y: [1, 0, 1, 0], beta: [0, 0], train: { _ in true }, test: { _ in false })
-        XCTAssertThrowsError(try LogisticModel.step(beta: [0, 0], statistic: s, names: ["Intercept", "copy"])) { error in
+        XCTAssertThrowsError(try LogisticModel.step(beta: [0, 0], statistic: s, names: ["Intercept", "copy"])) {
+            error in
             XCTAssertEqual(error as? StatisticsError, .singularDesign(columns: ["Intercept", "copy"]))
         }
     }

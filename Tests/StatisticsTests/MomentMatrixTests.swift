@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Statistics
 
 final class MomentMatrixTests: XCTestCase {
@@ -13,9 +14,13 @@ final class MomentMatrixTests: XCTestCase {
         for i in 0..<n { for j in 0..<d { mean[j] += rows[i * d + j] } }
         if n > 0 { for j in 0..<d { mean[j] /= Double(n) } }
         var c = [Double](repeating: 0, count: d * d)
-        for i in 0..<n { for a in 0..<d { for b in 0..<d {
-            c[a * d + b] += (rows[i * d + a] - mean[a]) * (rows[i * d + b] - mean[b])
-        } } }
+        for i in 0..<n {
+            for a in 0..<d {
+                for b in 0..<d {
+                    c[a * d + b] += (rows[i * d + a] - mean[a]) * (rows[i * d + b] - mean[b])
+                }
+            }
+        }
         return (mean, c)
     }
 
@@ -34,9 +39,12 @@ final class MomentMatrixTests: XCTestCase {
                 let scale = c.map(abs).max()!
                 assertClose(m.mean, mean, relative: 1e-14, scale: mean.map(abs).max()!, "mean d=\(d) n=\(n)")
                 assertClose(m.comoment, c, relative: 1e-13, scale: scale, "comoment d=\(d) n=\(n)")
-                for a in 0..<d { for b in 0..<d {
-                    XCTAssertEqual(m.comoment[a * d + b], m.comoment[b * d + a], "symmetry d=\(d) n=\(n) (\(a),\(b))")
-                } }
+                for a in 0..<d {
+                    for b in 0..<d {
+                        XCTAssertEqual(
+                            m.comoment[a * d + b], m.comoment[b * d + a], "symmetry d=\(d) n=\(n) (\(a),\(b))")
+                    }
+                }
             }
         }
     }
@@ -63,7 +71,11 @@ final class MomentMatrixTests: XCTestCase {
             }
         }
         // 3 dimensions × Σ_n Σ_k C(n + k − 1, k − 1) splits; guards against the loops silently not running.
-        XCTAssertEqual(cases, 3 * [0, 1, 2, 3, 4, 7].map { n in (1...4).map { k in contiguousSplits(n, parts: k).count }.reduce(0, +) }.reduce(0, +))
+        XCTAssertEqual(
+            cases,
+            3
+                * [0, 1, 2, 3, 4, 7].map { n in (1...4).map { k in contiguousSplits(n, parts: k).count }.reduce(0, +) }
+                .reduce(0, +))
         XCTAssertGreaterThan(cases, 300)
     }
 
@@ -91,12 +103,14 @@ final class MomentMatrixTests: XCTestCase {
     /// Raw sums Σx² ≈ 8e18 carry an ulp of 1024, so Σx² − n x̄² loses most of these digits.
     func testLargeOffsetKeepsVarianceThroughMerges() {
         let noise: [Double] = [-300, -100, 100, 300, 200, -200, 0, 0]
-        let n = noise.count, d = 2
+        let n = noise.count
+        let d = 2
         let rows = noise.flatMap { [1e9 + $0, -1e9 + 2 * $0] }
         let expected: [Double] = [280_000, 560_000, 560_000, 1_120_000]
 
         // The case is hard: the raw-sum formula is visibly wrong here.
-        let rawSumOfSquares = rows.enumerated().filter { $0.offset % 2 == 0 }.map { $0.element * $0.element }.reduce(0, +)
+        let rawSumOfSquares = rows.enumerated().filter { $0.offset % 2 == 0 }.map { $0.element * $0.element }.reduce(
+            0, +)
         let rawMean = rows.enumerated().filter { $0.offset % 2 == 0 }.map(\.element).reduce(0, +) / Double(n)
         let naive = rawSumOfSquares - Double(n) * rawMean * rawMean
         XCTAssertGreaterThan(abs(naive - 280_000) / 280_000, 1e-6, "raw sums should lose precision here (got \(naive))")
@@ -124,10 +138,12 @@ final class MomentMatrixTests: XCTestCase {
                 m.merge(slice(rows, (n / 2)..<n, d: d))
                 var xx = [Double](repeating: 0, count: d * d)
                 var sums = [Double](repeating: 0, count: d)
-                for i in 0..<n { for a in 0..<d {
-                    sums[a] += rows[i * d + a]
-                    for b in 0..<d { xx[a * d + b] += rows[i * d + a] * rows[i * d + b] }
-                } }
+                for i in 0..<n {
+                    for a in 0..<d {
+                        sums[a] += rows[i * d + a]
+                        for b in 0..<d { xx[a * d + b] += rows[i * d + a] * rows[i * d + b] }
+                    }
+                }
                 assertClose(m.crossProducts, xx, relative: 1e-13, scale: xx.map(abs).max()!, "Σxxᵀ d=\(d) n=\(n)")
                 assertClose(m.sums, sums, relative: 1e-13, scale: sums.map(abs).max()!, "Σx d=\(d) n=\(n)")
             }

@@ -6,8 +6,10 @@ final class PrincipalComponentsTests: XCTestCase {
     /// Covariance [[2, 1], [1, 2]]: eigenvalues 3 and 1, directions (1, 1)/√2 and (1, −1)/√2 (derived by hand).
     func testTwoDimensionalCaseByHand() throws {
         // Four points with mean (5, −1) whose centred co-moments over n = 4 are 4·[[2, 1], [1, 2]].
-        let a = 3.0.squareRoot(), b = 1.0
-        let u = [1 / 2.0.squareRoot(), 1 / 2.0.squareRoot()], w = [1 / 2.0.squareRoot(), -1 / 2.0.squareRoot()]
+        let a = 3.0.squareRoot()
+        let b = 1.0
+        let u = [1 / 2.0.squareRoot(), 1 / 2.0.squareRoot()]
+        let w = [1 / 2.0.squareRoot(), -1 / 2.0.squareRoot()]
         var rows: [Double] = []
         for (s, t) in [(a, b), (-a, b), (a, -b), (-a, -b)] {
             rows += [5 + s * u[0] + t * w[0], -1 + s * u[1] + t * w[1]]
@@ -32,10 +34,11 @@ final class PrincipalComponentsTests: XCTestCase {
     func testMergedShardsGiveTheWholeDataComponents() throws {
         var state: UInt64 = 42
         func next() -> Double {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Double(state >> 11) / Double(1 << 53) - 0.5
         }
-        let d = 6, n = 300
+        let d = 6
+        let n = 300
         let rows = (0..<(n * d)).map { i in next() * Double(1 + i % d) }
         let whole = MomentMatrix(rows: rows, count: n, dimension: d)
         var merged = MomentMatrix(dimension: d)
@@ -43,7 +46,8 @@ final class PrincipalComponentsTests: XCTestCase {
             let end = min(part + 70, n)
             merged.merge(MomentMatrix(rows: Array(rows[(part * d)..<(end * d)]), count: end - part, dimension: d))
         }
-        let a = try PrincipalComponents(moments: whole, k: 3), b = try PrincipalComponents(moments: merged, k: 3)
+        let a = try PrincipalComponents(moments: whole, k: 3)
+        let b = try PrincipalComponents(moments: merged, k: 3)
         for (x, y) in zip(a.components, b.components) { XCTAssertEqual(x, y, accuracy: 1e-9) }
         for (x, y) in zip(a.variances, b.variances) { XCTAssertEqual(x, y, accuracy: 1e-12 * max(1, abs(x))) }
         XCTAssertGreaterThanOrEqual(a.variances[0], a.variances[1])

@@ -16,8 +16,10 @@ final class RegressionResultsTests: XCTestCase {
 
     /// Compares a table under one covariance with statsmodels' block for it.
     func check(_ rows: [CoefficientRow], _ block: [String: Any], _ label: String, tolerance: Double = 1e-9) {
-        let columns: [(String, (CoefficientRow) -> Double)] = [("bse", \.standardError), ("statistic", \.statistic), ("pvalues", \.pValue),
-                                                              ("ci_low", \.ciLow), ("ci_high", \.ciHigh)]
+        let columns: [(String, (CoefficientRow) -> Double)] = [
+            ("bse", \.standardError), ("statistic", \.statistic), ("pvalues", \.pValue),
+            ("ci_low", \.ciLow), ("ci_high", \.ciHigh)
+        ]
         for (key, value) in columns {
             assertClose(rows.map(value), doubles(block, key), relative: tolerance, scale: 1, "\(label) \(key)")
         }
@@ -25,20 +27,25 @@ final class RegressionResultsTests: XCTestCase {
 
     func testLinearModelResultsMatchStatsmodels() throws {
         let ols = reference["ols"] as! [String: Any]
-        let x = doubles(ols, "x"), y = doubles(ols, "y"), n = x.count
+        let x = doubles(ols, "x")
+        let y = doubles(ols, "y")
+        let n = x.count
         let m = MomentMatrix(rows: (0..<n).flatMap { [1, x[$0], y[$0]] }, count: n, dimension: 3)
         let solution = try LinearModel.solve(m, names: ["Intercept", "x"])
         let beta = solution.estimates
         // The HC0 meat from the rows, written out: Σ eᵢ² xᵢ xᵢᵀ.
-        var meat = [Double](repeating: 0, count: 4), rss = 0.0
+        var meat = [Double](repeating: 0, count: 4)
+        var rss = 0.0
         for i in 0..<n {
-            let xi = [1, x[i]], e = y[i] - beta[0] - beta[1] * x[i]
+            let xi = [1, x[i]]
+            let e = y[i] - beta[0] - beta[1] * x[i]
             rss += e * e
             for a in 0..<2 { for b in 0..<2 { meat[a * 2 + b] += e * e * xi[a] * xi[b] } }
         }
-        let results = LinearModelResults(names: ["Intercept", "x"], estimates: beta, count: Double(n), residualSumOfSquares: rss,
-                                         xtxInverse: solution.xtxInverse,
-                                         hc0: LinearAlgebra.sandwich(bread: solution.xtxInverse, meat: meat, n: 2))
+        let results = LinearModelResults(
+            names: ["Intercept", "x"], estimates: beta, count: Double(n), residualSumOfSquares: rss,
+            xtxInverse: solution.xtxInverse,
+            hc0: LinearAlgebra.sandwich(bread: solution.xtxInverse, meat: meat, n: 2))
         assertClose(results.estimates, doubles(ols, "params"), relative: 1e-12, scale: 1, "params")
         assertRelative(results.residualSumOfSquares, (ols["ssr"] as! NSNumber).doubleValue, 1e-12, "ssr")
         assertRelative(results.logLikelihood, (ols["llf"] as! NSNumber).doubleValue, 1e-12, "llf")
@@ -53,10 +60,15 @@ final class RegressionResultsTests: XCTestCase {
 
     func testLogitResultsMatchStatsmodels() throws {
         let logit = reference["logit"] as! [String: Any]
-        let x = doubles(logit, "x"), z = doubles(logit, "z"), y = doubles(logit, "y"), n = y.count
+        let x = doubles(logit, "x")
+        let z = doubles(logit, "z")
+        let y = doubles(logit, "y")
+        let n = y.count
         let design: [Double] = (0..<n).flatMap { [1.0, x[$0], z[$0]] }
         let names = ["Intercept", "x", "z"]
-        var beta = [0.0, 0, 0], previous = -Double.infinity, iterations = 0
+        var beta = [0.0, 0, 0]
+        var previous = -Double.infinity
+        var iterations = 0
         var stat = LogitStatistic(x: design, y: y, beta: beta, train: { _ in true }, test: { _ in false })
         while iterations < 100 {
             iterations += 1
@@ -66,8 +78,9 @@ final class RegressionResultsTests: XCTestCase {
             previous = stat.logLikelihood
         }
         let inverse = try LinearAlgebra.solveSPD(stat.information, [0, 0, 0], n: 3).inverse
-        let results = LogitResults(names: names, estimates: beta, count: Double(n), logLikelihood: stat.logLikelihood, covariance: inverse,
-                                   hc0: LinearAlgebra.sandwich(bread: inverse, meat: stat.meat, n: 3), iterations: iterations, converged: true)
+        let results = LogitResults(
+            names: names, estimates: beta, count: Double(n), logLikelihood: stat.logLikelihood, covariance: inverse,
+            hc0: LinearAlgebra.sandwich(bread: inverse, meat: stat.meat, n: 3), iterations: iterations, converged: true)
         assertClose(results.estimates, doubles(logit, "params"), relative: 1e-8, scale: 1, "params")
         assertRelative(results.logLikelihood, (logit["llf"] as! NSNumber).doubleValue, 1e-12, "llf")
         check(results.table(.classical), logit["classical"] as! [String: Any], "logit classical", tolerance: 1e-7)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Statistics
 
 /// Warnings, effects and merging, against values derived by hand.
@@ -13,15 +14,17 @@ final class SEMFitTests: XCTestCase {
     /// θ1 = 1 − φ = −0.6 (Heywood), θ2 = 1 − 0.25·1.6 = 0.6, θ3 = 1 − 0.140625·1.6 = 0.775.
     func testHeywoodCaseIsReportedNotFatal() throws {
         let s = [1, 0.8, 0.6, 0.8, 1, 0.3, 0.6, 0.3, 1]
-        let result = try SEM.fit(syntax: "f =~ a1 + a2 + a3", moments: moments(covariance: s, mean: [0, 0, 0], count: 500),
-                                 names: ["a1", "a2", "a3"])
+        let result = try SEM.fit(
+            syntax: "f =~ a1 + a2 + a3", moments: moments(covariance: s, mean: [0, 0, 0], count: 500),
+            names: ["a1", "a2", "a3"])
         XCTAssertTrue(result.converged)
         let expected: [(String, String, String, Double)] = [
             ("f", "=~", "a2", 0.5), ("f", "=~", "a3", 0.375), ("f", "~~", "f", 1.6),
-            ("a1", "~~", "a1", -0.6), ("a2", "~~", "a2", 0.6), ("a3", "~~", "a3", 0.775),
+            ("a1", "~~", "a1", -0.6), ("a2", "~~", "a2", 0.6), ("a3", "~~", "a3", 0.775)
         ]
         for (lhs, op, rhs, value) in expected {
-            XCTAssertEqual(try XCTUnwrap(result.parameter(lhs, op, rhs)).estimate, value, accuracy: 1e-9, "\(lhs) \(op) \(rhs)")
+            XCTAssertEqual(
+                try XCTUnwrap(result.parameter(lhs, op, rhs)).estimate, value, accuracy: 1e-9, "\(lhs) \(op) \(rhs)")
         }
         guard case .negativeVariance(let name, let estimate)? = result.warnings.first else {
             return XCTFail("expected a Heywood warning, got \(result.warnings)")
@@ -37,8 +40,9 @@ final class SEMFitTests: XCTestCase {
     /// warning and no fit measures.
     func testNonPositiveDefiniteSampleCovarianceIsReported() throws {
         let s = [1, 0.9, 0.9, 0.9, 1, -0.9, 0.9, -0.9, 1]
-        let result = try SEM.fit(syntax: "a ~~ a; b ~~ b; c ~~ c", moments: moments(covariance: s, mean: [1, 2, 3], count: 100),
-                                 names: ["a", "b", "c"])
+        let result = try SEM.fit(
+            syntax: "a ~~ a; b ~~ b; c ~~ c", moments: moments(covariance: s, mean: [1, 2, 3], count: 100),
+            names: ["a", "b", "c"])
         XCTAssertNil(result.fit)
         guard case .sampleCovarianceNotPositiveDefinite(let smallest)? = result.warnings.first else {
             return XCTFail("expected a non-PD warning, got \(result.warnings)")
@@ -81,42 +85,52 @@ final class SEMFitTests: XCTestCase {
     /// the feedback model's B has eigenvalues 0, ±√(b_Y,X1 b_X1,Y + b_Y,X2 b_X2,Y).
     func testEffectsOfFittedModels() throws {
         let data = try SEMFixtures.csv("sem_latent_n2000.csv")
-        let latent = try SEM.fit(syntax: "sat =~ s1 + s2 + s3\nsat ~ quality + price\nclick ~ sat + price",
-                                 moments: SEMFixtures.moments(data.rows, 0..<data.rows.count, dimension: data.names.count),
-                                 names: data.names)
+        let latent = try SEM.fit(
+            syntax: "sat =~ s1 + s2 + s3\nsat ~ quality + price\nclick ~ sat + price",
+            moments: SEMFixtures.moments(data.rows, 0..<data.rows.count, dimension: data.names.count),
+            names: data.names)
         let est = { (l: String, o: String, r: String) in latent.parameter(l, o, r)!.estimate }
         let qc = try XCTUnwrap(latent.effects.first { $0.from == "quality" && $0.to == "click" })
         XCTAssertEqual(qc.direct, 0)
         XCTAssertEqual(qc.indirect, est("sat", "~", "quality") * est("click", "~", "sat"), accuracy: 1e-14)
         let pc = try XCTUnwrap(latent.effects.first { $0.from == "price" && $0.to == "click" })
-        XCTAssertEqual(pc.total, est("click", "~", "price") + est("sat", "~", "price") * est("click", "~", "sat"), accuracy: 1e-14)
+        XCTAssertEqual(
+            pc.total, est("click", "~", "price") + est("sat", "~", "price") * est("click", "~", "sat"), accuracy: 1e-14)
         XCTAssertEqual(latent.spectralRadius, 0)
         // Loadings are measurement, not effects.
         XCTAssertNil(latent.effects.first { $0.to == "s1" })
 
         let fb = try SEMFixtures.csv("sem_feedback_n5000.csv")
-        let feedback = try SEM.fit(syntax: "Y ~ X1 + X2 + Z3\nX1 ~ Y + Z1\nX2 ~ Y + Z2",
-                                   moments: SEMFixtures.moments(fb.rows, 0..<fb.rows.count, dimension: fb.names.count),
-                                   names: fb.names)
+        let feedback = try SEM.fit(
+            syntax: "Y ~ X1 + X2 + Z3\nX1 ~ Y + Z1\nX2 ~ Y + Z2",
+            moments: SEMFixtures.moments(fb.rows, 0..<fb.rows.count, dimension: fb.names.count),
+            names: fb.names)
         let f = { (l: String, r: String) in feedback.parameter(l, "~", r)!.estimate }
-        XCTAssertEqual(feedback.spectralRadius, (f("Y", "X1") * f("X1", "Y") + f("Y", "X2") * f("X2", "Y")).squareRoot(), accuracy: 1e-12)
-        XCTAssertFalse(feedback.warnings.contains { if case .unstableFeedback = $0 { return true } else { return false } })
+        XCTAssertEqual(
+            feedback.spectralRadius, (f("Y", "X1") * f("X1", "Y") + f("Y", "X2") * f("X2", "Y")).squareRoot(),
+            accuracy: 1e-12)
+        XCTAssertFalse(
+            feedback.warnings.contains { if case .unstableFeedback = $0 { return true } else { return false } })
     }
 
     /// The coordinator merges per-shard moments, then fits: the same fit as from the whole data (not bit-identical:
     /// merge order changes rounding).
     func testFitFromMergedShardMomentsEqualsWholeDataFit() throws {
         let data = try SEMFixtures.csv("sem_feedback_n5000.csv")
-        let d = data.names.count, n = data.rows.count
+        let d = data.names.count
+        let n = data.rows.count
         let model = "Y ~ X1 + X2 + Z3\nX1 ~ Y + Z1\nX2 ~ Y + Z2"
-        let whole = try SEM.fit(syntax: model, moments: SEMFixtures.moments(data.rows, 0..<n, dimension: d), names: data.names)
+        let whole = try SEM.fit(
+            syntax: model, moments: SEMFixtures.moments(data.rows, 0..<n, dimension: d), names: data.names)
         for cuts in [[1234, 3000], [1, 4999], [2500, 2500]] {
             var merged = MomentMatrix(dimension: d)
             for range in ranges(n, cuts: cuts) { merged.merge(SEMFixtures.moments(data.rows, range, dimension: d)) }
             let parts = try SEM.fit(syntax: model, moments: merged, names: data.names)
             for (a, b) in zip(parts.parameters, whole.parameters) {
-                XCTAssertEqual(a.estimate, b.estimate, accuracy: 1e-9 * max(1, abs(b.estimate)), "cuts \(cuts) \(a.name)")
-                XCTAssertEqual(a.standardError ?? .nan, b.standardError ?? .nan, accuracy: 1e-9, "cuts \(cuts) \(a.name) se")
+                XCTAssertEqual(
+                    a.estimate, b.estimate, accuracy: 1e-9 * max(1, abs(b.estimate)), "cuts \(cuts) \(a.name)")
+                XCTAssertEqual(
+                    a.standardError ?? .nan, b.standardError ?? .nan, accuracy: 1e-9, "cuts \(cuts) \(a.name) se")
             }
             XCTAssertEqual(parts.fit!.chiSquare, whole.fit!.chiSquare, accuracy: 1e-7, "cuts \(cuts)")
         }
@@ -137,7 +151,8 @@ final class SEMFitTests: XCTestCase {
             tracker.check(row.standardError, 0.0144255117635338, 1e-6, "click ~ \(rhs) se")
         }
         tracker.check(equal.parameter("click", "~~", "click")?.estimate, 1.10962484782678, 1e-6, "click ~~ click")
-        tracker.check(equal.parameter("click", "~~", "click")?.standardError, 0.0350894186745038, 1e-6, "click ~~ click se")
+        tracker.check(
+            equal.parameter("click", "~~", "click")?.standardError, 0.0350894186745038, 1e-6, "click ~~ click se")
         XCTAssertEqual(equal.fit?.parameterCount, 3)
         XCTAssertEqual(equal.fit?.degreesOfFreedom, 1)
         tracker.check(equal.fit?.chiSquare, 555.787971566088, 1e-6, "chisq")

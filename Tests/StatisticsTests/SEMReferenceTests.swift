@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Statistics
 
 /// SEM fits against lavaan 0.6.14 (Tests/Fixtures/reference/sem; provenance in Tests/Fixtures/README.md).
@@ -24,19 +25,23 @@ final class SEMReferenceTests: XCTestCase {
         XCTAssertEqual(result.warnings, [])
         var tracker = DeviationTracker()
         // std.all for this model comes from our own lavaan run (sem_lavaan_fits.json, fit "feedback").
-        let extra = try XCTUnwrap((try SEMFixtures.json("sem_lavaan_fits.json")["fits"] as? [String: Any])?["feedback"] as? [String: Any])
+        let extra = try XCTUnwrap(
+            (try SEMFixtures.json("sem_lavaan_fits.json")["fits"] as? [String: Any])?["feedback"] as? [String: Any])
         var parameters = try XCTUnwrap(lavaan["parameters"] as? [[String: Any]])
         let std = try XCTUnwrap(extra["parameters"] as? [[String: Any]])
         XCTAssertEqual(std.count, parameters.count)
         for k in parameters.indices { parameters[k]["std.all"] = std[k]["std.all"] }
-        compareWithLavaan(result, parameters: parameters, fitMeasures: try XCTUnwrap(lavaan["fit_measures"] as? [String: Any]),
-                          tolerance: tolerance, label: "feedback", tracker: &tracker)
+        compareWithLavaan(
+            result, parameters: parameters, fitMeasures: try XCTUnwrap(lavaan["fit_measures"] as? [String: Any]),
+            tolerance: tolerance, label: "feedback", tracker: &tracker)
         // Implied moments.
         let implied = try XCTUnwrap(lavaan["implied_cov"] as? [[Double]]).flatMap { $0 }
         for (k, (a, e)) in zip(result.impliedCovariance, implied).enumerated() {
             tracker.check(a, e, tolerance, "feedback implied cov [\(k)]")
         }
-        print("SEM feedback: max relative deviation from lavaan \(tracker.maxRelative) (\(tracker.worst)); \(result.iterations) scoring steps")
+        print(
+            "SEM feedback: max relative deviation from lavaan \(tracker.maxRelative) (\(tracker.worst)); \(result.iterations) scoring steps"
+        )
         // Stable loop: |eigenvalues of B| < 1 (true det(I − B) = 0.805).
         XCTAssertLessThan(result.spectralRadius, 1)
         XCTAssertTrue(result.isStable)
@@ -65,10 +70,13 @@ final class SEMReferenceTests: XCTestCase {
         XCTAssertEqual(result.observed, ref["variable_order"] as? [String], file: file, line: line)
         XCTAssertEqual(result.warnings, [], file: file, line: line)
         var tracker = DeviationTracker()
-        compareWithLavaan(result, parameters: try XCTUnwrap(ref["parameters"] as? [[String: Any]]),
-                          fitMeasures: try XCTUnwrap(ref["fit_measures"] as? [String: Any]),
-                          tolerance: tolerance, label: name, tracker: &tracker, file: file, line: line)
-        print("SEM \(name): max relative deviation from lavaan \(tracker.maxRelative) (\(tracker.worst)); \(result.iterations) scoring steps")
+        compareWithLavaan(
+            result, parameters: try XCTUnwrap(ref["parameters"] as? [[String: Any]]),
+            fitMeasures: try XCTUnwrap(ref["fit_measures"] as? [String: Any]),
+            tolerance: tolerance, label: name, tracker: &tracker, file: file, line: line)
+        print(
+            "SEM \(name): max relative deviation from lavaan \(tracker.maxRelative) (\(tracker.worst)); \(result.iterations) scoring steps"
+        )
         // At least as good an optimum as lavaan's (its fmin, up to rounding).
         let lavaanFmin = try XCTUnwrap((ref["fit_measures"] as? [String: Any])?["fmin"] as? Double)
         XCTAssertLessThanOrEqual(try XCTUnwrap(result.fit?.fmin), lavaanFmin * (1 + 1e-12), file: file, line: line)

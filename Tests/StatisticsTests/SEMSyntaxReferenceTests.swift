@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Statistics
 
 /// lavaan syntax users write every day, against lavaan 0.6.14 (Tests/Fixtures/reference/sem/sem_lavaan_syntax.json,
@@ -23,15 +24,19 @@ final class SEMSyntaxReferenceTests: XCTestCase {
         let s = try XCTUnwrap(ref["cov_unbiased"] as? [[Double]])
         let n = try XCTUnwrap(ref["n"] as? Double)
         let p = s.count
-        return (MomentMatrix(dimension: p, count: n, mean: [Double](repeating: 0, count: p),
-                             comoment: s.flatMap { $0 }.map { $0 * (n - 1) }), (1...p).map { "x\($0)" })
+        return (
+            MomentMatrix(
+                dimension: p, count: n, mean: [Double](repeating: 0, count: p),
+                comoment: s.flatMap { $0 }.map { $0 * (n - 1) }), (1...p).map { "x\($0)" }
+        )
     }
 
     static func fit(_ ref: [String: Any], model: String? = nil) throws -> SEMResult {
         let (moments, names) = try moments(ref)
         let stdLV = ref["std_lv"] as? Bool ?? false
-        return try SEM.fit(syntax: model ?? XCTUnwrap(ref["model"] as? String), moments: moments, names: names,
-                           options: SEMOptions(stdLV: stdLV))
+        return try SEM.fit(
+            syntax: model ?? XCTUnwrap(ref["model"] as? String), moments: moments, names: names,
+            options: SEMOptions(stdLV: stdLV))
     }
 
     /// Fits `name` and compares everything with lavaan; returns the result and the largest relative deviation.
@@ -40,7 +45,9 @@ final class SEMSyntaxReferenceTests: XCTestCase {
     /// image (all loadings negated) fit equally well and lavaan's sign is arbitrary: lavaan's loadings are mirrored
     /// when the first one has the other sign than ours.
     @discardableResult
-    func check(_ name: String, tolerance: Double? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> SEMResult {
+    func check(_ name: String, tolerance: Double? = nil, file: StaticString = #filePath, line: UInt = #line) throws
+        -> SEMResult
+    {
         let tolerance = tolerance ?? self.tolerance
         let ref = try Self.reference(name)
         XCTAssertEqual(ref["converged"] as? Bool, true, file: file, line: line)
@@ -50,11 +57,15 @@ final class SEMSyntaxReferenceTests: XCTestCase {
         XCTAssertEqual(result.warnings, [], file: file, line: line)
         var parameters = try XCTUnwrap(ref["parameters"] as? [[String: Any]])
         if let k = parameters.firstIndex(where: { $0["op"] as? String == "=~" && $0["free"] as? Bool == true }),
-           result.latent.count == 1, result.parameters[k].free, let theirs = parameters[k]["est"] as? Double,
-           theirs * result.parameters[k].estimate < 0 {
+            result.latent.count == 1, result.parameters[k].free, let theirs = parameters[k]["est"] as? Double,
+            theirs * result.parameters[k].estimate < 0
+        {
             for i in parameters.indices where parameters[i]["op"] as? String == "=~" {
-                for key in ["est", "z", "std.all"] { if let v = parameters[i][key] as? Double { parameters[i][key] = -v } }
-                let lower = parameters[i]["ci.lower"], upper = parameters[i]["ci.upper"]
+                for key in ["est", "z", "std.all"] {
+                    if let v = parameters[i][key] as? Double { parameters[i][key] = -v }
+                }
+                let lower = parameters[i]["ci.lower"]
+                let upper = parameters[i]["ci.upper"]
                 if let u = upper as? Double { parameters[i]["ci.lower"] = -u }
                 if let l = lower as? Double { parameters[i]["ci.upper"] = -l }
             }
@@ -66,15 +77,17 @@ final class SEMSyntaxReferenceTests: XCTestCase {
             measures["srmr"] = nil
         }
         var tracker = DeviationTracker()
-        compareWithLavaan(result, parameters: parameters, fitMeasures: measures,
-                          tolerance: tolerance, label: name, tracker: &tracker, file: file, line: line)
+        compareWithLavaan(
+            result, parameters: parameters, fitMeasures: measures,
+            tolerance: tolerance, label: name, tracker: &tracker, file: file, line: line)
         let implied = try XCTUnwrap(ref["implied_cov"] as? [[Double]]).flatMap { $0 }
         for (k, (a, e)) in zip(result.impliedCovariance, implied).enumerated() {
             tracker.check(a, e, tolerance, "\(name) implied cov [\(k)]", file: file, line: line)
         }
         // At least as good an optimum as lavaan's.
         let lavaanFmin = try XCTUnwrap((ref["fit_measures"] as? [String: Any])?["fmin"] as? Double)
-        XCTAssertLessThanOrEqual(try XCTUnwrap(result.fit?.fmin), lavaanFmin * (1 + 1e-12) + 1e-15, file: file, line: line)
+        XCTAssertLessThanOrEqual(
+            try XCTUnwrap(result.fit?.fmin), lavaanFmin * (1 + 1e-12) + 1e-15, file: file, line: line)
         print("SEM syntax \(name): max relative deviation from lavaan \(tracker.maxRelative) (\(tracker.worst))")
         return result
     }
@@ -112,10 +125,13 @@ final class SEMSyntaxReferenceTests: XCTestCase {
 
     /// Chained modifiers give the separate form's fit: `0.6*lam2*x2` = C23 A, `NA*a*x1` = C37 E2 (= A).
     func testChainedModifiersEqualTheSeparateForm() throws {
-        for (name, chained) in [("C23_A", "f =~ 1*x1 + 0.6*lam2*x2 + x3 + x4"),
-                                ("C37_E2", "f =~ NA*a*x1 + x2 + x3 + x4\nf ~~ 1*f")] {
+        for (name, chained) in [
+            ("C23_A", "f =~ 1*x1 + 0.6*lam2*x2 + x3 + x4"),
+            ("C37_E2", "f =~ NA*a*x1 + x2 + x3 + x4\nf ~~ 1*f")
+        ] {
             let ref = try Self.reference(name)
-            let separate = try Self.fit(ref), joined = try Self.fit(ref, model: chained)
+            let separate = try Self.fit(ref)
+            let joined = try Self.fit(ref, model: chained)
             XCTAssertEqual(joined.parameters.map(\.estimate), separate.parameters.map(\.estimate), name)
             XCTAssertEqual(joined.parameters.map(\.label), separate.parameters.map(\.label), name)
             XCTAssertEqual(joined.fit?.degreesOfFreedom, separate.fit?.degreesOfFreedom, name)
@@ -129,7 +145,8 @@ final class SEMSyntaxReferenceTests: XCTestCase {
             let r = try check(name)
             XCTAssertEqual(r.fit?.degreesOfFreedom, 3, name)
             XCTAssertEqual(r.parameter("f", "=~", "x2")?.estimate, r.parameter("f", "=~", "x3")?.estimate, name)
-            XCTAssertEqual(r.parameter("f", "=~", "x2")?.standardError, r.parameter("f", "=~", "x3")?.standardError, name)
+            XCTAssertEqual(
+                r.parameter("f", "=~", "x2")?.standardError, r.parameter("f", "=~", "x3")?.standardError, name)
         }
         let c = try check("C37_Cprime")
         XCTAssertEqual(c.parameter("f", "=~", "x3")?.free, false)
@@ -146,21 +163,26 @@ final class SEMSyntaxReferenceTests: XCTestCase {
         XCTAssertEqual(ind.estimate, a * b, accuracy: 1e-15)
         XCTAssertNotNil(r.parameter("misc", ":=", "-(a-c)^2/sqrt(exp(b))+log(2*a^2)"))
         let constrained = try check("mediation_constrained")
-        XCTAssertEqual(constrained.parameter("sat", "=~", "s2")?.estimate, constrained.parameter("sat", "=~", "s3")?.estimate)
+        XCTAssertEqual(
+            constrained.parameter("sat", "=~", "s2")?.estimate, constrained.parameter("sat", "=~", "s3")?.estimate)
         XCTAssertEqual(constrained.fit?.parameterCount, 15)
-        XCTAssertEqual(constrained.parameter("total", ":=", "c+ind")?.estimate,
-                       try XCTUnwrap(constrained.parameter("click", "~", "quality")?.estimate)
-                        + XCTUnwrap(constrained.parameter("ind", ":=", "a*b")?.estimate))
+        XCTAssertEqual(
+            constrained.parameter("total", ":=", "c+ind")?.estimate,
+            try XCTUnwrap(constrained.parameter("click", "~", "quality")?.estimate)
+                + XCTUnwrap(constrained.parameter("ind", ":=", "a*b")?.estimate))
     }
 
     /// A definition that is not finite at the estimates (log of a negative path) is warned, not fatal.
     func testDefinedParameterThatIsNotFiniteIsWarned() throws {
         let ref = try Self.reference("mediation")
-        let r = try Self.fit(ref, model: "sat =~ s1 + s2 + s3\nsat ~ a*quality\nclick ~ b*sat + c*quality\nbad := log(c)")
+        let r = try Self.fit(
+            ref, model: "sat =~ s1 + s2 + s3\nsat ~ a*quality\nclick ~ b*sat + c*quality\nbad := log(c)")
         let c = try XCTUnwrap(r.parameter("click", "~", "quality")).estimate
         XCTAssertLessThan(c, 0)
         XCTAssertTrue(try XCTUnwrap(r.parameter("bad", ":=", "log(c)")).estimate.isNaN)
-        XCTAssertEqual(r.warnings.map(\.description), ["the defined parameter bad := log(c) is undefined at the estimates; it has no estimate"])
+        XCTAssertEqual(
+            r.warnings.map(\.description),
+            ["the defined parameter bad := log(c) is undefined at the estimates; it has no estimate"])
     }
 
     /// A loading set to a constant by `==` (a == 0.8) is held there: SE 0, interval the value, one parameter less;
@@ -200,7 +222,8 @@ final class SEMSyntaxReferenceTests: XCTestCase {
         XCTAssertEqual(r.parameter("f", "=~", "x2")?.free, true)
         let ref = try Self.reference("start")
         let (moments, names) = try Self.moments(ref)
-        let table = try SEMParameterTable(model: SEMModel(parsing: try XCTUnwrap(ref["model"] as? String)), dataNames: names)
+        let table = try SEMParameterTable(
+            model: SEMModel(parsing: try XCTUnwrap(ref["model"] as? String)), dataNames: names)
         let p = names.count
         let s = (0..<p * p).map { moments.comoment[$0] / moments.count }
         let structure = SEMStructure(table: table, s: s, xbar: moments.mean, logDetS: nil, n: moments.count)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import Tabular
 
 final class CSVTableTests: XCTestCase {
@@ -7,7 +8,8 @@ final class CSVTableTests: XCTestCase {
 
     /// Writes bytes to a fresh file under the temporary directory; removed in tearDown.
     private func file(_ bytes: [UInt8], name: String = "t.csv") throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("CausaTabularTests-\(UUID().uuidString)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "CausaTabularTests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let url = dir.appendingPathComponent(name)
         try Data(bytes).write(to: url)
@@ -63,7 +65,9 @@ final class CSVTableTests: XCTestCase {
             }
         }
         // A comma file read as ';'-separated: the hint points back to ",".
-        XCTAssertTrue(try CSVTable(path: try file("a,b\n1,2\n"), delimiter: .semicolon).delimiterHint.contains("data.delimiter = \",\""))
+        XCTAssertTrue(
+            try CSVTable(path: try file("a,b\n1,2\n"), delimiter: .semicolon).delimiterHint.contains(
+                "data.delimiter = \",\""))
         XCTAssertEqual(try CSVTable(path: try file("a;b,c\n1;2,3\n")).delimiterHint, "", "several columns: no hint")
         XCTAssertEqual(try CSVTable(path: try file("abc\n1\n")).delimiterHint, "", "one plain column: no hint")
     }
@@ -122,7 +126,9 @@ final class CSVTableTests: XCTestCase {
     }
 
     func testMissingFile() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("CausaTabularTests-missing-\(UUID().uuidString).csv").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "CausaTabularTests-missing-\(UUID().uuidString).csv"
+        ).path
         XCTAssertThrowsError(try CSVTable(path: path)) { error in
             XCTAssertEqual(error as? TabularError, TabularError(.unreadable, "no such file", file: path))
         }
@@ -170,7 +176,8 @@ final class CSVTableTests: XCTestCase {
             let e = error as? TabularError
             XCTAssertEqual(e?.code, .missingColumn)
             XCTAssertEqual(e?.line, 1)
-            XCTAssertEqual(e?.message, "no column 'item' in the header, needed by formula (the header has: 'click', 'position')")
+            XCTAssertEqual(
+                e?.message, "no column 'item' in the header, needed by formula (the header has: 'click', 'position')")
         }
         XCTAssertThrowsError(try table.columnIndex("Click")) { error in
             XCTAssertEqual((error as? TabularError)?.message, "no column 'Click' in the header (did you mean 'click'?)")
@@ -178,8 +185,9 @@ final class CSVTableTests: XCTestCase {
     }
 
     func testDescriptionFormat() {
-        XCTAssertEqual(TabularError(.badValue, "not a number", file: "data.csv", line: 12, column: 3).description,
-                       "data.csv:12:3: not a number")
+        XCTAssertEqual(
+            TabularError(.badValue, "not a number", file: "data.csv", line: 12, column: 3).description,
+            "data.csv:12:3: not a number")
         XCTAssertEqual(TabularError(.fieldCount, "3 fields", file: "d.csv", line: 4).description, "d.csv:4: 3 fields")
         XCTAssertEqual(TabularError(.unreadable, "no such file", file: "d.csv").description, "d.csv: no such file")
         XCTAssertEqual(TabularError.Code.fieldCount.description, "fieldCount")
@@ -189,7 +197,8 @@ final class CSVTableTests: XCTestCase {
 final class CSVLeniencyTests: XCTestCase {
     /// Text after a closing quote is kept without the quote, as Python's csv module reads it.
     func testTextAfterClosingQuote() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lenient-\(UUID().uuidString).csv").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lenient-\(UUID().uuidString).csv")
+            .path
         try "a,b\n\"1\" ,2\n\"ab\"cd,\"x\"\"y\"\n".write(toFile: path, atomically: true, encoding: .utf8)
         let table = try CSVTable(path: path)
         XCTAssertEqual(try table.next()?.fields, ["1 ", "2"])

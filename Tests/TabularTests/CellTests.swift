@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Tabular
 
 final class CellTests: XCTestCase {
@@ -12,12 +13,17 @@ final class CellTests: XCTestCase {
     }
 
     func testNumbers() {
-        let numbers: [(String, Double)] = [("1", 1), ("-2.5", -2.5), ("1e-3", 0.001), (" 7 ", 7), ("+4", 4), (".5", 0.5),
-                                           ("2.", 2), ("1E3", 1000), ("-0", 0)]
+        let numbers: [(String, Double)] = [
+            ("1", 1), ("-2.5", -2.5), ("1e-3", 0.001), (" 7 ", 7), ("+4", 4), (".5", 0.5),
+            ("2.", 2), ("1E3", 1000), ("-0", 0)
+        ]
         for (text, value) in numbers {
             XCTAssertEqual(Cell.number(text), value, "'\(text)'")
         }
-        for text in ["abc", "inf", "-inf", "Infinity", "nan", "NaN", "0x10", "1,5", "", " ", "1e", "e3", "1e400", "--1", "1.2.3", "1 2", "½"] {
+        for text in [
+            "abc", "inf", "-inf", "Infinity", "nan", "NaN", "0x10", "1,5", "", " ", "1e", "e3", "1e400", "--1", "1.2.3",
+            "1 2", "½"
+        ] {
             XCTAssertNil(Cell.number(text), "'\(text)' is not a number")
         }
     }

@@ -3,9 +3,9 @@ import XCTest
 @testable import ZeroMQ
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Every blocking wait in these tests is bounded by a receive timeout or a poll timeout of at most this.
@@ -303,8 +303,17 @@ final class ZeroMQTests: XCTestCase {
         }
         XCTAssertEqual(result, 42)
         XCTAssertEqual(calls, 3)
-        XCTAssertNil(try zmqCall("fake") { errno = EAGAIN; return -1 })
-        XCTAssertThrowsError(try zmqCall("fake") { errno = EPERM; return -1 }) {
+        XCTAssertNil(
+            try zmqCall("fake") {
+                errno = EAGAIN
+                return -1
+            })
+        XCTAssertThrowsError(
+            try zmqCall("fake") {
+                errno = EPERM
+                return -1
+            }
+        ) {
             XCTAssertEqual($0 as? ZMQError, ZMQError(code: EPERM, function: "fake"))
         }
     }

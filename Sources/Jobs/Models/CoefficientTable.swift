@@ -11,9 +11,10 @@ extension FitReport.Coefficient {
     static func table(_ results: some RegressionResults, alpha: Double = 0.05) -> [FitReport.Coefficient] {
         let robust = results.standardErrors(.hc1)
         return results.table(.classical, alpha: alpha).enumerated().map { j, row in
-            FitReport.Coefficient(name: row.name, estimate: row.estimate, std_error: row.standardError,
-                                  robust_std_error: robust[j], statistic: row.statistic, p_value: row.pValue,
-                                  ci_low: row.ciLow, ci_high: row.ciHigh)
+            FitReport.Coefficient(
+                name: row.name, estimate: row.estimate, std_error: row.standardError,
+                robust_std_error: robust[j], statistic: row.statistic, p_value: row.pValue,
+                ci_low: row.ciLow, ci_high: row.ciHigh)
         }
     }
 }

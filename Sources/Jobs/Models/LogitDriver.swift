@@ -17,7 +17,8 @@ extension FitDriver {
     func fitLogit(total: MomentMatrix, folds: [MomentMatrix], spec: DesignMatrixSpec, executor: ShardExecutor) throws
         -> (FitReport.ModelResult, FitReport.CrossValidation?)
     {
-        let names = spec.columnNames, p = names.count
+        let names = spec.columnNames
+        let p = names.count
         let centring: DesignCentring
         do {
             try LogisticModel.checkSeparation(total, design: spec)
@@ -31,7 +32,9 @@ extension FitDriver {
         let centre = DesignCentre(high: centring.centre, low: centring.centreLow)
         try executor.iterate(
             &states, job: prepared,
-            round: { active in NewtonRound(fits: active.map { NewtonFit(fit: fitIDs[$0.index], beta: $0.state.beta) }, centre: centre) },
+            round: { active in
+                NewtonRound(fits: active.map { NewtonFit(fit: fitIDs[$0.index], beta: $0.state.beta) }, centre: centre)
+            },
             step: { index, s, stat in
                 s.last = stat
                 if let prev = s.previous, LogisticModel.converged(previous: prev, current: stat.logLikelihood) {
@@ -77,18 +80,25 @@ extension FitDriver {
         if let j = candidates.first(where: {
             Self.diverges(beta[$0], standardError: coefficients[$0].std_error, spread: Self.spread(total, $0))
         }) {
-            throw modelError(Self.divergence(term: names[j], complete: stat.minimumMargin > 0,
-                                             numeric: Self.isNumeric(spec, j)))
+            throw modelError(
+                Self.divergence(
+                    term: names[j], complete: stat.minimumMargin > 0,
+                    numeric: Self.isNumeric(spec, j)))
         }
         var warnings: [String] = []
-        if !full.converged { warnings.append("Newton-Raphson did not converge in \(LogisticModel.maximumIterations) iterations") }
+        if !full.converged {
+            warnings.append("Newton-Raphson did not converge in \(LogisticModel.maximumIterations) iterations")
+        }
         let model = FitReport.ModelResult(
             kind: job.kind.rawValue, formula: job.formula, n: Int(n), df_resid: Int(results.dfResid), statistic: "z",
             coefficients: coefficients, log_likelihood: results.logLikelihood, iterations: results.iterations,
             converged: results.converged, sigma2_mle: nil, sigma2: nil, rss: nil, warnings: warnings)
         guard job.folds > 0 else { return (model, nil) }
-        var sse = 0.0, count = 0.0
-        var foldMSE: [Double?] = [], rows: [Int] = [], convergedFolds: [Bool] = []
+        var sse = 0.0
+        var count = 0.0
+        var foldMSE: [Double?] = []
+        var rows: [Int] = []
+        var convergedFolds: [Bool] = []
         for k in 0..<job.folds {
             let s = states[k + 1]
             let last = s.last!
@@ -96,18 +106,22 @@ extension FitDriver {
             count += last.testCount
             foldMSE.append(last.testCount > 0 ? last.testSquaredError / last.testCount : nil)
             rows.append(Int(last.testCount))
-            let diverging = Self.divergingCoefficient(beta: s.beta, information: last.information, centring: centring,
-                                                      total: total)
+            let diverging = Self.divergingCoefficient(
+                beta: s.beta, information: last.information, centring: centring,
+                total: total)
             convergedFolds.append(s.converged && diverging == nil)
         }
         if convergedFolds.contains(false) {
             let bad = convergedFolds.enumerated().filter { !$0.element }.map { "\($0.offset)" }
-            warnings.append("CV fold\(bad.count == 1 ? "" : "s") \(bad.joined(separator: ", ")) (0-based, as in cv.fold_mse) did not converge: the training rows without that fold are separated (a level or term has only one outcome there); the fold's MSE is at the last Newton iterate")
+            warnings.append(
+                "CV fold\(bad.count == 1 ? "" : "s") \(bad.joined(separator: ", ")) (0-based, as in cv.fold_mse) did not converge: the training rows without that fold are separated (a level or term has only one outcome there); the fold's MSE is at the last Newton iterate"
+            )
         }
         var m = model
         m.warnings = warnings
-        let cv = FitReport.CrossValidation(folds: job.folds, fold_by: job.foldBy.rawValue, mse: sse / count, fold_mse: foldMSE,
-                                           fold_rows: rows, fold_converged: convergedFolds)
+        let cv = FitReport.CrossValidation(
+            folds: job.folds, fold_by: job.foldBy.rawValue, mse: sse / count, fold_mse: foldMSE,
+            fold_rows: rows, fold_converged: convergedFolds)
         return (m, cv)
     }
 
@@ -131,11 +145,14 @@ extension FitDriver {
 
     /// The index of a diverging coefficient (`diverges`) given γ and the information matrix in centred
     /// coordinates, or nil.
-    static func divergingCoefficient(beta gamma: [Double], information: [Double], centring: DesignCentring,
-                                     total: MomentMatrix) -> Int? {
+    static func divergingCoefficient(
+        beta gamma: [Double], information: [Double], centring: DesignCentring,
+        total: MomentMatrix
+    ) -> Int? {
         let p = gamma.count
         let beta = centring.raw(gamma)
-        guard let inverse = try? LinearAlgebra.solveSPD(information, [Double](repeating: 0, count: p), n: p).inverse else {
+        guard let inverse = try? LinearAlgebra.solveSPD(information, [Double](repeating: 0, count: p), n: p).inverse
+        else {
             return beta.indices.max { abs(beta[$0]) * spread(total, $0) < abs(beta[$1]) * spread(total, $1) }
         }
         let cov = centring.rawCovariance(inverse)
@@ -154,14 +171,16 @@ extension FitDriver {
         guard let j = terms.max(by: { size($0) < size($1) }) ?? beta.indices.first(where: { size($0) > 10 }) else {
             return nil
         }
-        return Self.divergence(term: spec.columnNames[j], complete: (last?.minimumMargin ?? 0) > 0,
-                               numeric: Self.isNumeric(spec, j))
+        return Self.divergence(
+            term: spec.columnNames[j], complete: (last?.minimumMargin ?? 0) > 0,
+            numeric: Self.isNumeric(spec, j))
     }
 
     /// Separation found by a diverging coefficient. The message carries no iterate's numbers: they depend on where
     /// Newton stopped, the decision does not.
     static func divergence(term: String, complete: Bool, numeric: Bool) -> StatisticsError {
-        let detail = complete
+        let detail =
+            complete
             ? "its coefficient diverges: the outcomes are split by the linear predictor, so every row is predicted "
                 + "perfectly"
             : "its coefficient diverges: the outcome is predicted perfectly except in rows tied at the boundary"

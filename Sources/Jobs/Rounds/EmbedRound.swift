@@ -15,7 +15,8 @@ public struct EmbedRound: Round {
         let items = requests[shard].items.count
         return e.itemHasText.count == items && e.itemVectors.count == items * e.dimension
             && e.userMoments.dimension == e.dimension
-            && (e.userVectors.isEmpty || (e.userMoments.count == 0 && e.userVectors.count == e.usersWithText * e.dimension))
+            && (e.userVectors.isEmpty
+                || (e.userMoments.count == 0 && e.userVectors.count == e.usersWithText * e.dimension))
     }
     public static func compute(_ request: EmbedRequest, shard: Int, in workspace: ShardWorkspace) throws
         -> EmbedStatistic
@@ -62,8 +63,10 @@ public struct EmbedStatistic: Sendable, Equatable {
     /// Distinct texts run through the encoder (cache hits included).
     public var textsEmbedded: Int
 
-    public init(encoder: String, dimension: Int, userMoments: MomentMatrix, usersWithText: Int, usersWithoutText: Int,
-                firstUserWithoutRecord: CellReference?, itemVectors: [Float], itemHasText: [Bool], textsEmbedded: Int) {
+    public init(
+        encoder: String, dimension: Int, userMoments: MomentMatrix, usersWithText: Int, usersWithoutText: Int,
+        firstUserWithoutRecord: CellReference?, itemVectors: [Float], itemHasText: [Bool], textsEmbedded: Int
+    ) {
         self.encoder = encoder
         self.dimension = dimension
         self.userMoments = userMoments
@@ -83,9 +86,14 @@ extension ShardWorkspace {
     /// Embeds the shard's user texts and the items it owns. Users are taken in order of their first row; each user's
     /// vector is the (weighted) mean of the unit vectors of their non-blank texts.
     func embed(_ data: RowBatch, _ request: EmbedRequest) throws -> EmbedStatistic {
-        guard let t = plan.text else { throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: embed round for a job without [text]", isInternal: true) }
+        guard let t = plan.text else {
+            throw ShardFailure(
+                rowIndex: 0, line: 0, column: nil, message: "internal: embed round for a job without [text]",
+                isInternal: true)
+        }
         let c = plan.columns.count
-        var order: [UInt64] = [], firstRow: [UInt64: Int] = [:]
+        var order: [UInt64] = []
+        var firstRow: [UInt64: Int] = [:]
         for i in 0..<data.count where firstRow[data.userHash[i]] == nil {
             firstRow[data.userHash[i]] = i
             order.append(data.userHash[i])
@@ -115,8 +123,9 @@ extension ShardWorkspace {
                 for i in 0..<data.count {
                     let text = data.fields[i * c + slot]
                     guard let v = Cell.number(text), v.isFinite else {
-                        throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: plan.columnNumbers[slot],
-                                           message: "text.timestamp: '\(text)' is not a number of days (column \(ts))")
+                        throw ShardFailure(
+                            rowIndex: data.rowIndex[i], line: data.line[i], column: plan.columnNumbers[slot],
+                            message: "text.timestamp: '\(text)' is not a number of days (column \(ts))")
                     }
                     time[i] = v
                     // The reference time is the user's latest row *with text*, so the newest text has weight 1 (the
@@ -125,7 +134,9 @@ extension ShardWorkspace {
                         latest[data.userHash[i]] = max(latest[data.userHash[i]] ?? v, v)
                     }
                 }
-                for i in 0..<data.count { weight[i] = latest[data.userHash[i]].map { exp2(-($0 - time[i]) / half) } ?? 1 }
+                for i in 0..<data.count {
+                    weight[i] = latest[data.userHash[i]].map { exp2(-($0 - time[i]) / half) } ?? 1
+                }
             }
             for i in 0..<data.count {
                 for slot in slots {
@@ -141,18 +152,22 @@ extension ShardWorkspace {
         let texts = distinct.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let encoder: TextEncoder
         do { encoder = try TextEncoders.encoder(for: t) } catch {
-            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "cannot load the \(t.encoder.rawValue) encoder: \(error)", isInternal: true)
+            throw ShardFailure(
+                rowIndex: 0, line: 0, column: nil, message: "cannot load the \(t.encoder.rawValue) encoder: \(error)",
+                isInternal: true)
         }
         let d = encoder.dimension
         let vectors: [Float]
         do { vectors = texts.isEmpty ? [] : try encoder.encode(texts) } catch {
-            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "the encoder failed: \(error)", isInternal: true)
+            throw ShardFailure(
+                rowIndex: 0, line: 0, column: nil, message: "the encoder failed: \(error)", isInternal: true)
         }
         let row = Dictionary(uniqueKeysWithValues: texts.enumerated().map { ($1, $0) })
         /// The weighted mean of the texts' vectors; nil when it is zero (no weight, or texts whose vectors cancel, such
         /// as punctuation only under the hashing encoder): such a user or item counts as having no text.
         func mean(_ list: [(text: String, weight: Double)]) -> [Double]? {
-            var v = [Double](repeating: 0, count: d), total = 0.0
+            var v = [Double](repeating: 0, count: d)
+            var total = 0.0
             for e in list {
                 let base = row[e.text]! * d
                 for j in 0..<d { v[j] += e.weight * Double(vectors[base + j]) }
@@ -164,7 +179,8 @@ extension ShardWorkspace {
         }
         var users: [UInt64: [Double]] = [:]
         var block: [Double] = []
-        var with = 0, without = 0
+        var with = 0
+        var without = 0
         for h in order {
             guard let list = userTexts[h], !list.isEmpty, let v = mean(list) else {
                 if t.usersPath == nil ? !t.userText.isEmpty : userTexts[h] != nil { without += 1 }
@@ -184,10 +200,11 @@ extension ShardWorkspace {
             hasText[m] = true
         }
         let lowRank = with < d / 2
-        var statistic = EmbedStatistic(encoder: texts.isEmpty ? "" : encoder.identifier, dimension: d,
-                                       userMoments: lowRank ? MomentMatrix(dimension: d) : MomentMatrix(rows: block, count: with, dimension: d),
-                                       usersWithText: with, usersWithoutText: without, firstUserWithoutRecord: firstWithoutRecord,
-                                       itemVectors: itemVectors, itemHasText: hasText, textsEmbedded: texts.count)
+        var statistic = EmbedStatistic(
+            encoder: texts.isEmpty ? "" : encoder.identifier, dimension: d,
+            userMoments: lowRank ? MomentMatrix(dimension: d) : MomentMatrix(rows: block, count: with, dimension: d),
+            usersWithText: with, usersWithoutText: without, firstUserWithoutRecord: firstWithoutRecord,
+            itemVectors: itemVectors, itemHasText: hasText, textsEmbedded: texts.count)
         if lowRank { statistic.userVectors = block }
         return statistic
     }

@@ -40,8 +40,10 @@ public struct FeatureRequest: Sendable, Equatable {
     public var itemKeys: [String]
     /// [m, k] row-major: the items' principal-component scores (zero for items with no text).
     public var itemScores: [Double]
-    public init(components: Int, dimension: Int, userMean: [Double], userAxes: [Double], itemKeys: [String],
-                itemScores: [Double]) {
+    public init(
+        components: Int, dimension: Int, userMean: [Double], userAxes: [Double], itemKeys: [String],
+        itemScores: [Double]
+    ) {
         self.components = components
         self.dimension = dimension
         self.userMean = userMean
@@ -65,7 +67,9 @@ public final class ItemVectorTable: Equatable, @unchecked Sendable {
     ///   - keys: item keys, unique.
     ///   - rows: [keys.count, dimension] row-major Float32.
     public init(keys: [String], rows: [Float], dimension: Int) {
-        precondition(rows.count == keys.count * dimension, "ItemVectorTable: \(rows.count) values for \(keys.count) keys of \(dimension)")
+        precondition(
+            rows.count == keys.count * dimension,
+            "ItemVectorTable: \(rows.count) values for \(keys.count) keys of \(dimension)")
         self.dimension = dimension
         var index: [String: Int] = [:]
         for (i, k) in keys.enumerated() { index[k] = i }
@@ -94,18 +98,33 @@ public final class ItemVectorTable: Equatable, @unchecked Sendable {
 extension ShardWorkspace {
     /// Computes every row's text features from the broadcast projection and item table; keeps them for the design.
     func computeFeatures(_ data: RowBatch, _ r: FeatureRequest) throws -> Int {
-        guard let t = plan.text else { throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: features round for a job without [text]", isInternal: true) }
-        let names = t.featureNames, f = names.count, k = r.components, d = r.dimension, c = plan.columns.count
-        let hasUsers = !t.userText.isEmpty, hasItems = t.itemsPath != nil
+        guard let t = plan.text else {
+            throw ShardFailure(
+                rowIndex: 0, line: 0, column: nil, message: "internal: features round for a job without [text]",
+                isInternal: true)
+        }
+        let names = t.featureNames
+        let f = names.count
+        let k = r.components
+        let d = r.dimension
+        let c = plan.columns.count
+        let hasUsers = !t.userText.isEmpty
+        let hasItems = t.itemsPath != nil
         let users = userVectors[data.shard] ?? [:]
-        var scores: [UInt64: [Double]] = [:], units: [UInt64: [Double]] = [:]
+        var scores: [UInt64: [Double]] = [:]
+        var units: [UInt64: [Double]] = [:]
         for (h, u) in users {
-            scores[h] = PrincipalComponents.scores(centred: (0..<d).map { u[$0] - r.userMean[$0] }, components: r.userAxes, count: k)
+            scores[h] = PrincipalComponents.scores(
+                centred: (0..<d).map { u[$0] - r.userMean[$0] }, components: r.userAxes, count: k)
             let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
             if norm > 0 { units[h] = u.map { $0 / norm } }
         }
-        guard k == t.components, hasUsers ? (r.userMean.count == d && r.userAxes.count == k * d) : true, r.itemScores.count == r.itemKeys.count * k else {
-            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: features request of the wrong shape (k = \(k), d = \(d))", isInternal: true)
+        guard k == t.components, hasUsers ? (r.userMean.count == d && r.userAxes.count == k * d) : true,
+            r.itemScores.count == r.itemKeys.count * k
+        else {
+            throw ShardFailure(
+                rowIndex: 0, line: 0, column: nil,
+                message: "internal: features request of the wrong shape (k = \(k), d = \(d))", isInternal: true)
         }
         // Affinity needs the item vectors: a job-level broadcast, sent to this worker before the round.
         let vectors = hasUsers && hasItems ? try broadcast(ItemVectorBroadcast.self).table : nil
@@ -126,15 +145,18 @@ extension ShardWorkspace {
             if hasItems, let slot = itemSlot {
                 let key = data.fields[i * c + slot]
                 guard let m = itemIndex[key] else {
-                    throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: "internal: item '\(key)' missing from the features request", isInternal: true)
+                    throw ShardFailure(
+                        rowIndex: data.rowIndex[i], line: data.line[i], column: nil,
+                        message: "internal: item '\(key)' missing from the features request", isInternal: true)
                 }
                 for j in 0..<k { out[col + j] = r.itemScores[m * k + j] }
                 col += k
                 if hasUsers, let u = units[h] {
                     guard let v = vectors?.vector(key) else {
                         let why = "internal: no vector for item '\(key)' in this job's item_vectors broadcast"
-                        throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: why,
-                                           isInternal: true)
+                        throw ShardFailure(
+                            rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: why,
+                            isInternal: true)
                     }
                     var dot = 0.0
                     v.withUnsafeBufferPointer { v in for l in 0..<d { dot += u[l] * Double(v[l]) } }

@@ -51,8 +51,9 @@ extension ShardWorkspace {
             if f.fit < 0 {
                 return LogitStatistic(x: x, y: d.y, beta: f.beta, train: { _ in true }, test: { _ in false })
             }
-            return LogitStatistic(x: x, y: d.y, beta: f.beta, train: { d.fold[$0] != f.fit },
-                                  test: { d.fold[$0] == f.fit })
+            return LogitStatistic(
+                x: x, y: d.y, beta: f.beta, train: { d.fold[$0] != f.fit },
+                test: { d.fold[$0] == f.fit })
         }
     }
 }

@@ -19,7 +19,8 @@ public struct ResidualsRound: Round {
     public func accepts(_ statistic: ResidualStatistic, shard: Int) -> Bool {
         statistic.meat.count == request.beta.count * request.beta.count
     }
-    public static func compute(_ request: Request, shard: Int, in workspace: ShardWorkspace) throws -> ResidualStatistic {
+    public static func compute(_ request: Request, shard: Int, in workspace: ShardWorkspace) throws -> ResidualStatistic
+    {
         try workspace.residuals(shard: shard, beta: request.beta, centre: request.centre)
     }
 }
@@ -27,7 +28,8 @@ public struct ResidualsRound: Round {
 extension ShardWorkspace {
     func residuals(shard: Int, beta: [Double], centre: DesignCentre) throws -> ResidualStatistic {
         let d = try designOf(shard: shard)
-        let p = beta.count, n = d.y.count
+        let p = beta.count
+        let n = d.y.count
         var s = ResidualStatistic(dimension: p)
         guard n > 0 else { return s }
         guard d.x.count == n * p else { throw Self.wrongWidth(p, design: d) }

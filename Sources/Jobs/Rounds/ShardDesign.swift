@@ -42,7 +42,9 @@ extension ShardWorkspace {
     }
 
     func build(_ data: RowBatch, spec: DesignMatrixSpec, schema: [ColumnSchema]) throws -> ShardDesign {
-        let c = plan.columns.count, p = spec.width, n = data.count
+        let c = plan.columns.count
+        let p = spec.width
+        let n = data.count
         let slot = Dictionary(uniqueKeysWithValues: plan.columns.enumerated().map { ($1, $0) })
         let info = Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) })
         let featureNames = plan.text?.featureNames ?? []
@@ -50,7 +52,10 @@ extension ShardWorkspace {
         let f = featureNames.count
         let rowFeatures = features[data.shard] ?? []
         if spec.dataColumns.contains(where: { featureSlot[$0] != nil }), rowFeatures.count != n * f {
-            throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: shard \(data.shard) has no text features (features round missing)", isInternal: true)
+            throw ShardFailure(
+                rowIndex: 0, line: 0, column: nil,
+                message: "internal: shard \(data.shard) has no text features (features round missing)", isInternal: true
+            )
         }
         let parsedColumns = numbers[data.shard].flatMap { $0.count == c ? $0 : nil }
         // (slot, numeric) for data columns; (−1 − feature index, true) for text features.
@@ -82,8 +87,9 @@ extension ShardWorkspace {
                 let text = data.fields[i * c + s]
                 if numeric {
                     guard let v = Cell.number(text) else {
-                        throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: plan.columnNumbers[s],
-                                           message: "'\(text)' is not a number (column \(plan.columns[s]))")
+                        throw ShardFailure(
+                            rowIndex: data.rowIndex[i], line: data.line[i], column: plan.columnNumbers[s],
+                            message: "'\(text)' is not a number (column \(plan.columns[s]))")
                     }
                     values[k] = .number(v)
                 } else {
@@ -97,15 +103,20 @@ extension ShardWorkspace {
             }
             guard y[i].isFinite, row.allSatisfy(\.isFinite) else {
                 let term = y[i].isFinite ? spec.columnNames[row.firstIndex { !$0.isFinite }!] : "the outcome"
-                throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil,
-                                   message: "\(term) is not finite in this row (log of 0 or less, division by 0, or overflow)")
+                throw ShardFailure(
+                    rowIndex: data.rowIndex[i], line: data.line[i], column: nil,
+                    message: "\(term) is not finite in this row (log of 0 or less, division by 0, or overflow)")
             }
             if plan.kind == .logit, y[i] != 0, y[i] != 1 {
-                throw ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil,
-                                   message: "the outcome is \(y[i]); a logit needs 0 or 1")
+                throw ShardFailure(
+                    rowIndex: data.rowIndex[i], line: data.line[i], column: nil,
+                    message: "the outcome is \(y[i]); a logit needs 0 or 1")
             }
             for j in 0..<p { x[i * p + j] = row[j] }
-            fold[i] = plan.folds > 0 ? UserKey.fold(rowIndex: data.rowIndex[i], hash: data.userHash[i], folds: plan.folds, by: plan.foldBy) : 0
+            fold[i] =
+                plan.folds > 0
+                ? UserKey.fold(rowIndex: data.rowIndex[i], hash: data.userHash[i], folds: plan.folds, by: plan.foldBy)
+                : 0
         }
         return ShardDesign(x: x, y: y, fold: fold)
     }
@@ -113,7 +124,9 @@ extension ShardWorkspace {
     func designOf(shard: Int) throws -> ShardDesign {
         if let d = designs[shard] { return d }
         if (rows[shard]?.count ?? 0) == 0 { return ShardDesign(x: [], y: [], fold: []) }
-        throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: "internal: shard \(shard) has no design (moments round missing)", isInternal: true)
+        throw ShardFailure(
+            rowIndex: 0, line: 0, column: nil,
+            message: "internal: shard \(shard) has no design (moments round missing)", isInternal: true)
     }
 
     /// The design with `centre` subtracted from every row, as (x − high) − low (the design itself when the centre is
@@ -129,8 +142,9 @@ extension ShardWorkspace {
 
     /// A request whose β does not fit the shard's design (a wire fault, not the user's).
     static func wrongWidth(_ p: Int, design d: ShardDesign) -> ShardFailure {
-        ShardFailure(rowIndex: 0, line: 0, column: nil,
-                     message: "internal: β of \(p) values for a design of \(d.x.count) values and \(d.y.count) rows",
-                     isInternal: true)
+        ShardFailure(
+            rowIndex: 0, line: 0, column: nil,
+            message: "internal: β of \(p) values for a design of \(d.x.count) values and \(d.y.count) rows",
+            isInternal: true)
     }
 }

@@ -85,7 +85,10 @@ public struct ColumnSummary: SufficientStatistic, Equatable {
             var set = Set(levels)
             set.formUnion(other.levels)
             levels = set.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            if levels.count > Self.levelLimit { levels.removeLast(levels.count - Self.levelLimit); levelsTruncated = true }
+            if levels.count > Self.levelLimit {
+                levels.removeLast(levels.count - Self.levelLimit)
+                levelsTruncated = true
+            }
         }
     }
 }
@@ -129,14 +132,19 @@ public struct KeyOccurrence: Sendable, Equatable {
     static func union(_ a: [KeyOccurrence], _ b: [KeyOccurrence]) -> [KeyOccurrence] {
         var out: [KeyOccurrence] = []
         out.reserveCapacity(a.count + b.count)
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < a.count || j < b.count {
             if j == b.count || (i < a.count && a[i].key.utf8.lexicographicallyPrecedes(b[j].key.utf8)) {
-                out.append(a[i]); i += 1
+                out.append(a[i])
+                i += 1
             } else if i == a.count || a[i].key != b[j].key {
-                out.append(b[j]); j += 1
+                out.append(b[j])
+                j += 1
             } else {
-                out.append(KeyOccurrence(key: a[i].key, first: CellReference.first(a[i].first, b[j].first)!)); i += 1; j += 1
+                out.append(KeyOccurrence(key: a[i].key, first: CellReference.first(a[i].first, b[j].first)!))
+                i += 1
+                j += 1
             }
         }
         return out
@@ -183,17 +191,22 @@ extension ShardWorkspace {
                 }
             }
             s.levels = levels.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            if s.levels.count > ColumnSummary.levelLimit { s.levels.removeLast(s.levels.count - ColumnSummary.levelLimit) }
+            if s.levels.count > ColumnSummary.levelLimit {
+                s.levels.removeLast(s.levels.count - ColumnSummary.levelLimit)
+            }
             summary.columns[k] = s
             parsed[k] = column
         }
         numbers[data.shard] = parsed
         if let key = plan.text?.itemKey, let slot = plan.columns.firstIndex(of: key) {
             var first: [String: Int] = [:]
-            for i in 0..<data.count where first[data.fields[i * c + slot]] == nil { first[data.fields[i * c + slot]] = i }
+            for i in 0..<data.count where first[data.fields[i * c + slot]] == nil {
+                first[data.fields[i * c + slot]] = i
+            }
             summary.itemKeys = first.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { key in
                 let i = first[key]!
-                return KeyOccurrence(key: key, first: CellReference(rowIndex: data.rowIndex[i], line: data.line[i], value: key))
+                return KeyOccurrence(
+                    key: key, first: CellReference(rowIndex: data.rowIndex[i], line: data.line[i], value: key))
             }
         }
         return summary

@@ -55,15 +55,18 @@ public final class InProcessTransport: ShardTransport {
     ///   - broadcasts: the job-level broadcasts the workers take, with their codecs.
     ///   - faults: the faults to inject.
     /// - Throws: `InputError` from reading the data.
-    public init(prepared: PreparedJob, workers count: Int, rounds: [any RoundCodec.Type],
-                broadcasts: [any BroadcastCodec.Type] = [], faults: [Fault] = [], batchRows: Int = 256) throws {
+    public init(
+        prepared: PreparedJob, workers count: Int, rounds: [any RoundCodec.Type],
+        broadcasts: [any BroadcastCodec.Type] = [], faults: [Fault] = [], batchRows: Int = 256
+    ) throws {
         broadcastCodecs = Dictionary(broadcasts.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         workers = (0..<count).map { "worker-\($0)" }
         owners = (0..<prepared.job.shards).map { "worker-\($0 % count)" }
         self.faults = faults
         self.rounds = Dictionary(rounds.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         for w in workers { workspaces[w] = try ShardWorkspace(plan: prepared.plan) }
-        let ws = workspaces, own = owners
+        let ws = workspaces
+        let own = owners
         for s in own.indices { ws[own[s]]!.touch(shard: s) }
         if prepared.job.source == .shards {
             for s in own.indices { ws[own[s]]!.load(shardFile: prepared.shardFile(s)!, shard: s) }

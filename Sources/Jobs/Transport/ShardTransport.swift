@@ -184,8 +184,9 @@ public final class RoundExchange {
             for event in try transport.receive(timeout: min(left, 0.05)) {
                 switch event {
                 case .lost(let worker, let reason):
-                    guard let s = (0..<shards).first(where: { owners[$0] == worker && answers[$0] == nil })
-                        ?? owners.firstIndex(of: worker)
+                    guard
+                        let s = (0..<shards).first(where: { owners[$0] == worker && answers[$0] == nil })
+                            ?? owners.firstIndex(of: worker)
                     else { continue }  // a worker that owns no shard of this job
                     let state = answers[s] == nil ? "unanswered" : "on it"
                     throw transport.error(
@@ -198,9 +199,18 @@ public final class RoundExchange {
                         ignore(r, "stale key (\(r.key))")
                         continue
                     }
-                    guard r.roundID == C.id else { ignore(r, "an answer to the \(r.roundID) round"); continue }
-                    guard r.worker == owners[s] else { ignore(r, "from worker \(r.worker), not the owner"); continue }
-                    guard answers[s] == nil else { ignore(r, "duplicate"); continue }
+                    guard r.roundID == C.id else {
+                        ignore(r, "an answer to the \(r.roundID) round")
+                        continue
+                    }
+                    guard r.worker == owners[s] else {
+                        ignore(r, "from worker \(r.worker), not the owner")
+                        continue
+                    }
+                    guard answers[s] == nil else {
+                        ignore(r, "duplicate")
+                        continue
+                    }
                     switch r.result {
                     case .success(let bytes):
                         do {

@@ -32,7 +32,9 @@ public struct KMeans: Sendable, Equatable {
     /// - Throws: `KMeansError` when k is not in 1…n or the sizes do not match.
     /// - Note: An empty cluster is re-seeded with the point farthest from its centre (lowest index on ties), so every
     ///   cluster keeps at least one point.
-    public init(points: [Double], count n: Int, dimension d: Int, clusters k: Int, seed: UInt64, maxIterations: Int = 100) throws {
+    public init(
+        points: [Double], count n: Int, dimension d: Int, clusters k: Int, seed: UInt64, maxIterations: Int = 100
+    ) throws {
         guard n >= 1, d >= 1, points.count == n * d else {
             throw KMeansError("k-means: \(points.count) values for \(n) points of dimension \(d)")
         }
@@ -74,12 +76,19 @@ public struct KMeans: Sendable, Equatable {
             var changed = false
             for i in 0..<n {
                 // The nearest centre; on a tie a point stays where it is (else the lowest index), so Lloyd stops.
-                var best = max(assignment[i], 0), bestD = distance2(i, centres, best)
+                var best = max(assignment[i], 0)
+                var bestD = distance2(i, centres, best)
                 for j in 0..<k where j != best {
                     let dj = distance2(i, centres, j)
-                    if dj < bestD || (dj == bestD && assignment[i] < 0 && j < best) { best = j; bestD = dj }
+                    if dj < bestD || (dj == bestD && assignment[i] < 0 && j < best) {
+                        best = j
+                        bestD = dj
+                    }
                 }
-                if assignment[i] != best { assignment[i] = best; changed = true }
+                if assignment[i] != best {
+                    assignment[i] = best
+                    changed = true
+                }
             }
             if !changed {
                 converged = true
@@ -96,10 +105,14 @@ public struct KMeans: Sendable, Equatable {
             }
             for j in 0..<k where counts[j] == 0 {
                 // Re-seed an empty cluster with the point farthest from its own centre.
-                var far = 0, farD = -1.0
+                var far = 0
+                var farD = -1.0
                 for i in 0..<n where counts[assignment[i]] > 1 {
                     let di = distance2(i, centres, assignment[i])
-                    if di > farD { far = i; farD = di }
+                    if di > farD {
+                        far = i
+                        farD = di
+                    }
                 }
                 counts[assignment[far]] -= 1
                 counts[j] = 1

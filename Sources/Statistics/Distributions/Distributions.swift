@@ -16,7 +16,8 @@ public enum Distributions {
     public static func normalQuantile(_ p: Double) -> Double {
         if p.isNaN { return .nan }
         precondition(p > 0 && p < 1, "normalQuantile: p = \(p) is outside (0, 1)")
-        var lo = -40.0, hi = 40.0
+        var lo = -40.0
+        var hi = 40.0
         for _ in 0..<200 {
             let mid = (lo + hi) / 2
             if normalCDF(mid) < p { lo = mid } else { hi = mid }
@@ -40,21 +41,29 @@ public enum Distributions {
 
     private static func continuedFraction(_ x: Double, _ a: Double, _ b: Double) -> Double {
         let tiny = 1e-300
-        let qab = a + b, qap = a + 1, qam = a - 1
+        let qab = a + b
+        let qap = a + 1
+        let qam = a - 1
         var c = 1.0
         var d = 1 - qab * x / qap
         if abs(d) < tiny { d = tiny }
         d = 1 / d
         var h = d
         for m in 1...10_000 {
-            let m = Double(m), m2 = 2 * m
+            let m = Double(m)
+            let m2 = 2 * m
             var aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-            d = 1 + aa * d; if abs(d) < tiny { d = tiny }
-            c = 1 + aa / c; if abs(c) < tiny { c = tiny }
-            d = 1 / d; h *= d * c
+            d = 1 + aa * d
+            if abs(d) < tiny { d = tiny }
+            c = 1 + aa / c
+            if abs(c) < tiny { c = tiny }
+            d = 1 / d
+            h *= d * c
             aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-            d = 1 + aa * d; if abs(d) < tiny { d = tiny }
-            c = 1 + aa / c; if abs(c) < tiny { c = tiny }
+            d = 1 + aa * d
+            if abs(d) < tiny { d = tiny }
+            c = 1 + aa / c
+            if abs(c) < tiny { c = tiny }
             d = 1 / d
             let delta = d * c
             h *= delta
@@ -74,7 +83,8 @@ public enum Distributions {
         if alpha.isNaN || df.isNaN { return .nan }
         precondition(alpha > 0 && alpha < 1, "studentTwoSidedQuantile: alpha = \(alpha) is outside (0, 1)")
         // Find x in (0, 1) with I_x(df/2, 1/2) = alpha; then t = sqrt(df (1 − x) / x). I_x increases with x.
-        var lo = 0.0, hi = 1.0
+        var lo = 0.0
+        var hi = 1.0
         for _ in 0..<2000 {
             let mid = (lo + hi) / 2
             if mid == lo || mid == hi { break }

@@ -97,7 +97,9 @@ public enum Gamma {
 
     /// Σ_{n≥0} xⁿ / ((a+1)(a+2)…(a+n)), so that P(a, x) = xᵃe⁻ˣ/Γ(a+1) · Σ (Numerical Recipes `gser`).
     private static func lowerSeries(a: Double, x: Double) -> Double {
-        var term = 1.0, sum = 1.0, ap = a
+        var term = 1.0
+        var sum = 1.0
+        var ap = a
         let limit = 1000 + Self.extraIterations(a)
         for _ in 0..<limit {
             ap += 1
@@ -120,8 +122,10 @@ public enum Gamma {
         for i in 1...limit {
             let an = -Double(i) * (Double(i) - a)
             b += 2
-            d = an * d + b; if abs(d) < tiny { d = tiny }
-            c = b + an / c; if abs(c) < tiny { c = tiny }
+            d = an * d + b
+            if abs(d) < tiny { d = tiny }
+            c = b + an / c
+            if abs(c) < tiny { c = tiny }
             d = 1 / d
             let delta = d * c
             h *= delta
@@ -139,7 +143,11 @@ public enum Gamma {
     /// log Γ(a + 1) − [(a + ½) log a − a + ½ log 2π], the error of Stirling's formula (Loader's `stirlerr`).
     static func stirlingError(_ a: Double) -> Double {
         if a <= 15 { return lgamma(a + 1) - (a + 0.5) * log(a) + a - 0.5 * log(2 * Double.pi) }
-        let s0 = 1.0 / 12, s1 = 1.0 / 360, s2 = 1.0 / 1260, s3 = 1.0 / 1680, s4 = 1.0 / 1188
+        let s0 = 1.0 / 12
+        let s1 = 1.0 / 360
+        let s2 = 1.0 / 1260
+        let s3 = 1.0 / 1680
+        let s4 = 1.0 / 1188
         let aa = a * a
         if a > 500 { return (s0 - s1 / aa) / a }
         if a > 80 { return (s0 - (s1 - s2 / aa) / aa) / a }
@@ -176,7 +184,8 @@ public enum Gamma {
             return useLower ? t.lower - p : q - t.upper
         }
         var x = startingValue(a: a, p: p, q: q)
-        var lo = 0.0, hi = Double.infinity
+        var lo = 0.0
+        var hi = Double.infinity
         for _ in 0..<200 {
             let fx = f(x)
             if fx == 0 { return x }

@@ -26,7 +26,8 @@ public enum NoncentralChiSquared {
         let h = lambda / 2
         func weight(_ j: Int) -> Double { exp(-h + Double(j) * log(h) - lgamma(Double(j) + 1)) }
         let mode = Int(h.rounded(.down))
-        var total = 0.0, mass = 0.0
+        var total = 0.0
+        var mass = 0.0
         var j = mode
         while j >= 0 {
             let w = weight(j)

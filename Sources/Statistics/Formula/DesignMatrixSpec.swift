@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the design builder needs to know about one data column, merged over all shards.
 public struct ColumnInfo: Sendable, Equatable {
     /// Every value of the column is a number (missing values are rejected before this point).
@@ -13,8 +15,6 @@ public struct ColumnInfo: Sendable, Equatable {
         self.levels = levels
     }
 }
-
-import Foundation
 
 /// How one design-matrix column is made from factors: the product of numeric factor values and level indicators.
 public struct DesignColumn: Sendable, Equatable {
@@ -100,31 +100,43 @@ public struct DesignMatrixSpec: Sendable {
         for f in factors {
             let cols = f.expression.columns
             if f.expression.isBoolean && !f.forcedCategorical {
-                levels.append([.bool(false), .bool(true)]); integral.append(false); sortedOrder.append([0, 1])
+                levels.append([.bool(false), .bool(true)])
+                integral.append(false)
+                sortedOrder.append([0, 1])
             } else if case .column(let c) = f.expression, f.forcedCategorical || !(info[c]!.isNumeric) {
                 var lv = info[c]!.levels
                 var order = Array(lv.indices)
                 if let r = f.reference {
                     guard let i = lv.firstIndex(where: { Self.sameLevel($0, r) }) else {
-                        throw FormulaError("reference level \(r.levelText(integral: true)) does not occur in column '\(c)'", at: f.offset)
+                        throw FormulaError(
+                            "reference level \(r.levelText(integral: true)) does not occur in column '\(c)'",
+                            at: f.offset)
                     }
                     // The reference moves to the front, so reduced-rank coding drops it; the others keep the sorted
                     // order. Sorted level k now sits at k + 1 (k < i), 0 (k == i) or k (k > i).
                     lv = lv[i...i] + lv.enumerated().filter { $0.offset != i }.map(\.element)
                     order = lv.indices.map { $0 < i ? $0 + 1 : ($0 == i ? 0 : $0) }
                 }
-                levels.append(lv); integral.append(info[c]!.isIntegral); sortedOrder.append(order)
+                levels.append(lv)
+                integral.append(info[c]!.isIntegral)
+                sortedOrder.append(order)
             } else if f.forcedCategorical {
                 throw FormulaError("C() takes a column name, e.g. C(position)", at: f.offset)
             } else {
                 for c in cols where !(info[c]!.isNumeric) {
-                    throw FormulaError("column '\(c)' is text; arithmetic needs numbers (use C(\(c)) or a comparison in I(...))", at: f.offset)
+                    throw FormulaError(
+                        "column '\(c)' is text; arithmetic needs numbers (use C(\(c)) or a comparison in I(...))",
+                        at: f.offset)
                 }
-                levels.append(nil); integral.append(false); sortedOrder.append([])
+                levels.append(nil)
+                integral.append(false)
+                sortedOrder.append([])
             }
         }
         self.factorLevels = levels
-        self.levelIndex = levels.map { lv in lv.map { Dictionary(uniqueKeysWithValues: $0.enumerated().map { ($1, $0) }) } }
+        self.levelIndex = levels.map { lv in
+            lv.map { Dictionary(uniqueKeysWithValues: $0.enumerated().map { ($1, $0) }) }
+        }
 
         // patsy: bucket terms by their numeric factors, the no-numeric bucket first; sort by degree in a bucket.
         let isNumeric = { (f: Factor) -> Bool in levels[factors.firstIndex(of: f)!] == nil }
@@ -155,9 +167,14 @@ public struct DesignMatrixSpec: Sendable {
                             guard let full = coding[f] else { continue }
                             let text = { (v: FactorValue) in v.levelText(integral: integral[fi]) }
                             if full {
-                                choices.append(sortedOrder[fi].map { (.init(factor: fi, level: $0), "\(f.name)[\(text(lv[$0]))]") })
+                                choices.append(
+                                    sortedOrder[fi].map { (.init(factor: fi, level: $0), "\(f.name)[\(text(lv[$0]))]") }
+                                )
                             } else {
-                                choices.append(lv.indices.dropFirst().map { (.init(factor: fi, level: $0), "\(f.name)[T.\(text(lv[$0]))]") })
+                                choices.append(
+                                    lv.indices.dropFirst().map {
+                                        (.init(factor: fi, level: $0), "\(f.name)[T.\(text(lv[$0]))]")
+                                    })
                             }
                         } else {
                             choices.append([(.init(factor: fi, level: nil), f.name)])
@@ -172,7 +189,9 @@ public struct DesignMatrixSpec: Sendable {
                     if choices.contains(where: \.isEmpty) { continue }
                     while true {
                         let picked = counters.enumerated().map { choices[$0.offset][$0.element] }
-                        columns.append(DesignColumn(name: picked.map(\.1).joined(separator: ":"), term: termIndex, parts: picked.map(\.0)))
+                        columns.append(
+                            DesignColumn(
+                                name: picked.map(\.1).joined(separator: ":"), term: termIndex, parts: picked.map(\.0)))
                         var k = 0
                         while k < counters.count {
                             counters[k] += 1
@@ -217,7 +236,8 @@ public struct DesignMatrixSpec: Sendable {
 
     /// `fill(values:row:)` with caller-owned working memory: the form for loops over many rows.
     public func fill(values: [FactorValue], row: inout [Double], scratch: inout Scratch) throws -> Double {
-        precondition(row.count == columns.count, "fill: row has \(row.count) slots, design has \(columns.count) columns")
+        precondition(
+            row.count == columns.count, "fill: row has \(row.count) slots, design has \(columns.count) columns")
         precondition(scratch.numeric.count == factors.count, "fill: scratch made for another design")
         for (i, slots) in factorSlots.enumerated() {
             let v = try slots.evaluate(values)
@@ -237,7 +257,14 @@ public struct DesignMatrixSpec: Sendable {
         for (j, column) in columns.enumerated() {
             var x = 1.0
             for part in column.parts {
-                if let l = part.level { if scratch.level[part.factor] != l { x = 0; break } } else { x *= scratch.numeric[part.factor] }
+                if let l = part.level {
+                    if scratch.level[part.factor] != l {
+                        x = 0
+                        break
+                    }
+                } else {
+                    x *= scratch.numeric[part.factor]
+                }
             }
             row[j] = x
         }
@@ -264,7 +291,9 @@ public struct DesignMatrixSpec: Sendable {
     }
 
     static func stableSorted<T>(_ a: [T], by less: (T, T) -> Bool) -> [T] {
-        a.enumerated().sorted { less($0.element, $1.element) || (!less($1.element, $0.element) && $0.offset < $1.offset) }.map(\.element)
+        a.enumerated().sorted {
+            less($0.element, $1.element) || (!less($1.element, $0.element) && $0.offset < $1.offset)
+        }.map(\.element)
     }
 
     // MARK: patsy redundancy.py
@@ -291,13 +320,15 @@ public struct DesignMatrixSpec: Sendable {
     static func pickContrasts(categorical: [Factor], used: inout Set<Subterm>) -> [[Factor: Bool]] {
         var subterms: [Subterm] = []
         for subset in sortedSubsets(categorical.count) {
-            let s = Subterm(efactors: Set(subset.map { ExpandedFactor(includesIntercept: false, factor: categorical[$0]) }))
+            let s = Subterm(
+                efactors: Set(subset.map { ExpandedFactor(includesIntercept: false, factor: categorical[$0]) }))
             if !used.contains(s) { subterms.append(s) }
         }
         used.formUnion(subterms)
         simplify: while true {
             for shortIndex in subterms.indices {
-                for longIndex in subterms.index(after: shortIndex)..<subterms.endIndex where subterms[longIndex].canAbsorb(subterms[shortIndex]) {
+                for longIndex in subterms.index(after: shortIndex)..<subterms.endIndex
+                where subterms[longIndex].canAbsorb(subterms[shortIndex]) {
                     subterms[longIndex] = subterms[longIndex].absorb(subterms[shortIndex])
                     subterms.remove(at: shortIndex)
                     continue simplify
@@ -305,7 +336,9 @@ public struct DesignMatrixSpec: Sendable {
             }
             break
         }
-        return subterms.map { s in Dictionary(uniqueKeysWithValues: s.efactors.map { ($0.factor, $0.includesIntercept) }) }
+        return subterms.map { s in
+            Dictionary(uniqueKeysWithValues: s.efactors.map { ($0.factor, $0.includesIntercept) })
+        }
     }
 
     /// Subsets of 0..<n, shortest first, ties in lexicographic order of indices (patsy `_subsets_sorted`).
@@ -328,8 +361,19 @@ struct FactorExpressionSlots: Sendable {
     }
 
     enum BinaryOperator: String, Sendable {
-        case add = "+", subtract = "-", multiply = "*", divide = "/", floorDivide = "//", modulo = "%", power = "**"
-        case equal = "==", notEqual = "!=", less = "<", lessEqual = "<=", greater = ">", greaterEqual = ">="
+        case add = "+"
+        case subtract = "-"
+        case multiply = "*"
+        case divide = "/"
+        case floorDivide = "//"
+        case modulo = "%"
+        case power = "**"
+        case equal = "=="
+        case notEqual = "!="
+        case less = "<"
+        case lessEqual = "<="
+        case greater = ">"
+        case greaterEqual = ">="
     }
 
     enum Function: String, Sendable { case log, exp, sqrt, abs }
@@ -376,7 +420,8 @@ struct FactorExpressionSlots: Sendable {
             case .abs: return .number(Swift.abs(v))
             }
         case .binary(let op, let l, let r):
-            let a = try evaluate(l, values), b = try evaluate(r, values)
+            let a = try evaluate(l, values)
+            let b = try evaluate(r, values)
             switch op {
             case .equal, .notEqual:
                 let same: Bool
@@ -389,7 +434,8 @@ struct FactorExpressionSlots: Sendable {
                 }
                 return .bool(op == .equal ? same : !same)
             default:
-                let x = try number(a, op.rawValue), y = try number(b, op.rawValue)
+                let x = try number(a, op.rawValue)
+                let y = try number(b, op.rawValue)
                 switch op {
                 case .less: return .bool(x < y)
                 case .lessEqual: return .bool(x <= y)

@@ -95,12 +95,14 @@ public indirect enum FactorExpression: Hashable, Sendable {
             default: throw FormulaError("unknown function \(name)")
             }
         case .binary(let op, let l, let r):
-            let a = try l.evaluate(lookup), b = try r.evaluate(lookup)
+            let a = try l.evaluate(lookup)
+            let b = try r.evaluate(lookup)
             switch op {
             case "==": return .bool(Self.equal(a, b))
             case "!=": return .bool(!Self.equal(a, b))
             case "<", "<=", ">", ">=":
-                let x = try Self.number(a, op), y = try Self.number(b, op)
+                let x = try Self.number(a, op)
+                let y = try Self.number(b, op)
                 switch op {
                 case "<": return .bool(x < y)
                 case "<=": return .bool(x <= y)
@@ -108,7 +110,8 @@ public indirect enum FactorExpression: Hashable, Sendable {
                 default: return .bool(x >= y)
                 }
             default:
-                let x = try Self.number(a, op), y = try Self.number(b, op)
+                let x = try Self.number(a, op)
+                let y = try Self.number(b, op)
                 switch op {
                 case "+": return .number(x + y)
                 case "-": return .number(x - y)
@@ -149,7 +152,9 @@ struct ExpressionParser {
     /// Nesting so far (every recursion passes through `unary`); see `FormulaParser.maximumNesting`.
     var depth = 0
 
-    init(_ tokens: [FormulaToken]) { self.tokens = tokens + [FormulaToken(kind: .end, text: "", offset: (tokens.last?.offset ?? 0) + 1)] }
+    init(_ tokens: [FormulaToken]) {
+        self.tokens = tokens + [FormulaToken(kind: .end, text: "", offset: (tokens.last?.offset ?? 0) + 1)]
+    }
 
     var current: FormulaToken { tokens[position] }
 
@@ -162,7 +167,8 @@ struct ExpressionParser {
     mutating func comparison() throws -> FactorExpression {
         var left = try additive()
         while current.kind == .op, ["==", "!=", "<", "<=", ">", ">="].contains(current.text) {
-            let op = current.text; position += 1
+            let op = current.text
+            position += 1
             left = .binary(op, left, try additive())
         }
         return left
@@ -171,7 +177,8 @@ struct ExpressionParser {
     mutating func additive() throws -> FactorExpression {
         var left = try multiplicative()
         while current.kind == .op, current.text == "+" || current.text == "-" {
-            let op = current.text; position += 1
+            let op = current.text
+            position += 1
             left = .binary(op, left, try multiplicative())
         }
         return left
@@ -180,7 +187,8 @@ struct ExpressionParser {
     mutating func multiplicative() throws -> FactorExpression {
         var left = try unary()
         while current.kind == .op, ["*", "/", "//", "%"].contains(current.text) {
-            let op = current.text; position += 1
+            let op = current.text
+            position += 1
             left = .binary(op, left, try unary())
         }
         return left
@@ -190,10 +198,12 @@ struct ExpressionParser {
         depth += 1
         defer { depth -= 1 }
         guard depth <= FormulaParser.maximumNesting else {
-            throw FormulaError("the expression is nested more than \(FormulaParser.maximumNesting) levels deep", at: current.offset)
+            throw FormulaError(
+                "the expression is nested more than \(FormulaParser.maximumNesting) levels deep", at: current.offset)
         }
         if current.kind == .op, current.text == "-" || current.text == "+" {
-            let op = current.text; position += 1
+            let op = current.text
+            position += 1
             return .unary(op, try unary())
         }
         return try power()
@@ -227,14 +237,19 @@ struct ExpressionParser {
             if current.kind == .op, current.text == "(" {
                 position += 1
                 if token.text == "Q" {
-                    guard current.kind == .string else { throw FormulaError("Q() takes a quoted column name", at: current.offset) }
-                    let name = Self.unquote(current.text); position += 1
+                    guard current.kind == .string else {
+                        throw FormulaError("Q() takes a quoted column name", at: current.offset)
+                    }
+                    let name = Self.unquote(current.text)
+                    position += 1
                     try expect(")")
                     return .column(name)
                 }
                 let function = token.text.hasPrefix("np.") ? String(token.text.dropFirst(3)) : token.text
                 guard ["log", "exp", "sqrt", "abs"].contains(function) else {
-                    throw FormulaError("unknown function '\(token.text)' (supported: np.log, np.exp, np.sqrt, np.abs, I, C, Q)", at: token.offset)
+                    throw FormulaError(
+                        "unknown function '\(token.text)' (supported: np.log, np.exp, np.sqrt, np.abs, I, C, Q)",
+                        at: token.offset)
                 }
                 let argument = try comparison()
                 try expect(")")
@@ -247,20 +262,23 @@ struct ExpressionParser {
             try expect(")")
             return e
         default:
-            throw FormulaError(token.kind == .end ? "expression ends too early" : "unexpected '\(token.text)'", at: token.offset)
+            throw FormulaError(
+                token.kind == .end ? "expression ends too early" : "unexpected '\(token.text)'", at: token.offset)
         }
     }
 
     mutating func expect(_ text: String) throws {
         guard current.kind == .op, current.text == text else {
-            throw FormulaError("expected '\(text)'" + (current.kind == .end ? "" : ", found '\(current.text)'"), at: current.offset)
+            throw FormulaError(
+                "expected '\(text)'" + (current.kind == .end ? "" : ", found '\(current.text)'"), at: current.offset)
         }
         position += 1
     }
 
     static func unquote(_ literal: String) -> String {
         var s = String(literal.dropFirst().dropLast())
-        s = s.replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\'", with: "'").replacingOccurrences(of: "\\\\", with: "\\")
+        s = s.replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\'", with: "'")
+            .replacingOccurrences(of: "\\\\", with: "\\")
         return s
     }
 }

@@ -179,12 +179,16 @@ struct FormulaParser {
             position += 1
             if token.text == "1" { return TermSet(intercept: true) }
             if token.text == "0" { return TermSet(interceptRemoved: true) }
-            throw FormulaError("numbers in a formula must be 0 or 1 (for the intercept); use I(...) for arithmetic", at: token.offset)
+            throw FormulaError(
+                "numbers in a formula must be 0 or 1 (for the intercept); use I(...) for arithmetic", at: token.offset)
         case .op where token.text == "(":
             position += 1
             let inner = try expression(minPrecedence: 0)
             guard current.kind == .op, current.text == ")" else {
-                throw FormulaError("expected ')'" + (current.kind == .end ? " before the end of the formula" : ", found '\(current.text)'"), at: current.offset)
+                throw FormulaError(
+                    "expected ')'"
+                        + (current.kind == .end ? " before the end of the formula" : ", found '\(current.text)'"),
+                    at: current.offset)
             }
             position += 1
             return inner
@@ -208,7 +212,9 @@ struct FormulaParser {
             var depth = 0
             repeat {
                 let t = current
-                if t.kind == .end { throw FormulaError("unclosed '(' in \(head.text)(...)", at: tokens[start + 1].offset) }
+                if t.kind == .end {
+                    throw FormulaError("unclosed '(' in \(head.text)(...)", at: tokens[start + 1].offset)
+                }
                 if t.kind == .op, t.text == "(" { depth += 1 }
                 if t.kind == .op, t.text == ")" { depth -= 1 }
                 codeTokens.append(t)
@@ -225,7 +231,10 @@ struct FormulaParser {
             for (i, t) in inner.enumerated() {
                 if t.kind == .op, t.text == "(" { depth += 1 }
                 if t.kind == .op, t.text == ")" { depth -= 1 }
-                if depth == 0, t.kind == .op, t.text == "," { split = i; break }
+                if depth == 0, t.kind == .op, t.text == "," {
+                    split = i
+                    break
+                }
             }
             let exprTokens = split.map { Array(inner[..<$0]) } ?? inner
             guard !exprTokens.isEmpty else { throw FormulaError("C() needs a column", at: head.offset) }
@@ -235,7 +244,8 @@ struct FormulaParser {
             if let split {
                 let contrast = Array(inner[(split + 1)...])
                 guard let first = contrast.first, first.kind == .name, first.text == "Treatment" else {
-                    throw FormulaError("only Treatment contrasts are supported in C(...)", at: contrast.first?.offset ?? head.offset)
+                    throw FormulaError(
+                        "only Treatment contrasts are supported in C(...)", at: contrast.first?.offset ?? head.offset)
                 }
                 if contrast.count > 1 {
                     var args = Array(contrast.dropFirst())
@@ -243,22 +253,30 @@ struct FormulaParser {
                         throw FormulaError("expected Treatment(reference=...)", at: first.offset)
                     }
                     args = Array(args.dropFirst().dropLast())
-                    if args.count >= 2, args[0].kind == .name, args[0].text == "reference", args[1].text == "=" { args = Array(args.dropFirst(2)) }
+                    if args.count >= 2, args[0].kind == .name, args[0].text == "reference", args[1].text == "=" {
+                        args = Array(args.dropFirst(2))
+                    }
                     var rp = ExpressionParser(args)
                     guard case .literal(let v) = try rp.parseComplete() else {
-                        throw FormulaError("the reference level must be a literal", at: args.first?.offset ?? first.offset)
+                        throw FormulaError(
+                            "the reference level must be a literal", at: args.first?.offset ?? first.offset)
                     }
                     reference = v
                 }
             }
-            return Factor(expression: expr, forcedCategorical: true, reference: reference, name: name, offset: head.offset)
+            return Factor(
+                expression: expr, forcedCategorical: true, reference: reference, name: name, offset: head.offset)
         case "I" where codeTokens.count > 1:
             var p = ExpressionParser(inner)
             guard !inner.isEmpty else { throw FormulaError("I() is empty", at: head.offset) }
-            return Factor(expression: try p.parseComplete(), forcedCategorical: false, reference: nil, name: name, offset: head.offset)
+            return Factor(
+                expression: try p.parseComplete(), forcedCategorical: false, reference: nil, name: name,
+                offset: head.offset)
         default:
             var p = ExpressionParser(codeTokens)
-            return Factor(expression: try p.parseComplete(), forcedCategorical: false, reference: nil, name: name, offset: head.offset)
+            return Factor(
+                expression: try p.parseComplete(), forcedCategorical: false, reference: nil, name: name,
+                offset: head.offset)
         }
     }
 
@@ -267,7 +285,8 @@ struct FormulaParser {
         case "+":
             if right.intercept { return TermSet(intercept: true, terms: left.terms + right.terms) }
             if right.interceptRemoved { return TermSet(interceptRemoved: true, terms: left.terms + right.terms) }
-            return TermSet(intercept: left.intercept, interceptRemoved: left.interceptRemoved, terms: left.terms + right.terms)
+            return TermSet(
+                intercept: left.intercept, interceptRemoved: left.interceptRemoved, terms: left.terms + right.terms)
         case "-":
             let kept = left.terms.filter { !right.terms.contains($0) }
             if right.intercept { return TermSet(interceptRemoved: true, terms: kept) }
@@ -292,7 +311,9 @@ struct FormulaParser {
     }
 
     static func checkInteractable(_ l: TermSet, _ r: TermSet, _ op: FormulaToken) throws {
-        if l.intercept || r.intercept { throw FormulaError("the intercept cannot interact with anything else", at: op.offset) }
+        if l.intercept || r.intercept {
+            throw FormulaError("the intercept cannot interact with anything else", at: op.offset)
+        }
     }
 
     static func interaction(_ l: TermSet, _ r: TermSet) -> [Term] {
@@ -308,14 +329,17 @@ struct FormulaParser {
         // Beyond the number of terms a power adds nothing (a term times itself is itself), so a huge power from the
         // formula stops there; a power that could expand into more than 10000 terms (Σₖ C(t, k), k ≤ power) is
         // refused before it is expanded.
-        let t = base.terms.count, m = max(1, min(n, t))
-        var bound = 0, choose = 1
+        let t = base.terms.count
+        let m = max(1, min(n, t))
+        var bound = 0
+        var choose = 1
         for k in 1...m {
             choose = choose * (t - k + 1) / k  // C(t, k), exact at each step
             bound += choose
             if bound > 10_000 {
-                throw FormulaError("'**' expands into more than 10000 terms; use a smaller power or fewer terms",
-                                   at: offset)
+                throw FormulaError(
+                    "'**' expands into more than 10000 terms; use a smaller power or fewer terms",
+                    at: offset)
             }
         }
         for _ in 1..<m {

@@ -18,10 +18,15 @@ enum FormulaLexer {
         var i = 0
         while i < chars.count {
             let c = chars[i]
-            if c.isWhitespace { i += 1; continue }
+            if c.isWhitespace {
+                i += 1
+                continue
+            }
             let start = i
             if c.isLetter || c == "_" {
-                while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == "." { i += 1 }
+                while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == "." {
+                    i += 1
+                }
                 tokens.append(.init(kind: .name, text: String(chars[start..<i]), offset: start + 1))
             } else if c.isNumber || (c == "." && i + 1 < chars.count && chars[i + 1].isNumber) {
                 while i < chars.count, chars[i].isNumber || chars[i] == "." || chars[i] == "_" { i += 1 }
@@ -38,8 +43,15 @@ enum FormulaLexer {
                 i += 1
                 var closed = false
                 while i < chars.count {
-                    if chars[i] == "\\" { i += 2; continue }
-                    if chars[i] == c { closed = true; i += 1; break }
+                    if chars[i] == "\\" {
+                        i += 2
+                        continue
+                    }
+                    if chars[i] == c {
+                        closed = true
+                        i += 1
+                        break
+                    }
                     i += 1
                 }
                 guard closed else { throw FormulaError("unterminated string literal", at: start + 1) }
@@ -64,11 +76,16 @@ enum FormulaLexer {
     /// (`I(x==6)` becomes `I(x == 6)`).
     /// Source: patsy/tokens.py, `pretty_untokenize`.
     static func prettyUntokenize(_ tokens: [FormulaToken]) -> String {
-        let spaceBoth = ["+", "-", "*", "/", "%", "&", "^", "|", "<", ">", "==", "<>", "!=", "<=", ">=", "<<", ">>", "**", "//"]
+        let spaceBoth = [
+            "+", "-", "*", "/", "%", "&", "^", "|", "<", ">", "==", "<>", "!=", "<=", ">=", "<<", ">>", "**", "//"
+        ]
         let spaceBefore = Set(spaceBoth + ["!", "~"])
         let spaceAfter = Set(spaceBoth + [",", ":"])
         var text = ""
-        var prevWasSpaceDelim = false, prevWantsSpace = false, prevWasOpenParenOrComma = false, prevWasObjectLike = false
+        var prevWasSpaceDelim = false
+        var prevWantsSpace = false
+        var prevWasOpenParenOrComma = false
+        var prevWasObjectLike = false
         var brackets: [String] = []
         for token in tokens where token.kind != .end {
             if token.kind != .op {
@@ -78,13 +95,26 @@ enum FormulaLexer {
                 prevWasSpaceDelim = true
             } else {
                 let t = token.text
-                if ["(", "[", "{"].contains(t) { brackets.append(t) } else if !brackets.isEmpty, [")", "]", "}"].contains(t) { brackets.removeLast() }
+                if ["(", "[", "{"].contains(t) {
+                    brackets.append(t)
+                } else if !brackets.isEmpty, [")", "]", "}"].contains(t) {
+                    brackets.removeLast()
+                }
                 var before = spaceBefore.contains(t)
                 var after = spaceAfter.contains(t)
                 if t == ":", brackets.last == "[" { after = false }
-                if t == "*" || t == "**", prevWasOpenParenOrComma { before = false; after = false }
-                if t == "=", brackets.isEmpty { before = true; after = true }
-                if t == "+" || t == "-", !prevWasObjectLike { before = false; after = false }
+                if t == "*" || t == "**", prevWasOpenParenOrComma {
+                    before = false
+                    after = false
+                }
+                if t == "=", brackets.isEmpty {
+                    before = true
+                    after = true
+                }
+                if t == "+" || t == "-", !prevWasObjectLike {
+                    before = false
+                    after = false
+                }
                 if prevWantsSpace || before { text += " " }
                 text += t
                 prevWantsSpace = after

@@ -13,14 +13,18 @@ extension LinearAlgebra {
     ///   - n: columns of op(B) and of C.
     /// - Returns: C, [m, n] row-major.
     /// - Complexity: O(m k n).
-    public static func product(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int,
-                               transposeA: Bool = false, transposeB: Bool = false) -> [Double] {
-        precondition(a.count == m * k && b.count == k * n, "product: sizes \(a.count), \(b.count) do not fit \(m)×\(k)×\(n)")
+    public static func product(
+        _ a: [Double], _ b: [Double], m: Int, k: Int, n: Int,
+        transposeA: Bool = false, transposeB: Bool = false
+    ) -> [Double] {
+        precondition(
+            a.count == m * k && b.count == k * n, "product: sizes \(a.count), \(b.count) do not fit \(m)×\(k)×\(n)")
         var c = [Double](repeating: 0, count: m * n)
         guard m > 0, n > 0, k > 0 else { return c }
-        cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
-                    0, &c, Int32(n))
+        cblas_dgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
+            0, &c, Int32(n))
         return c
     }
 
@@ -29,14 +33,17 @@ extension LinearAlgebra {
     /// - Returns: A⁻¹ [n, n] row-major, log |det A| and the sign of det A (±1).
     /// - Throws: `LinearAlgebraError.lapack(function: "dgetrf", info:)` with info > 0 when A is exactly singular.
     /// - Complexity: O(n³).
-    public static func luInverse(_ matrix: [Double], n: Int) throws -> (inverse: [Double], logAbsDeterminant: Double, sign: Double) {
+    public static func luInverse(_ matrix: [Double], n: Int) throws -> (
+        inverse: [Double], logAbsDeterminant: Double, sign: Double
+    ) {
         precondition(matrix.count == n * n, "luInverse: \(matrix.count) values for a \(n)×\(n) matrix")
         if n == 0 { return ([], 0, 1) }
         var a = matrix
         var pivots = [Int32](repeating: 0, count: n)
         let info = LAPACKE_dgetrf(LAPACK_ROW_MAJOR, Int32(n), Int32(n), &a, Int32(n), &pivots)
         guard info == 0 else { throw LinearAlgebraError.lapack(function: "dgetrf", info: Int(info)) }
-        var logDet = 0.0, sign = 1.0
+        var logDet = 0.0
+        var sign = 1.0
         for i in 0..<n {
             let d = a[i * n + i]
             logDet += log(abs(d))
@@ -57,10 +64,13 @@ extension LinearAlgebra {
         precondition(matrix.count == n * n, "eigenvalues: \(matrix.count) values for a \(n)×\(n) matrix")
         if n == 0 { return ([], []) }
         var a = matrix
-        var wr = [Double](repeating: 0, count: n), wi = [Double](repeating: 0, count: n)
-        var vl = [Double](repeating: 0, count: 1), vr = [Double](repeating: 0, count: 1)
-        let info = LAPACKE_dgeev(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "N")), Int8(UInt8(ascii: "N")), Int32(n), &a,
-                                 Int32(n), &wr, &wi, &vl, 1, &vr, 1)
+        var wr = [Double](repeating: 0, count: n)
+        var wi = [Double](repeating: 0, count: n)
+        var vl = [Double](repeating: 0, count: 1)
+        var vr = [Double](repeating: 0, count: 1)
+        let info = LAPACKE_dgeev(
+            LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "N")), Int8(UInt8(ascii: "N")), Int32(n), &a,
+            Int32(n), &wr, &wi, &vl, 1, &vr, 1)
         guard info == 0 else { throw LinearAlgebraError.lapack(function: "dgeev", info: Int(info)) }
         return (wr, wi)
     }
@@ -76,9 +86,11 @@ extension LinearAlgebra {
         var a = matrix
         var s = [Double](repeating: 0, count: k)
         // LAPACKE checks the leading dimensions even when no vectors are computed.
-        var u = [Double](repeating: 0, count: rows), vt = [Double](repeating: 0, count: columns)
-        let info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "N")), Int32(rows), Int32(columns), &a,
-                                  Int32(columns), &s, &u, 1, &vt, Int32(columns))
+        var u = [Double](repeating: 0, count: rows)
+        var vt = [Double](repeating: 0, count: columns)
+        let info = LAPACKE_dgesdd(
+            LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "N")), Int32(rows), Int32(columns), &a,
+            Int32(columns), &s, &u, 1, &vt, Int32(columns))
         guard info == 0 else { throw LinearAlgebraError.lapack(function: "dgesdd", info: Int(info)) }
         return s
     }

@@ -1,5 +1,4 @@
 import COpenBLAS
-
 /// Dense symmetric linear algebra on row-major Float64 matrices, through OpenBLAS and LAPACKE.
 ///
 /// Every factorisation is LAPACK's; nothing here is hand-written numerics. Matrices are `[Double]` of
@@ -27,8 +26,9 @@ public enum LinearAlgebra {
         if n == 0 { return ([], []) }
         var a = matrix
         var w = [Double](repeating: 0, count: n)
-        let info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "U")),
-                                  Int32(n), &a, Int32(n), &w)
+        let info = LAPACKE_dsyevd(
+            LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "U")),
+            Int32(n), &a, Int32(n), &w)
         guard info == 0 else { throw LinearAlgebraError.lapack(function: "dsyevd", info: Int(info)) }
         return (w, a)
     }
@@ -55,7 +55,9 @@ public enum LinearAlgebra {
     /// - Returns: the solution [n] and the full symmetric inverse [n, n] row-major.
     /// - Throws: `LinearAlgebraError.notPositiveDefinite(order:)`.
     /// - Complexity: O(n³).
-    public static func solveSPD(_ matrix: [Double], _ rhs: [Double], n: Int) throws -> (solution: [Double], inverse: [Double]) {
+    public static func solveSPD(_ matrix: [Double], _ rhs: [Double], n: Int) throws -> (
+        solution: [Double], inverse: [Double]
+    ) {
         precondition(rhs.count == n, "solveSPD: right-hand side has \(rhs.count) values, expected \(n)")
         let u = try cholesky(matrix, n: n)
         var x = rhs
@@ -74,7 +76,8 @@ public enum LinearAlgebra {
     ///   - a: [rows, n] row-major Float64.
     ///   - c: [n, n] row-major accumulator, updated in place and kept symmetric.
     /// - Complexity: O(rows · n²).
-    public static func addGram(_ a: UnsafePointer<Double>, rows: Int, n: Int, alpha: Double = 1, into c: inout [Double]) {
+    public static func addGram(_ a: UnsafePointer<Double>, rows: Int, n: Int, alpha: Double = 1, into c: inout [Double])
+    {
         precondition(c.count == n * n, "addGram: accumulator has \(c.count) values, expected \(n * n)")
         guard rows > 0, n > 0 else { return }
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(rows), alpha, a, Int32(n), 1.0, &c, Int32(n))
@@ -97,8 +100,12 @@ public enum LinearAlgebra {
         var tmp = [Double](repeating: 0, count: n * n)
         var out = [Double](repeating: 0, count: n * n)
         guard n > 0 else { return out }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, bread, Int32(n), meat, Int32(n), 0, &tmp, Int32(n))
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, tmp, Int32(n), bread, Int32(n), 0, &out, Int32(n))
+        cblas_dgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, bread, Int32(n), meat, Int32(n),
+            0, &tmp, Int32(n))
+        cblas_dgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, tmp, Int32(n), bread, Int32(n),
+            0, &out, Int32(n))
         return out
     }
 }
@@ -131,11 +138,17 @@ extension LinearAlgebra {
     /// Nil when OPENBLAS_CORETYPE is already set (the machine's administrator chose), when OpenBLAS already uses a
     /// modern kernel, or when the flags cannot be read.
     public static func preferredCoreType(environment: [String: String]) -> String? {
-        guard environment["OPENBLAS_CORETYPE"] == nil, environment["CAUSA_KEEP_OPENBLAS_CORE"] == nil else { return nil }
-        let generic = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine", "Northwood", "Banias"]
+        guard environment["OPENBLAS_CORETYPE"] == nil, environment["CAUSA_KEEP_OPENBLAS_CORE"] == nil else {
+            return nil
+        }
+        let generic = [
+            "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine", "Northwood",
+            "Banias"
+        ]
         guard generic.contains(where: { coreName.caseInsensitiveCompare($0) == .orderedSame }) else { return nil }
         guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+            let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return nil }
         let flags = Set(line.split(separator: " ").map(String.init))
         if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) { return "SkylakeX" }
         if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }

@@ -42,12 +42,15 @@ public struct NormalInverseGammaPrior: Sendable, Codable, Equatable {
     /// - Precondition: sizes agree and the values are finite with b₀ ≥ 0 (the job layer checks user settings before
     ///   building a prior).
     public init(mean: [Double], precision: [Double], shape: Double, scale: Double) {
-        precondition(precision.count == mean.count * mean.count,
-                     "NormalInverseGammaPrior: precision has \(precision.count) values for \(mean.count) coefficients")
-        precondition(mean.allSatisfy(\.isFinite) && precision.allSatisfy(\.isFinite),
-                     "NormalInverseGammaPrior: non-finite mean or precision")
-        precondition(shape.isFinite && scale.isFinite && scale >= 0,
-                     "NormalInverseGammaPrior: shape \(shape), scale \(scale) (need finite values, scale ≥ 0)")
+        precondition(
+            precision.count == mean.count * mean.count,
+            "NormalInverseGammaPrior: precision has \(precision.count) values for \(mean.count) coefficients")
+        precondition(
+            mean.allSatisfy(\.isFinite) && precision.allSatisfy(\.isFinite),
+            "NormalInverseGammaPrior: non-finite mean or precision")
+        precondition(
+            shape.isFinite && scale.isFinite && scale >= 0,
+            "NormalInverseGammaPrior: shape \(shape), scale \(scale) (need finite values, scale ≥ 0)")
         self.mean = mean
         self.precision = precision
         self.shape = shape
@@ -61,8 +64,9 @@ public struct NormalInverseGammaPrior: Sendable, Codable, Equatable {
     /// type).
     /// - Parameter p: number of coefficients.
     public static func flat(coefficients p: Int) -> NormalInverseGammaPrior {
-        NormalInverseGammaPrior(mean: [Double](repeating: 0, count: p), precision: [Double](repeating: 0, count: p * p),
-                                shape: -Double(p) / 2, scale: 0)
+        NormalInverseGammaPrior(
+            mean: [Double](repeating: 0, count: p), precision: [Double](repeating: 0, count: p * p),
+            shape: -Double(p) / 2, scale: 0)
     }
 
     /// An isotropic prior: β | σ² ~ N(m₀, σ²/λ · I), σ² ~ Inv-Gamma(a₀, b₀).
@@ -71,8 +75,10 @@ public struct NormalInverseGammaPrior: Sendable, Codable, Equatable {
     ///   - precisionScale: λ ≥ 0 (the job's `prior_scale`); 0 makes the β prior flat.
     ///   - shape: a₀.
     ///   - scale: b₀ ≥ 0.
-    public static func isotropic(mean: [Double], precisionScale: Double, shape: Double = weakVarianceShapeScale,
-                                 scale: Double = weakVarianceShapeScale) -> NormalInverseGammaPrior {
+    public static func isotropic(
+        mean: [Double], precisionScale: Double, shape: Double = weakVarianceShapeScale,
+        scale: Double = weakVarianceShapeScale
+    ) -> NormalInverseGammaPrior {
         precondition(precisionScale >= 0 && precisionScale.isFinite, "isotropic: precision scale \(precisionScale)")
         let p = mean.count
         var precision = [Double](repeating: 0, count: p * p)
@@ -207,12 +213,15 @@ public enum BayesianLinearModel {
     ///   the columns of the collinearity in XᵀX + Λ₀, found as in `LinearModel.checkRank`).
     /// - Precondition: `names.count == prior.coefficientCount == moments.dimension − 1`.
     /// - Complexity: O(p³).
-    public static func fit(_ moments: MomentMatrix, names: [String], prior: NormalInverseGammaPrior,
-                           credibleLevel: Double = 0.95) throws -> BayesianLinearResults {
+    public static func fit(
+        _ moments: MomentMatrix, names: [String], prior: NormalInverseGammaPrior,
+        credibleLevel: Double = 0.95
+    ) throws -> BayesianLinearResults {
         let p = moments.dimension - 1
         precondition(names.count == p, "BayesianLinearModel.fit: \(names.count) names for \(p) columns")
-        precondition(prior.coefficientCount == p,
-                     "BayesianLinearModel.fit: prior has \(prior.coefficientCount) coefficients, design \(p)")
+        precondition(
+            prior.coefficientCount == p,
+            "BayesianLinearModel.fit: prior has \(prior.coefficientCount) coefficients, design \(p)")
         precondition(credibleLevel > 0 && credibleLevel < 1, "BayesianLinearModel.fit: credible level \(credibleLevel)")
         guard p > 0 else { throw StatisticsError.emptyDesign }
         let n = moments.count
@@ -229,7 +238,9 @@ public enum BayesianLinearModel {
         // identify the directions the prior leaves flat, and a failure is reported by column.
         let priorFactor = try? LinearAlgebra.cholesky(prior.precision, n: p)
         if priorFactor == nil {
-            if prior.precision.allSatisfy({ $0 == 0 }) { try LinearModel.checkRank(moments, names: names) } else {
+            if prior.precision.allSatisfy({ $0 == 0 }) {
+                try LinearModel.checkRank(moments, names: names)
+            } else {
                 try LinearModel.checkRank(precisionN, names: names)
             }
         }
@@ -243,15 +254,20 @@ public enum BayesianLinearModel {
         let priorRHS = (0..<p).map { i in (0..<p).reduce(0.0) { $0 + prior.precision[i * p + $1] * prior.mean[$1] } }
         let crossC = centring.crossWithOutcome(moments)
         let rhsC = (0..<p).map { j in crossC[j] + (0..<p).reduce(0.0) { $0 + t[$1 * p + j] * priorRHS[$1] } }
-        guard precisionC.allSatisfy(\.isFinite), rhsC.allSatisfy(\.isFinite) else { throw StatisticsError.priorOverflow }
-        let gammaN: [Double], inverseC: [Double], factorN: [Double]
+        guard precisionC.allSatisfy(\.isFinite), rhsC.allSatisfy(\.isFinite) else {
+            throw StatisticsError.priorOverflow
+        }
+        let gammaN: [Double]
+        let inverseC: [Double]
+        let factorN: [Double]
         do {
             (gammaN, inverseC) = try LinearAlgebra.solveSPD(precisionC, rhsC, n: p)
             factorN = try LinearAlgebra.cholesky(precisionC, n: p)
         } catch {
             throw StatisticsError.singularDesign(columns: names)
         }
-        let meanN = centring.raw(gammaN), inverseN = centring.rawCovariance(inverseC)
+        let meanN = centring.raw(gammaN)
+        let inverseN = centring.rawCovariance(inverseC)
 
         let ssr = LinearModel.sumOfSquaredResiduals(moments, estimates: gammaN, centring: centring)
         var quadratic = 0.0
@@ -267,8 +283,9 @@ public enum BayesianLinearModel {
         let tQuantile = Distributions.studentTwoSidedQuantile(alpha, df: nu)
         let coefficients = (0..<p).map { j -> BayesianLinearResults.Coefficient in
             let s = (scaleN / shapeN * inverseN[j * p + j]).squareRoot()
-            return .init(name: names[j], mean: meanN[j], sd: nu > 2 ? s * (nu / (nu - 2)).squareRoot() : nil, scale: s,
-                         lower: meanN[j] - tQuantile * s, upper: meanN[j] + tQuantile * s)
+            return .init(
+                name: names[j], mean: meanN[j], sd: nu > 2 ? s * (nu / (nu - 2)).squareRoot() : nil, scale: s,
+                lower: meanN[j] - tQuantile * s, upper: meanN[j] + tQuantile * s)
         }
         let variance = BayesianLinearResults.Variance(
             mean: shapeN > 1 ? scaleN / (shapeN - 1) : nil,
@@ -280,7 +297,8 @@ public enum BayesianLinearModel {
         var logMarginal: Double?
         if let priorFactor, prior.shape > 0, prior.scale > 0 {
             let logDet = { (u: [Double]) in (0..<p).reduce(0.0) { $0 + 2 * log(u[$1 * p + $1]) } }
-            logMarginal = -n / 2 * log(2 * Double.pi) + 0.5 * (logDet(priorFactor) - logDet(factorN))
+            logMarginal =
+                -n / 2 * log(2 * Double.pi) + 0.5 * (logDet(priorFactor) - logDet(factorN))
                 + prior.shape * log(prior.scale) - shapeN * log(scaleN) + lgamma(shapeN) - lgamma(prior.shape)
         }
         return BayesianLinearResults(

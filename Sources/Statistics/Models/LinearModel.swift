@@ -42,14 +42,18 @@ public enum LinearModel {
         let p = moments.dimension - 1
         precondition(names.count == p, "solve: \(names.count) names for \(p) columns")
         guard p > 0 else { throw StatisticsError.emptyDesign }
-        guard moments.count >= Double(max(p, 1)) else { throw StatisticsError.tooFewRows(rows: Int(moments.count), coefficients: p) }
+        guard moments.count >= Double(max(p, 1)) else {
+            throw StatisticsError.tooFewRows(rows: Int(moments.count), coefficients: p)
+        }
         let centring = try checkRank(moments, names: names)
         do {
-            let gram = centring.gram(moments), cross = centring.crossWithOutcome(moments)
+            let gram = centring.gram(moments)
+            let cross = centring.crossWithOutcome(moments)
             let (gamma, inverse) = try LinearAlgebra.solveSPD(gram, cross, n: p)
-            return Solution(estimates: centring.raw(gamma), xtxInverse: centring.rawCovariance(inverse),
-                            count: moments.count,
-                            centring: centring, centredEstimates: gamma, centredInverse: inverse)
+            return Solution(
+                estimates: centring.raw(gamma), xtxInverse: centring.rawCovariance(inverse),
+                count: moments.count,
+                centring: centring, centredEstimates: gamma, centredInverse: inverse)
         } catch {
             throw StatisticsError.singularDesign(columns: names)
         }
@@ -59,12 +63,16 @@ public enum LinearModel {
     /// n (ȳ − x̄ᵀβ)² + C_yy − 2βᵀC_xy + βᵀC_xxβ. With `centring`, `beta` is γ (centred coordinates) and the mean
     /// residual is ȳ − (x̄ − m)ᵀγ, which avoids the cancellation of a large intercept against large x̄ᵀβ.
     /// - Complexity: O(p²).
-    public static func sumOfSquaredResiduals(_ moments: MomentMatrix, estimates beta: [Double],
-                                             centring: DesignCentring? = nil) -> Double {
-        let d = moments.dimension, p = d - 1
+    public static func sumOfSquaredResiduals(
+        _ moments: MomentMatrix, estimates beta: [Double],
+        centring: DesignCentring? = nil
+    ) -> Double {
+        let d = moments.dimension
+        let p = d - 1
         precondition(beta.count == p, "sumOfSquaredResiduals: \(beta.count) estimates for \(p) columns")
         guard moments.count > 0 else { return 0 }
-        let c = moments.comoment, m = moments.mean
+        let c = moments.comoment
+        let m = moments.mean
         var meanResidual = m[p]
         for j in 0..<p { meanResidual -= (m[j] - (centring?.centre[j] ?? 0)) * beta[j] }
         var s = c[p * d + p]
@@ -93,7 +101,8 @@ public enum LinearModel {
     /// - Complexity: O(p³).
     @discardableResult
     public static func checkRank(_ moments: MomentMatrix, names: [String]) throws -> DesignCentring {
-        let p = names.count, d = moments.dimension
+        let p = names.count
+        let d = moments.dimension
         precondition(p <= d, "checkRank: \(p) names for \(d) columns")
         guard p > 0 else { throw StatisticsError.emptyDesign }
         let raw = moments.crossProducts

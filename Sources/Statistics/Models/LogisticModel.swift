@@ -41,9 +41,13 @@ public struct LogitStatistic: SufficientStatistic, Equatable {
     }
 
     /// Rebuilds a statistic from decoded parts. The wire layer checks the sizes before calling this.
-    public init(dimension p: Int, count: Double, logLikelihood: Double, gradient: [Double], information: [Double],
-                meat: [Double], testCount: Double, testSquaredError: Double, minimumMargin: Double = .infinity) {
-        precondition(gradient.count == p && information.count == p * p && meat.count == p * p, "LogitStatistic: sizes do not fit p = \(p)")
+    public init(
+        dimension p: Int, count: Double, logLikelihood: Double, gradient: [Double], information: [Double],
+        meat: [Double], testCount: Double, testSquaredError: Double, minimumMargin: Double = .infinity
+    ) {
+        precondition(
+            gradient.count == p && information.count == p * p && meat.count == p * p,
+            "LogitStatistic: sizes do not fit p = \(p)")
         self.dimension = p
         self.count = count
         self.logLikelihood = logLikelihood
@@ -63,7 +67,8 @@ public struct LogitStatistic: SufficientStatistic, Equatable {
     ///   - train: whether row i is a training row; `test`: whether it is a held-out row.
     /// - Complexity: O(n p²), through BLAS `dsyrk`.
     public init(x: [Double], y: [Double], beta: [Double], train: (Int) -> Bool, test: (Int) -> Bool) {
-        let p = beta.count, n = y.count
+        let p = beta.count
+        let n = y.count
         precondition(x.count == n * p, "LogitStatistic: design has \(x.count) values, expected \(n)×\(p)")
         self.init(dimension: p)
         let eta = x.withUnsafeBufferPointer { LinearAlgebra.multiply($0.baseAddress!, rows: n, n: p, beta) }
@@ -83,7 +88,8 @@ public struct LogitStatistic: SufficientStatistic, Equatable {
                             minimumMargin = Swift.min(minimumMargin, y[i] == 1 ? e : -e)
                             let r = y[i] - prob
                             let w = (prob * (1 - prob)).squareRoot()
-                            let src = i * p, dst = m * p
+                            let src = i * p
+                            let dst = m * p
                             for j in 0..<p {
                                 let v = xs[src + j]
                                 ws[dst + j] = w * v
@@ -109,7 +115,9 @@ public struct LogitStatistic: SufficientStatistic, Equatable {
     /// - Precondition: equal dimensions.
     /// - Complexity: O(p²).
     /// The empty statistic of `other`'s dimension (the identity of `merge`, bit for bit).
-    public static func empty(like other: LogitStatistic) -> LogitStatistic { LogitStatistic(dimension: other.dimension) }
+    public static func empty(like other: LogitStatistic) -> LogitStatistic {
+        LogitStatistic(dimension: other.dimension)
+    }
 
     /// Whether this is the statistic of no rows (every sum +0 bit for bit, the margin +∞).
     public var isEmpty: Bool {
@@ -150,7 +158,9 @@ public enum LogisticModel {
     /// One Newton step: β + H⁻¹ g.
     /// - Returns: the new β and H⁻¹ (the classical covariance at the old β).
     /// - Throws: `StatisticsError.singularDesign` when H is not positive definite.
-    public static func step(beta: [Double], statistic s: LogitStatistic, names: [String]) throws -> (beta: [Double], covariance: [Double]) {
+    public static func step(beta: [Double], statistic s: LogitStatistic, names: [String]) throws -> (
+        beta: [Double], covariance: [Double]
+    ) {
         let p = beta.count
         do {
             let (delta, inverse) = try LinearAlgebra.solveSPD(s.information, s.gradient, n: p)
@@ -178,12 +188,14 @@ public enum LogisticModel {
     ///   - design: the design the moments were made with.
     /// - Throws: `StatisticsError.separation(term:detail:)` naming the column or reference level.
     public static func checkSeparation(_ moments: MomentMatrix, design: DesignMatrixSpec) throws {
-        let p = design.width, d = p + 1
+        let p = design.width
+        let d = p + 1
         let raw = moments.crossProducts
         let sums = moments.sums
         // Counts of rows and of ones are integers; the moments hold them to rounding, so they are rounded (exact for
         // n < 2⁵⁰) and the decisions below are exact.
-        let n = moments.count, clicks = sums[p].rounded()
+        let n = moments.count
+        let clicks = sums[p].rounded()
         func describe(_ rows: Double, _ ones: Double) -> String? {
             if rows > 0 && ones == 0 { return "its \(Int(rows)) rows all have outcome 0" }
             if rows > 0 && ones == rows { return "its \(Int(rows)) rows all have outcome 1" }
@@ -197,23 +209,32 @@ public enum LogisticModel {
             throw StatisticsError.constantOutcome(value: clicks == 0 ? 0 : 1, rows: Int(n))
         }
         for (j, column) in design.columns.enumerated() where column.parts.count == 1 && column.parts[0].level != nil {
-            let rows = raw[j * d + j].rounded(), ones = raw[j * d + p].rounded()
+            let rows = raw[j * d + j].rounded()
+            let ones = raw[j * d + p].rounded()
             if let text = describe(rows, ones) {
-                throw StatisticsError.separation(term: column.name, detail: text, complete: complete(rows, ones),
-                                                 numeric: false)
+                throw StatisticsError.separation(
+                    term: column.name, detail: text, complete: complete(rows, ones),
+                    numeric: false)
             }
         }
         guard design.formula.hasIntercept else { return }
         for (t, term) in design.terms.enumerated() where term.factors.count == 1 {
-            guard let fi = design.factors.firstIndex(of: term.factors[0]), let levels = design.factorLevels[fi] else { continue }
+            guard let fi = design.factors.firstIndex(of: term.factors[0]), let levels = design.factorLevels[fi] else {
+                continue
+            }
             let cols = design.columns.indices.filter { design.columns[$0].term == t }
             guard cols.count == levels.count - 1 else { continue }
-            var rows = n, ones = clicks
-            for j in cols { rows -= raw[j * d + j]; ones -= raw[j * d + p] }
+            var rows = n
+            var ones = clicks
+            for j in cols {
+                rows -= raw[j * d + j]
+                ones -= raw[j * d + p]
+            }
             if let text = describe(rows.rounded(), ones.rounded()) {
                 let name = "\(term.name) at its reference level \(levels[0].levelText(integral: true))"
-                throw StatisticsError.separation(term: name, detail: text,
-                                                 complete: complete(rows.rounded(), ones.rounded()), numeric: false)
+                throw StatisticsError.separation(
+                    term: name, detail: text,
+                    complete: complete(rows.rounded(), ones.rounded()), numeric: false)
             }
         }
     }

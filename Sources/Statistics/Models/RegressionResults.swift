@@ -64,7 +64,8 @@ extension RegressionResults {
 
     /// Standard errors, [p]: square roots of the covariance's diagonal.
     public func standardErrors(_ type: CovarianceType = .classical) -> [Double] {
-        let c = covariance(type), p = parameterCount
+        let c = covariance(type)
+        let p = parameterCount
         return (0..<p).map { c[$0 * p + $0].squareRoot() }
     }
 
@@ -73,11 +74,14 @@ extension RegressionResults {
     ///   - type: the covariance for standard errors, statistics, p-values and intervals.
     ///   - alpha: 1 − the interval's level (0.05 for 95%).
     public func table(_ type: CovarianceType = .classical, alpha: Double = 0.05) -> [CoefficientRow] {
-        let se = standardErrors(type), q = criticalValue(alpha)
+        let se = standardErrors(type)
+        let q = criticalValue(alpha)
         return (0..<parameterCount).map { j in
-            let b = estimates[j], s = b / se[j]
-            return CoefficientRow(name: names[j], estimate: b, standardError: se[j], statistic: s, pValue: pValue(s),
-                                  ciLow: b - q * se[j], ciHigh: b + q * se[j])
+            let b = estimates[j]
+            let s = b / se[j]
+            return CoefficientRow(
+                name: names[j], estimate: b, standardError: se[j], statistic: s, pValue: pValue(s),
+                ciLow: b - q * se[j], ciHigh: b + q * se[j])
         }
     }
 }
@@ -101,7 +105,10 @@ public struct LinearModelResults: RegressionResults, Equatable {
     ///   - residualSumOfSquares: Σ eᵢ² at β̂.
     ///   - xtxInverse: (X'X)⁻¹, [p, p].
     ///   - hc0: (X'X)⁻¹ (Σ eᵢ² xᵢ xᵢᵀ) (X'X)⁻¹, [p, p].
-    public init(names: [String], estimates: [Double], count: Double, residualSumOfSquares: Double, xtxInverse: [Double], hc0: [Double]) {
+    public init(
+        names: [String], estimates: [Double], count: Double, residualSumOfSquares: Double, xtxInverse: [Double],
+        hc0: [Double]
+    ) {
         self.names = names
         self.estimates = estimates
         self.count = count
@@ -136,8 +143,10 @@ public struct LogitResults: RegressionResults, Equatable {
     public let iterations: Int
     public let converged: Bool
 
-    public init(names: [String], estimates: [Double], count: Double, logLikelihood: Double, covariance: [Double], hc0: [Double],
-                iterations: Int, converged: Bool) {
+    public init(
+        names: [String], estimates: [Double], count: Double, logLikelihood: Double, covariance: [Double], hc0: [Double],
+        iterations: Int, converged: Bool
+    ) {
         self.names = names
         self.estimates = estimates
         self.count = count

@@ -21,16 +21,20 @@ public enum StatisticsError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .singularDesign(let columns):
-            if columns.count == 1 { return "singular design: column \(columns[0]) is zero in every row (or a copy of others); drop it" }
+            if columns.count == 1 {
+                return "singular design: column \(columns[0]) is zero in every row (or a copy of others); drop it"
+            }
             return "singular design: the columns \(columns.joined(separator: ", ")) are collinear; drop one of them"
         case .separation(let term, let detail, let complete, let numeric):
-            let advice = numeric
+            let advice =
+                numeric
                 ? "drop the term, or use it coarsened into a few levels, or fit a penalised (Firth) logit"
                 : "pool that level with another, or drop it"
             return "\(complete ? "complete" : "quasi-complete") separation in the logit: \(term): \(detail); "
                 + "the maximum-likelihood estimate does not exist (\(advice))"
         case .tooFewRows(let rows, let coefficients):
-            return "\(rows) \(rows == 1 ? "row is" : "rows are") too few for \(coefficients) \(coefficients == 1 ? "coefficient" : "coefficients")"
+            return
+                "\(rows) \(rows == 1 ? "row is" : "rows are") too few for \(coefficients) \(coefficients == 1 ? "coefficient" : "coefficients")"
         case .constantOutcome(let value, let rows):
             return "the outcome is \(value) in all \(rows) rows; a logit needs rows with both outcomes"
         case .emptyDesign:
@@ -39,7 +43,8 @@ public enum StatisticsError: Error, Equatable, CustomStringConvertible {
             return "sums of squares overflow in \(columns.joined(separator: ", ")): values are too large (their sums "
                 + "of squares exceed Float64's 1.8e308); rescale them"
         case .priorOverflow:
-            return "the posterior is not finite: the prior's values overflow with this data; give values nearer the data's scale"
+            return
+                "the posterior is not finite: the prior's values overflow with this data; give values nearer the data's scale"
         }
     }
 }

@@ -72,10 +72,13 @@ public struct MomentMatrix: SufficientStatistic, Equatable, Codable {
     ///   - firstLarge: [d] lists as in `firstLarge`; nil for none.
     /// - Precondition: `mean.count == dimension`, `comoment.count == dimension²`, extremes of `dimension` values
     ///   (the wire layer checks decoded sizes before calling this).
-    public init(dimension: Int, count: Double, mean: [Double], comoment: [Double], meanLow: [Double]? = nil,
-                minimum: [Double]? = nil, maximum: [Double]? = nil, firstLarge: [[RowMark]]? = nil) {
-        precondition(mean.count == dimension && comoment.count == dimension * dimension,
-                     "MomentMatrix: sizes \(mean.count), \(comoment.count) do not fit dimension \(dimension)")
+    public init(
+        dimension: Int, count: Double, mean: [Double], comoment: [Double], meanLow: [Double]? = nil,
+        minimum: [Double]? = nil, maximum: [Double]? = nil, firstLarge: [[RowMark]]? = nil
+    ) {
+        precondition(
+            mean.count == dimension && comoment.count == dimension * dimension,
+            "MomentMatrix: sizes \(mean.count), \(comoment.count) do not fit dimension \(dimension)")
         let sizes = [meanLow?.count, minimum?.count, maximum?.count, firstLarge?.count].map { $0 ?? dimension }
         precondition(sizes.allSatisfy { $0 == dimension }, "MomentMatrix: extremes do not fit dimension \(dimension)")
         self.dimension = dimension
@@ -101,7 +104,8 @@ public struct MomentMatrix: SufficientStatistic, Equatable, Codable {
         self.init(dimension: d)
         guard n > 0 else { return }
         var m = [Double](repeating: 0, count: d)
-        var low = [Double](repeating: .infinity, count: d), high = [Double](repeating: -.infinity, count: d)
+        var low = [Double](repeating: .infinity, count: d)
+        var high = [Double](repeating: -.infinity, count: d)
         for i in 0..<n {
             for j in 0..<d {
                 let v = rows[i * d + j]
@@ -156,7 +160,10 @@ public struct MomentMatrix: SufficientStatistic, Equatable, Codable {
     public mutating func merge(_ other: MomentMatrix) {
         precondition(other.dimension == dimension, "merge: dimension \(other.dimension), expected \(dimension)")
         guard other.count > 0 else { return }
-        guard count > 0 else { self = other; return }
+        guard count > 0 else {
+            self = other
+            return
+        }
         for j in 0..<dimension {
             minimum[j] = Swift.min(minimum[j], other.minimum[j])
             maximum[j] = Swift.max(maximum[j], other.maximum[j])

@@ -43,8 +43,10 @@ public enum SEM {
     /// - Returns: estimates, standard errors, fit measures, effects and warnings.
     /// - Throws: `SEMError` (syntax, unknown variable, identification, sizes); see `fit(model:moments:names:options:)`.
     /// - Complexity: per iteration O(t²p² + t p³ + m³) for t free parameters, p observed and m total variables.
-    public static func fit(syntax: String, moments: MomentMatrix, names: [String],
-                           options: SEMOptions = SEMOptions()) throws -> SEMResult {
+    public static func fit(
+        syntax: String, moments: MomentMatrix, names: [String],
+        options: SEMOptions = SEMOptions()
+    ) throws -> SEMResult {
         try fit(model: SEMModel(parsing: syntax), moments: moments, names: names, options: options)
     }
 
@@ -58,10 +60,13 @@ public enum SEM {
     ///   `.syntax` (modifier, label, `:=` and `==` conflicts, positioned), `.unknownVariable`, `.latentIsObserved`,
     ///   `.notIdentified`, `.singularLoop`, `.tooManyParameters`,
     ///   `.impliedCovarianceNotPositiveDefinite` (starting values unusable).
-    public static func fit(model: SEMModel, moments: MomentMatrix, names: [String],
-                           options: SEMOptions = SEMOptions()) throws -> SEMResult {
+    public static func fit(
+        model: SEMModel, moments: MomentMatrix, names: [String],
+        options: SEMOptions = SEMOptions()
+    ) throws -> SEMResult {
         guard names.count == moments.dimension else {
-            throw SEMError.namesMismatch(message: "\(names.count) names for a moment matrix of \(moments.dimension) columns")
+            throw SEMError.namesMismatch(
+                message: "\(names.count) names for a moment matrix of \(moments.dimension) columns")
         }
         guard Set(names).count == names.count else {
             let repeated = names.filter { n in names.filter { $0 == n }.count > 1 }
@@ -72,7 +77,8 @@ public enum SEM {
         try SEMIdentification.check(table)
 
         // Sample moments over the model's observed variables, in lavaan's order.
-        let d = moments.dimension, n = moments.count
+        let d = moments.dimension
+        let n = moments.count
         let columns = table.observed.map { names.firstIndex(of: $0)! }
         let p = columns.count
         var s = [Double](repeating: 0, count: p * p)
@@ -85,7 +91,8 @@ public enum SEM {
         let scaleS = (0..<p).map { s[$0 * p + $0] > 0 ? 1 / s[$0 * p + $0].squareRoot() : 0 }
         let correlation = (0..<(p * p)).map { s[$0] * scaleS[$0 / p] * scaleS[$0 % p] }
         let spectrum = (try? LinearAlgebra.symmetricEigen(correlation, n: p))?.values ?? []
-        let definite = scaleS.allSatisfy { $0 > 0 } && spectrum.count == p
+        let definite =
+            scaleS.allSatisfy { $0 > 0 } && spectrum.count == p
             && spectrum[0] > LinearModel.rankTolerance * (spectrum.last ?? 0)
         if definite, let u = try? LinearAlgebra.cholesky(s, n: p), (0..<p).allSatisfy({ u[$0 * p + $0] > 0 }) {
             logDetS = (0..<p).reduce(0) { $0 + 2 * log(u[$1 * p + $1]) }
@@ -102,11 +109,13 @@ public enum SEM {
 
         // Standard errors from the expected information (in the estimated parameters ψ, then θ = x₀ + Kψ).
         var covariance: [Double]?
-        let rep = table.reparameterization, u = rep.u
+        let rep = table.reparameterization
+        let u = rep.u
         if u > 0 {
             let info = rep.reduce(information: structure.expectedInformation(ev))
             if let inv = try? LinearAlgebra.solveSPD(info, [Double](repeating: 0, count: u), n: u).inverse,
-               inv.allSatisfy({ $0.isFinite }) {
+                inv.allSatisfy({ $0.isFinite })
+            {
                 covariance = rep.expand(covariance: inv.map { $0 / n })
             } else {
                 warnings.append(.singularInformation)
@@ -117,37 +126,49 @@ public enum SEM {
 
         // Estimates table with std.all.
         let values = structure.rowValues(outcome.theta)
-        let imp = ev.implied, m = structure.m
+        let imp = ev.implied
+        let m = structure.m
         let index = Dictionary(uniqueKeysWithValues: structure.variables.enumerated().map { ($1, $0) })
         func totalVariance(_ v: String) -> Double { imp.sigmaAll[index[v]! * m + index[v]!] }
         func residualVariance(_ v: String) -> Double { imp.psi[index[v]! * m + index[v]!] }
         var estimates: [SEMEstimate] = []
         for (k, r) in table.rows.enumerated() {
             let est = values[k]
-            var se: Double?, z: Double?, pv: Double?, lo: Double?, hi: Double?
+            var se: Double?
+            var z: Double?
+            var pv: Double?
+            var lo: Double?
+            var hi: Double?
             if r.free > 0 && table.heldValue(r) != nil {
-                se = 0; lo = est; hi = est  // set to a constant by an == constraint (a == 1)
+                se = 0
+                lo = est
+                hi = est  // set to a constant by an == constraint (a == 1)
             } else if r.free > 0 {
                 if let c = covariance {
                     (se, z, pv, lo, hi) = wald(est, variance: c[(r.free - 1) * t + (r.free - 1)])
                 }
             } else {
-                se = 0; lo = est; hi = est
+                se = 0
+                lo = est
+                hi = est
             }
             var std: Double
             switch r.op {
             case .measuredBy: std = est * totalVariance(r.lhs).squareRoot() / totalVariance(r.rhs).squareRoot()
             case .regression: std = est * totalVariance(r.rhs).squareRoot() / totalVariance(r.lhs).squareRoot()
             case .covariance:
-                std = r.lhs == r.rhs ? est / totalVariance(r.lhs)
+                std =
+                    r.lhs == r.rhs
+                    ? est / totalVariance(r.lhs)
                     : est / (residualVariance(r.lhs) * residualVariance(r.rhs)).squareRoot()
             case .intercept: std = est / totalVariance(r.lhs).squareRoot()
             }
             if est == 0 && r.op != .covariance { std = 0 }
-            estimates.append(SEMEstimate(
-                lhs: r.lhs, op: r.op.rawValue, rhs: r.rhs, label: r.label, free: r.free > 0, exogenous: r.exogenous,
-                estimate: est, standardError: se, z: z, pValue: pv, ciLower: lo, ciUpper: hi,
-                standardizedAll: std.isFinite ? std : nil, position: r.position))
+            estimates.append(
+                SEMEstimate(
+                    lhs: r.lhs, op: r.op.rawValue, rhs: r.rhs, label: r.label, free: r.free > 0, exogenous: r.exogenous,
+                    estimate: est, standardError: se, z: z, pValue: pv, ciLower: lo, ciUpper: hi,
+                    standardizedAll: std.isFinite ? std : nil, position: r.position))
             // Heywood: negative beyond rounding (more than `LinearModel.rankTolerance` of the variable's total
             // variance).
             if r.op == .covariance && r.lhs == r.rhs && est < -LinearModel.rankTolerance * abs(totalVariance(r.lhs)) {
@@ -165,7 +186,11 @@ public enum SEM {
             let values = SEMDefinitionValues.evaluate(table, theta: outcome.theta)
             let std = SEMDefinitionValues.evaluate(table, theta: outcome.theta) { stdByLabel[$0] }
             for (d, (value, s)) in zip(table.definitions, zip(values, std)) {
-                var se: Double?, z: Double?, pv: Double?, lo: Double?, hi: Double?
+                var se: Double?
+                var z: Double?
+                var pv: Double?
+                var lo: Double?
+                var hi: Double?
                 if let c = covariance, value.value.isFinite {
                     let j = value.gradient
                     var variance = 0.0
@@ -173,15 +198,20 @@ public enum SEM {
                         for b in 0..<t where j[b] != 0 { variance += j[a] * c[a * t + b] * j[b] }
                     }
                     (se, z, pv, lo, hi) = wald(value.value, variance: variance)
-                    if variance == 0 { se = 0; lo = value.value; hi = value.value }  // a function of fixed values
+                    if variance == 0 {
+                        se = 0
+                        lo = value.value
+                        hi = value.value
+                    }  // a function of fixed values
                 }
                 if !value.value.isFinite {
                     warnings.append(.definedParameterNotFinite(name: d.name, expression: d.text, value: value.value))
                 }
-                estimates.append(SEMEstimate(
-                    lhs: d.name, op: ":=", rhs: d.text, label: d.name, free: false, exogenous: false,
-                    estimate: value.value, standardError: se, z: z, pValue: pv, ciLower: lo, ciUpper: hi,
-                    standardizedAll: s.value.isFinite ? s.value : nil, position: d.position))
+                estimates.append(
+                    SEMEstimate(
+                        lhs: d.name, op: ":=", rhs: d.text, label: d.name, free: false, exogenous: false,
+                        estimate: value.value, standardError: se, z: z, pValue: pv, ciLower: lo, ciUpper: hi,
+                        standardizedAll: s.value.isFinite ? s.value : nil, position: d.position))
             }
         }
 

@@ -31,8 +31,10 @@ enum SEMDefinitionValues {
     ///   - table: the parameter table (labels, definitions).
     ///   - theta: [t] free parameter values.
     ///   - labelValue: overrides the value of a free label (std.all: the standardised estimate); nil keeps θ's.
-    static func evaluate(_ table: SEMParameterTable, theta: [Double],
-                         labelValue: ((String) -> Double?)? = nil) -> [Dual] {
+    static func evaluate(
+        _ table: SEMParameterTable, theta: [Double],
+        labelValue: ((String) -> Double?)? = nil
+    ) -> [Dual] {
         let t = theta.count
         let zero = [Double](repeating: 0, count: t)
         let labels = table.labelValues
@@ -54,11 +56,14 @@ enum SEMDefinitionValues {
                 let x = eval(a)
                 return Dual(value: -x.value, gradient: x.gradient.map { -$0 })
             case .binary(let op, let l, let r):
-                let a = eval(l), b = eval(r)
+                let a = eval(l)
+                let b = eval(r)
                 func combine(_ value: Double, _ da: Double, _ db: Double) -> Dual {
-                    Dual(value: value, gradient: (0..<t).map {
-                        (da == 0 ? 0 : da * a.gradient[$0]) + (db == 0 ? 0 : db * b.gradient[$0])
-                    })
+                    Dual(
+                        value: value,
+                        gradient: (0..<t).map {
+                            (da == 0 ? 0 : da * a.gradient[$0]) + (db == 0 ? 0 : db * b.gradient[$0])
+                        })
                 }
                 switch op {
                 case "+": return combine(a.value + b.value, 1, 1)

@@ -25,8 +25,10 @@ public enum SEMEffects {
                 let total = inverse[to * m + from] - (to == from ? 1 : 0)
                 let direct = b[to * m + from]
                 guard total != 0 || direct != 0 else { continue }
-                out.append(SEMEffect(from: names[from], to: names[to], direct: direct, indirect: total - direct,
-                                     total: total))
+                out.append(
+                    SEMEffect(
+                        from: names[from], to: names[to], direct: direct, indirect: total - direct,
+                        total: total))
             }
         }
         return out

@@ -29,13 +29,15 @@ public enum SEMError: Error, Equatable, Sendable, CustomStringConvertible {
         case .syntax(let line, let column, let message):
             return "\(line):\(column): \(message)"
         case .unknownVariable(let name, let line, let column):
-            return "\(line):\(column): unknown variable '\(name)': it is not a data column and not a latent variable (define latent variables with =~)"
+            return
+                "\(line):\(column): unknown variable '\(name)': it is not a data column and not a latent variable (define latent variables with =~)"
         case .latentIsObserved(let name, let line, let column):
             return "\(line):\(column): latent variable '\(name)' has the name of a data column; rename it"
         case .emptyModel:
             return "the model has no statements"
         case .tooManyParameters(let free, let moments):
-            return "the model is not identified: it has \(free) free parameters but the data give only \(moments) sample moments (t-rule: free parameters ≤ moments); fix or drop \(free - moments) \(free - moments == 1 ? "parameter" : "parameters")"
+            return
+                "the model is not identified: it has \(free) free parameters but the data give only \(moments) sample moments (t-rule: free parameters ≤ moments); fix or drop \(free - moments) \(free - moments == 1 ? "parameter" : "parameters")"
         case .notIdentified(let message), .singularLoop(let message):
             return message
         case .namesMismatch(let message):

@@ -8,7 +8,9 @@ extension SEMFitMeasures {
     /// - Complexity: O(p³) plus O(√(N·df)) incomplete gamma evaluations per RMSEA bound (60 bisection steps each).
     static func compute(structure: SEMStructure, evaluation ev: SEMStructure.Evaluation) -> SEMFitMeasures? {
         guard let logDetS = structure.logDetS else { return nil }
-        let n = structure.n, p = structure.p, table = structure.table
+        let n = structure.n
+        let p = structure.p
+        let table = structure.table
         let x = table.exogenousObserved.map { table.observed.firstIndex(of: $0)! }
         let s = structure.s
         let nx = x.count
@@ -46,7 +48,9 @@ extension SEMFitMeasures {
         } else {
             tli = 1
         }
-        var rmsea = 0.0, lower = 0.0, upper = 0.0
+        var rmsea = 0.0
+        var lower = 0.0
+        var upper = 0.0
         var rmseaP: Double?
         if df > 0 {
             let k = Double(df)
@@ -66,7 +70,8 @@ extension SEMFitMeasures {
         }
 
         // SRMR (Bentler, with means): residuals scaled by the sample standard deviations.
-        let sigma = ev.implied.sigma, mu = ev.implied.mu
+        let sigma = ev.implied.sigma
+        let mu = ev.implied.mu
         var sum = 0.0
         for i in 0..<p {
             let si = s[i * p + i].squareRoot()
@@ -102,7 +107,8 @@ extension SEMFitMeasures {
 
     /// The λ in [0, hi] with cdf(λ) = target for a cdf decreasing in λ, by bisection to 1e-13 relative.
     static func root(_ cdf: (Double) -> Double, target: Double, upTo hi: Double) -> Double {
-        var lo = 0.0, hi = hi
+        var lo = 0.0
+        var hi = hi
         for _ in 0..<200 {
             let mid = 0.5 * (lo + hi)
             if cdf(mid) > target { lo = mid } else { hi = mid }

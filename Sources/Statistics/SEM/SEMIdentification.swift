@@ -52,7 +52,9 @@ public enum SEMIdentification {
                 $0.op == .covariance && $0.lhs == lv && $0.rhs == lv && (table.heldValue($0) ?? 0) != 0
             }
             if !scaledByLoading && !scaledByVariance {
-                problems.append("latent variable \(lv)\(position) is not identified: it has no loading fixed at a non-zero value and no fixed variance to set its scale (scaling rule); fix one loading, e.g. 1*\(loadings.first?.rhs ?? "x"), or its variance, e.g. \(lv) ~~ 1*\(lv) (std_lv = true fixes every latent variance)")
+                problems.append(
+                    "latent variable \(lv)\(position) is not identified: it has no loading fixed at a non-zero value and no fixed variance to set its scale (scaling rule); fix one loading, e.g. 1*\(loadings.first?.rhs ?? "x"), or its variance, e.g. \(lv) ~~ 1*\(lv) (std_lv = true fixes every latent variance)"
+                )
                 continue
             }
             if loadings.count == 2 {
@@ -61,7 +63,9 @@ public enum SEMIdentification {
                         || ($0.op == .covariance && $0.lhs != $0.rhs && ($0.lhs == lv || $0.rhs == lv) && $0.free != 0)
                 }
                 if !related {
-                    problems.append("latent variable \(lv)\(position) is not identified: it has only 2 indicators (\(loadings.map(\.rhs).joined(separator: ", "))) and no relation to another variable (two-indicator rule); add a third indicator or let it covary with another latent variable")
+                    problems.append(
+                        "latent variable \(lv)\(position) is not identified: it has only 2 indicators (\(loadings.map(\.rhs).joined(separator: ", "))) and no relation to another variable (two-indicator rule); add a third indicator or let it covary with another latent variable"
+                    )
                 }
             }
         }
@@ -106,14 +110,19 @@ public enum SEMIdentification {
                 let position = rows.first?.lhsPosition.map { " (\($0))" } ?? ""
                 if excluded.count < endogenous.count {
                     let need = endogenous.count - excluded.count
-                    let regressors = "\(endogenous.count) endogenous \(endogenous.count == 1 ? "regressor" : "regressors") (\(endogenous.joined(separator: ", ")))"
-                    let what = excluded.isEmpty
+                    let regressors =
+                        "\(endogenous.count) endogenous \(endogenous.count == 1 ? "regressor" : "regressors") (\(endogenous.joined(separator: ", ")))"
+                    let what =
+                        excluded.isEmpty
                         ? "it excludes no exogenous variable that appears elsewhere"
                         : "it excludes only \(excluded.count) exogenous \(excluded.count == 1 ? "variable" : "variables") that \(excluded.count == 1 ? "appears" : "appear") elsewhere (\(excluded.joined(separator: ", ")))"
-                    let add = excluded.isEmpty
+                    let add =
+                        excluded.isEmpty
                         ? (need == 1 ? "add an instrument" : "add \(need) instruments")
                         : (need == 1 ? "add another instrument" : "add \(need) more instruments")
-                    problems.append("equation \(eq)\(position) is not identified: \(what) but has \(regressors) (order condition); \(add)")
+                    problems.append(
+                        "equation \(eq)\(position) is not identified: \(what) but has \(regressors) (order condition); \(add)"
+                    )
                     continue
                 }
                 // Rank condition: the restrictions on equation i (an excluded column j: φ_j = 0; a path fixed at c:
@@ -128,13 +137,17 @@ public enum SEMIdentification {
                 let restrictions = excludedColumns.count + fixedColumns.count
                 for r in otherRows {
                     for j in excludedColumns { sub.append(c[r * columns.count + j]) }
-                    for j in fixedColumns { sub.append(c[r * columns.count + j] - c[i * columns.count + j] * c[r * columns.count + i]) }
+                    for j in fixedColumns {
+                        sub.append(c[r * columns.count + j] - c[i * columns.count + j] * c[r * columns.count + i])
+                    }
                 }
                 let s = try LinearAlgebra.singularValues(sub, rows: otherRows.count, columns: restrictions)
                 let rank = s.filter { $0 > 1e-9 * max(1, s.first ?? 0) }.count
                 if rank < m - 1 {
                     let names = excludedColumns.map { columns[$0] }
-                    problems.append("equation \(eq)\(position) is not identified: the variables it excludes (\(names.joined(separator: ", "))) do not enter the other equations of its feedback loop (\(equations.filter { $0 != eq }.joined(separator: ", "))) in \(m - 1) independent ways (rank condition: rank \(rank) < \(m - 1)); add an instrument that predicts another equation of the loop but not \(eq)")
+                    problems.append(
+                        "equation \(eq)\(position) is not identified: the variables it excludes (\(names.joined(separator: ", "))) do not enter the other equations of its feedback loop (\(equations.filter { $0 != eq }.joined(separator: ", "))) in \(m - 1) independent ways (rank condition: rank \(rank) < \(m - 1)); add an instrument that predicts another equation of the loop but not \(eq)"
+                    )
                 }
             }
         }
@@ -184,16 +197,19 @@ public enum SEMIdentification {
             let at = loop.compactMap(\.position).first.map { " (\($0))" } ?? ""
             if try singular(loop.map { $0.free == 0 ? ($0.fixedValue ?? 0) : generator.next() }) {
                 let fixed = loop.filter { $0.free == 0 }
-                throw SEMError.singularLoop(message: "I − B is singular for the loop \(name)\(at): its fixed paths "
-                    + "(\(fixed.map(spell).joined(separator: ", "))) make det(I − B) = 0 whatever values its free paths "
-                    + "take (in a two-variable loop: the gains multiply to 1), so (I − B)⁻¹ and the implied covariance "
-                    + "matrix do not exist and the model has no solution; free or change one of these paths")
+                throw SEMError.singularLoop(
+                    message: "I − B is singular for the loop \(name)\(at): its fixed paths "
+                        + "(\(fixed.map(spell).joined(separator: ", "))) make det(I − B) = 0 whatever values its free paths "
+                        + "take (in a two-variable loop: the gains multiply to 1), so (I − B)⁻¹ and the implied covariance "
+                        + "matrix do not exist and the model has no solution; free or change one of these paths")
             }
             let starts = loop.map { $0.free == 0 ? ($0.fixedValue ?? 0) : $0.start ?? ($0.op == .measuredBy ? 1 : 0) }
             if try singular(starts) {
-                throw SEMError.singularLoop(message: "I − B is singular for the loop \(name)\(at) at the starting values "
-                    + "(\(loop.map(spell).joined(separator: ", ")); free paths start at their start() value, else "
-                    + "regressions at 0 and loadings at 1); give one of its free paths another start(), e.g. start(0.5)*x")
+                throw SEMError.singularLoop(
+                    message: "I − B is singular for the loop \(name)\(at) at the starting values "
+                        + "(\(loop.map(spell).joined(separator: ", ")); free paths start at their start() value, else "
+                        + "regressions at 0 and loadings at 1); give one of its free paths another start(), e.g. start(0.5)*x"
+                )
             }
         }
     }
@@ -202,14 +218,25 @@ public enum SEMIdentification {
     /// reverse topological order, members in discovery order.
     static func stronglyConnectedComponents(_ edges: [[Int]]) -> [[Int]] {
         let n = edges.count
-        var indexOf = [Int](repeating: -1, count: n), low = [Int](repeating: 0, count: n)
-        var onStack = [Bool](repeating: false, count: n), stack: [Int] = [], next = 0
+        var indexOf = [Int](repeating: -1, count: n)
+        var low = [Int](repeating: 0, count: n)
+        var onStack = [Bool](repeating: false, count: n)
+        var stack: [Int] = []
+        var next = 0
         var out: [[Int]] = []
         func visit(_ v: Int) {
-            indexOf[v] = next; low[v] = next; next += 1
-            stack.append(v); onStack[v] = true
+            indexOf[v] = next
+            low[v] = next
+            next += 1
+            stack.append(v)
+            onStack[v] = true
             for w in edges[v] {
-                if indexOf[w] < 0 { visit(w); low[v] = min(low[v], low[w]) } else if onStack[w] { low[v] = min(low[v], indexOf[w]) }
+                if indexOf[w] < 0 {
+                    visit(w)
+                    low[v] = min(low[v], low[w])
+                } else if onStack[w] {
+                    low[v] = min(low[v], indexOf[w])
+                }
             }
             if low[v] == indexOf[v] {
                 var component: [Int] = []

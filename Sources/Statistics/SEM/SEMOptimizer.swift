@@ -47,7 +47,10 @@ enum SEMOptimizer {
                 s *= 0.5
             }
             iterations += 1
-            if small { converged = true; break }
+            if small {
+                converged = true
+                break
+            }
             if !accepted { break }
         }
         return Outcome(theta: rep.expand(psi), evaluation: ev, iterations: iterations, converged: converged)
@@ -61,7 +64,9 @@ enum SEMOptimizer {
         while mu <= 1e2 {
             var damped = info
             for i in 0..<n { damped[i * n + i] += mu * max(info[i * n + i], 1e-12 * scale) }
-            if let x = try? LinearAlgebra.solveSPD(damped, rhs, n: n).solution, x.allSatisfy({ $0.isFinite }) { return x }
+            if let x = try? LinearAlgebra.solveSPD(damped, rhs, n: n).solution, x.allSatisfy({ $0.isFinite }) {
+                return x
+            }
             mu *= 100
         }
         return nil

@@ -118,8 +118,9 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
         }
         for r in rels where (r.op == .regression || r.op == .measuredBy) && r.lhs == r.rhs {
             let what = r.op == .regression ? "is regressed on" : "is measured by"
-            throw SEMError.syntax(line: r.rhsPosition.line, column: r.rhsPosition.column,
-                                  message: "'\(r.lhs)' \(what) itself")
+            throw SEMError.syntax(
+                line: r.rhsPosition.line, column: r.rhsPosition.column,
+                message: "'\(r.lhs)' \(what) itself")
         }
         let merged = try Self.mergeModifiers(rels)
 
@@ -137,12 +138,15 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
         for r in rels where r.op == .intercept && !latentSet.contains(r.lhs) { extras.append(r.lhs) }
         var observed = ovInd + ovYOrder + ovXOrder
         for v in Self.unique(extras) where !observed.contains(v) { observed.append(v) }
-        let userMoment = Set(rels.filter { $0.op == .covariance }.flatMap { [$0.lhs, $0.rhs] }
-                             + rels.filter { $0.op == .intercept }.map(\.lhs))
+        let userMoment = Set(
+            rels.filter { $0.op == .covariance }.flatMap { [$0.lhs, $0.rhs] }
+                + rels.filter { $0.op == .intercept }.map(\.lhs))
         let ovX = ovXOrder.filter { !userMoment.contains($0) }
         let ovXSet = Set(ovX)
         let ovNox = observed.filter { !ovXSet.contains($0) }
-        let eqsYSet = Set(eqsY), eqsXSet = Set(eqsX), vIndSet = Set(vInd)
+        let eqsYSet = Set(eqsY)
+        let eqsXSet = Set(eqsX)
+        let vIndSet = Set(vInd)
         let lvX = latent.filter { !vIndSet.contains($0) && !eqsYSet.contains($0) }
         let ovY = observed.filter { eqsYSet.contains($0) && !vIndSet.contains($0) && !eqsXSet.contains($0) }
         let lvY = latent.filter { eqsYSet.contains($0) && !vIndSet.contains($0) && !eqsXSet.contains($0) }
@@ -156,8 +160,9 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
         var seen = Set<String>()
         for r in rels {
             guard seen.insert(key(r.lhs, r.op, r.rhs)).inserted else { continue }
-            var row = Row(lhs: r.lhs, op: r.op, rhs: r.rhs, label: "", user: true, free: 1, exogenous: false,
-                          fixedValue: nil, position: r.rhsPosition, lhsPosition: r.lhsPosition)
+            var row = Row(
+                lhs: r.lhs, op: r.op, rhs: r.rhs, label: "", user: true, free: 1, exogenous: false,
+                fixedValue: nil, position: r.rhsPosition, lhsPosition: r.lhsPosition)
             if r.op == .intercept { row.position = r.rhsPosition }
             rows.append(row)
         }
@@ -166,8 +171,10 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
         func add(_ lhs: String, _ op: SEMOperator, _ rhs: String) {
             guard !seen.contains(key(lhs, op, rhs)) else { return }
             seen.insert(key(lhs, op, rhs))
-            defaults.append(Row(lhs: lhs, op: op, rhs: rhs, label: "", user: false, free: 1, exogenous: false,
-                                fixedValue: nil, position: nil, lhsPosition: nil))
+            defaults.append(
+                Row(
+                    lhs: lhs, op: op, rhs: rhs, label: "", user: false, free: 1, exogenous: false,
+                    fixedValue: nil, position: nil, lhsPosition: nil))
         }
         for v in ovNox + latent { add(v, .covariance, v) }
         for i in 0..<lvX.count { for j in (i + 1)..<max(i + 1, lvX.count) { add(lvX[i], .covariance, lvX[j]) } }
@@ -184,8 +191,10 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
         var indicatorUses: [String: Int] = [:]
         for r in rows where r.op == .measuredBy { indicatorUses[r.rhs, default: 0] += 1 }
         var singleIndicators = Set<String>()
-        for r in rows where r.op == .measuredBy && indicatorCount[r.lhs] == 1 && indicatorUses[r.rhs] == 1
-            && !latentSet.contains(r.rhs) {
+        for r in rows
+        where r.op == .measuredBy && indicatorCount[r.lhs] == 1 && indicatorUses[r.rhs] == 1
+            && !latentSet.contains(r.rhs)
+        {
             singleIndicators.insert(r.rhs)
         }
         for k in rows.indices {
@@ -207,8 +216,10 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
                 rows[k].free = 0
                 rows[k].fixedValue = 0
             }
-            if !r.user && ((r.op == .covariance && ovXSet.contains(r.lhs) && ovXSet.contains(r.rhs))
-                           || (r.op == .intercept && ovXSet.contains(r.lhs))) {
+            if !r.user
+                && ((r.op == .covariance && ovXSet.contains(r.lhs) && ovXSet.contains(r.rhs))
+                    || (r.op == .intercept && ovXSet.contains(r.lhs)))
+            {
                 rows[k].free = 0
                 rows[k].exogenous = true
             }
@@ -236,9 +247,11 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
                 guard first.value == v else {
                     let at = r.position ?? SEMSourcePosition(line: 1, column: 1)
                     let where1 = first.row.position.map { " at \($0)" } ?? ""
-                    throw SEMError.syntax(line: at.line, column: at.column, message: "label '\(r.label)' is fixed at "
-                        + "\(SEMParser.format(first.value)) (\(first.row.name)\(where1)) and at \(SEMParser.format(v)) "
-                        + "(\(r.name)): a label names one parameter")
+                    throw SEMError.syntax(
+                        line: at.line, column: at.column,
+                        message: "label '\(r.label)' is fixed at "
+                            + "\(SEMParser.format(first.value)) (\(first.row.name)\(where1)) and at \(SEMParser.format(v)) "
+                            + "(\(r.name)): a label names one parameter")
                 }
             } else {
                 fixedByLabel[r.label] = (v, r)
@@ -279,7 +292,8 @@ public struct SEMParameterTable: Sendable, Equatable, Codable {
     /// Number of sample moments the free parameters must be identified from: p(p+1)/2 + p for the observed
     /// variables, minus those of the exogenous covariates (fixed.x), whose moments are not modelled.
     public var momentCount: Int {
-        let p = observed.count, x = exogenousObserved.count
+        let p = observed.count
+        let x = exogenousObserved.count
         return p * (p + 1) / 2 + p - (x * (x + 1) / 2 + x)
     }
 
@@ -314,7 +328,8 @@ extension SEMParameterTable {
         var out: [String: Merged] = [:]
         var firstBare: [String: SEMSourcePosition] = [:]
         for r in relations {
-            let k = key(r), at = r.rhsPosition
+            let k = key(r)
+            let at = r.rhsPosition
             func fail(_ message: String) -> SEMError { .syntax(line: at.line, column: at.column, message: message) }
             if r.modifiers.isEmpty {
                 if let first = firstBare[k] {
@@ -328,8 +343,9 @@ extension SEMParameterTable {
                 case .fixed(let v):
                     if m.freed { throw fail("'\(name(r))' is both free (NA) and fixed at \(SEMParser.format(v))") }
                     if let old = m.fixed, old != v {
-                        throw fail("'\(name(r))' is fixed at \(SEMParser.format(old)) and at \(SEMParser.format(v)): "
-                                   + "a parameter has one value")
+                        throw fail(
+                            "'\(name(r))' is fixed at \(SEMParser.format(old)) and at \(SEMParser.format(v)): "
+                                + "a parameter has one value")
                     }
                     m.fixed = v
                 case .free:
@@ -344,8 +360,9 @@ extension SEMParameterTable {
                     m.label = l
                 case .start(let v):
                     if let old = m.start, old != v {
-                        throw fail("'\(name(r))' has two starting values, \(SEMParser.format(old)) and "
-                                   + SEMParser.format(v))
+                        throw fail(
+                            "'\(name(r))' has two starting values, \(SEMParser.format(old)) and "
+                                + SEMParser.format(v))
                     }
                     m.start = v
                 }
@@ -359,13 +376,17 @@ extension SEMParameterTable {
     /// (`a == 1`); nil for a row that is estimated.
     func heldValue(_ row: Row) -> Double? {
         if row.free == 0 { return row.exogenous ? nil : row.fixedValue ?? 0 }
-        let rep = reparameterization, i = row.free - 1
+        let rep = reparameterization
+        let i = row.free - 1
         guard !rep.isIdentity, (0..<rep.u).allSatisfy({ rep.k[i * rep.u + $0] == 0 }) else { return nil }
         return rep.x0[i]
     }
 
     /// The value of a label: its free index (1-based) or its fixed value.
-    enum LabelValue { case free(Int), fixed(Double) }
+    enum LabelValue {
+        case free(Int)
+        case fixed(Double)
+    }
 
     /// Labels of the rows, first row per label.
     var labelValues: [String: LabelValue] {
@@ -383,19 +404,24 @@ extension SEMParameterTable {
         func check(_ e: SEMExpression, what: String) throws {
             for (n, p) in e.labels where labels[n] == nil && !defined.contains(n) {
                 let later = definitions.contains { $0.name == n }
-                let hint = what == "the definition of '\(n)'" ? "a definition cannot use itself"
-                    : later ? "it is defined later; define it before it is used"
-                    : "labels are written as a*x in the model, e.g. y ~ a*x"
-                throw SEMError.syntax(line: p.line, column: p.column,
-                                      message: "unknown label '\(n)' in \(what): \(hint)")
+                let hint =
+                    what == "the definition of '\(n)'"
+                    ? "a definition cannot use itself"
+                    : later
+                        ? "it is defined later; define it before it is used"
+                        : "labels are written as a*x in the model, e.g. y ~ a*x"
+                throw SEMError.syntax(
+                    line: p.line, column: p.column,
+                    message: "unknown label '\(n)' in \(what): \(hint)")
             }
         }
         for d in definitions {
             try check(d.expression, what: "the definition of '\(d.name)'")
             if labels[d.name] != nil || defined.contains(d.name) {
-                throw SEMError.syntax(line: d.position.line, column: d.position.column,
-                                      message: "'\(d.name)' is already \(labels[d.name] != nil ? "a parameter label" : "defined"); "
-                                        + "a defined parameter needs a new name")
+                throw SEMError.syntax(
+                    line: d.position.line, column: d.position.column,
+                    message: "'\(d.name)' is already \(labels[d.name] != nil ? "a parameter label" : "defined"); "
+                        + "a defined parameter needs a new name")
             }
             defined.insert(d.name)
         }
@@ -452,12 +478,14 @@ extension SEMParameterTable {
     func solveConstraints() throws -> SEMReparameterization {
         let t = freeCount
         guard !constraints.isEmpty else { return SEMReparameterization(identity: t) }
-        var a: [[Double]] = [], b: [Double] = []
+        var a: [[Double]] = []
+        var b: [Double] = []
         for c in constraints {
             guard let l = linearForm(c.lhs), let r = linearForm(c.rhs) else {
-                throw SEMError.syntax(line: c.position.line, column: c.position.column,
-                                      message: "the constraint '\(c.text)' is not linear in the labels; only linear "
-                                        + "equality constraints (a == b, a == 2*b, a + b == 1) are supported")
+                throw SEMError.syntax(
+                    line: c.position.line, column: c.position.column,
+                    message: "the constraint '\(c.text)' is not linear in the labels; only linear "
+                        + "equality constraints (a == b, a == 2*b, a + b == 1) are supported")
             }
             var row = [Double](repeating: 0, count: t)
             for (k, v) in l.coefficients { row[k] += v }
@@ -469,10 +497,14 @@ extension SEMParameterTable {
         var pivots: [(row: Int, column: Int)] = []
         var used = [Bool](repeating: false, count: a.count)
         for j in 0..<t {
-            var best = -1, bestValue = 0.0
+            var best = -1
+            var bestValue = 0.0
             for i in a.indices where !used[i] {
                 let v = abs(a[i][j]) / scale[i]
-                if v > 1e-12 && v > bestValue { best = i; bestValue = v }
+                if v > 1e-12 && v > bestValue {
+                    best = i
+                    bestValue = v
+                }
             }
             guard best >= 0 else { continue }
             used[best] = true
@@ -489,14 +521,16 @@ extension SEMParameterTable {
         for (i, c) in constraints.enumerated() where !used[i] {
             // A redundant constraint holds (0 = 0); a contradictory one does not.
             if abs(b[i]) > 1e-10 * max(1, abs(b[i])) && abs(b[i]) > 1e-12 {
-                throw SEMError.syntax(line: c.position.line, column: c.position.column,
-                                      message: "the constraint '\(c.text)' contradicts the model's fixed values or "
-                                        + "the other constraints")
+                throw SEMError.syntax(
+                    line: c.position.line, column: c.position.column,
+                    message: "the constraint '\(c.text)' contradicts the model's fixed values or "
+                        + "the other constraints")
             }
         }
         let pivotColumns = Set(pivots.map(\.column))
         let freeColumns = (0..<t).filter { !pivotColumns.contains($0) }
-        var k = [Double](repeating: 0, count: t * freeColumns.count), x0 = [Double](repeating: 0, count: t)
+        var k = [Double](repeating: 0, count: t * freeColumns.count)
+        var x0 = [Double](repeating: 0, count: t)
         for (c, j) in freeColumns.enumerated() { k[j * freeColumns.count + c] = 1 }
         for (row, column) in pivots {
             x0[column] = b[row]

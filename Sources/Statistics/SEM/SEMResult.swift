@@ -128,13 +128,17 @@ public enum SEMWarning: Sendable, Equatable, Codable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .negativeVariance(let parameter, let estimate):
-            return "variance \(parameter) is estimated negative (\(estimate)): a Heywood case; the model may be misspecified or the sample too small"
+            return
+                "variance \(parameter) is estimated negative (\(estimate)): a Heywood case; the model may be misspecified or the sample too small"
         case .sampleCovarianceNotPositiveDefinite(let value):
-            return "the sample covariance matrix is not positive definite (smallest eigenvalue \(value)); chi-square and fit indices are not computed"
+            return
+                "the sample covariance matrix is not positive definite (smallest eigenvalue \(value)); chi-square and fit indices are not computed"
         case .unstableFeedback(let radius):
-            return "the feedback loops are not stable (spectral radius of B = \(radius) ≥ 1): total and indirect effects are not meaningful"
+            return
+                "the feedback loops are not stable (spectral radius of B = \(radius) ≥ 1): total and indirect effects are not meaningful"
         case .singularInformation:
-            return "the information matrix is singular: standard errors cannot be computed; the model may not be identified"
+            return
+                "the information matrix is singular: standard errors cannot be computed; the model may not be identified"
         case .notConverged(let iterations):
             return "the optimizer did not converge in \(iterations) iterations; estimates are not reliable"
         case .definedParameterNotFinite(let name, let expression, let value):

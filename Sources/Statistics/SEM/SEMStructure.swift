@@ -28,7 +28,11 @@ import Foundation
 /// Source: Bollen (1989) ch. 4 (F_ML); McArdle & McDonald (1984) (RAM); lavaan `lav_model_gradient.R`,
 /// `lav_model_information.R` (expected information, h1 structured); Magnus & Neudecker (1999) for the differentials.
 struct SEMStructure {
-    enum Slot { case b(Int, Int), psi(Int, Int), alpha(Int) }
+    enum Slot {
+        case b(Int, Int)
+        case psi(Int, Int)
+        case alpha(Int)
+    }
 
     let table: SEMParameterTable
     let p: Int
@@ -37,9 +41,9 @@ struct SEMStructure {
     let slots: [Slot]
     /// Value of each row when fixed (exogenous rows hold their sample moments).
     let fixedValues: [Double]
-    let s: [Double]      // [p, p] sample covariance, divisor n
-    let xbar: [Double]   // [p]
-    let logDetS: Double? // nil when S is not positive definite
+    let s: [Double]  // [p, p] sample covariance, divisor n
+    let xbar: [Double]  // [p]
+    let logDetS: Double?  // nil when S is not positive definite
     let n: Double
 
     init(table: SEMParameterTable, s: [Double], xbar: [Double], logDetS: Double?, n: Double) {
@@ -48,7 +52,8 @@ struct SEMStructure {
         variables = table.observed + table.latent
         m = variables.count
         let index = Dictionary(uniqueKeysWithValues: variables.enumerated().map { ($1, $0) })
-        var slots: [Slot] = [], fixed: [Double] = []
+        var slots: [Slot] = []
+        var fixed: [Double] = []
         for r in table.rows {
             let l = index[r.lhs]!
             switch r.op {
@@ -103,22 +108,26 @@ struct SEMStructure {
 
     struct Implied {
         var bMatrix: [Double]  // [m, m]
-        var psi: [Double]      // [m, m]
-        var a: [Double]        // (I − B)⁻¹, [m, m]
-        var sigmaAll: [Double] // [m, m]
-        var muAll: [Double]    // [m]
-        var sigma: [Double]    // [p, p]
-        var mu: [Double]       // [p]
+        var psi: [Double]  // [m, m]
+        var a: [Double]  // (I − B)⁻¹, [m, m]
+        var sigmaAll: [Double]  // [m, m]
+        var muAll: [Double]  // [m]
+        var sigma: [Double]  // [p, p]
+        var mu: [Double]  // [p]
     }
 
     /// Σ(θ), μ(θ) and the RAM pieces.
     /// - Throws: `LinearAlgebraError` when I − B is singular.
     func implied(_ theta: [Double]) throws -> Implied {
-        var b = [Double](repeating: 0, count: m * m), psi = b, alpha = [Double](repeating: 0, count: m)
+        var b = [Double](repeating: 0, count: m * m)
+        var psi = b
+        var alpha = [Double](repeating: 0, count: m)
         for (k, value) in rowValues(theta).enumerated() {
             switch slots[k] {
             case .b(let i, let j): b[i * m + j] = value
-            case .psi(let i, let j): psi[i * m + j] = value; psi[j * m + i] = value
+            case .psi(let i, let j):
+                psi[i * m + j] = value
+                psi[j * m + i] = value
             case .alpha(let i): alpha[i] = value
             }
         }
@@ -130,13 +139,14 @@ struct SEMStructure {
         let muAll = LinearAlgebra.product(a, alpha, m: m, k: m, n: 1)
         var sigma = [Double](repeating: 0, count: p * p)
         for i in 0..<p { for j in 0..<p { sigma[i * p + j] = 0.5 * (sigmaAll[i * m + j] + sigmaAll[j * m + i]) } }
-        return Implied(bMatrix: b, psi: psi, a: a, sigmaAll: sigmaAll, muAll: muAll, sigma: sigma,
-                       mu: Array(muAll[0..<p]))
+        return Implied(
+            bMatrix: b, psi: psi, a: a, sigmaAll: sigmaAll, muAll: muAll, sigma: sigma,
+            mu: Array(muAll[0..<p]))
     }
 
     struct Evaluation {
         var implied: Implied
-        var f: Double             // F without the constant −log|S| − p when S is not PD
+        var f: Double  // F without the constant −log|S| − p when S is not PD
         var sigmaInverse: [Double]
         var logDetSigma: Double
     }
@@ -144,8 +154,8 @@ struct SEMStructure {
     /// F at θ; nil when I − B is singular or Σ(θ) is not positive definite.
     func evaluate(_ theta: [Double]) -> Evaluation? {
         guard let imp = try? implied(theta), imp.sigma.allSatisfy({ $0.isFinite }),
-              let u = try? LinearAlgebra.cholesky(imp.sigma, n: p),
-              let inv = try? LinearAlgebra.solveSPD(imp.sigma, [Double](repeating: 0, count: p), n: p).inverse
+            let u = try? LinearAlgebra.cholesky(imp.sigma, n: p),
+            let inv = try? LinearAlgebra.solveSPD(imp.sigma, [Double](repeating: 0, count: p), n: p).inverse
         else { return nil }
         var logDet = 0.0
         for i in 0..<p { logDet += 2 * log(u[i * p + i]) }
@@ -162,7 +172,8 @@ struct SEMStructure {
 
     /// ∂F/∂θ, [freeCount].
     func gradient(_ ev: Evaluation) -> [Double] {
-        let imp = ev.implied, inv = ev.sigmaInverse
+        let imp = ev.implied
+        let inv = ev.sigmaInverse
         let e = (0..<p).map { xbar[$0] - imp.mu[$0] }
         let d = LinearAlgebra.product(inv, e, m: p, k: p, n: 1)
         var se = s
@@ -191,7 +202,9 @@ struct SEMStructure {
 
     /// Expected (Fisher) information per observation, [freeCount, freeCount] row-major.
     func expectedInformation(_ ev: Evaluation) -> [Double] {
-        let imp = ev.implied, inv = ev.sigmaInverse, t = freeCount
+        let imp = ev.implied
+        let inv = ev.sigmaInverse
+        let t = freeCount
         var dSigma = [[Double]](repeating: [Double](repeating: 0, count: p * p), count: t)
         var dMu = [[Double]](repeating: [Double](repeating: 0, count: p), count: t)
         func column(_ matrix: [Double], _ j: Int) -> [Double] { (0..<p).map { matrix[$0 * m + j] } }
@@ -199,13 +212,15 @@ struct SEMStructure {
             let a = r.free - 1
             switch slots[k] {
             case .b(let i, let j):
-                let u = column(imp.a, i), w = column(imp.sigmaAll, j)
+                let u = column(imp.a, i)
+                let w = column(imp.sigmaAll, j)
                 for x in 0..<p {
                     for y in 0..<p { dSigma[a][x * p + y] += u[x] * w[y] + w[x] * u[y] }
                     dMu[a][x] += u[x] * imp.muAll[j]
                 }
             case .psi(let i, let j):
-                let u = column(imp.a, i), w = column(imp.a, j)
+                let u = column(imp.a, i)
+                let w = column(imp.a, j)
                 for x in 0..<p {
                     for y in 0..<p { dSigma[a][x * p + y] += i == j ? u[x] * u[y] : u[x] * w[y] + w[x] * u[y] }
                 }

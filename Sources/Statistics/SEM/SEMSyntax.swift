@@ -56,8 +56,10 @@ public struct SEMRelation: Sendable, Equatable, Codable {
     public var rhsPosition: SEMSourcePosition
 
     /// A relation.
-    public init(lhs: String, op: SEMOperator, rhs: String, modifiers: [SEMModifier] = [],
-                lhsPosition: SEMSourcePosition, rhsPosition: SEMSourcePosition) {
+    public init(
+        lhs: String, op: SEMOperator, rhs: String, modifiers: [SEMModifier] = [],
+        lhsPosition: SEMSourcePosition, rhsPosition: SEMSourcePosition
+    ) {
         self.lhs = lhs
         self.op = op
         self.rhs = rhs
@@ -174,8 +176,8 @@ enum SEMToken: Equatable {
     case name(String)
     case number(Double, text: String)
     case op(SEMOperator)  // =~, ~, ~~ (never .intercept)
-    case define           // :=
-    case equals           // ==
+    case define  // :=
+    case equals  // ==
     case star, plus, minus, slash, caret, leftParen, rightParen, semicolon, newline, end
 }
 
@@ -188,12 +190,17 @@ struct SEMLexer {
     static func tokens(of text: String) throws -> [Located] {
         let scalars = Array(text.unicodeScalars)
         var out: [Located] = []
-        var i = 0, line = 1, lineStart = 0
+        var i = 0
+        var line = 1
+        var lineStart = 0
         func here(_ index: Int) -> SEMSourcePosition { SEMSourcePosition(line: line, column: index - lineStart + 1) }
         func isNameStart(_ c: Unicode.Scalar) -> Bool { c == "_" || c == "." || c.properties.isAlphabetic }
         func isNamePart(_ c: Unicode.Scalar) -> Bool { isNameStart(c) || ("0"..."9").contains(c) }
         func next(_ c: Unicode.Scalar) -> Bool { i + 1 < scalars.count && scalars[i + 1] == c }
-        func single(_ token: SEMToken) { out.append(Located(token: token, position: here(i))); i += 1 }
+        func single(_ token: SEMToken) {
+            out.append(Located(token: token, position: here(i)))
+            i += 1
+        }
         while i < scalars.count {
             let c = scalars[i]
             switch c {
@@ -212,14 +219,16 @@ struct SEMLexer {
                 } else if next("=") {
                     out.append(Located(token: .equals, position: here(i)))
                 } else {
-                    throw SEMError.syntax(line: line, column: i - lineStart + 1,
-                                          message: "unexpected '='; did you mean '=~' or '=='?")
+                    throw SEMError.syntax(
+                        line: line, column: i - lineStart + 1,
+                        message: "unexpected '='; did you mean '=~' or '=='?")
                 }
                 i += 2
             case ":":
                 guard next("=") else {
-                    throw SEMError.syntax(line: line, column: i - lineStart + 1,
-                                          message: "unexpected ':'; did you mean ':=' (a defined parameter)?")
+                    throw SEMError.syntax(
+                        line: line, column: i - lineStart + 1,
+                        message: "unexpected ':'; did you mean ':=' (a defined parameter)?")
                 }
                 out.append(Located(token: .define, position: here(i)))
                 i += 2
@@ -228,7 +237,8 @@ struct SEMLexer {
                     out.append(Located(token: .op(.covariance), position: here(i)))
                     i += 2
                 } else if next("*") {
-                    throw SEMError.syntax(line: line, column: i - lineStart + 1, message: "'~*~' (scaling factors) is not supported")
+                    throw SEMError.syntax(
+                        line: line, column: i - lineStart + 1, message: "'~*~' (scaling factors) is not supported")
                 } else {
                     single(.op(.regression))
                 }
@@ -240,7 +250,8 @@ struct SEMLexer {
             case "(": single(.leftParen)
             case ")": single(.rightParen)
             case ";": single(.semicolon)
-            case "0"..."9", "." where c != "." || (i + 1 < scalars.count && ("0"..."9").contains(scalars[i + 1])):
+            case "0"..."9",
+                "." where c != "." || (i + 1 < scalars.count && ("0"..."9").contains(scalars[i + 1])):
                 // A number: digits, or a '.' followed by a digit (".5", as R reads it).
                 let start = i
                 while i < scalars.count && (("0"..."9").contains(scalars[i]) || scalars[i] == ".") { i += 1 }
@@ -386,8 +397,10 @@ struct SEMParser {
     /// Refuses an expression longer than `maxExpressionTokens` tokens, which began at token `first`.
     func checkLength(from first: Int) throws {
         guard index - first <= Self.maxExpressionTokens else {
-            throw fail(tokens[first], "expression too long (more than \(Self.maxExpressionTokens) symbols); "
-                       + "split it into several definitions")
+            throw fail(
+                tokens[first],
+                "expression too long (more than \(Self.maxExpressionTokens) symbols); "
+                    + "split it into several definitions")
         }
     }
 
@@ -400,8 +413,10 @@ struct SEMParser {
         let first = index
         let expression = try parseExpression()
         try checkLength(from: first)
-        definitions.append(SEMDefinition(name: name, expression: expression, text: text(first..<index),
-                                         position: position))
+        definitions.append(
+            SEMDefinition(
+                name: name, expression: expression, text: text(first..<index),
+                position: position))
     }
 
     mutating func parseConstraint() throws {
@@ -409,8 +424,9 @@ struct SEMParser {
         let lhs = try parseExpression()
         try checkLength(from: first)
         guard current.token == .equals else {
-            throw fail(current,
-                       "expected '==' after the left side of a constraint, found \(Self.describe(current.token))")
+            throw fail(
+                current,
+                "expected '==' after the left side of a constraint, found \(Self.describe(current.token))")
         }
         let position = current.position
         advance()
@@ -511,35 +527,49 @@ struct SEMParser {
         while true {
             guard case .name(let n) = current.token else {
                 if lhs.isEmpty {
-                    throw fail(current, "expected a variable name at the start of a statement, found \(Self.describe(current.token))")
+                    throw fail(
+                        current,
+                        "expected a variable name at the start of a statement, found \(Self.describe(current.token))")
                 }
                 throw fail(current, "expected a variable name after '+', found \(Self.describe(current.token))")
             }
             lhs.append((n, current.position))
             advance()
-            if current.token == .plus { advance(); skipNewlines(); continue }
+            if current.token == .plus {
+                advance()
+                skipNewlines()
+                continue
+            }
             break
         }
         guard case .op(let op) = current.token else {
             if current.token == .define {
                 throw fail(current, "a defined parameter takes one name before ':='")
             }
-            throw fail(current, "expected an operator (=~, ~, ~~, := or ==) after '\(lhs.last!.0)', "
-                       + "found \(Self.describe(current.token))")
+            throw fail(
+                current,
+                "expected an operator (=~, ~, ~~, := or ==) after '\(lhs.last!.0)', "
+                    + "found \(Self.describe(current.token))")
         }
         advance()
         skipNewlines()
         var terms: [(SEMOperator, String, [SEMModifier], SEMSourcePosition)] = []
         while true {
             terms.append(try parseTerm(op: op))
-            if current.token == .plus { advance(); skipNewlines(); continue }
+            if current.token == .plus {
+                advance()
+                skipNewlines()
+                continue
+            }
             break
         }
         var out: [SEMRelation] = []
         for (name, position) in lhs {
             for (termOp, rhs, modifiers, rhsPosition) in terms {
-                out.append(SEMRelation(lhs: name, op: termOp, rhs: rhs, modifiers: modifiers,
-                                       lhsPosition: position, rhsPosition: rhsPosition))
+                out.append(
+                    SEMRelation(
+                        lhs: name, op: termOp, rhs: rhs, modifiers: modifiers,
+                        lhsPosition: position, rhsPosition: rhsPosition))
             }
         }
         return out
@@ -550,7 +580,9 @@ struct SEMParser {
     /// A term carries at most one value (a number or NA), one label and one start.
     mutating func parseTerm(op: SEMOperator) throws -> (SEMOperator, String, [SEMModifier], SEMSourcePosition) {
         var modifiers: [SEMModifier] = []
-        var value: (SEMLexer.Located, SEMModifier)?, label: (SEMLexer.Located, String)?, start: SEMLexer.Located?
+        var value: (SEMLexer.Located, SEMModifier)?
+        var label: (SEMLexer.Located, String)?
+        var start: SEMLexer.Located?
         func describe(_ m: SEMModifier) -> String {
             switch m {
             case .fixed(let v): return "the fixed value \(SEMParser.format(v))"
@@ -569,31 +601,41 @@ struct SEMParser {
                 }
                 advance()
                 guard current.token == .star else {
-                    throw fail(current,
-                               "expected '*' after the fixed value \(Self.format(-v)), found \(Self.describe(current.token))")
+                    throw fail(
+                        current,
+                        "expected '*' after the fixed value \(Self.format(-v)), found \(Self.describe(current.token))")
                 }
                 modifier = .fixed(-v)
             } else if case .name(let n) = current.token, peek(1) == .leftParen {
                 guard n == "start" else {
-                    throw fail(current, "unexpected '\(n)(': of lavaan's modifier functions only start(…) is "
-                               + "supported (c(…), label(…), equal(…) are not)")
+                    throw fail(
+                        current,
+                        "unexpected '\(n)(': of lavaan's modifier functions only start(…) is "
+                            + "supported (c(…), label(…), equal(…) are not)")
                 }
                 advance()
                 advance()
                 var sign = 1.0
-                if current.token == .minus { sign = -1; advance() }
+                if current.token == .minus {
+                    sign = -1
+                    advance()
+                }
                 guard case .number(let v, _) = current.token else {
                     throw fail(current, "expected a number in start(…), found \(Self.describe(current.token))")
                 }
                 advance()
                 guard current.token == .rightParen else {
-                    throw fail(current, "expected ')' after start(\(Self.format(sign * v)), "
-                               + "found \(Self.describe(current.token))")
+                    throw fail(
+                        current,
+                        "expected ')' after start(\(Self.format(sign * v)), "
+                            + "found \(Self.describe(current.token))")
                 }
                 advance()
                 guard current.token == .star else {
-                    throw fail(current, "expected '*' after start(\(Self.format(sign * v))), "
-                               + "found \(Self.describe(current.token))")
+                    throw fail(
+                        current,
+                        "expected '*' after start(\(Self.format(sign * v))), "
+                            + "found \(Self.describe(current.token))")
                 }
                 modifier = .start(sign * v)
             } else if peek(1) == .star {
@@ -601,8 +643,9 @@ struct SEMParser {
                 case .number(let v, _): modifier = .fixed(v)
                 case .name(let n): modifier = n == "NA" ? .free : .label(n)
                 default:
-                    throw fail(current,
-                               "expected a fixed value or a label before '*', found \(Self.describe(current.token))")
+                    throw fail(
+                        current,
+                        "expected a fixed value or a label before '*', found \(Self.describe(current.token))")
                 }
                 advance()
             } else {
@@ -612,14 +655,18 @@ struct SEMParser {
             switch modifier {
             case .fixed, .free:
                 if let (first, m) = value {
-                    throw fail(at, "\(describe(modifier)) and \(describe(m)) (column \(first.position.column)) "
-                               + "on one term: a parameter has one value")
+                    throw fail(
+                        at,
+                        "\(describe(modifier)) and \(describe(m)) (column \(first.position.column)) "
+                            + "on one term: a parameter has one value")
                 }
                 value = (at, modifier)
             case .label(let l):
                 if let (first, other) = label {
-                    throw fail(at, "two labels ('\(other)' at column \(first.position.column) and '\(l)') "
-                               + "on one term: a parameter has one label")
+                    throw fail(
+                        at,
+                        "two labels ('\(other)' at column \(first.position.column) and '\(l)') "
+                            + "on one term: a parameter has one label")
                 }
                 label = (at, l)
             case .start:
@@ -638,7 +685,8 @@ struct SEMParser {
         case .number(let v, let text):
             guard op == .regression, v == 1, text.allSatisfy({ $0 == "1" || $0 == "." || $0 == "0" }) else {
                 if op == .regression {
-                    throw fail(current, "expected a variable name or 1 (an intercept), found \(Self.describe(current.token))")
+                    throw fail(
+                        current, "expected a variable name or 1 (an intercept), found \(Self.describe(current.token))")
                 }
                 throw fail(current, "expected a variable name, found \(Self.describe(current.token))")
             }
