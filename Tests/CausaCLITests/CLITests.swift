@@ -259,40 +259,13 @@ final class CLITests: XCTestCase {
 
     /// The same job through `causa coordinator`, two `causa worker`s and `causa submit`.
     func testCoordinatorWorkersAndSubmit() throws {
-        let coordinator = Process()
-        coordinator.executableURL = Self.executable
-        coordinator.arguments = ["coordinator", "--bind", "tcp://127.0.0.1:*"]
-        let pipe = Pipe()
-        coordinator.standardOutput = pipe
-        try coordinator.run()
-        defer {
-            coordinator.terminate()
-            coordinator.waitUntilExit()
-        }
         // The first line says where it listens.
-        var buffer = Data()
-        let deadline = Date().addingTimeInterval(20)
-        while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline {
-            buffer.append(pipe.fileHandleForReading.availableData)
-        }
-        let line = String(decoding: buffer, as: UTF8.self)
-        let endpoint = try XCTUnwrap(
-            line.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
-        XCTAssertTrue(endpoint.hasPrefix("tcp://127.0.0.1:"), line)
-        var workers: [Process] = []
-        for i in 0..<2 {
-            let w = Process()
-            w.executableURL = Self.executable
-            w.arguments = ["worker", "--connect", endpoint, "--name", "cli-\(i)", "--exit-on-coordinator-loss"]
-            try w.run()
-            workers.append(w)
-        }
-        defer {
-            for w in workers {
-                w.terminate()
-                w.waitUntilExit()
-            }
-        }
+        let (coordinator, endpoint) = try CausaProcesses.startCoordinator(executable: Self.executable)
+        defer { CausaProcesses.stop([coordinator]) }
+        XCTAssertTrue(endpoint.hasPrefix("tcp://127.0.0.1:"), endpoint)
+        let workers = try CausaProcesses.startWorkers(
+            executable: Self.executable, endpoint: endpoint, count: 2, prefix: "cli")
+        defer { CausaProcesses.stop(workers) }
         let out = dir.appendingPathComponent("submitted").path
         let run = try causa(["submit", try writeJob(), "--coordinator", endpoint, "--out", out])
         XCTAssertEqual(run.status, 0, run.stderr)

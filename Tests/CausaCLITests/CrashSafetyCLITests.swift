@@ -93,22 +93,7 @@ extension CLITests {
 
     /// Starts `causa coordinator` on a free port; returns the process and its endpoint.
     func startCoordinator(_ extra: [String] = []) throws -> (Process, String) {
-        let coordinator = Process()
-        coordinator.executableURL = Self.executable
-        coordinator.arguments = ["coordinator", "--bind", "tcp://127.0.0.1:*"] + extra
-        let pipe = Pipe()
-        coordinator.standardOutput = pipe
-        coordinator.standardError = FileHandle.nullDevice
-        try coordinator.run()
-        var buffer = Data()
-        let deadline = Date().addingTimeInterval(20)
-        while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline {
-            buffer.append(pipe.fileHandleForReading.availableData)
-        }
-        let line = String(decoding: buffer, as: UTF8.self)
-        let endpoint = try XCTUnwrap(
-            line.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
-        return (coordinator, endpoint)
+        try CausaProcesses.startCoordinator(executable: Self.executable, extra: extra)
     }
 
     /// A running coordinator serves the text jobs that used to kill it, refuses a bad job file, and serves the next.
@@ -118,20 +103,9 @@ extension CLITests {
             coordinator.terminate()
             coordinator.waitUntilExit()
         }
-        var workers: [Process] = []
-        for i in 0..<3 {
-            let w = Process()
-            w.executableURL = Self.executable
-            w.arguments = ["worker", "--connect", endpoint, "--name", "crash-\(i)", "--exit-on-coordinator-loss"]
-            try w.run()
-            workers.append(w)
-        }
-        defer {
-            for w in workers {
-                w.terminate()
-                w.waitUntilExit()
-            }
-        }
+        let workers = try CausaProcesses.startWorkers(
+            executable: Self.executable, endpoint: endpoint, count: 3, prefix: "crash")
+        defer { CausaProcesses.stop(workers) }
         let noItems = try writeTextJob(
             "served-no-items", users: "data", items: false, shards: 2, rowUsers: ["u1", "u2", "u3", "u4"])
         let fewUsers = try writeTextJob(

@@ -129,32 +129,12 @@ final class CrashSafetyClusterTests: XCTestCase {
     /// crash family and a plain job, and is still running.
     func testRunningCoordinatorProcessRefusesBadJobTextAndServesTheNext() throws {
         let causa = try XCTUnwrap(Self.causa, "build the causa executable first")
-        let coordinator = Process()
-        coordinator.executableURL = URL(fileURLWithPath: causa)
-        coordinator.arguments = ["coordinator", "--bind", "tcp://127.0.0.1:*"]
-        let pipe = Pipe()
-        coordinator.standardOutput = pipe
-        coordinator.standardError = FileHandle.nullDevice
-        try coordinator.run()
-        defer {
-            coordinator.terminate()
-            coordinator.waitUntilExit()
-        }
-        var buffer = Data()
-        let deadline = Date().addingTimeInterval(20)
-        while !buffer.contains(UInt8(ascii: "\n")), Date() < deadline {
-            buffer.append(pipe.fileHandleForReading.availableData)
-        }
-        let endpoint = try XCTUnwrap(String(decoding: buffer, as: UTF8.self).split(separator: " ").last)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let worker = Process()
-        worker.executableURL = URL(fileURLWithPath: causa)
-        worker.arguments = ["worker", "--connect", endpoint, "--name", "c22", "--exit-on-coordinator-loss"]
-        try worker.run()
-        defer {
-            worker.terminate()
-            worker.waitUntilExit()
-        }
+        let executable = URL(fileURLWithPath: causa)
+        let (coordinator, endpoint) = try CausaProcesses.startCoordinator(executable: executable)
+        defer { CausaProcesses.stop([coordinator]) }
+        let workers = try CausaProcesses.startWorkers(
+            executable: executable, endpoint: endpoint, count: 1, prefix: "c22")
+        defer { CausaProcesses.stop(workers) }
         let field = fixtures.appendingPathComponent("cases/C22_bad_table_header.toml").path
         let variants =
             ["[[[model]]", "[[[1]]]", "[[[a]]]", "[[[]]", "[[="].map { ($0 + "\n", "/tmp/c22.toml:1:3:") }
