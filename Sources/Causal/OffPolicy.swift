@@ -103,8 +103,8 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable, Codable {
     /// correction switches, boundary included (Wang, Agarwal & Dudík 2017; obp `SwitchDoublyRobust`).
     case switchDR = "switch_dr"
     /// Marginalised IPW: mean of w̃·r with w̃ = π_e(c_i | x_i) / π_b(c_i | x_i) over item clusters c (Saito & Joachims
-    /// 2022, "Off-policy evaluation for large action spaces via embeddings", ICML; obp ≥ 0.5 `MarginalizedIPS`). Unbiased
-    /// when an item's cluster carries all of its effect on the reward; clusters built from embeddings may not.
+    /// 2022, "Off-policy evaluation for large action spaces via embeddings", ICML; obp ≥ 0.5 `MarginalizedIPS`).
+    /// Unbiased when an item's cluster carries all of its effect on the reward; clusters built from embeddings may not.
     case mips
 
     /// Whether the estimator needs a reward model.
@@ -112,10 +112,10 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable, Codable {
 }
 
 /// A shard's off-policy sums for P evaluation policies: the count, means and centred co-moments of the per-row terms
-/// (w·r, w, DM, DR, switch-DR, MIPS's w̃·r for each policy, 6P columns: policy-major), the largest weight, and the rows the weight
-/// rule changed or switch-DR sent back to DM. Merged with Chan's update (`MomentMatrix`), in shard order, so SNIPS is
-/// the ratio of two global sums (never an average of shard ratios), variances never come from Σψ² − (Σψ)²/n, and a
-/// contrast of two policies uses their per-row covariance.
+/// (w·r, w, DM, DR, switch-DR, MIPS's w̃·r for each policy, 6P columns: policy-major), the largest weight, and the rows
+/// the weight rule changed or switch-DR sent back to DM. Merged with Chan's update (`MomentMatrix`), in shard order, so
+/// SNIPS is the ratio of two global sums (never an average of shard ratios), variances never come from Σψ² − (Σψ)²/n,
+/// and a contrast of two policies uses their per-row covariance.
 public struct OffPolicyStatistic: SufficientStatistic, Equatable {
     /// Terms per policy (w·r, w, DM, DR, switch-DR, w̃·r).
     public static let termsPerPolicy = 6

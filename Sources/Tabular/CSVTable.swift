@@ -13,9 +13,10 @@ public struct CSVRecord: Sendable {
 /// Reads the rows of a CSV file with a header line, tracking line numbers for error messages.
 ///
 /// RFC 4180 over bytes: comma-separated fields (or `;`, tab or `|`: `CSVDelimiter`), optional double quotes (with
-/// `""` for a quote inside), LF or CRLF line ends, a leading UTF-8 byte-order mark ignored, blank lines skipped. Like Python's `csv` module it is lenient
-/// where RFC 4180 is strict: a quote inside an unquoted field, or text after a closing quote, is kept as text.
-/// Rows are numbered both by data index and by line (a quoted field with newlines moves the line count on).
+/// `""` for a quote inside), LF or CRLF line ends, a leading UTF-8 byte-order mark ignored, blank lines skipped. Like
+/// Python's `csv` module it is lenient where RFC 4180 is strict: a quote inside an unquoted field, or text after a
+/// closing quote, is kept as text. Rows are numbered both by data index and by line (a quoted field with newlines moves
+/// the line count on).
 ///
 /// Why not a library: yaslab/CSV.swift parsed at about 18 MB/s here (`benchmarks/csv-read.sh`), and the
 /// coordinator parses every row of a job; this scanner materialises only the columns a job needs. See

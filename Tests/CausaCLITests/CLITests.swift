@@ -122,8 +122,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual((model["coefficients"] as! [[String: Any]]).count, 5)
     }
 
-    /// Issue 4, acceptance 1: a logit on simulated data with MiniLM features (`affinity` and `user_pc*:item_pc*`) gives a
-    /// bit-identical report with 1 and 2 workers: the first run fills a fresh embedding cache, the second reads it.
+    /// Issue 4, acceptance 1: a logit on simulated data with MiniLM features (`affinity` and `user_pc*:item_pc*`) gives
+    /// a bit-identical report with 1 and 2 workers: the first run fills a fresh embedding cache, the second reads it.
     func testTextJobReportIsIdenticalForOneAndTwoWorkers() throws {
         let model = Fixtures.miniLMDirectory
         try XCTSkipUnless(
@@ -389,7 +389,8 @@ final class CLITests: XCTestCase {
         }
     }
 
-    /// `causa simulate` writes its four files (byte-identical for the same arguments); a bad size exits 2 naming the flag.
+    /// `causa simulate` writes its four files (byte-identical for the same arguments); a bad size exits 2 naming the
+    /// flag.
     func testSimulateWritesTheDatasetAndRejectsBadSizes() throws {
         let out = dir.appendingPathComponent("sim").path
         let run = try causa(["simulate", "--out", out, "--users", "50", "--items", "20", "--seed", "7"])

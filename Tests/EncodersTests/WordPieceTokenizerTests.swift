@@ -76,8 +76,8 @@ final class WordPieceTokenizerMiniLMTests: XCTestCase {
         XCTAssertEqual(failures, 0)
     }
 
-    /// Every assigned code point on which the slow and the fast (Rust) tokenizer disagree (759 of them: CJK Extension E,
-    /// U+2B820–U+2B91F, which BERT's rule counts as CJK and the fast tokenizer's range skips, and 503 marks and
+    /// Every assigned code point on which the slow and the fast (Rust) tokenizer disagree (759 of them: CJK Extension
+    /// E, U+2B820–U+2B91F, which BERT's rule counts as CJK and the fast tokenizer's range skips, and 503 marks and
     /// punctuation of scripts added in Unicode 9–14): Causa gives the slow tokenizer's ids for each; see
     /// Tests/Fixtures/minilm/scripts/make_slow_fast_codepoints.py.
     func testSlowFastDisagreementsFollowTheSlowTokenizer() throws {

@@ -128,7 +128,8 @@ final class InputErrorTests: XCTestCase {
     }
 
     func testNumericSeparationIsCaughtByDivergence() throws {
-        // user-item_affinity_69 is positive in 48 rows, none clicked: statsmodels does not converge (see obd_models.json).
+        // user-item_affinity_69 is positive in 48 rows, none clicked: statsmodels does not converge (see
+        // obd_models.json).
         let job = try Fixtures.writeJob(
             data: Fixtures.path("obd/random_10k.csv"), kind: "logit",
             formula: "click ~ position + item_id + Q(\"user-item_affinity_69\")", folds: 0)

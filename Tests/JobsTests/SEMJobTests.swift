@@ -68,8 +68,8 @@ final class SEMJobTests: XCTestCase {
         }
     }
 
-    /// Acceptance 1 and 2: the shared feedback model through `kind = "sem"` matches lavaan within 1e-4 relative (observed
-    /// ≤ 1e-6), and the result is the same to the bit with 1 and 3 workers.
+    /// Acceptance 1 and 2: the shared feedback model through `kind = "sem"` matches lavaan within 1e-4 relative
+    /// (observed ≤ 1e-6), and the result is the same to the bit with 1 and 3 workers.
     func testFeedbackModelMatchesLavaanAndIsIdenticalForOneAndThreeWorkers() throws {
         let reference = try Fixtures.json("reference/sem/sem_feedback_n5000_lavaan.json")["lavaan"] as! [String: Any]
         let job = try writeJob(
@@ -82,7 +82,8 @@ final class SEMJobTests: XCTestCase {
         assertMatchesLavaan(one.sem!, reference, rtol: 1e-6)
         XCTAssertEqual(one.sem!.stable, true)
         XCTAssertEqual(one.model.kind, "sem")
-        // Total effect of Z1 on Y through X1: the (Y, Z1) entry of (I − B)⁻¹Γ = b_YX1 γ_X1Z1 / (1 − b_YX1 b_X1Y − b_YX2 b_X2Y).
+        // Total effect of Z1 on Y through X1: the (Y, Z1) entry of (I − B)⁻¹Γ = b_YX1 γ_X1Z1 / (1 − b_YX1 b_X1Y − b_YX2
+        // b_X2Y).
         let est = { (l: String, r: String) in
             one.sem!.parameters.first { $0.lhs == l && $0.op == "~" && $0.rhs == r }!.est
         }
@@ -93,7 +94,8 @@ final class SEMJobTests: XCTestCase {
             "total effect Z1 -> Y")
     }
 
-    /// Acceptance 1, second fixture: a recursive model with a latent variable (made with lavaan 0.6.14, see Fixtures/README.md).
+    /// Acceptance 1, second fixture: a recursive model with a latent variable (made with lavaan 0.6.14, see
+    /// Fixtures/README.md).
     func testLatentModelMatchesLavaan() throws {
         let fits = try Fixtures.json("reference/sem/sem_lavaan_fits.json")["fits"] as! [String: Any]
         let reference = fits["latent"] as! [String: Any]
@@ -158,7 +160,8 @@ final class SEMJobTests: XCTestCase {
     }
 
     /// Acceptance (Bayesian linear): with the flat prior the posterior means equal the OLS estimates of the same job,
-    /// the credible intervals equal OLS's confidence intervals, and E σ² = RSS/(n − p − 2); CV scores the posterior mean.
+    /// the credible intervals equal OLS's confidence intervals, and E σ² = RSS/(n − p − 2); CV scores the posterior
+    /// mean.
     func testBayesLinearFlatPriorReproducesOLS() throws {
         let data = Fixtures.path("obd/random_10k.csv")
         let formula = "click ~ C(position) + I(item_id == 49)"

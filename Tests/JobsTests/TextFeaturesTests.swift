@@ -103,7 +103,8 @@ final class TextFeaturesTests: XCTestCase {
         XCTAssertEqual(one.cv, three.cv)
         XCTAssertEqual(one.text, three.text)
 
-        // Direct: embed profiles and descriptions, PCA by eigen-decomposition here, features per row, OLS by normal equations.
+        // Direct: embed profiles and descriptions, PCA by eigen-decomposition here, features per row, OLS by normal
+        // equations.
         let encoder = HashingEncoderReference()
         let users = try CSVRows(dir + "/users.csv")
         let items = try CSVRows(dir + "/items.csv")

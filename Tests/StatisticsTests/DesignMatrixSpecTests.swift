@@ -23,7 +23,8 @@ final class DesignMatrixSpecTests: XCTestCase {
     }
 
     func testNamesFollowPatsy() throws {
-        // Expected names written by hand from patsy's build.py/redundancy.py rules (and Tests/Fixtures/reference/patsy_names.json).
+        // Expected names written by hand from patsy's build.py/redundancy.py rules (and
+        // Tests/Fixtures/reference/patsy_names.json).
         let cases: [(String, [String])] = [
             ("y ~ C(b) + x", ["Intercept", "C(b)[T.2]", "C(b)[T.3]", "x"]),
             ("y ~ x + C(b)", ["Intercept", "C(b)[T.2]", "C(b)[T.3]", "x"]),

@@ -56,7 +56,8 @@ public struct EmbedStatistic: Sendable, Equatable {
     public var usersWithoutText: Int
     /// The earliest row whose user has no record in the users file.
     public var firstUserWithoutRecord: CellReference?
-    /// [m, d] row-major Float32: the vectors of `EmbedRequest.items`, in request order; zero rows for items with no text.
+    /// [m, d] row-major Float32: the vectors of `EmbedRequest.items`, in request order; zero rows for items with no
+    /// text.
     public var itemVectors: [Float]
     /// [m]: whether each item had some text.
     public var itemHasText: [Bool]

@@ -41,9 +41,9 @@ public struct Term: Hashable, Sendable, CustomStringConvertible {
 
 /// A model formula in patsy/R syntax: `y ~ a + C(b) + a:c + C(b):a - 1`.
 ///
-/// Supported: `+`, `-`, `:`, `*`, `/` (nesting), `**` (with a number), parentheses, `1`/`0`/`-1`/`+0` for the intercept;
-/// factors are column names, `Q("odd name")`, `C(x)`, `C(x, Treatment(reference=v))`, `I(python expression)`,
-/// and `np.log/np.exp/np.sqrt/np.abs(...)`. Term algebra follows patsy (terms deduplicated in order of
+/// Supported: `+`, `-`, `:`, `*`, `/` (nesting), `**` (with a number), parentheses, `1`/`0`/`-1`/`+0` for the
+/// intercept; factors are column names, `Q("odd name")`, `C(x)`, `C(x, Treatment(reference=v))`, `I(python
+/// expression)`, and `np.log/np.exp/np.sqrt/np.abs(...)`. Term algebra follows patsy (terms deduplicated in order of
 /// appearance; the right-hand side gets an intercept unless it is removed).
 ///
 /// Source: patsy `desc.py` (`_eval_binary_plus`, `_eval_binary_minus`, `_interaction`, `_eval_any_tilde`).
@@ -109,7 +109,8 @@ struct FormulaParser {
     /// Parentheses and operators nested so far; past `maximumNesting` the formula is refused rather than parsed by a
     /// recursion that could overflow the stack (20,000 nested parentheses killed the process).
     var depth = 0
-    /// The deepest nesting of parentheses and operators a formula may have (patsy has none but Python's recursion limit).
+    /// The deepest nesting of parentheses and operators a formula may have (patsy has none but Python's recursion
+    /// limit).
     static let maximumNesting = 64
 
     var current: FormulaToken { tokens[position] }

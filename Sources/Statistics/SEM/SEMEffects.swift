@@ -9,7 +9,8 @@ public enum SEMEffects {
     /// - Parameters:
     ///   - b: [m, m] row-major, B[to, from] = coefficient of `from` in the equation of `to` (zero diagonal).
     ///   - names: the m variable names.
-    /// - Returns: every pair (to, from) with a non-zero direct or total effect, by outcome then cause, in `names` order.
+    /// - Returns: every pair (to, from) with a non-zero direct or total effect, by outcome then cause, in `names`
+    ///   order.
     /// - Throws: `LinearAlgebraError` when I − B is singular (a loop with gain exactly 1).
     /// - Complexity: O(m³).
     /// Source: Bollen (1989) ch. 8, pp. 376–389.

@@ -4,9 +4,10 @@ import Foundation
 /// observation and s ∈ {1, ½, ¼, …} is the largest step that keeps I − B invertible and Σ(θ) positive definite and does
 /// not increase F (beyond rounding, 1e-13 relative). Where I is singular — e.g. at B = 0 in a feedback loop, where
 /// the derivatives of Σ with respect to y1 ← y2 and y2 ← y1 coincide — the step solves (I + μ·diag(I))δ = −½∇F with
-/// the smallest μ ∈ {1e-10, 1e-8, …, 1e2} that makes the matrix positive definite (Levenberg–Marquardt damping). Stops when every component of the full scoring step is at most
-/// `tolerance`·max(1, |θ_k|) (the step is then taken), or after `maxIterations` steps. With `==` constraints the
-/// steps are taken in the estimated parameters ψ (θ = x₀ + Kψ): gradient Kᵀ∇F, information KᵀIK.
+/// the smallest μ ∈ {1e-10, 1e-8, …, 1e2} that makes the matrix positive definite (Levenberg–Marquardt damping). Stops
+/// when every component of the full scoring step is at most `tolerance`·max(1, |θ_k|) (the step is then taken), or
+/// after `maxIterations` steps. With `==` constraints the steps are taken in the estimated parameters ψ (θ = x₀ + Kψ):
+/// gradient Kᵀ∇F, information KᵀIK.
 ///
 /// Source: Lee & Jennrich (1979), "A study of algorithms for covariance structure analysis with specific comparisons
 /// using factor analysis", Psychometrika 44; lavaan's `optim.method = "GN"` is the same Gauss–Newton/scoring step.
