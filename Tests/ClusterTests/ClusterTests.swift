@@ -31,6 +31,19 @@ final class WorkerThreads {
     }
 }
 
+/// A worker (not connected) that holds job "j"'s plan (an OLS job with 2 folds on one shard): for tests that hand it
+/// envelopes directly.
+func assignedWorker() throws -> (worker: Cluster.Worker, plan: JobPlan) {
+    let spec = try job(kind: "ols", formula: "click ~ item_id", folds: 2, shards: 1)
+    let plan = try PreparedJob(job: spec, jobID: "j").plan
+    let worker = try Cluster.Worker(connect: "tcp://127.0.0.1:1", name: "w", logger: quiet)
+    var assignment = Causa_Wire_ShardAssignment()
+    assignment.plan = Wire.plan(plan)
+    assignment.totalShards = 1
+    XCTAssertNil(worker.handle(Wire.envelope(jobID: "j", .assignment(assignment))))
+    return (worker, plan)
+}
+
 func job(kind: String, formula: String, folds: Int = 5, foldBy: String = "row", shards: Int = 24) throws -> JobSpec {
     let text = """
         [data]

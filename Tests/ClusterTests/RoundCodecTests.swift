@@ -31,13 +31,7 @@ final class RoundCodecTests: XCTestCase {
     /// A worker answers a round it knows by its id, and refuses an unknown id or an undecodable payload with a worker
     /// fault naming them (never with silence).
     func testWorkerAnswersByRoundIDAndRefusesUnknownRoundsAndBadPayloads() throws {
-        let spec = try job(kind: "ols", formula: "click ~ item_id", folds: 2, shards: 1)
-        let plan = try PreparedJob(job: spec, jobID: "j").plan
-        let worker = try Cluster.Worker(connect: "tcp://127.0.0.1:1", name: "w", logger: quiet)
-        var assignment = Causa_Wire_ShardAssignment()
-        assignment.plan = Wire.plan(plan)
-        assignment.totalShards = 1
-        XCTAssertNil(worker.handle(Wire.envelope(jobID: "j", .assignment(assignment))))
+        let (worker, plan) = try assignedWorker()
         func ask(_ round: String, _ payload: [UInt8]) -> Causa_Wire_RoundReply? {
             var r = Causa_Wire_RoundRequest()
             r.round = round

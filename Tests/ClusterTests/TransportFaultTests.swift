@@ -180,13 +180,7 @@ final class TransportFaultTests: XCTestCase {
     /// Over the wire a worker echoes the request's key: the envelope's job and round number, the shard and the
     /// attempt; it keeps a broadcast it knows and records one it does not, so the round that needs it fails naming it.
     func testWorkerEchoesTheKeyAndTakesBroadcasts() throws {
-        let spec = try job(kind: "ols", formula: "click ~ item_id", folds: 2, shards: 1)
-        let plan = try PreparedJob(job: spec, jobID: "j").plan
-        let worker = try Cluster.Worker(connect: "tcp://127.0.0.1:1", name: "w", logger: quiet)
-        var assignment = Causa_Wire_ShardAssignment()
-        assignment.plan = Wire.plan(plan)
-        assignment.totalShards = 1
-        XCTAssertNil(worker.handle(Wire.envelope(jobID: "j", .assignment(assignment))))
+        let worker = try assignedWorker().worker
         var r = Causa_Wire_RoundRequest()
         r.round = "summarize"
         r.attempt = 7
