@@ -7,7 +7,4 @@
 /// Its seeded randomness and stable hashes (`Xoshiro256`, `SplitMix64`, `FNV1a64`) live in the small `StableRandom`
 /// target below every layer, so that Statistics (generic-rank checks), Encoders (the hashing encoder), Jobs (user
 /// shards and folds), Cluster (rendezvous hashing) and Simulation use one definition; `import Causal` re-exports it.
-public enum Causal {
-    /// The version of the estimators' definitions, for reports that record how a value was computed.
-    public static let version = 1
-}
+public enum Causal {}

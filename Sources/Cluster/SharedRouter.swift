@@ -20,12 +20,13 @@ final class SharedRouter: @unchecked Sendable {
     private let condition = NSCondition()
     private var busy = false
     private var beatWaiting = false
-    private var stopped = false
     private var inbox: [[[UInt8]]] = []
     /// Identities of submit clients waiting for their result.
     private var clients: Set<[UInt8]> = []
-    private var thread: Thread?
     private let beatFrame: [UInt8]
+    private lazy var periodic = PeriodicThread(name: "causa-client-heartbeat", interval: interval) { [unowned self] t in
+        loop(t)
+    }
 
     init(socket: ZMQSocket, interval: Double, logger: Logger) {
         self.socket = socket
@@ -101,28 +102,12 @@ final class SharedRouter: @unchecked Sendable {
         withSocket { _ in _ = clients.remove(client) }
     }
 
-    func start() {
-        let t = Thread { [self] in loop() }
-        t.name = "causa-client-heartbeat"
-        thread = t
-        t.start()
-    }
+    func start() { periodic.start() }
 
-    func stop() {
-        condition.lock()
-        stopped = true
-        condition.unlock()
-        while thread?.isFinished == false { usleep(2000) }
-    }
+    func stop() { periodic.stop() }
 
-    private var isStopped: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return stopped
-    }
-
-    private func loop() {
-        while !isStopped {
+    private func loop(_ t: PeriodicThread) {
+        while !t.isStopped {
             acquire(priority: true)
             do {
                 try readQueued(socket)
@@ -134,11 +119,7 @@ final class SharedRouter: @unchecked Sendable {
                 logger.warning("client heartbeats: socket error", metadata: ["error": "\(error)"])
             }
             release()
-            var slept = 0.0
-            while slept < interval, !isStopped {
-                usleep(20_000)
-                slept += 0.02
-            }
+            t.pause()
         }
     }
 }

@@ -233,9 +233,9 @@ final class HeartbeatThread: @unchecked Sendable {
     let name: String
     let interval: Double
     let logger: Logger
-    private let lock = NSLock()
-    private var stopped = false
-    private var thread: Thread?
+    private lazy var periodic = PeriodicThread(name: "causa-heartbeat", interval: interval) { [unowned self] t in
+        loop(t)
+    }
 
     init(context: ZMQContext, endpoint: String, name: String, interval: Double, logger: Logger) {
         self.context = context
@@ -245,27 +245,11 @@ final class HeartbeatThread: @unchecked Sendable {
         self.logger = logger
     }
 
-    func start() {
-        let t = Thread { [self] in loop() }
-        t.name = "causa-heartbeat"
-        thread = t
-        t.start()
-    }
+    func start() { periodic.start() }
 
-    func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
-        while thread?.isFinished == false { usleep(2000) }
-    }
+    func stop() { periodic.stop() }
 
-    private var isStopped: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopped
-    }
-
-    private func loop() {
+    private func loop(_ t: PeriodicThread) {
         do {
             let s = try ZMQSocket(context: context, type: .dealer)
             defer { s.close() }
@@ -275,13 +259,9 @@ final class HeartbeatThread: @unchecked Sendable {
             var beat = Causa_Wire_Heartbeat()
             beat.sender = name
             let frame = Wire.encode(Wire.envelope(.heartbeat(beat)))
-            while !isStopped {
+            while !t.isStopped {
                 _ = try s.send([frame], dontWait: true)
-                var slept = 0.0
-                while slept < interval, !isStopped {
-                    usleep(20_000)
-                    slept += 0.02
-                }
+                t.pause()
             }
         } catch {
             logger.error("heartbeat thread stopped", metadata: ["error": "\(error)"])
