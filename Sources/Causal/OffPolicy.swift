@@ -215,8 +215,9 @@ public struct OffPolicyEstimate: Sendable, Equatable, Codable {
     public var estimate: Double
     /// Its standard error: sd of the per-row terms (divisor n − 1) / √n; for SNIPS, the delta method.
     public var standardError: Double
-    /// The `confidence` interval, estimate ∓ z·se.
+    /// The `confidence` interval's lower end, estimate − z·se (z the normal quantile).
     public var ciLow: Double
+    /// Its upper end, estimate + z·se.
     public var ciHigh: Double
     /// Effective sample size (Σw)² / Σw².
     public var effectiveSampleSize: Double

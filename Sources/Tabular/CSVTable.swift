@@ -284,9 +284,13 @@ extension CSVTable {
 /// A field delimiter `CSVTable` can read with. The raw value is the character, as a job file's `data.delimiter` gives
 /// it (`"\t"` for tab).
 public enum CSVDelimiter: String, CaseIterable, Codable, Sendable {
+    /// `,` (RFC 4180; the default).
     case comma = ","
+    /// `;` (spreadsheets in locales with a decimal comma).
     case semicolon = ";"
+    /// Tab (TSV), written `"\t"` in a job file.
     case tab = "\t"
+    /// `|`.
     case pipe = "|"
 
     /// The delimiter's byte.

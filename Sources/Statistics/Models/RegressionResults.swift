@@ -15,7 +15,9 @@ public enum CovarianceType: String, CaseIterable, Sendable, Codable {
 
 /// One row of a coefficient table.
 public struct CoefficientRow: Sendable, Equatable {
+    /// The design column's patsy name.
     public var name: String
+    /// β̂_j, in the outcome's units per unit of the column.
     public var estimate: Double
     /// Standard error under the covariance asked for.
     public var standardError: Double
@@ -23,8 +25,9 @@ public struct CoefficientRow: Sendable, Equatable {
     public var statistic: Double
     /// Two-sided p-value of `statistic` (Student t with df_resid for OLS, normal for a logit).
     public var pValue: Double
-    /// The (1 − α) interval estimate ∓ q·se.
+    /// The (1 − α) interval's lower end, estimate − q·se.
     public var ciLow: Double
+    /// Its upper end, estimate + q·se.
     public var ciHigh: Double
 }
 
