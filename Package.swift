@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "Jobs",
             dependencies: [
-                "Tabular", "Statistics", "Encoders", "StableRandom",
+                "Tabular", "Statistics", "Causal", "Encoders", "StableRandom",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log")
             ]),
@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "Cluster",
             dependencies: [
-                "ZeroMQ", "Jobs", "Statistics", "Tabular", "StableRandom",
+                "ZeroMQ", "Jobs", "Statistics", "Causal", "Tabular", "StableRandom",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log")
             ],

@@ -143,6 +143,24 @@ public struct OffPolicyStatistic: SufficientStatistic, Equatable {
         switchedRows = [Int](repeating: 0, count: policies)
     }
 
+    /// A statistic from its parts, as the properties above give them (a decoded statistic).
+    /// - Returns: nil when the sizes do not fit P policies (6P moments and sums, P maxima and counts).
+    public init?(
+        policies: Int, moments: MomentMatrix, sums: [CompensatedSum], maxWeight: [Double], changedRows: [Int],
+        switchedRows: [Int]
+    ) {
+        let d = Self.termsPerPolicy * policies
+        guard policies >= 0, moments.dimension == d, sums.count == d, maxWeight.count == policies,
+            changedRows.count == policies, switchedRows.count == policies
+        else { return nil }
+        self.policies = policies
+        self.moments = moments
+        self.sums = sums
+        self.maxWeight = maxWeight
+        self.changedRows = changedRows
+        self.switchedRows = switchedRows
+    }
+
     /// The statistic of a block of rows.
     /// - Parameters:
     ///   - rows: [n][P]: row i's inputs for each policy (the same reward and propensity, each policy's target,

@@ -306,6 +306,12 @@ nonisolated struct Causa_Wire_JobPlan: @unchecked Sendable {
     set {_uniqueStorage()._categoricalColumns = newValue}
   }
 
+  /// policy.action ("" without [policy]): the summary collects its distinct values
+  var actionColumn: String {
+    get {_storage._actionColumn}
+    set {_uniqueStorage()._actionColumn = newValue}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -574,6 +580,208 @@ nonisolated struct Causa_Wire_ItemVectors: Sendable {
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
+}
+
+/// An evaluation policy as workers apply it (`EvaluationPolicy`).
+nonisolated struct Causa_Wire_EvaluationPolicy: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var kind: Causa_Wire_EvaluationPolicy.Kind = .logging
+
+  /// TABLE: the groups flattened, in (user hash, position) order.
+  var catalogueSize: UInt32 = 0
+
+  var byUser: Bool = false
+
+  var byPosition: Bool = false
+
+  /// [groups] user-key hash (0 when not per user)
+  var groupUser: [UInt64] = []
+
+  /// [groups] position (0 when not per position)
+  var groupPosition: [Int64] = []
+
+  /// [groups] listed items
+  var groupSize: [UInt32] = []
+
+  /// [groups] mass spread over the unlisted items
+  var groupEpsilon: [Double] = []
+
+  /// [Σ sizes] catalogue indices
+  var item: [UInt32] = []
+
+  /// [Σ sizes]
+  var probability: [Double] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
+    typealias RawValue = Int
+    case logging // = 0
+    case uniform // = 1
+    case table // = 2
+    case UNRECOGNIZED(Int)
+
+    init() {
+      self = .logging
+    }
+
+    init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .logging
+      case 1: self = .uniform
+      case 2: self = .table
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    var rawValue: Int {
+      switch self {
+      case .logging: return 0
+      case .uniform: return 1
+      case .table: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    static let allCases: [Causa_Wire_EvaluationPolicy.Kind] = [
+      .logging,
+      .uniform,
+      .table,
+    ]
+
+  }
+
+  init() {}
+}
+
+/// The off-policy round's job-level data (`OffPolicyBroadcast`).
+nonisolated struct Causa_Wire_OffPolicy: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var action: String {
+    get {_storage._action}
+    set {_uniqueStorage()._action = newValue}
+  }
+
+  var propensity: String {
+    get {_storage._propensity}
+    set {_uniqueStorage()._propensity = newValue}
+  }
+
+  var reward: String {
+    get {_storage._reward}
+    set {_uniqueStorage()._reward = newValue}
+  }
+
+  /// "" without a position column
+  var position: String {
+    get {_storage._position}
+    set {_uniqueStorage()._position = newValue}
+  }
+
+  /// valued positions (empty: all rows)
+  var positions: [Int64] {
+    get {_storage._positions}
+    set {_uniqueStorage()._positions = newValue}
+  }
+
+  var catalogue: [String] {
+    get {_storage._catalogue}
+    set {_uniqueStorage()._catalogue = newValue}
+  }
+
+  var policies: [Causa_Wire_EvaluationPolicy] {
+    get {_storage._policies}
+    set {_uniqueStorage()._policies = newValue}
+  }
+
+  /// absent: unknown logging distribution
+  var logging: Causa_Wire_EvaluationPolicy {
+    get {_storage._logging ?? Causa_Wire_EvaluationPolicy()}
+    set {_uniqueStorage()._logging = newValue}
+  }
+  /// Returns true if `logging` has been explicitly set.
+  var hasLogging: Bool {_storage._logging != nil}
+  /// Clears the value of `logging`. Subsequent reads from it will return its default value.
+  mutating func clearLogging() {_uniqueStorage()._logging = nil}
+
+  /// [catalogue] MIPS cluster per item (empty: no MIPS)
+  var clusters: [UInt32] {
+    get {_storage._clusters}
+    set {_uniqueStorage()._clusters = newValue}
+  }
+
+  /// policy.missing = "uniform"
+  var missingUniform: Bool {
+    get {_storage._missingUniform}
+    set {_uniqueStorage()._missingUniform = newValue}
+  }
+
+  /// 0: none
+  var clip: Double {
+    get {_storage._clip}
+    set {_uniqueStorage()._clip = newValue}
+  }
+
+  /// 0: none
+  var propensityFloor: Double {
+    get {_storage._propensityFloor}
+    set {_uniqueStorage()._propensityFloor = newValue}
+  }
+
+  var switchTau: Double {
+    get {_storage._switchTau}
+    set {_uniqueStorage()._switchTau = newValue}
+  }
+
+  var itemColumns: [String] {
+    get {_storage._itemColumns}
+    set {_uniqueStorage()._itemColumns = newValue}
+  }
+
+  /// [catalogue, item_columns]
+  var itemCells: [String] {
+    get {_storage._itemCells}
+    set {_uniqueStorage()._itemCells = newValue}
+  }
+
+  var components: UInt32 {
+    get {_storage._components}
+    set {_uniqueStorage()._components = newValue}
+  }
+
+  /// [catalogue, components]
+  var itemScores: [Double] {
+    get {_storage._itemScores}
+    set {_uniqueStorage()._itemScores = newValue}
+  }
+
+  /// absent unless affinity is scored
+  var itemVectors: Causa_Wire_ItemVectors {
+    get {_storage._itemVectors ?? Causa_Wire_ItemVectors()}
+    set {_uniqueStorage()._itemVectors = newValue}
+  }
+  /// Returns true if `itemVectors` has been explicitly set.
+  var hasItemVectors: Bool {_storage._itemVectors != nil}
+  /// Clears the value of `itemVectors`. Subsequent reads from it will return its default value.
+  mutating func clearItemVectors() {_uniqueStorage()._itemVectors = nil}
+
+  var shardCount: UInt32 {
+    get {_storage._shardCount}
+    set {_uniqueStorage()._shardCount = newValue}
+  }
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Round payloads (requests).
@@ -921,6 +1129,112 @@ nonisolated struct Causa_Wire_MomentList: Sendable {
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
+}
+
+nonisolated struct Causa_Wire_Coefficients: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var values: [Double] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_OffPolicyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "none" | "identity" | "logistic"
+  var link: String = String()
+
+  /// [0] all rows, [1 + k] without fold k (empty: use [0])
+  var coefficients: [Causa_Wire_Coefficients] = []
+
+  var crossFit: Bool = false
+
+  var schema: [Causa_Wire_ColumnSchema] = []
+
+  var exportPredictions: Bool = false
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_OffPolicyStatistic: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var policies: UInt32 {
+    get {_storage._policies}
+    set {_uniqueStorage()._policies = newValue}
+  }
+
+  /// of the [n, 6P] per-row terms
+  var moments: Causa_Wire_MomentMatrix {
+    get {_storage._moments ?? Causa_Wire_MomentMatrix()}
+    set {_uniqueStorage()._moments = newValue}
+  }
+  /// Returns true if `moments` has been explicitly set.
+  var hasMoments: Bool {_storage._moments != nil}
+  /// Clears the value of `moments`. Subsequent reads from it will return its default value.
+  mutating func clearMoments() {_uniqueStorage()._moments = nil}
+
+  /// [6P] compensated sums: high and low parts
+  var sumHigh: [Double] {
+    get {_storage._sumHigh}
+    set {_uniqueStorage()._sumHigh = newValue}
+  }
+
+  var sumLow: [Double] {
+    get {_storage._sumLow}
+    set {_uniqueStorage()._sumLow = newValue}
+  }
+
+  /// [P]
+  var maxWeight: [Double] {
+    get {_storage._maxWeight}
+    set {_uniqueStorage()._maxWeight = newValue}
+  }
+
+  /// [P]
+  var changedRows: [UInt64] {
+    get {_storage._changedRows}
+    set {_uniqueStorage()._changedRows = newValue}
+  }
+
+  /// [P]
+  var switchedRows: [UInt64] {
+    get {_storage._switchedRows}
+    set {_uniqueStorage()._switchedRows = newValue}
+  }
+
+  var skippedRows: UInt64 {
+    get {_storage._skippedRows}
+    set {_uniqueStorage()._skippedRows = newValue}
+  }
+
+  var predictionRows: [UInt64] {
+    get {_storage._predictionRows}
+    set {_uniqueStorage()._predictionRows = newValue}
+  }
+
+  /// [prediction_rows, catalogue]
+  var predictions: [Double] {
+    get {_storage._predictions}
+    set {_uniqueStorage()._predictions = newValue}
+  }
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 nonisolated struct Causa_Wire_ResidualStatistic: Sendable {
@@ -1489,7 +1803,7 @@ nonisolated extension Causa_Wire_Shutdown: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".JobPlan"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}kind\0\u{1}formula\0\u{1}folds\0\u{3}fold_by\0\u{1}columns\0\u{3}column_numbers\0\u{3}level_columns\0\u{3}outcome_column\0\u{3}user_key\0\u{1}text\0\u{3}categorical_columns\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}job_id\0\u{1}kind\0\u{1}formula\0\u{1}folds\0\u{3}fold_by\0\u{1}columns\0\u{3}column_numbers\0\u{3}level_columns\0\u{3}outcome_column\0\u{3}user_key\0\u{1}text\0\u{3}categorical_columns\0\u{3}action_column\0")
 
   fileprivate class _StorageClass {
     var _jobID: String = String()
@@ -1504,6 +1818,7 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
     var _userKey: [String] = []
     var _text: Causa_Wire_TextPlan? = nil
     var _categoricalColumns: [String] = []
+    var _actionColumn: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1526,6 +1841,7 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
       _userKey = source._userKey
       _text = source._text
       _categoricalColumns = source._categoricalColumns
+      _actionColumn = source._actionColumn
     }
   }
 
@@ -1556,6 +1872,7 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
         case 10: try { try decoder.decodeRepeatedStringField(value: &_storage._userKey) }()
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._text) }()
         case 12: try { try decoder.decodeRepeatedStringField(value: &_storage._categoricalColumns) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._actionColumn) }()
         default: break
         }
       }
@@ -1604,6 +1921,9 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
       if !_storage._categoricalColumns.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._categoricalColumns, fieldNumber: 12)
       }
+      if !_storage._actionColumn.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._actionColumn, fieldNumber: 13)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1625,6 +1945,7 @@ nonisolated extension Causa_Wire_JobPlan: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._userKey != rhs_storage._userKey {return false}
         if _storage._text != rhs_storage._text {return false}
         if _storage._categoricalColumns != rhs_storage._categoricalColumns {return false}
+        if _storage._actionColumn != rhs_storage._actionColumn {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2167,6 +2488,281 @@ nonisolated extension Causa_Wire_ItemVectors: SwiftProtobuf.Message, SwiftProtob
     if lhs.dimension != rhs.dimension {return false}
     if lhs.keys != rhs.keys {return false}
     if lhs.unitVectors != rhs.unitVectors {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_EvaluationPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".EvaluationPolicy"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}catalogue_size\0\u{3}by_user\0\u{3}by_position\0\u{3}group_user\0\u{3}group_position\0\u{3}group_size\0\u{3}group_epsilon\0\u{1}item\0\u{1}probability\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.catalogueSize) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.byUser) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.byPosition) }()
+      case 5: try { try decoder.decodeRepeatedFixed64Field(value: &self.groupUser) }()
+      case 6: try { try decoder.decodeRepeatedSInt64Field(value: &self.groupPosition) }()
+      case 7: try { try decoder.decodeRepeatedUInt32Field(value: &self.groupSize) }()
+      case 8: try { try decoder.decodeRepeatedDoubleField(value: &self.groupEpsilon) }()
+      case 9: try { try decoder.decodeRepeatedUInt32Field(value: &self.item) }()
+      case 10: try { try decoder.decodeRepeatedDoubleField(value: &self.probability) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kind != .logging {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if self.catalogueSize != 0 {
+      try visitor.visitSingularUInt32Field(value: self.catalogueSize, fieldNumber: 2)
+    }
+    if self.byUser != false {
+      try visitor.visitSingularBoolField(value: self.byUser, fieldNumber: 3)
+    }
+    if self.byPosition != false {
+      try visitor.visitSingularBoolField(value: self.byPosition, fieldNumber: 4)
+    }
+    if !self.groupUser.isEmpty {
+      try visitor.visitPackedFixed64Field(value: self.groupUser, fieldNumber: 5)
+    }
+    if !self.groupPosition.isEmpty {
+      try visitor.visitPackedSInt64Field(value: self.groupPosition, fieldNumber: 6)
+    }
+    if !self.groupSize.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.groupSize, fieldNumber: 7)
+    }
+    if !self.groupEpsilon.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.groupEpsilon, fieldNumber: 8)
+    }
+    if !self.item.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.item, fieldNumber: 9)
+    }
+    if !self.probability.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.probability, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_EvaluationPolicy, rhs: Causa_Wire_EvaluationPolicy) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.catalogueSize != rhs.catalogueSize {return false}
+    if lhs.byUser != rhs.byUser {return false}
+    if lhs.byPosition != rhs.byPosition {return false}
+    if lhs.groupUser != rhs.groupUser {return false}
+    if lhs.groupPosition != rhs.groupPosition {return false}
+    if lhs.groupSize != rhs.groupSize {return false}
+    if lhs.groupEpsilon != rhs.groupEpsilon {return false}
+    if lhs.item != rhs.item {return false}
+    if lhs.probability != rhs.probability {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_EvaluationPolicy.Kind: SwiftProtobuf._ProtoNameProviding {
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOGGING\0\u{1}UNIFORM\0\u{1}TABLE\0")
+}
+
+nonisolated extension Causa_Wire_OffPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".OffPolicy"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}action\0\u{1}propensity\0\u{1}reward\0\u{1}position\0\u{1}positions\0\u{1}catalogue\0\u{1}policies\0\u{1}logging\0\u{1}clusters\0\u{3}missing_uniform\0\u{1}clip\0\u{3}propensity_floor\0\u{3}switch_tau\0\u{3}item_columns\0\u{3}item_cells\0\u{1}components\0\u{3}item_scores\0\u{3}item_vectors\0\u{3}shard_count\0")
+
+  fileprivate class _StorageClass {
+    var _action: String = String()
+    var _propensity: String = String()
+    var _reward: String = String()
+    var _position: String = String()
+    var _positions: [Int64] = []
+    var _catalogue: [String] = []
+    var _policies: [Causa_Wire_EvaluationPolicy] = []
+    var _logging: Causa_Wire_EvaluationPolicy? = nil
+    var _clusters: [UInt32] = []
+    var _missingUniform: Bool = false
+    var _clip: Double = 0
+    var _propensityFloor: Double = 0
+    var _switchTau: Double = 0
+    var _itemColumns: [String] = []
+    var _itemCells: [String] = []
+    var _components: UInt32 = 0
+    var _itemScores: [Double] = []
+    var _itemVectors: Causa_Wire_ItemVectors? = nil
+    var _shardCount: UInt32 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _action = source._action
+      _propensity = source._propensity
+      _reward = source._reward
+      _position = source._position
+      _positions = source._positions
+      _catalogue = source._catalogue
+      _policies = source._policies
+      _logging = source._logging
+      _clusters = source._clusters
+      _missingUniform = source._missingUniform
+      _clip = source._clip
+      _propensityFloor = source._propensityFloor
+      _switchTau = source._switchTau
+      _itemColumns = source._itemColumns
+      _itemCells = source._itemCells
+      _components = source._components
+      _itemScores = source._itemScores
+      _itemVectors = source._itemVectors
+      _shardCount = source._shardCount
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._action) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._propensity) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._reward) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._position) }()
+        case 5: try { try decoder.decodeRepeatedSInt64Field(value: &_storage._positions) }()
+        case 6: try { try decoder.decodeRepeatedStringField(value: &_storage._catalogue) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._policies) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._logging) }()
+        case 9: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._clusters) }()
+        case 10: try { try decoder.decodeSingularBoolField(value: &_storage._missingUniform) }()
+        case 11: try { try decoder.decodeSingularDoubleField(value: &_storage._clip) }()
+        case 12: try { try decoder.decodeSingularDoubleField(value: &_storage._propensityFloor) }()
+        case 13: try { try decoder.decodeSingularDoubleField(value: &_storage._switchTau) }()
+        case 14: try { try decoder.decodeRepeatedStringField(value: &_storage._itemColumns) }()
+        case 15: try { try decoder.decodeRepeatedStringField(value: &_storage._itemCells) }()
+        case 16: try { try decoder.decodeSingularUInt32Field(value: &_storage._components) }()
+        case 17: try { try decoder.decodeRepeatedDoubleField(value: &_storage._itemScores) }()
+        case 18: try { try decoder.decodeSingularMessageField(value: &_storage._itemVectors) }()
+        case 19: try { try decoder.decodeSingularUInt32Field(value: &_storage._shardCount) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._action.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._action, fieldNumber: 1)
+      }
+      if !_storage._propensity.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._propensity, fieldNumber: 2)
+      }
+      if !_storage._reward.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reward, fieldNumber: 3)
+      }
+      if !_storage._position.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._position, fieldNumber: 4)
+      }
+      if !_storage._positions.isEmpty {
+        try visitor.visitPackedSInt64Field(value: _storage._positions, fieldNumber: 5)
+      }
+      if !_storage._catalogue.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._catalogue, fieldNumber: 6)
+      }
+      if !_storage._policies.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._policies, fieldNumber: 7)
+      }
+      try { if let v = _storage._logging {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if !_storage._clusters.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._clusters, fieldNumber: 9)
+      }
+      if _storage._missingUniform != false {
+        try visitor.visitSingularBoolField(value: _storage._missingUniform, fieldNumber: 10)
+      }
+      if _storage._clip.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._clip, fieldNumber: 11)
+      }
+      if _storage._propensityFloor.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._propensityFloor, fieldNumber: 12)
+      }
+      if _storage._switchTau.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._switchTau, fieldNumber: 13)
+      }
+      if !_storage._itemColumns.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._itemColumns, fieldNumber: 14)
+      }
+      if !_storage._itemCells.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._itemCells, fieldNumber: 15)
+      }
+      if _storage._components != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._components, fieldNumber: 16)
+      }
+      if !_storage._itemScores.isEmpty {
+        try visitor.visitPackedDoubleField(value: _storage._itemScores, fieldNumber: 17)
+      }
+      try { if let v = _storage._itemVectors {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      } }()
+      if _storage._shardCount != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._shardCount, fieldNumber: 19)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_OffPolicy, rhs: Causa_Wire_OffPolicy) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._action != rhs_storage._action {return false}
+        if _storage._propensity != rhs_storage._propensity {return false}
+        if _storage._reward != rhs_storage._reward {return false}
+        if _storage._position != rhs_storage._position {return false}
+        if _storage._positions != rhs_storage._positions {return false}
+        if _storage._catalogue != rhs_storage._catalogue {return false}
+        if _storage._policies != rhs_storage._policies {return false}
+        if _storage._logging != rhs_storage._logging {return false}
+        if _storage._clusters != rhs_storage._clusters {return false}
+        if _storage._missingUniform != rhs_storage._missingUniform {return false}
+        if _storage._clip != rhs_storage._clip {return false}
+        if _storage._propensityFloor != rhs_storage._propensityFloor {return false}
+        if _storage._switchTau != rhs_storage._switchTau {return false}
+        if _storage._itemColumns != rhs_storage._itemColumns {return false}
+        if _storage._itemCells != rhs_storage._itemCells {return false}
+        if _storage._components != rhs_storage._components {return false}
+        if _storage._itemScores != rhs_storage._itemScores {return false}
+        if _storage._itemVectors != rhs_storage._itemVectors {return false}
+        if _storage._shardCount != rhs_storage._shardCount {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2852,6 +3448,219 @@ nonisolated extension Causa_Wire_MomentList: SwiftProtobuf.Message, SwiftProtobu
 
   static func ==(lhs: Causa_Wire_MomentList, rhs: Causa_Wire_MomentList) -> Bool {
     if lhs.folds != rhs.folds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_Coefficients: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".Coefficients"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedDoubleField(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.values.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.values, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_Coefficients, rhs: Causa_Wire_Coefficients) -> Bool {
+    if lhs.values != rhs.values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_OffPolicyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".OffPolicyRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}link\0\u{1}coefficients\0\u{3}cross_fit\0\u{1}schema\0\u{3}export_predictions\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.link) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.coefficients) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.crossFit) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.schema) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.exportPredictions) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.link.isEmpty {
+      try visitor.visitSingularStringField(value: self.link, fieldNumber: 1)
+    }
+    if !self.coefficients.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.coefficients, fieldNumber: 2)
+    }
+    if self.crossFit != false {
+      try visitor.visitSingularBoolField(value: self.crossFit, fieldNumber: 3)
+    }
+    if !self.schema.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.schema, fieldNumber: 4)
+    }
+    if self.exportPredictions != false {
+      try visitor.visitSingularBoolField(value: self.exportPredictions, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_OffPolicyRequest, rhs: Causa_Wire_OffPolicyRequest) -> Bool {
+    if lhs.link != rhs.link {return false}
+    if lhs.coefficients != rhs.coefficients {return false}
+    if lhs.crossFit != rhs.crossFit {return false}
+    if lhs.schema != rhs.schema {return false}
+    if lhs.exportPredictions != rhs.exportPredictions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_OffPolicyStatistic: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".OffPolicyStatistic"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0\u{1}moments\0\u{3}sum_high\0\u{3}sum_low\0\u{3}max_weight\0\u{3}changed_rows\0\u{3}switched_rows\0\u{3}skipped_rows\0\u{3}prediction_rows\0\u{1}predictions\0")
+
+  fileprivate class _StorageClass {
+    var _policies: UInt32 = 0
+    var _moments: Causa_Wire_MomentMatrix? = nil
+    var _sumHigh: [Double] = []
+    var _sumLow: [Double] = []
+    var _maxWeight: [Double] = []
+    var _changedRows: [UInt64] = []
+    var _switchedRows: [UInt64] = []
+    var _skippedRows: UInt64 = 0
+    var _predictionRows: [UInt64] = []
+    var _predictions: [Double] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _policies = source._policies
+      _moments = source._moments
+      _sumHigh = source._sumHigh
+      _sumLow = source._sumLow
+      _maxWeight = source._maxWeight
+      _changedRows = source._changedRows
+      _switchedRows = source._switchedRows
+      _skippedRows = source._skippedRows
+      _predictionRows = source._predictionRows
+      _predictions = source._predictions
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._policies) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._moments) }()
+        case 3: try { try decoder.decodeRepeatedDoubleField(value: &_storage._sumHigh) }()
+        case 4: try { try decoder.decodeRepeatedDoubleField(value: &_storage._sumLow) }()
+        case 5: try { try decoder.decodeRepeatedDoubleField(value: &_storage._maxWeight) }()
+        case 6: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._changedRows) }()
+        case 7: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._switchedRows) }()
+        case 8: try { try decoder.decodeSingularUInt64Field(value: &_storage._skippedRows) }()
+        case 9: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._predictionRows) }()
+        case 10: try { try decoder.decodeRepeatedDoubleField(value: &_storage._predictions) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._policies != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._policies, fieldNumber: 1)
+      }
+      try { if let v = _storage._moments {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if !_storage._sumHigh.isEmpty {
+        try visitor.visitPackedDoubleField(value: _storage._sumHigh, fieldNumber: 3)
+      }
+      if !_storage._sumLow.isEmpty {
+        try visitor.visitPackedDoubleField(value: _storage._sumLow, fieldNumber: 4)
+      }
+      if !_storage._maxWeight.isEmpty {
+        try visitor.visitPackedDoubleField(value: _storage._maxWeight, fieldNumber: 5)
+      }
+      if !_storage._changedRows.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._changedRows, fieldNumber: 6)
+      }
+      if !_storage._switchedRows.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._switchedRows, fieldNumber: 7)
+      }
+      if _storage._skippedRows != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._skippedRows, fieldNumber: 8)
+      }
+      if !_storage._predictionRows.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._predictionRows, fieldNumber: 9)
+      }
+      if !_storage._predictions.isEmpty {
+        try visitor.visitPackedDoubleField(value: _storage._predictions, fieldNumber: 10)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_OffPolicyStatistic, rhs: Causa_Wire_OffPolicyStatistic) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._policies != rhs_storage._policies {return false}
+        if _storage._moments != rhs_storage._moments {return false}
+        if _storage._sumHigh != rhs_storage._sumHigh {return false}
+        if _storage._sumLow != rhs_storage._sumLow {return false}
+        if _storage._maxWeight != rhs_storage._maxWeight {return false}
+        if _storage._changedRows != rhs_storage._changedRows {return false}
+        if _storage._switchedRows != rhs_storage._switchedRows {return false}
+        if _storage._skippedRows != rhs_storage._skippedRows {return false}
+        if _storage._predictionRows != rhs_storage._predictionRows {return false}
+        if _storage._predictions != rhs_storage._predictions {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -329,6 +329,8 @@ public final class Coordinator {
         report.text = outcome.text
         report.sem = outcome.sem
         report.bayes = outcome.bayes
+        report.ope = outcome.ope
+        report.ope_info = outcome.opeInfo
         return report
     }
 

@@ -127,6 +127,7 @@ enum Wire {
         w.userKey = p.userKey
         if let t = p.text { w.text = text(t) }
         w.categoricalColumns = p.categoricalColumns
+        w.actionColumn = p.actionColumn ?? ""
         return w
     }
 
@@ -262,6 +263,12 @@ enum Wire {
             throw DecodeError(message: "plan without its column '\(missing)'")
         }
         plan.categoricalColumns = w.categoricalColumns
+        if !w.actionColumn.isEmpty {
+            guard w.columns.contains(w.actionColumn) else {
+                throw DecodeError(message: "plan without its action column '\(w.actionColumn)'")
+            }
+            plan.actionColumn = w.actionColumn
+        }
         return plan
     }
 

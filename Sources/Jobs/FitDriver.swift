@@ -34,6 +34,10 @@ public struct FitDriver {
         public var sem: FitReport.SEMSection?
         /// A `bayes_linear` job's posterior.
         public var bayes: FitReport.BayesSection?
+        /// Off-policy estimates (`[policy]` jobs), one per policy and estimator, logging first.
+        public var ope: [FitReport.OffPolicyEntry]?
+        /// What the off-policy evaluation used.
+        public var opeInfo: FitReport.OffPolicyInfo?
         /// Seconds per phase.
         public var timings: [String: Double]
     }
@@ -49,7 +53,10 @@ public struct FitDriver {
         }
 
         // Round 1: column summaries → schema → design.
-        let (spec, schema, summary, text) = try design(on: executor)
+        let designed = try designed(on: executor)
+        let (spec, schema, summary, text) = (designed.spec, designed.schema, designed.summary, designed.text)
+        // Policy files are read and checked against the catalogue before any fit.
+        let offPolicy = try job.policy.map { try offPolicyPlan($0, designed: designed) }
         lap("summarize")
         logger.info("design built", metadata: ["columns": "\(spec.width)", "rows": "\(summary.rows)"])
 
@@ -90,21 +97,37 @@ public struct FitDriver {
         let outcome: (FitReport.ModelResult, FitReport.CrossValidation?)
         var sem: FitReport.SEMSection? = nil
         var bayes: FitReport.BayesSection? = nil
+        var reward: RewardModel? = nil
         switch job.kind {
-        case .ols: outcome = try fitOLS(total: total, folds: foldMoments, names: names, executor: executor)
-        case .logit: outcome = try fitLogit(total: total, folds: foldMoments, spec: spec, executor: executor)
+        case .ols:
+            let fit = try fitOLS(total: total, folds: foldMoments, names: names, executor: executor)
+            outcome = (fit.0, fit.1)
+            reward = fit.2
+        case .logit:
+            let fit = try fitLogit(total: total, folds: foldMoments, spec: spec, executor: executor)
+            outcome = (fit.0, fit.1)
+            reward = fit.2
         case .bayesLinear:
             let fit = try fitBayes(total: total, folds: foldMoments, names: names)
             outcome = (fit.0, fit.1)
             bayes = fit.2
+            reward = fit.3
         case .sem:
             let fit = try fitSEM(total: total)
             outcome = (fit.0, nil)
             sem = fit.1
         }
         lap("fit")
-        return Outcome(
+        var result = Outcome(
             data: data, model: outcome.0, cv: outcome.1, text: text, sem: sem, bayes: bayes, timings: timings)
+        if let offPolicy {
+            let ope = try runOffPolicy(offPolicy, schema: schema, reward: reward, executor: executor)
+            result.ope = ope.0
+            result.opeInfo = ope.1
+            lap("off_policy")
+            result.timings = timings
+        }
+        return result
     }
 
     /// Runs the summary round (and, for `[text]` jobs, the embed and features rounds) and builds the design: what
@@ -115,13 +138,30 @@ public struct FitDriver {
     public func design(on executor: ShardExecutor) throws -> (
         DesignMatrixSpec, [ColumnSchema], ShardSummary, FitReport.TextInfo?
     ) {
+        let d = try designed(on: executor)
+        return (d.spec, d.schema, d.summary, d.text)
+    }
+
+    /// What the summary (and text) rounds settle.
+    struct Designed {
+        var spec: DesignMatrixSpec
+        var schema: [ColumnSchema]
+        var summary: ShardSummary
+        /// Per shard, in shard order.
+        var summaries: [ShardSummary]
+        var text: FitReport.TextInfo?
+        var items: ItemFeatures?
+    }
+
+    func designed(on executor: ShardExecutor) throws -> Designed {
         let summaries = try executor.run(SummarizeRound(columns: plan.columns), job: prepared)
         let summary = ShardSummary.merged(
             summaries, into: ShardSummary(columns: plan.columns.map { ColumnSummary(name: $0) }))
         var schema = try makeSchema(summary)
         var text: FitReport.TextInfo? = nil
+        var items: ItemFeatures? = nil
         if let t = plan.text {
-            text = try textFeatures(t, summaries: summaries, merged: summary, executor: executor)
+            (text, items) = try textFeatures(t, summaries: summaries, merged: summary, executor: executor)
             schema += t.featureNames.map {
                 ColumnSchema(name: $0, info: ColumnInfo(isNumeric: true, isIntegral: false, levels: []))
             }
@@ -129,7 +169,8 @@ public struct FitDriver {
         do {
             let spec = try DesignMatrixSpec(
                 formula: prepared.formula, columns: Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) }))
-            return (spec, schema, summary, text)
+            return Designed(
+                spec: spec, schema: schema, summary: summary, summaries: summaries, text: text, items: items)
         } catch let e as FormulaError { throw job.inputError(e) }
     }
 

@@ -27,6 +27,9 @@ public struct JobPlan: Sendable, Equatable {
     public var userKey: [String] = []
     /// The job's `[text]` table (workers use the encoder, the text columns, combine and cache settings).
     public var text: TextSpec?
+    /// `policy.action`, when the job values policies: the summary collects its distinct values (the catalogue when
+    /// there is no items file).
+    public var actionColumn: String?
 
     public init(
         jobID: String, kind: JobSpec.ModelKind, formula: String, folds: Int, foldBy: JobSpec.FoldBy,

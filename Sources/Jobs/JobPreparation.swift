@@ -27,6 +27,9 @@ public struct PreparedJob {
     /// A `sem` job's observed variables in lavaan's order; the moments round returns them as the design
     /// [observed[1...], observed[0]] (a formula `observed[0] ~ 0 + observed[1] + …` made for the purpose).
     public let semVariables: [String]
+    /// Where to write the reward model's predictions for every valued row and candidate item (`--export-predictions`;
+    /// `[policy]` jobs with a reward model), or nil.
+    public var predictionsPath: String?
 
     /// Parses the formula, opens the data (or the shard manifest) and checks every named column.
     /// - Throws: `InputError` naming the job file (formula syntax, unknown column, a text feature the `[text]` table
@@ -156,6 +159,10 @@ public struct PreparedJob {
         }
         var columns = formulaDataColumns
         for c in textColumns where !columns.contains(c) { columns.append(c) }
+        if let policy = job.policy {
+            try Self.checkPolicy(policy, job: job, header: header, dataFile: dataFile, delimiterHint: delimiterHint)
+            for c in policy.columns where !columns.contains(c) { columns.append(c) }
+        }
         self.planColumns = columns.map { header.firstIndex(of: $0)! }
         var levelColumns: [String] = []
         var categoricalColumns: [String] = []
@@ -177,6 +184,7 @@ public struct PreparedJob {
         plan.userKey = job.userKey
         plan.text = job.text
         plan.categoricalColumns = categoricalColumns
+        plan.actionColumn = job.policy?.action
         self.plan = plan
         if let t = job.text {
             if t.encoder == .minilm {
@@ -243,6 +251,62 @@ public struct PreparedJob {
             }
             return job.syntaxError(line: nil, column: nil, message)
         default: return job.syntaxError(line: nil, column: nil, e.description)
+        }
+    }
+
+    /// Checks `[policy]` against the data header and the rest of the job before any row moves.
+    /// - Throws: `InputError` at the `[policy]` key: a column missing from the header, an action column other than
+    ///   `text.item_key` when there is an items file, MIPS asked for without a logging distribution or item texts,
+    ///   a policy file that does not exist.
+    static func checkPolicy(
+        _ policy: PolicySpec, job: JobSpec, header: [String], dataFile: String, delimiterHint: String
+    ) throws {
+        for (key, column) in [
+            ("action", policy.action), ("propensity", policy.propensity), ("reward", policy.reward),
+            ("position", policy.position)
+        ] {
+            guard let column, !header.contains(column) else { continue }
+            let shown =
+                header.count <= 20 ? " (the header has: \(header.map { "'\($0)'" }.joined(separator: ", ")))" : ""
+            throw job.policyError(
+                job.policy?.positionsInJob[key] == nil ? nil : key,
+                "no column '\(column)' in the header of \(dataFile)\(shown)\(delimiterHint)"
+                    + (job.policy?.positionsInJob[key] == nil ? " (policy.\(key) defaults to the model's outcome)" : "")
+            )
+        }
+        do { try CSVTable.requireUnique(policy.columns, header: header, file: dataFile) } catch let e as TabularError {
+            throw InputError(e)
+        }
+        if let t = job.text, t.itemsPath != nil, let key = t.itemKey, key != policy.action {
+            throw job.policyError(
+                "action",
+                "the action column '\(policy.action)' must be text.item_key ('\(key)'): the items file is the catalogue of actions"
+            )
+        }
+        if policy.estimators?.contains(.mips) == true {
+            guard policy.loggingPolicy != nil else {
+                throw job.policyError(
+                    "estimators",
+                    "MIPS needs the logging policy's full distribution: set policy.logging_policy (\"uniform\" or a policy file)"
+                )
+            }
+            guard job.text?.itemsPath != nil else {
+                throw job.policyError(
+                    "estimators",
+                    "MIPS clusters items by their text embeddings: it needs a [text] table with items_path and item_text"
+                )
+            }
+        }
+        if job.kind == .sem, let e = policy.estimators?.first(where: \.needsRewardModel) {
+            throw job.policyError(
+                "estimators",
+                "\(e.rawValue) needs a reward model, and a sem job has none (use an ols, logit or bayes_linear model)")
+        }
+        for case .file(let written, let resolved) in policy.files
+        where !FileManager.default.fileExists(atPath: resolved) {
+            let key =
+                policy.evaluate.contains(.file(written: written, resolved: resolved)) ? "evaluate" : "logging_policy"
+            throw job.policyError(key, "no such policy file: \(written) (\(resolved))")
         }
     }
 

@@ -126,6 +126,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
     public var text: TextSpec?
     /// Where keys of `[text]` are in the job file (by key name), for errors about them.
     public var textPositions: [String: SourceLocation] = [:]
+    /// The `[policy]` table, when the job values recommendation policies off-policy.
+    public var policy: PolicySpec?
 
     /// A line and column in a text file, 1-based.
     public struct SourceLocation: Sendable, Equatable, Codable {
@@ -173,8 +175,9 @@ public struct JobSpec: Sendable, Equatable, Codable {
             let loc = key.flatMap { keys.locate(section: section, key: $0) } ?? keys.locate(section: section, key: nil)
             return InputError(file: path, line: loc?.line, column: loc?.column, message)
         }
-        for key in table.keys where !["data", "model", "cv", "cluster", "text"].contains(key) {
-            throw fail("", key, "unknown table or key '\(key)' (expected [data], [model], [cv], [cluster], [text])")
+        for key in table.keys where !["data", "model", "cv", "cluster", "text", "policy"].contains(key) {
+            throw fail(
+                "", key, "unknown table or key '\(key)' (expected [data], [model], [cv], [cluster], [text], [policy])")
         }
         func section(_ name: String, required: Bool) throws -> TOMLTable? {
             guard let value = table[name] else {
@@ -507,7 +510,21 @@ public struct JobSpec: Sendable, Equatable, Codable {
         spec.stdLV = stdLV
         spec.prior = prior
         spec.modelPositions = modelPositions
+        if let t = try section("policy", required: false) {
+            var outcome: String? = nil
+            if kind != .sem, let f = try? Formula(formula), case .column(let c) = f.outcome.expression { outcome = c }
+            spec.policy = try PolicySpec.parse(
+                t, outcome: outcome, resolve: resolve, locate: { keys.locate(section: "policy", key: $0) },
+                fail: { key, message in fail("policy", key, message) })
+        }
         return spec
+    }
+
+    /// An input error pointing at a key of `[policy]` (or at the table when the key is not written).
+    public func policyError(_ key: String?, _ message: String) -> InputError {
+        let p = key.flatMap { policy?.positionsInJob[$0] }
+        return InputError(
+            file: jobFile, line: p?.line, column: p?.column, (key.map { "policy.\($0): " } ?? "") + message)
     }
 
     /// An input error pointing at a key of `[text]` (or at the table when the key is not written).

@@ -19,6 +19,10 @@ public struct FitReport: Codable, Sendable, Equatable {
     public var sem: SEMSection?
     /// A `bayes_linear` job's posterior.
     public var bayes: BayesSection?
+    /// Off-policy estimates (`[policy]` jobs): one per policy and estimator, the logging policy first.
+    public var ope: [OffPolicyEntry]?
+    /// What the off-policy evaluation used.
+    public var ope_info: OffPolicyInfo?
 
     public init(
         job: JobEcho, cluster: ClusterInfo, data: DataInfo, model: ModelResult, cv: CrossValidation?,
@@ -213,13 +217,13 @@ public struct FitReport: Codable, Sendable, Equatable {
             out = "SEM (lavaan syntax)\n" + lines.map { "  \($0)\n" }.joined()
         }
         out += "rows \(data.rows)  users \(data.users)  workers \(cluster.workers)  shards \(cluster.shards)\n"
-        if let sem { return out + semTable(sem) + textLines() }
+        if let sem { return out + semTable(sem) + textLines() + offPolicyLines() }
         if let bayes {
             out += bayesTable(bayes)
             if let cv {
                 out += "\(cv.folds)-fold CV (by \(cv.fold_by)) of the posterior mean: MSE \(fmt(cv.mse, digits: 8))\n"
             }
-            return out + textLines()
+            return out + textLines() + offPolicyLines()
         }
         out +=
             "log-likelihood \(fmt(model.log_likelihood))  iterations \(model.iterations)  converged \(model.converged)\n"
@@ -243,6 +247,26 @@ public struct FitReport: Codable, Sendable, Equatable {
         }
         out += textLines()
         for w in model.warnings { out += "warning: \(printable(w))\n" }
+        return out + offPolicyLines()
+    }
+
+    /// The off-policy table: one line per policy and estimator, the logging policy first.
+    private func offPolicyLines() -> String {
+        guard let ope, let info = ope_info else { return "" }
+        var out =
+            "off-policy evaluation: \(info.rows_valued) rows, \(info.catalogue_size) items, reward model: \(printable(info.reward_model))\n"
+        let width = max(12, ope.map { printable($0.policy).count }.max() ?? 0) + 2
+        let level = fixed(100 * info.confidence, digits: 1)
+        out +=
+            pad("policy", width) + pad("estimator", 11)
+            + ["estimate", "std err", "[\(level)%", "]", "ESS", "max w"].map { lpad($0, 12) }.joined() + "\n"
+        for e in ope {
+            out +=
+                pad(printable(e.policy), width) + pad(e.estimator, 11)
+                + [e.estimate, e.se, e.ci_low, e.ci_high].map { lpad(fmt($0, digits: 6), 12) }.joined()
+                + [e.ess, e.max_weight].map { lpad(fmt($0, digits: 2), 12) }.joined() + "\n"
+        }
+        for note in info.notes { out += "note: \(printable(note))\n" }
         return out
     }
 
@@ -282,5 +306,53 @@ public enum JSONValue: Codable, Sendable, Equatable {
         } else {
             self = .array(try c.decode([JSONValue].self))
         }
+    }
+}
+
+extension FitReport {
+    /// One off-policy estimate: a policy valued by one estimator (report section `ope`).
+    public struct OffPolicyEntry: Codable, Sendable, Equatable {
+        /// "logging", "uniform" or the policy file as the job file names it.
+        public var policy: String
+        /// "ipw", "snips", "dm", "dr", "switch_dr" or "mips" (obp 0.4.1's definitions; `OffPolicyEstimator`).
+        public var estimator: String
+        /// The estimated policy value (mean reward per valued row).
+        public var estimate: Double
+        /// Its standard error (per-row terms, divisor n − 1; SNIPS by the delta method).
+        public var se: Double
+        /// The normal-approximation interval at `policy.confidence`.
+        public var ci_low: Double
+        public var ci_high: Double
+        /// Effective sample size (Σw)² / Σw² of the weights this estimator uses.
+        public var ess: Double
+        /// The largest weight (after the clip).
+        public var max_weight: Double
+        /// Rows whose weight `policy.clip` lowered.
+        public var clipped_rows: Int
+        /// switch-DR only: rows whose weight exceeded τ, valued by DM alone.
+        public var switched_rows: Int?
+        /// Rows valued.
+        public var n: Int
+    }
+
+    /// What an off-policy evaluation used (report section `ope_info`).
+    public struct OffPolicyInfo: Codable, Sendable, Equatable {
+        /// |A|: the items of the items file, else the distinct logged actions.
+        public var catalogue_size: Int
+        /// Rows valued, and rows left out by `policy.positions`.
+        public var rows_valued: Int
+        public var rows_skipped: Int
+        /// `policy.positions` (absent: every row).
+        public var positions: [Int]?
+        /// The reward model of DM, DR and switch-DR, and how rows were scored (cross-fitted or in-sample).
+        public var reward_model: String
+        public var confidence: Double
+        public var clip: Double?
+        public var switch_tau: Double
+        /// k of the MIPS item clusters, when MIPS ran.
+        public var mips_clusters: Int?
+        /// The policies valued, in report order.
+        public var policies: [String]
+        public var notes: [String]
     }
 }

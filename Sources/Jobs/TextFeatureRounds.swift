@@ -10,7 +10,7 @@ extension FitDriver {
     /// the item vectors in shard order, runs both PCAs and sends each shard the projection and the items its rows
     /// name (features round).
     func textFeatures(_ t: TextSpec, summaries: [ShardSummary], merged: ShardSummary, executor: ShardExecutor) throws
-        -> FitReport.TextInfo
+        -> (FitReport.TextInfo, ItemFeatures)
     {
         let shards = executor.shardCount
         if let items = prepared.items, let keyColumn = t.itemKey {
@@ -163,6 +163,18 @@ extension FitDriver {
         }
         _ = try executor.run(FeaturesRound(requests: requests, rows: summaries.map(\.rows)), job: prepared)
         info.warnings = warnings
-        return info
+        let vectors = prepared.items == nil ? nil : ItemVectorTable(keys: unitKeys, rows: unitRows, dimension: d)
+        return (info, ItemFeatures(components: k, scores: itemScores, vectors: vectors))
     }
+}
+
+/// Every item's text features, as the coordinator computed them for the features round: what scoring a candidate
+/// item with the reward model and clustering items for MIPS need.
+struct ItemFeatures {
+    /// k.
+    var components: Int
+    /// Each item's `item_pc*` scores by key, [k] (empty without an items file).
+    var scores: [String: [Double]]
+    /// Each item's unit vector (nil without an items file).
+    var vectors: ItemVectorTable?
 }

@@ -14,6 +14,11 @@ struct Local: ParsableCommand {
     @Option(help: "Worker processes to start (1...64).") var workers = 2
     @Option(help: ArgumentHelp("Folder for report.json (created if missing).", valueName: "DIR")) var out: String
     @Option(help: "Seconds of silence after which a worker counts as lost.") var heartbeatTimeout = 5.0
+    @Option(
+        help: ArgumentHelp(
+            "[policy] jobs: write the reward model's q̂ for every valued row and catalogue item to FILE (CSV: row, item_id, q_hat).",
+            valueName: "FILE"))
+    var exportPredictions: String?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -25,7 +30,13 @@ struct Local: ParsableCommand {
         let logger = common.bootstrap()
         try guarded {
             let spec = try loadJob(job)
-            let prepared = try PreparedJob(job: spec, jobID: "job-1")  // input errors before any process starts
+            var prepared = try PreparedJob(job: spec, jobID: "job-1")  // input errors before any process starts
+            if let exportPredictions {
+                guard spec.policy != nil else {
+                    throw ValidationError("--export-predictions needs a job with a [policy] table")
+                }
+                prepared.predictionsPath = exportPredictions
+            }
             var configuration = Cluster.Coordinator.Configuration()
             configuration.heartbeatTimeout = heartbeatTimeout
             let coordinator = try Cluster.Coordinator(

@@ -122,6 +122,80 @@ final class CLITests: XCTestCase {
         XCTAssertEqual((model["coefficients"] as! [[String: Any]]).count, 5)
     }
 
+    /// Issue 11, acceptance 1 over ZeroMQ: a `[policy]` job's report (its `ope` section included) is identical for 1, 2
+    /// and 5 workers; `--export-predictions` writes q̂ for every row and item; a propensity of 0 exits 2 naming its
+    /// cell and writes neither file.
+    func testOffPolicyReportIsIdenticalForOneTwoAndFiveWorkers() throws {
+        let data = Self.fixtures.appendingPathComponent("obd/random_10k.csv").path
+        let policy = Self.fixtures.appendingPathComponent("policies/obd-top-items.csv").path
+        func job(_ name: String, data: String) throws -> String {
+            let path = dir.appendingPathComponent(name).path
+            try """
+            [data]
+            path = "\(data)"
+            user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
+            [model]
+            kind = "logit"
+            formula = "click ~ C(position) + I(item_id == 49) + I(item_id == 6)"
+            [cv]
+            folds = 5
+            fold_by = "user"
+            [cluster]
+            shards = 16
+            [policy]
+            action = "item_id"
+            propensity = "propensity_score"
+            position = "position"
+            evaluate = ["logging", "uniform", "\(policy)"]
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let path = try job("ope.toml", data: data)
+        var reports: [[String: Any]] = []
+        for n in [1, 2, 5] {
+            let out = dir.appendingPathComponent("ope\(n)")
+            let predictions = out.appendingPathComponent("q.csv").path
+            let run = try causa([
+                "local", "--job", path, "--workers", "\(n)", "--out", out.path, "--export-predictions", predictions
+            ])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertTrue(run.stdout.contains("off-policy evaluation: 10000 rows, 80 items"), run.stdout)
+            let data = try Data(contentsOf: out.appendingPathComponent("report.json"))
+            var report = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            report["timings_s"] = nil
+            report["network"] = nil
+            var cluster = report["cluster"] as! [String: Any]
+            cluster["workers"] = nil
+            report["cluster"] = cluster
+            reports.append(report)
+            let lines = try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n")
+            XCTAssertEqual(lines.count, 1 + 10_000 * 80)
+            XCTAssertEqual(lines.first, "row,item_id,q_hat")
+            XCTAssertTrue(lines[1].hasPrefix("0,0,"), String(lines[1]))
+        }
+        for r in reports.dropFirst() {
+            XCTAssertEqual(NSDictionary(dictionary: r), NSDictionary(dictionary: reports[0]))
+        }
+        XCTAssertEqual((reports[0]["ope"] as! [[String: Any]]).count, 2 + 5 + 5)
+
+        var lines = try String(contentsOfFile: data, encoding: .utf8).split(separator: "\n").map(String.init)
+        var cells = lines[7].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        cells[4] = "0"
+        lines[7] = cells.joined(separator: ",")
+        let bad = dir.appendingPathComponent("bad.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("bad-out")
+        let predictions = out.appendingPathComponent("q.csv")
+        let run = try causa([
+            "local", "--job", try job("bad.toml", data: bad), "--workers", "2", "--out", out.path,
+            "--export-predictions", predictions.path
+        ])
+        XCTAssertEqual(run.status, 2, run.stderr)
+        XCTAssertTrue(run.stderr.contains("bad.csv:8:5") && run.stderr.contains("propensity"), run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: predictions.path))
+    }
+
     /// Issue 4, acceptance 1: a logit on simulated data with MiniLM features (`affinity` and `user_pc*:item_pc*`) gives
     /// a bit-identical report with 1 and 2 workers: the first run fills a fresh embedding cache, the second reads it.
     func testTextJobReportIsIdenticalForOneAndTwoWorkers() throws {

@@ -120,6 +120,8 @@ final class ReportFixtureTests: XCTestCase {
         report.text = outcome.text
         report.sem = outcome.sem
         report.bayes = outcome.bayes
+        report.ope = outcome.ope
+        report.ope_info = outcome.opeInfo
         var json = try JSONSerialization.jsonObject(with: try report.jsonData()) as! [String: Any]
         json["timings_s"] = nil
         json["network"] = nil

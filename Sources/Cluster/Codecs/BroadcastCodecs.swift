@@ -2,7 +2,7 @@ import Jobs
 
 /// The job-level broadcasts a worker takes, by name: every built-in broadcast with its codec.
 public enum BroadcastCodecs {
-    public static let standard: [any BroadcastCodec.Type] = [ItemVectorBroadcast.self]
+    public static let standard: [any BroadcastCodec.Type] = [ItemVectorBroadcast.self, OffPolicyBroadcast.self]
 
     /// `broadcasts` by name.
     /// - Precondition: names are unique.

@@ -29,7 +29,7 @@ extension FitDriver {
 
     /// The posterior from the merged moments; CV scores the posterior mean of the training folds on each held-out fold.
     func fitBayes(total: MomentMatrix, folds: [MomentMatrix], names: [String]) throws
-        -> (FitReport.ModelResult, FitReport.CrossValidation?, FitReport.BayesSection)
+        -> (FitReport.ModelResult, FitReport.CrossValidation?, FitReport.BayesSection, RewardModel)
     {
         let p = names.count
         let prior = try prior(coefficients: names)
@@ -67,11 +67,13 @@ extension FitDriver {
             statistic: "t", coefficients: [], log_likelihood: finite(result.logMarginalLikelihood) ?? 0,
             iterations: 0, converged: true, sigma2_mle: nil, sigma2: finite(result.variance.mean), rss: rss,
             warnings: section.warnings)
-        guard job.folds > 0 else { return (model, nil, section) }
-        let cv = try linearCrossValidation(folds: folds, dimension: p + 1) { train in
+        var reward = RewardModel(link: .identity, full: result.posteriorMean, folds: [])
+        guard job.folds > 0 else { return (model, nil, section, reward) }
+        let (cv, betas) = try linearCrossValidation(folds: folds, dimension: p + 1) { train in
             try BayesianLinearModel.fit(train, names: names, prior: prior, credibleLevel: job.prior.credibleLevel)
                 .posteriorMean
         }
-        return (model, cv, section)
+        reward.folds = betas
+        return (model, cv, section, reward)
     }
 }

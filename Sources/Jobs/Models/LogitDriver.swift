@@ -15,7 +15,7 @@ extension FitDriver {
     }
 
     func fitLogit(total: MomentMatrix, folds: [MomentMatrix], spec: DesignMatrixSpec, executor: ShardExecutor) throws
-        -> (FitReport.ModelResult, FitReport.CrossValidation?)
+        -> (FitReport.ModelResult, FitReport.CrossValidation?, RewardModel)
     {
         let names = spec.columnNames
         let p = names.count
@@ -93,7 +93,8 @@ extension FitDriver {
             kind: job.kind.rawValue, formula: job.formula, n: Int(n), df_resid: Int(results.dfResid), statistic: "z",
             coefficients: coefficients, log_likelihood: results.logLikelihood, iterations: results.iterations,
             converged: results.converged, sigma2_mle: nil, sigma2: nil, rss: nil, warnings: warnings)
-        guard job.folds > 0 else { return (model, nil) }
+        var reward = RewardModel(link: .logistic, full: beta, folds: [])
+        guard job.folds > 0 else { return (model, nil, reward) }
         var sse = 0.0
         var count = 0.0
         var foldMSE: [Double?] = []
@@ -110,6 +111,7 @@ extension FitDriver {
                 beta: s.beta, information: last.information, centring: centring,
                 total: total)
             convergedFolds.append(s.converged && diverging == nil)
+            reward.folds.append(convergedFolds.last! ? centring.raw(s.beta) : [])
         }
         if convergedFolds.contains(false) {
             let bad = convergedFolds.enumerated().filter { !$0.element }.map { "\($0.offset)" }
@@ -122,7 +124,7 @@ extension FitDriver {
         let cv = FitReport.CrossValidation(
             folds: job.folds, fold_by: job.foldBy.rawValue, mse: sse / count, fold_mse: foldMSE,
             fold_rows: rows, fold_converged: convergedFolds)
-        return (m, cv)
+        return (m, cv, reward)
     }
 
     /// Whether a logit coefficient has run off to infinity: |β| · spread > 10 (a change of more than 10 in the log-odds

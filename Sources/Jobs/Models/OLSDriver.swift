@@ -7,7 +7,7 @@ import Tabular
 /// meat); the moment-based K-fold CV it shares with `bayes_linear`.
 extension FitDriver {
     func fitOLS(total: MomentMatrix, folds: [MomentMatrix], names: [String], executor: ShardExecutor) throws
-        -> (FitReport.ModelResult, FitReport.CrossValidation?)
+        -> (FitReport.ModelResult, FitReport.CrossValidation?, RewardModel)
     {
         let p = names.count
         let solution: LinearModel.Solution
@@ -40,19 +40,23 @@ extension FitDriver {
             kind: job.kind.rawValue, formula: job.formula, n: Int(n), df_resid: Int(results.dfResid), statistic: "t",
             coefficients: FitReport.Coefficient.table(results), log_likelihood: results.logLikelihood, iterations: 0,
             converged: true, sigma2_mle: results.sigma2MLE, sigma2: results.sigma2, rss: rss, warnings: [])
-        guard job.folds > 0 else { return (model, nil) }
-        let cv = try linearCrossValidation(folds: folds, dimension: p + 1) {
+        var reward = RewardModel(link: .identity, full: solution.estimates, folds: [])
+        guard job.folds > 0 else { return (model, nil, reward) }
+        let (cv, betas) = try linearCrossValidation(folds: folds, dimension: p + 1) {
             try LinearModel.solve($0, names: names).estimates
         }
-        return (model, cv)
+        reward.folds = betas
+        return (model, cv, reward)
     }
 
     /// K-fold CV of a linear predictor from per-fold moments: for each fold k, β fitted on the merge of the other
     /// folds (`fit`), and the held-out SSE of fold k from its moments (`LinearModel.sumOfSquaredResiduals`).
+    /// - Returns: the CV section and β of each fold's training fit.
     /// - Throws: `InputError` when a training set cannot be fitted (e.g. singular without fold k).
     func linearCrossValidation(folds: [MomentMatrix], dimension: Int, fit: (MomentMatrix) throws -> [Double]) throws
-        -> FitReport.CrossValidation
+        -> (FitReport.CrossValidation, [[Double]])
     {
+        var betas: [[Double]] = []
         var sse = [Double]()
         var rows = [Int]()
         var foldMSE = [Double?]()
@@ -63,13 +67,15 @@ extension FitDriver {
             do { beta = try fit(train) } catch let e as StatisticsError {
                 throw modelError(e, context: "without CV fold \(k): ")
             }
+            betas.append(beta)
             let e = LinearModel.sumOfSquaredResiduals(folds[k], estimates: beta)
             sse.append(e)
             rows.append(Int(folds[k].count))
             foldMSE.append(folds[k].count > 0 ? e / folds[k].count : nil)
         }
-        return FitReport.CrossValidation(
+        let cv = FitReport.CrossValidation(
             folds: job.folds, fold_by: job.foldBy.rawValue, mse: sse.reduce(0, +) / Double(rows.reduce(0, +)),
             fold_mse: foldMSE, fold_rows: rows, fold_converged: nil)
+        return (cv, betas)
     }
 }

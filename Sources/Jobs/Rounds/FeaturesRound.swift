@@ -96,6 +96,19 @@ public final class ItemVectorTable: Equatable, @unchecked Sendable {
 }
 
 extension ShardWorkspace {
+    /// A user's text vector scaled to length 1, or nil when it is 0 (a user without text).
+    static func unit(_ u: [Double]) -> [Double]? {
+        let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return norm > 0 ? u.map { $0 / norm } : nil
+    }
+
+    /// `affinity`: the cosine of a user's unit vector and an item's unit vector, summed in dimension order.
+    static func affinity(_ u: [Double], _ v: ArraySlice<Float>) -> Double {
+        var dot = 0.0
+        v.withUnsafeBufferPointer { v in for l in 0..<u.count { dot += u[l] * Double(v[l]) } }
+        return dot
+    }
+
     /// Computes every row's text features from the broadcast projection and item table; keeps them for the design.
     func computeFeatures(_ data: RowBatch, _ r: FeatureRequest) throws -> Int {
         guard let t = plan.text else {
@@ -116,8 +129,7 @@ extension ShardWorkspace {
         for (h, u) in users {
             scores[h] = PrincipalComponents.scores(
                 centred: (0..<d).map { u[$0] - r.userMean[$0] }, components: r.userAxes, count: k)
-            let norm = u.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            if norm > 0 { units[h] = u.map { $0 / norm } }
+            units[h] = Self.unit(u)
         }
         guard k == t.components, hasUsers ? (r.userMean.count == d && r.userAxes.count == k * d) : true,
             r.itemScores.count == r.itemKeys.count * k
@@ -158,9 +170,7 @@ extension ShardWorkspace {
                             rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: why,
                             isInternal: true)
                     }
-                    var dot = 0.0
-                    v.withUnsafeBufferPointer { v in for l in 0..<d { dot += u[l] * Double(v[l]) } }
-                    out[col] = dot
+                    out[col] = Self.affinity(u, v)
                 }
             }
         }

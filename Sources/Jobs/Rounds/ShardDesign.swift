@@ -41,9 +41,55 @@ extension ShardWorkspace {
         return s
     }
 
-    func build(_ data: RowBatch, spec: DesignMatrixSpec, schema: [ColumnSchema]) throws -> ShardDesign {
+    /// How `build` and the off-policy scorer read a shard's cells into the formula's factor values.
+    struct RowReader {
+        /// Per data column of the design (`DesignMatrixSpec.dataColumns` order): its plan slot, or −1 − the text
+        /// feature's index; and whether it is read as a number.
+        var reads: [(slot: Int, numeric: Bool)]
+        /// The design's data-column names, in `reads` order.
+        var names: [String]
+        /// [n, f] row-major text features of the shard's rows.
+        var features: [Double]
+        var featureCount: Int
+        /// Per plan column, the cells the summary round parsed as numbers (NaN: not a number), when kept.
+        var parsed: [[Double]]?
+        var columnCount: Int
+        var columnNumbers: [Int]
+        var columns: [String]
+
+        /// Row i's factor values, in `reads` order.
+        /// - Throws: `ShardFailure` at the row when a numeric column's cell is not a number.
+        func values(_ i: Int, of data: RowBatch, into values: inout [FactorValue]) throws {
+            let n = data.count
+            for (k, (s, numeric)) in reads.enumerated() {
+                if s < 0 {
+                    values[k] = .number(features[i * featureCount + (-1 - s)])
+                    continue
+                }
+                if numeric, let cached = parsed?[s], cached.count == n, !cached[i].isNaN {
+                    values[k] = .number(cached[i])
+                    continue
+                }
+                let text = data.fields[i * columnCount + s]
+                if numeric {
+                    guard let v = Cell.number(text) else {
+                        throw ShardFailure(
+                            rowIndex: data.rowIndex[i], line: data.line[i], column: columnNumbers[s],
+                            message: "'\(text)' is not a number (column \(columns[s]))")
+                    }
+                    values[k] = .number(v)
+                } else {
+                    values[k] = .string(text)
+                }
+            }
+        }
+    }
+
+    /// The reader of a shard's rows for `spec`.
+    /// - Throws: `ShardFailure` (a worker fault) when the features round has not run for a design that needs text
+    ///   features, or the plan or schema lacks a column of the design.
+    func rowReader(_ data: RowBatch, spec: DesignMatrixSpec, schema: [ColumnSchema]) throws -> RowReader {
         let c = plan.columns.count
-        let p = spec.width
         let n = data.count
         let slot = Dictionary(uniqueKeysWithValues: plan.columns.enumerated().map { ($1, $0) })
         let info = Dictionary(uniqueKeysWithValues: schema.map { ($0.name, $0.info) })
@@ -57,9 +103,8 @@ extension ShardWorkspace {
                 message: "internal: shard \(data.shard) has no text features (features round missing)", isInternal: true
             )
         }
-        let parsedColumns = numbers[data.shard].flatMap { $0.count == c ? $0 : nil }
         // (slot, numeric) for data columns; (−1 − feature index, true) for text features.
-        let reads = try spec.dataColumns.map { name -> (Int, Bool) in
+        let reads = try spec.dataColumns.map { name -> (slot: Int, numeric: Bool) in
             if let k = featureSlot[name] { return (-1 - k, true) }
             // A plan or schema that does not fit the formula: a wire fault, not the user's.
             guard let s = slot[name], let i = info[name] else {
@@ -68,34 +113,24 @@ extension ShardWorkspace {
             }
             return (s, i.isNumeric)
         }
+        return RowReader(
+            reads: reads, names: spec.dataColumns, features: rowFeatures, featureCount: f,
+            parsed: numbers[data.shard].flatMap { $0.count == c ? $0 : nil }, columnCount: c,
+            columnNumbers: plan.columnNumbers, columns: plan.columns)
+    }
+
+    func build(_ data: RowBatch, spec: DesignMatrixSpec, schema: [ColumnSchema]) throws -> ShardDesign {
+        let p = spec.width
+        let n = data.count
+        let reader = try rowReader(data, spec: spec, schema: schema)
         var x = [Double](repeating: 0, count: n * p)
         var y = [Double](repeating: 0, count: n)
         var fold = [Int](repeating: 0, count: n)
         var row = [Double](repeating: 0, count: p)
-        var values = [FactorValue](repeating: .number(0), count: reads.count)
+        var values = [FactorValue](repeating: .number(0), count: reader.reads.count)
         var scratch = DesignMatrixSpec.Scratch(factors: spec.factors.count)
         for i in 0..<n {
-            for (k, (s, numeric)) in reads.enumerated() {
-                if s < 0 {
-                    values[k] = .number(rowFeatures[i * f + (-1 - s)])
-                    continue
-                }
-                if numeric, let cached = parsedColumns?[s], cached.count == n, !cached[i].isNaN {
-                    values[k] = .number(cached[i])
-                    continue
-                }
-                let text = data.fields[i * c + s]
-                if numeric {
-                    guard let v = Cell.number(text) else {
-                        throw ShardFailure(
-                            rowIndex: data.rowIndex[i], line: data.line[i], column: plan.columnNumbers[s],
-                            message: "'\(text)' is not a number (column \(plan.columns[s]))")
-                    }
-                    values[k] = .number(v)
-                } else {
-                    values[k] = .string(text)
-                }
-            }
+            try reader.values(i, of: data, into: &values)
             do {
                 y[i] = try spec.fill(values: values, row: &row, scratch: &scratch)
             } catch let error as FormulaError {

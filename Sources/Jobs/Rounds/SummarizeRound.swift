@@ -101,7 +101,8 @@ public struct ShardSummary: SufficientStatistic, Equatable {
     public var users = 0
     /// One summary per `JobPlan.columns` entry, in that order.
     public var columns: [ColumnSummary]
-    /// The distinct item keys the rows name (`text.item_key`), sorted bytewise, each with its earliest row.
+    /// The distinct item keys the rows name (`text.item_key`, else `policy.action`), sorted bytewise, each with its
+    /// earliest row.
     public var itemKeys: [KeyOccurrence] = []
     public init(columns: [ColumnSummary]) { self.columns = columns }
     /// The summary of no rows over `other`'s columns (the identity of `merge`, bit for bit).
@@ -198,7 +199,7 @@ extension ShardWorkspace {
             parsed[k] = column
         }
         numbers[data.shard] = parsed
-        if let key = plan.text?.itemKey, let slot = plan.columns.firstIndex(of: key) {
+        if let key = plan.text?.itemKey ?? plan.actionColumn, let slot = plan.columns.firstIndex(of: key) {
             var first: [String: Int] = [:]
             for i in 0..<data.count where first[data.fields[i * c + slot]] == nil {
                 first[data.fields[i * c + slot]] = i

@@ -14,6 +14,12 @@ public struct CompensatedSum: SufficientStatistic, Equatable, Codable {
     /// An empty sum (the identity of `merge`).
     public init() {}
 
+    /// A sum from its two parts, as `high` and `low` gave them (a decoded sum).
+    public init(high: Double, low: Double) {
+        self.high = high
+        self.low = low
+    }
+
     /// The sum of `values`, in order.
     public init<S: Sequence>(_ values: S) where S.Element == Double {
         for v in values { add(v) }

@@ -1,0 +1,184 @@
+import Causal
+import Jobs
+import Statistics
+
+/// The off-policy round on the wire: an `OffPolicyRequest` (the reward model's coefficients per fit and the schema);
+/// an `OffPolicyStatistic` message (moments and compensated sums of the per-row terms, maxima and counts, and the
+/// exported predictions when asked).
+extension OffPolicyRound: RoundCodec {
+    public static func encode(request r: OffPolicyRequest) -> [UInt8] {
+        var m = Causa_Wire_OffPolicyRequest()
+        m.link = r.link.rawValue
+        m.coefficients = r.coefficients.map { c in
+            var w = Causa_Wire_Coefficients()
+            w.values = c
+            return w
+        }
+        m.crossFit = r.crossFit
+        m.schema = r.schema.map(Wire.columnSchema)
+        m.exportPredictions = r.exportPredictions
+        return Wire.bytes(m)
+    }
+
+    public static func decode(request bytes: [UInt8], plan: JobPlan) throws -> OffPolicyRequest {
+        let m = try Wire.message(Causa_Wire_OffPolicyRequest.self, bytes)
+        guard let link = RewardLink(rawValue: m.link) else {
+            throw Wire.DecodeError(message: "unknown reward link '\(m.link)'")
+        }
+        guard link == .none || (m.coefficients.count == 1 + plan.folds && !m.coefficients[0].values.isEmpty) else {
+            throw Wire.DecodeError(message: "\(m.coefficients.count) coefficient vectors for \(plan.folds) folds")
+        }
+        return OffPolicyRequest(
+            link: link, coefficients: m.coefficients.map(\.values), crossFit: m.crossFit,
+            schema: try m.schema.map(Wire.columnSchema), exportPredictions: m.exportPredictions)
+    }
+
+    public static func encode(statistic s: OffPolicyShardStatistic) -> [UInt8] {
+        var m = Causa_Wire_OffPolicyStatistic()
+        m.policies = UInt32(s.sums.policies)
+        m.moments = Wire.moments(s.sums.moments)
+        m.sumHigh = s.sums.sums.map(\.high)
+        m.sumLow = s.sums.sums.map(\.low)
+        m.maxWeight = s.sums.maxWeight
+        m.changedRows = s.sums.changedRows.map { UInt64($0) }
+        m.switchedRows = s.sums.switchedRows.map { UInt64($0) }
+        m.skippedRows = UInt64(s.skippedRows)
+        m.predictionRows = s.predictionRows.map { UInt64($0) }
+        m.predictions = s.predictions
+        return Wire.bytes(m)
+    }
+
+    public static func decode(statistic bytes: [UInt8], request: OffPolicyRequest, plan: JobPlan) throws
+        -> OffPolicyShardStatistic
+    {
+        let m = try Wire.message(Causa_Wire_OffPolicyStatistic.self, bytes)
+        let p = Int(m.policies)
+        guard p <= 1 << 12 else { throw Wire.DecodeError(message: "an off-policy statistic of \(p) policies") }
+        let d = OffPolicyStatistic.termsPerPolicy * p
+        let moments = try Wire.moments(m.moments, dimension: d)
+        guard m.sumHigh.count == d, m.sumLow.count == d,
+            let sums = OffPolicyStatistic(
+                policies: p, moments: moments,
+                sums: zip(m.sumHigh, m.sumLow).map { CompensatedSum(high: $0, low: $1) }, maxWeight: m.maxWeight,
+                changedRows: m.changedRows.map { Int(clamping: $0) }, switchedRows: m.switchedRows.map { Int(clamping: $0) })
+        else {
+            throw Wire.DecodeError(message: "an off-policy statistic whose sizes do not fit \(p) policies")
+        }
+        guard m.predictionRows.isEmpty ? m.predictions.isEmpty : m.predictions.count % m.predictionRows.count == 0
+        else {
+            throw Wire.DecodeError(message: "\(m.predictions.count) predictions for \(m.predictionRows.count) rows")
+        }
+        return OffPolicyShardStatistic(
+            sums: sums, skippedRows: Int(clamping: m.skippedRows), predictionRows: m.predictionRows.map { Int(clamping: $0) },
+            predictions: m.predictions)
+    }
+}
+
+/// The off-policy broadcast on the wire: an `OffPolicy` message (policies flattened group by group).
+extension OffPolicyBroadcast: BroadcastCodec {
+    static func encode(_ p: EvaluationPolicy) -> Causa_Wire_EvaluationPolicy {
+        var w = Causa_Wire_EvaluationPolicy()
+        switch p {
+        case .logging: w.kind = .logging
+        case .uniform: w.kind = .uniform
+        case .table(let t):
+            w.kind = .table
+            w.catalogueSize = UInt32(t.catalogueSize)
+            w.byUser = t.byUser
+            w.byPosition = t.byPosition
+            for key in t.groups.keys.sorted() {
+                let g = t.groups[key]!
+                w.groupUser.append(key.user)
+                w.groupPosition.append(Int64(key.position))
+                w.groupSize.append(UInt32(g.items.count))
+                w.groupEpsilon.append(g.epsilon)
+                w.item += g.items.map { UInt32($0) }
+                w.probability += g.probabilities
+            }
+        }
+        return w
+    }
+
+    static func decode(_ w: Causa_Wire_EvaluationPolicy, catalogue: Int) throws -> EvaluationPolicy {
+        switch w.kind {
+        case .logging: return .logging
+        case .uniform: return .uniform
+        case .table:
+            let g = w.groupUser.count
+            guard w.groupPosition.count == g, w.groupSize.count == g, w.groupEpsilon.count == g,
+                Int(w.catalogueSize) == catalogue, w.item.count == w.probability.count,
+                w.groupSize.reduce(0, { $0 + Int($1) }) == w.item.count, w.item.allSatisfy({ Int($0) < catalogue })
+            else { throw Wire.DecodeError(message: "a policy table whose sizes do not fit") }
+            var groups: [PolicyTable.GroupKey: PolicyTable.Group] = [:]
+            var at = 0
+            for i in 0..<g {
+                let n = Int(w.groupSize[i])
+                groups[PolicyTable.GroupKey(user: w.groupUser[i], position: Int(clamping: w.groupPosition[i]))] =
+                    PolicyTable.Group(
+                        items: w.item[at..<(at + n)].map { Int32($0) }, probabilities: Array(w.probability[at..<(at + n)]),
+                        epsilon: w.groupEpsilon[i])
+                at += n
+            }
+            return .table(
+                PolicyTable(catalogueSize: catalogue, byUser: w.byUser, byPosition: w.byPosition, groups: groups))
+        case .UNRECOGNIZED(let v): throw Wire.DecodeError(message: "unknown evaluation policy kind \(v)")
+        }
+    }
+
+    public func encode() -> [UInt8] {
+        var m = Causa_Wire_OffPolicy()
+        m.action = action
+        m.propensity = propensity
+        m.reward = reward
+        m.position = position ?? ""
+        m.positions = (positions ?? []).map { Int64($0) }
+        m.catalogue = catalogue
+        m.policies = policies.map(Self.encode)
+        if let logging { m.logging = Self.encode(logging) }
+        m.clusters = clusters.map { UInt32($0) }
+        m.missingUniform = missing == .uniform
+        m.clip = rule.clip ?? 0
+        m.propensityFloor = rule.propensityFloor ?? 0
+        m.switchTau = switchTau
+        m.itemColumns = itemColumns
+        m.itemCells = itemCells
+        m.components = UInt32(components)
+        m.itemScores = itemScores
+        if let itemVectors {
+            var v = Causa_Wire_ItemVectors()
+            v.dimension = UInt32(itemVectors.dimension)
+            v.keys = catalogue
+            v.unitVectors = itemVectors.rows(for: catalogue)
+            m.itemVectors = v
+        }
+        m.shardCount = UInt32(shardCount)
+        return Wire.bytes(m)
+    }
+
+    public static func decode(_ bytes: [UInt8], plan: JobPlan) throws -> OffPolicyBroadcast {
+        let m = try Wire.message(Causa_Wire_OffPolicy.self, bytes)
+        let a = m.catalogue.count
+        let k = Int(m.components)
+        guard a > 0, m.clusters.isEmpty || m.clusters.count == a, k <= Wire.maximumDimension,
+            m.itemCells.count == a * m.itemColumns.count, m.itemScores.count == a * k, m.shardCount > 0
+        else { throw Wire.DecodeError(message: "an off_policy broadcast whose sizes do not fit") }
+        var vectors: ItemVectorTable? = nil
+        if m.hasItemVectors {
+            let v = m.itemVectors
+            let d = Int(v.dimension)
+            guard (1...Wire.maximumDimension).contains(d), v.keys == m.catalogue, v.unitVectors.count == a * d else {
+                throw Wire.DecodeError(message: "off_policy item vectors whose sizes do not fit")
+            }
+            vectors = ItemVectorTable(keys: v.keys, rows: v.unitVectors, dimension: d)
+        }
+        return OffPolicyBroadcast(
+            action: m.action, propensity: m.propensity, reward: m.reward, position: m.position.isEmpty ? nil : m.position,
+            positions: m.positions.isEmpty ? nil : m.positions.map { Int(clamping: $0) }, catalogue: m.catalogue,
+            policies: try m.policies.map { try decode($0, catalogue: a) },
+            logging: m.hasLogging ? try decode(m.logging, catalogue: a) : nil, clusters: m.clusters.map { Int($0) },
+            missing: m.missingUniform ? .uniform : .error,
+            rule: WeightRule(clip: m.clip > 0 ? m.clip : nil, propensityFloor: m.propensityFloor > 0 ? m.propensityFloor : nil),
+            switchTau: m.switchTau, itemColumns: m.itemColumns, itemCells: m.itemCells, components: k,
+            itemScores: m.itemScores, itemVectors: vectors, shardCount: Int(m.shardCount))
+    }
+}

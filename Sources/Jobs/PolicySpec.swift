@@ -1,0 +1,245 @@
+import Causal
+import Foundation
+import TOMLKit
+
+/// The `[policy]` table of a job file: off-policy evaluation of recommendation policies on the logged rows.
+///
+/// ```toml
+/// [policy]
+/// action = "item_id"            # the logged action (item) column
+/// propensity = "propensity"     # π_b(a_i | x_i, position), in (0, 1]
+/// reward = "click"              # default: the model's outcome column
+/// position = "position"         # optional
+/// positions = [1]               # optional: value only rows at these positions
+/// evaluate = ["logging", "uniform", "policies/bts.csv"]
+/// estimators = ["ipw", "snips", "dm", "dr", "switch_dr", "mips"]
+/// clip = 1000                   # optional weight clip λ
+/// switch_tau = 1.0
+/// logging_policy = "uniform"    # MIPS needs the logging distribution
+/// mips_clusters = 10
+/// confidence = 0.95
+/// missing = "error"             # or "uniform": users absent from a per-user policy file
+/// seed = 1                      # k-means++ seeding of the MIPS item clusters
+/// ```
+public struct PolicySpec: Sendable, Equatable, Codable {
+    /// One policy to value.
+    public enum Target: Sendable, Equatable, Codable {
+        /// The logging policy itself: IPW = SNIPS = the mean reward (no DM or DR: they would need its full
+        /// distribution).
+        case logging
+        /// 1/|A| for every item of the catalogue.
+        case uniform
+        /// A policy file (`PolicyTable`).
+        /// - Parameters: written: the path as the job file gives it (the report's name); resolved: against the job
+        ///   file's folder.
+        case file(written: String, resolved: String)
+
+        /// The name the report and the printed table use.
+        public var name: String {
+            switch self {
+            case .logging: return "logging"
+            case .uniform: return "uniform"
+            case .file(let written, _): return written
+            }
+        }
+    }
+
+    /// What a per-user policy file does for a user it does not list.
+    public enum Missing: String, Sendable, Codable, CaseIterable {
+        /// An input error at the first such data row.
+        case error
+        /// The uniform policy for that user.
+        case uniform
+    }
+
+    /// `policy.action`: the column naming the logged item.
+    public var action: String
+    /// `policy.propensity`: the column of logged propensities.
+    public var propensity: String
+    /// `policy.reward`: the reward column (default: the model's outcome column).
+    public var reward: String
+    /// `policy.position`: the position column, if any.
+    public var position: String?
+    /// `policy.positions`: the positions valued (nil: all rows).
+    public var positions: [Int]?
+    /// `policy.evaluate`, in the job file's order (the report puts `logging` first).
+    public var evaluate: [Target]
+    /// `policy.estimators` (nil: every estimator that applies).
+    public var estimators: [OffPolicyEstimator]?
+    /// `policy.clip` λ and no propensity floor.
+    public var rule: WeightRule
+    /// `policy.switch_tau` (obp's default 1.0).
+    public var switchTau: Double = 1.0
+    /// `policy.logging_policy`: the logging policy's full distribution (uniform or a file), for MIPS.
+    public var loggingPolicy: Target?
+    /// `policy.mips_clusters`: k of the item clusters (10).
+    public var mipsClusters: Int = 10
+    /// `policy.confidence` (0.95).
+    public var confidence: Double = 0.95
+    /// `policy.missing`.
+    public var missing: Missing = .error
+    /// `policy.seed` (1): seeds k-means++ for the MIPS clusters.
+    public var seed: UInt64 = 1
+    /// Where the keys of `[policy]` are in the job file (by key), for errors about them.
+    public var positionsInJob: [String: JobSpec.SourceLocation] = [:]
+
+    /// The keys `[policy]` takes.
+    public static let keys = [
+        "action", "propensity", "reward", "position", "positions", "evaluate", "estimators", "clip", "switch_tau",
+        "logging_policy", "mips_clusters", "confidence", "missing", "seed"
+    ]
+
+    /// The policy files the job names (evaluation policies, then the logging distribution), each once.
+    public var files: [Target] {
+        var out: [Target] = []
+        for t in evaluate + (loggingPolicy.map { [$0] } ?? []) {
+            if case .file = t, !out.contains(t) { out.append(t) }
+        }
+        return out
+    }
+
+    /// The columns of the data rows the evaluation reads.
+    public var columns: [String] { [action, propensity, reward] + (position.map { [$0] } ?? []) }
+}
+
+extension PolicySpec {
+    /// Reads `[policy]`.
+    /// - Parameters:
+    ///   - table: the table.
+    ///   - outcome: the model's outcome column, the default reward (nil when the outcome is an expression).
+    ///   - resolve: resolves a path against the job file's folder.
+    ///   - fail: an input error at a key of `[policy]`.
+    /// - Throws: `InputError` for unknown keys, wrong types and values out of range.
+    static func parse(
+        _ table: TOMLTable, outcome: String?, resolve: (String) -> String,
+        locate: (String) -> JobSpec.SourceLocation?, fail: (String?, String) -> InputError
+    ) throws -> PolicySpec {
+        for k in table.keys where !keys.contains(k) {
+            throw fail(k, "unknown key '\(k)' in [policy] (expected one of: \(keys.joined(separator: ", ")))")
+        }
+        func string(_ key: String) throws -> String? {
+            guard let v = table[key] else { return nil }
+            guard let s = v.string, !s.isEmpty else { throw fail(key, "'policy.\(key)' must be a non-empty string") }
+            return s
+        }
+        func number(_ key: String) throws -> Double? {
+            guard let v = table[key] else { return nil }
+            guard let x = v.double ?? v.int.map(Double.init), x.isFinite else {
+                throw fail(key, "'policy.\(key)' must be a number")
+            }
+            return x
+        }
+        guard let action = try string("action") else {
+            throw fail(nil, "missing key 'action' in [policy] (the column naming the logged item)")
+        }
+        guard let propensity = try string("propensity") else {
+            throw fail(nil, "missing key 'propensity' in [policy] (the column of the logging policy's probabilities)")
+        }
+        let rewardKey = try string("reward")
+        guard let reward = rewardKey ?? outcome else {
+            throw fail(
+                nil, "the model's outcome is an expression, so [policy] needs 'reward' (the column of rewards)")
+        }
+        func target(_ key: String, _ text: String) -> Target {
+            switch text {
+            case "logging": return .logging
+            case "uniform": return .uniform
+            default: return .file(written: text, resolved: resolve(text))
+            }
+        }
+        var spec = PolicySpec(
+            action: action, propensity: propensity, reward: reward, position: try string("position"), positions: nil,
+            evaluate: [.logging, .uniform], estimators: nil, rule: WeightRule())
+        if let v = table["positions"] {
+            guard let a = v.array, a.count > 0 else {
+                throw fail("positions", "'policy.positions' must be a non-empty array of positions, e.g. [1]")
+            }
+            var list: [Int] = []
+            for item in a {
+                guard let i = item.int, i >= 0 else {
+                    throw fail("positions", "'policy.positions' must hold whole numbers ≥ 0 (positions as in the data)")
+                }
+                guard !list.contains(i) else { throw fail("positions", "'policy.positions' names \(i) twice") }
+                list.append(i)
+            }
+            guard spec.position != nil else {
+                throw fail("positions", "'policy.positions' needs 'policy.position' (the column of positions)")
+            }
+            spec.positions = list
+        }
+        if let v = table["evaluate"] {
+            guard let a = v.array, a.count > 0 else {
+                throw fail(
+                    "evaluate",
+                    "'policy.evaluate' must be a non-empty array of policies: \"logging\", \"uniform\" or policy files")
+            }
+            var list: [Target] = []
+            for item in a {
+                guard let s = item.string, !s.isEmpty else {
+                    throw fail("evaluate", "'policy.evaluate' must be an array of strings")
+                }
+                let t = target("evaluate", s)
+                guard !list.contains(t) else { throw fail("evaluate", "'policy.evaluate' names \"\(s)\" twice") }
+                list.append(t)
+            }
+            spec.evaluate = list
+        }
+        if let v = table["estimators"] {
+            guard let a = v.array, a.count > 0 else {
+                throw fail("estimators", "'policy.estimators' must be a non-empty array of estimator names")
+            }
+            var list: [OffPolicyEstimator] = []
+            for item in a {
+                let names = OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", ")
+                guard let s = item.string, let e = OffPolicyEstimator(rawValue: s) else {
+                    throw fail("estimators", "unknown estimator \(item.string.map { "'\($0)'" } ?? "") (expected: \(names))")
+                }
+                guard !list.contains(e) else { throw fail("estimators", "'policy.estimators' names '\(s)' twice") }
+                list.append(e)
+            }
+            spec.estimators = list
+        }
+        if let clip = try number("clip") {
+            guard clip > 0 else { throw fail("clip", "'policy.clip' must be positive (weights above it are set to it)") }
+            spec.rule = WeightRule(clip: clip)
+        }
+        if let tau = try number("switch_tau") {
+            guard tau >= 0 else { throw fail("switch_tau", "'policy.switch_tau' must be ≥ 0") }
+            spec.switchTau = tau
+        }
+        if let s = try string("logging_policy") {
+            guard s != "logging" else {
+                throw fail(
+                    "logging_policy",
+                    "'policy.logging_policy' gives the logging policy's distribution: \"uniform\" or a policy file")
+            }
+            spec.loggingPolicy = target("logging_policy", s)
+        }
+        if let v = table["mips_clusters"] {
+            guard let k = v.int, (1...10_000).contains(k) else {
+                throw fail("mips_clusters", "'policy.mips_clusters' must be a whole number in 1...10000")
+            }
+            spec.mipsClusters = k
+        }
+        if let c = try number("confidence") {
+            guard c > 0, c < 1 else { throw fail("confidence", "'policy.confidence' must be between 0 and 1, got \(c)") }
+            spec.confidence = c
+        }
+        if let m = try string("missing") {
+            guard let missing = Missing(rawValue: m) else {
+                throw fail("missing", "unknown policy.missing '\(m)' (expected \"error\" or \"uniform\")")
+            }
+            spec.missing = missing
+        }
+        if let v = table["seed"] {
+            guard let s = v.int, s >= 0 else { throw fail("seed", "'policy.seed' must be a whole number ≥ 0") }
+            spec.seed = UInt64(s)
+        }
+        let columns = spec.columns
+        if let dup = columns.first(where: { c in columns.filter { $0 == c }.count > 1 }) {
+            throw fail(nil, "[policy] names column '\(dup)' for two roles (action, propensity, reward, position)")
+        }
+        for k in keys { spec.positionsInJob[k] = locate(k) }
+        return spec
+    }
+}
