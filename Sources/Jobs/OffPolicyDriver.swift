@@ -36,6 +36,20 @@ extension FitDriver {
     /// - Throws: `InputError` for a policy file that does not fit the catalogue (`PolicyTable.read`), too many
     ///   distinct logged actions without an items file.
     func offPolicyPlan(_ policy: PolicySpec, designed: Designed) throws -> OffPolicyPlan {
+        // Missing and non-numeric propensities and rewards are found by the summary: fail before the fit. (When only
+        // some positions are valued, the round checks the rows it values.)
+        if policy.positions == nil {
+            for (column, what) in [(policy.propensity, "propensity"), (policy.reward, "reward")] {
+                let s = designed.summary.columns[plan.columns.firstIndex(of: column)!]
+                if let m = s.firstMissing {
+                    throw dataError(m, column: column, "the \(what) is missing, not a number (column \(column))")
+                }
+                if let bad = s.firstNonNumeric {
+                    throw dataError(
+                        bad, column: column, "the \(what) '\(printable(bad.value))' is not a number (column \(column))")
+                }
+            }
+        }
         // The catalogue: the items file's keys in file order, else the logged actions (numbers in numeric order).
         var catalogue: [String]
         if let items = prepared.items {
@@ -67,9 +81,11 @@ extension FitDriver {
         let hasModel = job.kind != .sem
         let itemsText = designed.items?.vectors != nil
         let mipsPossible = policy.loggingPolicy != nil && itemsText
-        var estimators = policy.estimators ?? OffPolicyEstimator.allCases.filter {
-            ($0.needsRewardModel ? hasModel : true) && ($0 == .mips ? mipsPossible : true)
-        }
+        var estimators =
+            policy.estimators
+            ?? OffPolicyEstimator.allCases.filter {
+                ($0.needsRewardModel ? hasModel : true) && ($0 == .mips ? mipsPossible : true)
+            }
         estimators.sort { a, b in
             OffPolicyEstimator.allCases.firstIndex(of: a)! < OffPolicyEstimator.allCases.firstIndex(of: b)!
         }
@@ -95,7 +111,9 @@ extension FitDriver {
             clusters = fit.assignment
             clusterCount = count
             if count < policy.mipsClusters {
-                notes.append("policy.mips_clusters = \(policy.mipsClusters), but the catalogue has \(count) items: \(count) clusters")
+                notes.append(
+                    "policy.mips_clusters = \(policy.mipsClusters), but the catalogue has \(count) items: \(count) clusters"
+                )
             }
             notes.append(
                 "MIPS clusters items by k-means on their text embeddings' principal components; such clusters can violate MIPS's assumption that an item's cluster carries all of its effect on the reward, so MIPS may be biased"
@@ -118,7 +136,9 @@ extension FitDriver {
                 let selection = [keyColumn] + itemColumns.map { table.header.firstIndex(of: $0)! }
                 var cells: [String: [String]] = [:]
                 do {
-                    while let r = try table.next(selecting: selection) { cells[r.fields[0]] = Array(r.fields.dropFirst()) }
+                    while let r = try table.next(selecting: selection) {
+                        cells[r.fields[0]] = Array(r.fields.dropFirst())
+                    }
                 } catch let e as TabularError { throw InputError(e) }
                 for key in catalogue { itemCells += cells[key]! }
                 notes.append(
@@ -164,7 +184,8 @@ extension FitDriver {
                     )
                 }
             } else {
-                modelText = "\(job.kind.rawValue), in-sample (no [cv] table: every row is scored by the fit on all rows, which saw it)"
+                modelText =
+                    "\(job.kind.rawValue), in-sample (no [cv] table: every row is scored by the fit on all rows, which saw it)"
             }
         }
         try executor.broadcast(ope.broadcast)

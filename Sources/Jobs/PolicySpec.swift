@@ -192,7 +192,8 @@ extension PolicySpec {
             for item in a {
                 let names = OffPolicyEstimator.allCases.map(\.rawValue).joined(separator: ", ")
                 guard let s = item.string, let e = OffPolicyEstimator(rawValue: s) else {
-                    throw fail("estimators", "unknown estimator \(item.string.map { "'\($0)'" } ?? "") (expected: \(names))")
+                    throw fail(
+                        "estimators", "unknown estimator \(item.string.map { "'\($0)'" } ?? "") (expected: \(names))")
                 }
                 guard !list.contains(e) else { throw fail("estimators", "'policy.estimators' names '\(s)' twice") }
                 list.append(e)
@@ -200,7 +201,9 @@ extension PolicySpec {
             spec.estimators = list
         }
         if let clip = try number("clip") {
-            guard clip > 0 else { throw fail("clip", "'policy.clip' must be positive (weights above it are set to it)") }
+            guard clip > 0 else {
+                throw fail("clip", "'policy.clip' must be positive (weights above it are set to it)")
+            }
             spec.rule = WeightRule(clip: clip)
         }
         if let tau = try number("switch_tau") {
@@ -222,7 +225,9 @@ extension PolicySpec {
             spec.mipsClusters = k
         }
         if let c = try number("confidence") {
-            guard c > 0, c < 1 else { throw fail("confidence", "'policy.confidence' must be between 0 and 1, got \(c)") }
+            guard c > 0, c < 1 else {
+                throw fail("confidence", "'policy.confidence' must be between 0 and 1, got \(c)")
+            }
             spec.confidence = c
         }
         if let m = try string("missing") {

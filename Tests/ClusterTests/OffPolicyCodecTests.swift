@@ -16,19 +16,24 @@ final class OffPolicyCodecTests: XCTestCase {
         let users = (0..<40).map { UserKey.hash(["user\($0)"]) }
         var groups: [PolicyTable.GroupKey: PolicyTable.Group] = [:]
         for (i, h) in users.enumerated() {
-            groups[.init(user: h, position: 1)] = .init(items: [Int32(i % 3), 3], probabilities: [0.7, 0.2], epsilon: 0.1)
+            groups[.init(user: h, position: 1)] = .init(
+                items: [Int32(i % 3), 3], probabilities: [0.7, 0.2], epsilon: 0.1)
         }
         let perUser = PolicyTable(catalogueSize: 5, byUser: true, byPosition: true, groups: groups)
         let contextFree = PolicyTable(
             catalogueSize: 5, byUser: false, byPosition: false,
-            groups: [.init(user: 0, position: 0): .init(items: [0, 1, 2, 3, 4], probabilities: [0.1, 0.2, 0.3, 0.2, 0.2], epsilon: 0)])
+            groups: [
+                .init(user: 0, position: 0): .init(
+                    items: [0, 1, 2, 3, 4], probabilities: [0.1, 0.2, 0.3, 0.2, 0.2], epsilon: 0)
+            ])
         return OffPolicyBroadcast(
             action: "item", propensity: "p", reward: "y", position: "pos", positions: [1, 2],
             catalogue: ["a", "b", "c", "d", "e"], policies: [.logging, .uniform, .table(perUser)],
             logging: .table(contextFree), clusters: [0, 1, 0, 1, 2], missing: .uniform, rule: WeightRule(clip: 12.5),
             switchTau: 2, itemColumns: ["price"], itemCells: ["1", "2.5", "3", "4", "5"], components: 1,
             itemScores: [0.1, -0.2, 0.3, 0, 1e-300],
-            itemVectors: ItemVectorTable(keys: ["a", "b", "c", "d", "e"], rows: (0..<10).map { Float($0) / 7 }, dimension: 2),
+            itemVectors: ItemVectorTable(
+                keys: ["a", "b", "c", "d", "e"], rows: (0..<10).map { Float($0) / 7 }, dimension: 2),
             shardCount: 7)
     }
 
@@ -82,7 +87,8 @@ final class OffPolicyCodecTests: XCTestCase {
             Causa_Wire_OffPolicyRequest.self,
             OffPolicyRound.encode(
                 request: OffPolicyRequest(
-                    link: .identity, coefficients: [[1], [1], [1]], crossFit: true, schema: [], exportPredictions: false)))
+                    link: .identity, coefficients: [[1], [1], [1]], crossFit: true, schema: [], exportPredictions: false
+                )))
         r.coefficients.removeLast()  // 2 folds need 3 vectors
         XCTAssertThrowsError(try OffPolicyRound.decode(request: Wire.bytes(r), plan: plan))
         var s = Causa_Wire_OffPolicyStatistic()
@@ -90,7 +96,8 @@ final class OffPolicyCodecTests: XCTestCase {
         XCTAssertThrowsError(
             try OffPolicyRound.decode(
                 statistic: Wire.bytes(s),
-                request: OffPolicyRequest(link: .none, coefficients: [], crossFit: false, schema: [], exportPredictions: false),
+                request: OffPolicyRequest(
+                    link: .none, coefficients: [], crossFit: false, schema: [], exportPredictions: false),
                 plan: plan))
     }
 }

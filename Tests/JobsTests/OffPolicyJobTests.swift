@@ -60,7 +60,9 @@ final class OffPolicyJobTests: XCTestCase {
     /// click; so is the logging policy's value.
     func testUniformPolicyOnTheUniformLogIsTheMeanClick() throws {
         let dir = try Fixtures.folder()
-        let o = try outcome(obdJob(formula: "click ~ C(position) + C(item_id)", cv: true, evaluate: #"["uniform", "logging"]"#), in: dir)
+        let o = try outcome(
+            obdJob(formula: "click ~ C(position) + C(item_id)", cv: true, evaluate: #"["uniform", "logging"]"#), in: dir
+        )
         let rows = try obdRows()
         let mean = rows.reduce(0) { $0 + $1.click } / Double(rows.count)
         for policy in ["logging", "uniform"] {
@@ -122,7 +124,8 @@ final class OffPolicyJobTests: XCTestCase {
         let dir = try Fixtures.folder()
         let policyFile = Fixtures.path("policies/obd-top-items.csv")
         let text = obdJob(
-            formula: "click ~ C(position) + C(item_id)", cv: true, evaluate: "[\"logging\", \"uniform\", \"\(policyFile)\"]",
+            formula: "click ~ C(position) + C(item_id)", cv: true,
+            evaluate: "[\"logging\", \"uniform\", \"\(policyFile)\"]",
             extra: "clip = 1.5")
         let reports = try [1, 2, 5].map { try outcome(text, in: dir, workers: $0) }
         for r in reports.dropFirst() {
@@ -260,7 +263,8 @@ final class OffPolicyJobTests: XCTestCase {
         _ = try Fixtures.write(log ?? smallLog(), "log.csv", in: dir)
         if let policy { _ = try Fixtures.write(policy, "policy.csv", in: dir) }
         do {
-            let o = try outcome(job ?? smallJob(evaluate: policy == nil ? #"["uniform"]"# : #"["policy.csv"]"#), in: dir)
+            let o = try outcome(
+                job ?? smallJob(evaluate: policy == nil ? #"["uniform"]"# : #"["policy.csv"]"#), in: dir)
             XCTFail("no error; estimates \(o.ope ?? [])")
         } catch let e as InputError { return e }
         throw XCTSkip("unreachable")
@@ -268,7 +272,8 @@ final class OffPolicyJobTests: XCTestCase {
 
     func testBadPropensitiesAreInputErrorsAtTheirCell() throws {
         for (value, words) in [
-            ("0", "could not have chosen"), ("-0.2", "negative"), ("1.5", "it is 1.5"), ("", "missing"), ("abc", "'abc'")
+            ("0", "could not have chosen"), ("-0.2", "negative"), ("1.5", "it is 1.5"), ("", "missing"),
+            ("abc", "'abc'")
         ] {
             var p = ["0.5", "0.5", "0.25", "0.25", "0.5", "0.5"]
             p[3] = value
@@ -318,7 +323,9 @@ final class OffPolicyJobTests: XCTestCase {
         let dir = try Fixtures.folder()
         _ = try Fixtures.write(smallLog(), "log.csv", in: dir)
         _ = try Fixtures.write("item,description\na,red shoe\nb,blue hat\n", "items.csv", in: dir)
-        let text = smallJob() + "\n[text]\nencoder = \"hashing\"\nitems_path = \"items.csv\"\nitem_key = \"item\"\nitem_text = [\"description\"]\n"
+        let text =
+            smallJob()
+            + "\n[text]\nencoder = \"hashing\"\nitems_path = \"items.csv\"\nitem_key = \"item\"\nitem_text = [\"description\"]\n"
         do {
             _ = try outcome(text, in: dir)
             XCTFail("no error")

@@ -60,7 +60,8 @@ extension OffPolicyRound: RoundCodec {
             let sums = OffPolicyStatistic(
                 policies: p, moments: moments,
                 sums: zip(m.sumHigh, m.sumLow).map { CompensatedSum(high: $0, low: $1) }, maxWeight: m.maxWeight,
-                changedRows: m.changedRows.map { Int(clamping: $0) }, switchedRows: m.switchedRows.map { Int(clamping: $0) })
+                changedRows: m.changedRows.map { Int(clamping: $0) },
+                switchedRows: m.switchedRows.map { Int(clamping: $0) })
         else {
             throw Wire.DecodeError(message: "an off-policy statistic whose sizes do not fit \(p) policies")
         }
@@ -69,7 +70,8 @@ extension OffPolicyRound: RoundCodec {
             throw Wire.DecodeError(message: "\(m.predictions.count) predictions for \(m.predictionRows.count) rows")
         }
         return OffPolicyShardStatistic(
-            sums: sums, skippedRows: Int(clamping: m.skippedRows), predictionRows: m.predictionRows.map { Int(clamping: $0) },
+            sums: sums, skippedRows: Int(clamping: m.skippedRows),
+            predictionRows: m.predictionRows.map { Int(clamping: $0) },
             predictions: m.predictions)
     }
 }
@@ -115,7 +117,8 @@ extension OffPolicyBroadcast: BroadcastCodec {
                 let n = Int(w.groupSize[i])
                 groups[PolicyTable.GroupKey(user: w.groupUser[i], position: Int(clamping: w.groupPosition[i]))] =
                     PolicyTable.Group(
-                        items: w.item[at..<(at + n)].map { Int32($0) }, probabilities: Array(w.probability[at..<(at + n)]),
+                        items: w.item[at..<(at + n)].map { Int32($0) },
+                        probabilities: Array(w.probability[at..<(at + n)]),
                         epsilon: w.groupEpsilon[i])
                 at += n
             }
@@ -172,12 +175,14 @@ extension OffPolicyBroadcast: BroadcastCodec {
             vectors = ItemVectorTable(keys: v.keys, rows: v.unitVectors, dimension: d)
         }
         return OffPolicyBroadcast(
-            action: m.action, propensity: m.propensity, reward: m.reward, position: m.position.isEmpty ? nil : m.position,
+            action: m.action, propensity: m.propensity, reward: m.reward,
+            position: m.position.isEmpty ? nil : m.position,
             positions: m.positions.isEmpty ? nil : m.positions.map { Int(clamping: $0) }, catalogue: m.catalogue,
             policies: try m.policies.map { try decode($0, catalogue: a) },
             logging: m.hasLogging ? try decode(m.logging, catalogue: a) : nil, clusters: m.clusters.map { Int($0) },
             missing: m.missingUniform ? .uniform : .error,
-            rule: WeightRule(clip: m.clip > 0 ? m.clip : nil, propensityFloor: m.propensityFloor > 0 ? m.propensityFloor : nil),
+            rule: WeightRule(
+                clip: m.clip > 0 ? m.clip : nil, propensityFloor: m.propensityFloor > 0 ? m.propensityFloor : nil),
             switchTau: m.switchTau, itemColumns: m.itemColumns, itemCells: m.itemCells, components: k,
             itemScores: m.itemScores, itemVectors: vectors, shardCount: Int(m.shardCount))
     }

@@ -184,6 +184,9 @@ public struct OffPolicyRound: Round {
 }
 
 extension ShardWorkspace {
+    /// Rows per block of the off-policy sums.
+    static let offPolicyBlock = 8192
+
     /// The off-policy sums of one shard's rows.
     /// - Throws: `ShardFailure` at the row for a propensity that is not a number in (0, 1], a reward that is not a
     ///   number, a position that is not a whole number, an action outside the catalogue, a user a per-user policy
@@ -212,6 +215,9 @@ extension ShardWorkspace {
         // The reward model: a scorer of every candidate for a row.
         let scorer = try request.link == .none ? nil : CandidateScorer(self, data, request, b)
 
+        // Rows are summed in blocks of `offPolicyBlock`, merged in data order: memory O(block), the same bits for any
+        // number of workers (a shard's rows and their order do not depend on them).
+        var sums = OffPolicyStatistic(policies: b.policies.count)
         var rows: [[OffPolicyRow]] = []
         var skipped = 0
         var predictionRows: [Int] = []
@@ -325,11 +331,14 @@ extension ShardWorkspace {
                         clusterPropensity: clusterTarget == nil ? nil : clusterPropensity))
             }
             rows.append(row)
+            if rows.count == Self.offPolicyBlock {
+                sums.merge(OffPolicyStatistic(rows: rows, rule: b.rule, switchThreshold: b.switchTau))
+                rows.removeAll(keepingCapacity: true)
+            }
         }
-        let sums = OffPolicyStatistic(rows: rows, rule: b.rule, switchThreshold: b.switchTau)
+        if !rows.isEmpty { sums.merge(OffPolicyStatistic(rows: rows, rule: b.rule, switchThreshold: b.switchTau)) }
         return OffPolicyShardStatistic(
-            sums: rows.isEmpty ? OffPolicyStatistic(policies: p) : sums, skippedRows: skipped,
-            predictionRows: predictionRows, predictions: predictions)
+            sums: sums, skippedRows: skipped, predictionRows: predictionRows, predictions: predictions)
     }
 }
 
@@ -457,7 +466,9 @@ final class CandidateScorer {
                 case .action(let numeric):
                     if numeric {
                         guard let v = actionNumbers[a] else {
-                            throw fail("the reward model reads the action column as a number; item '\(printable(catalogue[a]))' is not one")
+                            throw fail(
+                                "the reward model reads the action column as a number; item '\(printable(catalogue[a]))' is not one"
+                            )
                         }
                         values[j] = .number(v)
                     } else {
@@ -467,7 +478,9 @@ final class CandidateScorer {
                     let cell = broadcast.itemCells[a * m + column]
                     if numeric {
                         guard let v = itemNumbers[a * m + column] else {
-                            throw fail("item '\(printable(catalogue[a]))' has '\(printable(cell))' in column \(broadcast.itemColumns[column]) of the items file, which the formula reads as a number")
+                            throw fail(
+                                "item '\(printable(catalogue[a]))' has '\(printable(cell))' in column \(broadcast.itemColumns[column]) of the items file, which the formula reads as a number"
+                            )
                         }
                         values[j] = .number(v)
                     } else {
@@ -488,7 +501,9 @@ final class CandidateScorer {
             var eta = 0.0
             for j in 0..<p { eta += row[j] * beta[j] }
             let v = request.link == .logistic ? 1 / (1 + Foundation.exp(-eta)) : eta
-            guard v.isFinite else { throw fail("the reward model's prediction for item '\(printable(catalogue[a]))' is not finite") }
+            guard v.isFinite else {
+                throw fail("the reward model's prediction for item '\(printable(catalogue[a]))' is not finite")
+            }
             q[a] = v
         }
     }
