@@ -37,6 +37,11 @@ final class ReportFixtureTests: XCTestCase {
         let sim = try Self.simulated()
         var out: [Case] = []
         for name in ["obd-bayes", "obd-logit", "obd-ols"] { out.append(try configCase(name, data: obd)) }
+        let policies = Self.repository.appendingPathComponent("config/policies").path
+        out.append(
+            try configCase("obd-ope", data: obd) {
+                $0.replacingOccurrences(of: "\"../policies/", with: "\"\(policies)/") + "clip = 15\n"
+            })
         out.append(try configCase("sem-feedback", data: sem))
         var text = try configCase("sim-text", data: "\(sim)/impressions.csv")
         text.text = text.text.replacingOccurrences(of: "encoder = \"minilm\"", with: "encoder = \"hashing\"")
@@ -132,6 +137,16 @@ final class ReportFixtureTests: XCTestCase {
         echo["file"] = nil
         echo["data"] = nil  // absolute paths of this checkout
         json["job"] = echo
+        // Policy files are named by the paths the job gives: absolute here, so only their file names are compared.
+        let file = { (s: String) in URL(fileURLWithPath: s).lastPathComponent }
+        if var ope = json["ope"] as? [[String: Any]] {
+            for i in ope.indices { ope[i]["policy"] = file(ope[i]["policy"] as! String) }
+            json["ope"] = ope
+        }
+        if var info = json["ope_info"] as? [String: Any] {
+            info["policies"] = (info["policies"] as! [String]).map(file)
+            json["ope_info"] = info
+        }
         return json
     }
 
