@@ -615,6 +615,12 @@ nonisolated struct Causa_Wire_EvaluationPolicy: Sendable {
   /// [Σ sizes]
   var probability: [Double] = []
 
+  /// LEARNED: index into policy.learners
+  var learner: UInt32 = 0
+
+  /// LEARNED: exploration mass
+  var epsilon: Double = 0
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -622,6 +628,7 @@ nonisolated struct Causa_Wire_EvaluationPolicy: Sendable {
     case logging // = 0
     case uniform // = 1
     case table // = 2
+    case learned // = 3
     case UNRECOGNIZED(Int)
 
     init() {
@@ -633,6 +640,7 @@ nonisolated struct Causa_Wire_EvaluationPolicy: Sendable {
       case 0: self = .logging
       case 1: self = .uniform
       case 2: self = .table
+      case 3: self = .learned
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -642,6 +650,7 @@ nonisolated struct Causa_Wire_EvaluationPolicy: Sendable {
       case .logging: return 0
       case .uniform: return 1
       case .table: return 2
+      case .learned: return 3
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -651,6 +660,7 @@ nonisolated struct Causa_Wire_EvaluationPolicy: Sendable {
       .logging,
       .uniform,
       .table,
+      .learned,
     ]
 
   }
@@ -1165,6 +1175,103 @@ nonisolated struct Causa_Wire_OffPolicyRequest: Sendable {
   init() {}
 }
 
+nonisolated struct Causa_Wire_LearnRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "demand" | "assign"
+  var phase: String = String()
+
+  var learner: UInt32 = 0
+
+  var link: String = String()
+
+  var coefficients: [Causa_Wire_Coefficients] = []
+
+  var schema: [Causa_Wire_ColumnSchema] = []
+
+  var at: Dictionary<String,String> = [:]
+
+  var candidates: [UInt32] = []
+
+  var fits: [UInt32] = []
+
+  /// per served fit
+  var prices: [Causa_Wire_Coefficients] = []
+
+  /// per served fit (assign)
+  var quotas: [Causa_Wire_Quota] = []
+
+  var topK: UInt32 = 0
+
+  var returnLists: Bool = false
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_Quota: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var counts: [UInt64] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_PolicyDemand: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var demand: [Double] = []
+
+  var valueHigh: Double = 0
+
+  var valueLow: Double = 0
+
+  var maximaHigh: Double = 0
+
+  var maximaLow: Double = 0
+
+  var users: UInt64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_LearnAnswer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var fits: [Causa_Wire_PolicyDemand] = []
+
+  var firstRows: [UInt64] = []
+
+  /// [users, user-key columns]
+  var userKeys: [String] = []
+
+  /// [users, k]
+  var lists: [Int32] = []
+
+  /// [users, k]
+  var scores: [Double] = []
+
+  /// k
+  var listWidth: UInt32 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
 nonisolated struct Causa_Wire_OffPolicyStatistic: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1403,6 +1510,9 @@ nonisolated struct Causa_Wire_SubmitResult: Sendable {
 
   /// readable summary, on OK
   var table: String = String()
+
+  /// further files of the job's output folder (policy.json, recommendations.csv)
+  var files: Dictionary<String,Data> = [:]
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2495,7 +2605,7 @@ nonisolated extension Causa_Wire_ItemVectors: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Causa_Wire_EvaluationPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".EvaluationPolicy"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}catalogue_size\0\u{3}by_user\0\u{3}by_position\0\u{3}group_user\0\u{3}group_position\0\u{3}group_size\0\u{3}group_epsilon\0\u{1}item\0\u{1}probability\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}catalogue_size\0\u{3}by_user\0\u{3}by_position\0\u{3}group_user\0\u{3}group_position\0\u{3}group_size\0\u{3}group_epsilon\0\u{1}item\0\u{1}probability\0\u{1}learner\0\u{1}epsilon\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2513,6 +2623,8 @@ nonisolated extension Causa_Wire_EvaluationPolicy: SwiftProtobuf.Message, SwiftP
       case 8: try { try decoder.decodeRepeatedDoubleField(value: &self.groupEpsilon) }()
       case 9: try { try decoder.decodeRepeatedUInt32Field(value: &self.item) }()
       case 10: try { try decoder.decodeRepeatedDoubleField(value: &self.probability) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.learner) }()
+      case 12: try { try decoder.decodeSingularDoubleField(value: &self.epsilon) }()
       default: break
       }
     }
@@ -2549,6 +2661,12 @@ nonisolated extension Causa_Wire_EvaluationPolicy: SwiftProtobuf.Message, SwiftP
     if !self.probability.isEmpty {
       try visitor.visitPackedDoubleField(value: self.probability, fieldNumber: 10)
     }
+    if self.learner != 0 {
+      try visitor.visitSingularUInt32Field(value: self.learner, fieldNumber: 11)
+    }
+    if self.epsilon.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.epsilon, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2563,13 +2681,15 @@ nonisolated extension Causa_Wire_EvaluationPolicy: SwiftProtobuf.Message, SwiftP
     if lhs.groupEpsilon != rhs.groupEpsilon {return false}
     if lhs.item != rhs.item {return false}
     if lhs.probability != rhs.probability {return false}
+    if lhs.learner != rhs.learner {return false}
+    if lhs.epsilon != rhs.epsilon {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Causa_Wire_EvaluationPolicy.Kind: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOGGING\0\u{1}UNIFORM\0\u{1}TABLE\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOGGING\0\u{1}UNIFORM\0\u{1}TABLE\0\u{1}LEARNED\0")
 }
 
 nonisolated extension Causa_Wire_OffPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -3533,6 +3653,231 @@ nonisolated extension Causa_Wire_OffPolicyRequest: SwiftProtobuf.Message, SwiftP
   }
 }
 
+nonisolated extension Causa_Wire_LearnRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".LearnRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}phase\0\u{1}learner\0\u{1}link\0\u{1}coefficients\0\u{1}schema\0\u{1}at\0\u{1}candidates\0\u{1}fits\0\u{1}prices\0\u{1}quotas\0\u{3}top_k\0\u{3}return_lists\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.phase) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.learner) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.link) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.coefficients) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.schema) }()
+      case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.at) }()
+      case 7: try { try decoder.decodeRepeatedUInt32Field(value: &self.candidates) }()
+      case 8: try { try decoder.decodeRepeatedUInt32Field(value: &self.fits) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.prices) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.quotas) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.topK) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self.returnLists) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.phase.isEmpty {
+      try visitor.visitSingularStringField(value: self.phase, fieldNumber: 1)
+    }
+    if self.learner != 0 {
+      try visitor.visitSingularUInt32Field(value: self.learner, fieldNumber: 2)
+    }
+    if !self.link.isEmpty {
+      try visitor.visitSingularStringField(value: self.link, fieldNumber: 3)
+    }
+    if !self.coefficients.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.coefficients, fieldNumber: 4)
+    }
+    if !self.schema.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.schema, fieldNumber: 5)
+    }
+    if !self.at.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.at, fieldNumber: 6)
+    }
+    if !self.candidates.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.candidates, fieldNumber: 7)
+    }
+    if !self.fits.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.fits, fieldNumber: 8)
+    }
+    if !self.prices.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.prices, fieldNumber: 9)
+    }
+    if !self.quotas.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.quotas, fieldNumber: 10)
+    }
+    if self.topK != 0 {
+      try visitor.visitSingularUInt32Field(value: self.topK, fieldNumber: 11)
+    }
+    if self.returnLists != false {
+      try visitor.visitSingularBoolField(value: self.returnLists, fieldNumber: 12)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_LearnRequest, rhs: Causa_Wire_LearnRequest) -> Bool {
+    if lhs.phase != rhs.phase {return false}
+    if lhs.learner != rhs.learner {return false}
+    if lhs.link != rhs.link {return false}
+    if lhs.coefficients != rhs.coefficients {return false}
+    if lhs.schema != rhs.schema {return false}
+    if lhs.at != rhs.at {return false}
+    if lhs.candidates != rhs.candidates {return false}
+    if lhs.fits != rhs.fits {return false}
+    if lhs.prices != rhs.prices {return false}
+    if lhs.quotas != rhs.quotas {return false}
+    if lhs.topK != rhs.topK {return false}
+    if lhs.returnLists != rhs.returnLists {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_Quota: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".Quota"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}counts\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedUInt64Field(value: &self.counts) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.counts.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.counts, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_Quota, rhs: Causa_Wire_Quota) -> Bool {
+    if lhs.counts != rhs.counts {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_PolicyDemand: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".PolicyDemand"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}demand\0\u{3}value_high\0\u{3}value_low\0\u{3}maxima_high\0\u{3}maxima_low\0\u{1}users\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedDoubleField(value: &self.demand) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.valueHigh) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.valueLow) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.maximaHigh) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.maximaLow) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.users) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.demand.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.demand, fieldNumber: 1)
+    }
+    if self.valueHigh.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.valueHigh, fieldNumber: 2)
+    }
+    if self.valueLow.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.valueLow, fieldNumber: 3)
+    }
+    if self.maximaHigh.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.maximaHigh, fieldNumber: 4)
+    }
+    if self.maximaLow.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.maximaLow, fieldNumber: 5)
+    }
+    if self.users != 0 {
+      try visitor.visitSingularUInt64Field(value: self.users, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_PolicyDemand, rhs: Causa_Wire_PolicyDemand) -> Bool {
+    if lhs.demand != rhs.demand {return false}
+    if lhs.valueHigh != rhs.valueHigh {return false}
+    if lhs.valueLow != rhs.valueLow {return false}
+    if lhs.maximaHigh != rhs.maximaHigh {return false}
+    if lhs.maximaLow != rhs.maximaLow {return false}
+    if lhs.users != rhs.users {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_LearnAnswer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".LearnAnswer"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fits\0\u{3}first_rows\0\u{3}user_keys\0\u{1}lists\0\u{1}scores\0\u{3}list_width\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.fits) }()
+      case 2: try { try decoder.decodeRepeatedUInt64Field(value: &self.firstRows) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.userKeys) }()
+      case 4: try { try decoder.decodeRepeatedSInt32Field(value: &self.lists) }()
+      case 5: try { try decoder.decodeRepeatedDoubleField(value: &self.scores) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.listWidth) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.fits.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.fits, fieldNumber: 1)
+    }
+    if !self.firstRows.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.firstRows, fieldNumber: 2)
+    }
+    if !self.userKeys.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.userKeys, fieldNumber: 3)
+    }
+    if !self.lists.isEmpty {
+      try visitor.visitPackedSInt32Field(value: self.lists, fieldNumber: 4)
+    }
+    if !self.scores.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.scores, fieldNumber: 5)
+    }
+    if self.listWidth != 0 {
+      try visitor.visitSingularUInt32Field(value: self.listWidth, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_LearnAnswer, rhs: Causa_Wire_LearnAnswer) -> Bool {
+    if lhs.fits != rhs.fits {return false}
+    if lhs.firstRows != rhs.firstRows {return false}
+    if lhs.userKeys != rhs.userKeys {return false}
+    if lhs.lists != rhs.lists {return false}
+    if lhs.scores != rhs.scores {return false}
+    if lhs.listWidth != rhs.listWidth {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Causa_Wire_OffPolicyStatistic: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".OffPolicyStatistic"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0\u{1}moments\0\u{3}sum_high\0\u{3}sum_low\0\u{3}max_weight\0\u{3}changed_rows\0\u{3}switched_rows\0\u{3}skipped_rows\0\u{3}prediction_rows\0\u{1}predictions\0")
@@ -3984,7 +4329,7 @@ nonisolated extension Causa_Wire_Submit: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Causa_Wire_SubmitResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".SubmitResult"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}report_json\0\u{1}message\0\u{1}table\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{3}report_json\0\u{1}message\0\u{1}table\0\u{1}files\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3996,6 +4341,7 @@ nonisolated extension Causa_Wire_SubmitResult: SwiftProtobuf.Message, SwiftProto
       case 2: try { try decoder.decodeSingularBytesField(value: &self.reportJson) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.table) }()
+      case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufBytes>.self, value: &self.files) }()
       default: break
       }
     }
@@ -4014,6 +4360,9 @@ nonisolated extension Causa_Wire_SubmitResult: SwiftProtobuf.Message, SwiftProto
     if !self.table.isEmpty {
       try visitor.visitSingularStringField(value: self.table, fieldNumber: 4)
     }
+    if !self.files.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufBytes>.self, value: self.files, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4022,6 +4371,7 @@ nonisolated extension Causa_Wire_SubmitResult: SwiftProtobuf.Message, SwiftProto
     if lhs.reportJson != rhs.reportJson {return false}
     if lhs.message != rhs.message {return false}
     if lhs.table != rhs.table {return false}
+    if lhs.files != rhs.files {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

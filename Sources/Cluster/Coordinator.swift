@@ -331,6 +331,8 @@ public final class Coordinator {
         report.bayes = outcome.bayes
         report.ope = outcome.ope
         report.ope_info = outcome.opeInfo
+        report.policy = outcome.policy
+        report.files = outcome.files
         return report
     }
 
@@ -363,6 +365,7 @@ public final class Coordinator {
             result.status = .ok
             result.reportJson = Data(try report.jsonData())
             result.table = report.table()
+            result.files = report.files
         } catch let e as InputError {
             result.status = .inputError
             result.message = e.description

@@ -6,7 +6,8 @@ import ZeroMQ
 public enum SubmitClient {
     /// The outcome of a submitted job.
     public enum Result {
-        case report(json: Data, table: String)
+        /// report.json's bytes, the printed summary, and further files of the output folder by name.
+        case report(json: Data, table: String, files: [String: Data])
         case inputError(String)
         case runError(String)
     }
@@ -59,7 +60,7 @@ public enum SubmitClient {
             lastHeard = Date()
             guard case .submitResult(let r) = envelope.body else { continue }
             switch r.status {
-            case .ok: return .report(json: r.reportJson, table: r.table)
+            case .ok: return .report(json: r.reportJson, table: r.table, files: r.files)
             case .inputError: return .inputError(r.message)
             default: return .runError(r.message)
             }

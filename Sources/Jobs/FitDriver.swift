@@ -38,6 +38,10 @@ public struct FitDriver {
         public var ope: [FitReport.OffPolicyEntry]?
         /// What the off-policy evaluation used.
         public var opeInfo: FitReport.OffPolicyInfo?
+        /// Learned policies (`policy.learners`).
+        public var policy: FitReport.PolicySection?
+        /// Further files of the output folder (policy.json, recommendations.csv), by name.
+        public var files: [String: Data] = [:]
         /// Seconds per phase.
         public var timings: [String: Double]
     }
@@ -121,10 +125,21 @@ public struct FitDriver {
         var result = Outcome(
             data: data, model: outcome.0, cv: outcome.1, text: text, sem: sem, bayes: bayes, timings: timings)
         if let offPolicy {
+            try executor.broadcast(offPolicy.broadcast)
+            var learned: LearnedPolicies? = nil
+            if let policy = job.policy, !policy.learners.isEmpty, let reward {
+                learned = try learnPolicies(offPolicy, designed: designed, reward: reward, executor: executor)
+                lap("learn")
+            }
             let ope = try runOffPolicy(offPolicy, schema: schema, reward: reward, executor: executor)
             result.ope = ope.0
             result.opeInfo = ope.1
             lap("off_policy")
+            if let learned {
+                let (section, files) = try policySection(learned, entries: ope.0, names: spec.columnNames)
+                result.policy = section
+                result.files = files
+            }
             result.timings = timings
         }
         return result

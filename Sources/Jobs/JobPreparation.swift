@@ -162,6 +162,13 @@ public struct PreparedJob {
         if let policy = job.policy {
             try Self.checkPolicy(policy, job: job, header: header, dataFile: dataFile, delimiterHint: delimiterHint)
             for c in policy.columns where !columns.contains(c) { columns.append(c) }
+            if !policy.learners.isEmpty {
+                let outcome = Set(formula.outcome.expression.columns)
+                try Self.checkLearning(
+                    policy, job: job, predictors: formulaDataColumns.filter { !outcome.contains($0) })
+                // Workers write each user's key into recommendations.csv.
+                for c in job.userKey where !columns.contains(c) { columns.append(c) }
+            }
         }
         self.planColumns = columns.map { header.firstIndex(of: $0)! }
         var levelColumns: [String] = []
@@ -307,6 +314,38 @@ public struct PreparedJob {
             let key =
                 policy.evaluate.contains(.file(written: written, resolved: resolved)) ? "evaluate" : "logging_policy"
             throw job.policyError(key, "no such policy file: \(written) (\(resolved))")
+        }
+    }
+
+    /// Checks the learning keys of `[policy]` (issue 12) against the job.
+    /// - Throws: `InputError` at the `[policy]` key: learning without `data.user_key`, with a `sem` model, candidates
+    ///   "items" without an items file, a formula column only the log has (not the item's, not the user key) that
+    ///   `policy.at` does not give, an `at` column the formula does not read.
+    static func checkLearning(_ policy: PolicySpec, job: JobSpec, predictors: [String]) throws {
+        guard !job.userKey.isEmpty else {
+            throw job.policyError(
+                "learners", "learning a policy needs data.user_key: a policy recommends items to users")
+        }
+        guard job.kind != .sem else {
+            throw job.policyError(
+                "learners", "learning a policy needs a reward model (ols, logit or bayes_linear); a sem job has none")
+        }
+        var itemColumns: Set<String> = [policy.action]
+        if let path = job.text?.itemsPath {
+            if let table = try? CSVTable(path: path, delimiter: job.delimiter) { itemColumns.formUnion(table.header) }
+        } else if policy.candidates == .items {
+            throw job.policyError(
+                "candidates", "candidates = \"items\" needs an items file ([text] items_path); use \"logged\"")
+        }
+        let known = itemColumns.union(job.userKey).union(policy.at.keys)
+        if let missing = predictors.first(where: { !known.contains($0) }) {
+            throw job.policyError(
+                policy.positionsInJob["at"] == nil ? "learners" : "at",
+                "the formula reads '\(missing)', which only the log has (it is not the item's nor the user key): give its value for new (user, item) pairs in policy.at, e.g. at = { \(missing) = … }"
+            )
+        }
+        if let extra = policy.at.keys.sorted().first(where: { !predictors.contains($0) }) {
+            throw job.policyError("at", "policy.at gives '\(extra)', which the formula does not read")
         }
     }
 

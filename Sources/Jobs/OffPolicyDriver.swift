@@ -20,8 +20,9 @@ extension FitDriver {
     /// fails the job at once).
     struct OffPolicyPlan {
         var broadcast: OffPolicyBroadcast
-        /// The evaluation policies, in report order (logging first).
-        var targets: [PolicySpec.Target]
+        /// The evaluation policies' names, in report order (logging first, learned policies last); the policies
+        /// themselves are `broadcast.policies`.
+        var names: [String]
         /// The estimators to report (before per-policy applicability).
         var estimators: [OffPolicyEstimator]
         /// Notes for the report.
@@ -78,6 +79,9 @@ extension FitDriver {
         }
         let targets =
             policy.evaluate.filter { $0 == .logging } + policy.evaluate.filter { $0 != .logging }
+        let learned = policy.learners.enumerated().map {
+            (name: $0.element.rawValue, policy: EvaluationPolicy.learned(learner: $0.offset, epsilon: policy.epsilon))
+        }
         let hasModel = job.kind != .sem
         let itemsText = designed.items?.vectors != nil
         let mipsPossible = policy.loggingPolicy != nil && itemsText
@@ -154,13 +158,16 @@ extension FitDriver {
         }
         let broadcast = OffPolicyBroadcast(
             action: policy.action, propensity: policy.propensity, reward: policy.reward, position: policy.position,
-            positions: policy.positions, catalogue: catalogue, policies: targets.map(evaluation),
+            positions: policy.positions, catalogue: catalogue,
+            policies: targets.map(evaluation) + learned.map(\.policy),
             logging: policy.loggingPolicy.map(evaluation), clusters: clusters, missing: policy.missing,
             rule: policy.rule, switchTau: policy.switchTau, itemColumns: itemColumns, itemCells: itemCells,
             components: usesItemPCs ? designed.items?.components ?? 0 : 0, itemScores: itemScores,
             itemVectors: usesAffinity ? designed.items?.vectors : nil, shardCount: job.shards)
         return OffPolicyPlan(
-            broadcast: broadcast, targets: targets, estimators: estimators, notes: notes, clusters: clusterCount,
+            broadcast: broadcast, names: targets.map(\.name) + learned.map(\.name), estimators: estimators,
+            notes: notes,
+            clusters: clusterCount,
             rows: designed.summaries.map(\.rows))
     }
 
@@ -188,26 +195,25 @@ extension FitDriver {
                     "\(job.kind.rawValue), in-sample (no [cv] table: every row is scored by the fit on all rows, which saw it)"
             }
         }
-        try executor.broadcast(ope.broadcast)
         let request = OffPolicyRequest(
             link: reward?.link ?? .none, coefficients: reward.map { [$0.full] + $0.folds } ?? [],
             crossFit: crossFit, schema: reward == nil ? [] : schema,
             exportPredictions: prepared.predictionsPath != nil && reward != nil)
-        let round = OffPolicyRound(request: request, rows: ope.rows, policies: ope.targets.count)
+        let round = OffPolicyRound(request: request, rows: ope.rows, policies: ope.names.count)
         let merged = try executor.merge(round, job: prepared)
         let stat = merged.sums
         if let path = prepared.predictionsPath, reward != nil {
             try writePredictions(merged, catalogue: ope.broadcast.catalogue, to: path)
         }
         var entries: [FitReport.OffPolicyEntry] = []
-        for (k, target) in ope.targets.enumerated() {
+        for (k, name) in ope.names.enumerated() {
             for e in ope.estimators {
-                if target == .logging, e != .ipw, e != .snips { continue }
+                if ope.broadcast.policies[k] == .logging, e != .ipw, e != .snips { continue }
                 if e.needsRewardModel, reward == nil { continue }
                 guard let value = stat.estimate(e, policy: k, confidence: policy.confidence) else { continue }
                 entries.append(
                     FitReport.OffPolicyEntry(
-                        policy: target.name, estimator: e.rawValue, estimate: value.estimate,
+                        policy: name, estimator: e.rawValue, estimate: value.estimate,
                         se: value.standardError, ci_low: value.ciLow, ci_high: value.ciHigh,
                         ess: value.effectiveSampleSize, max_weight: value.maxWeight, clipped_rows: value.clippedRows,
                         switched_rows: e == .switchDR ? stat.switchedRows[k] : nil, n: value.count))
@@ -217,7 +223,7 @@ extension FitDriver {
             catalogue_size: ope.broadcast.catalogue.count, rows_valued: stat.count, rows_skipped: merged.skippedRows,
             positions: policy.positions, reward_model: modelText, confidence: policy.confidence,
             clip: policy.rule.clip, switch_tau: policy.switchTau, mips_clusters: ope.clusters,
-            policies: ope.targets.map(\.name), notes: notes)
+            policies: ope.names, notes: notes)
         return (entries, info)
     }
 

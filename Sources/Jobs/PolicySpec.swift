@@ -83,10 +83,43 @@ public struct PolicySpec: Sendable, Equatable, Codable {
     /// Where the keys of `[policy]` are in the job file (by key), for errors about them.
     public var positionsInJob: [String: JobSpec.SourceLocation] = [:]
 
+    // MARK: policy learning (issue 12)
+
+    /// Policy learners `policy.learners` can name.
+    public enum Learner: String, Sendable, Codable, CaseIterable {
+        /// Per user the top-k predicted items (under capacity: at Lagrangian item prices), with ε exploration.
+        case greedy
+    }
+
+    /// Which items a learned policy may recommend.
+    public enum Candidates: String, Sendable, Codable, CaseIterable {
+        /// Every item of the items file (the default with one).
+        case items
+        /// The items seen in the log.
+        case logged
+    }
+
+    /// `policy.learners` (empty: the job learns nothing).
+    public var learners: [Learner] = []
+    /// `policy.candidates` (nil: "items" with an items file, else "logged").
+    public var candidates: Candidates?
+    /// `policy.at`: values of log-only context columns (position, timestamp, …) used to score new (user, item) pairs,
+    /// by column, as the job file writes them (numbers as their shortest decimal text).
+    public var at: [String: String] = [:]
+    /// `policy.top_k` (3): items per user in recommendations.csv.
+    public var topK = 3
+    /// `policy.epsilon` (0.05): mass spread over the catalogue.
+    public var epsilon = 0.05
+    /// `policy.capacity`: each item's largest expected share of position-1 impressions, Σ_u π(a|u) / U.
+    public var capacity: Double?
+    /// `policy.select_learner` ("best_lcb" or a learner's name).
+    public var selectLearner = "best_lcb"
+
     /// The keys `[policy]` takes.
     public static let keys = [
         "action", "propensity", "reward", "position", "positions", "evaluate", "estimators", "clip", "switch_tau",
-        "logging_policy", "mips_clusters", "confidence", "missing", "seed"
+        "logging_policy", "mips_clusters", "confidence", "missing", "seed", "learners", "candidates", "at", "top_k",
+        "epsilon", "capacity", "select_learner"
     ]
 
     /// The policy files the job names (evaluation policies, then the logging distribution), each once.
@@ -239,6 +272,73 @@ extension PolicySpec {
         if let v = table["seed"] {
             guard let s = v.int, s >= 0 else { throw fail("seed", "'policy.seed' must be a whole number ≥ 0") }
             spec.seed = UInt64(s)
+        }
+        if let v = table["learners"] {
+            let names = Learner.allCases.map(\.rawValue).joined(separator: ", ")
+            guard let a = v.array, a.count > 0 else {
+                throw fail("learners", "'policy.learners' must be a non-empty array of learners (\(names))")
+            }
+            for item in a {
+                guard let s = item.string, let l = Learner(rawValue: s) else {
+                    let shown = item.string.map { "'\($0)'" } ?? "a value that is not a string"
+                    let later = ["gradient", "annealing"].contains(item.string ?? "") ? " (not implemented yet)" : ""
+                    throw fail("learners", "unknown learner \(shown)\(later) (expected: \(names))")
+                }
+                guard !spec.learners.contains(l) else { throw fail("learners", "'policy.learners' names '\(s)' twice") }
+                spec.learners.append(l)
+            }
+        }
+        if let c = try string("candidates") {
+            guard let candidates = Candidates(rawValue: c) else {
+                throw fail("candidates", "unknown policy.candidates '\(c)' (expected \"items\" or \"logged\")")
+            }
+            spec.candidates = candidates
+        }
+        if let v = table["at"] {
+            guard let t = v.table else {
+                throw fail("at", "'policy.at' must be an inline table of column values, e.g. { position = 1 }")
+            }
+            for key in t.keys.sorted() {
+                let value = t[key]!
+                if let x = value.int {
+                    spec.at[key] = String(x)
+                } else if let x = value.double, x.isFinite {
+                    spec.at[key] = "\(x)"
+                } else if let x = value.string {
+                    spec.at[key] = x
+                } else if let b = value.bool {
+                    spec.at[key] = b ? "True" : "False"
+                } else {
+                    throw fail("at", "'policy.at.\(key)' must be a number, a string or true/false")
+                }
+            }
+        }
+        if let v = table["top_k"] {
+            guard let k = v.int, (1...1000).contains(k) else {
+                throw fail("top_k", "'policy.top_k' must be a whole number in 1...1000")
+            }
+            spec.topK = k
+        }
+        if let e = try number("epsilon") {
+            guard e >= 0, e < 1 else { throw fail("epsilon", "'policy.epsilon' must be in [0, 1), got \(e)") }
+            spec.epsilon = e
+        }
+        if let c = try number("capacity") {
+            guard c > 0, c <= 1 else { throw fail("capacity", "'policy.capacity' must be in (0, 1], got \(c)") }
+            spec.capacity = c
+        }
+        if let s = try string("select_learner") {
+            guard s == "best_lcb" || spec.learners.contains(where: { $0.rawValue == s }) else {
+                throw fail(
+                    "select_learner",
+                    "'policy.select_learner' must be \"best_lcb\" or one of policy.learners (\(spec.learners.map(\.rawValue).joined(separator: ", ")))"
+                )
+            }
+            spec.selectLearner = s
+        }
+        for key in ["candidates", "at", "top_k", "epsilon", "capacity", "select_learner"]
+        where table[key] != nil && spec.learners.isEmpty {
+            throw fail(key, "'policy.\(key)' is about learned policies: set policy.learners")
         }
         let columns = spec.columns
         if let dup = columns.first(where: { c in columns.filter { $0 == c }.count > 1 }) {

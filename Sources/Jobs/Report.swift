@@ -23,6 +23,14 @@ public struct FitReport: Codable, Sendable, Equatable {
     public var ope: [OffPolicyEntry]?
     /// What the off-policy evaluation used.
     public var ope_info: OffPolicyInfo?
+    /// Learned policies (`policy.learners`): their held-out values, constraint use and the deployed one.
+    public var policy: PolicySection?
+    /// Further files of the output folder by name (policy.json, recommendations.csv); not part of report.json.
+    public var files: [String: Data] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case job, cluster, data, model, cv, network, timings_s, text, sem, bayes, ope, ope_info, policy
+    }
 
     public init(
         job: JobEcho, cluster: ClusterInfo, data: DataInfo, model: ModelResult, cv: CrossValidation?,
@@ -167,16 +175,17 @@ public struct FitReport: Codable, Sendable, Equatable {
         return try encoder.encode(self)
     }
 
-    /// Writes `dir/report.json` atomically: to a temporary file in `dir`, then renamed.
+    /// Writes `dir/report.json` (and `files`) atomically: each to a temporary file in `dir`, then renamed; the report
+    /// last.
     /// - Returns: the report's path.
     /// - Throws: `RunError` when the folder cannot be made or written.
     public func write(toDirectory dir: String) throws -> String {
-        try Self.write(json: jsonData(), toDirectory: dir)
+        try Self.write(json: jsonData(), files: files, toDirectory: dir)
     }
 
     /// Writes report bytes to `dir/report.json` through a temporary file and a rename, so a reader never sees
-    /// half a report.
-    public static func write(json: Data, toDirectory dir: String) throws -> String {
+    /// half a report; `files` first, the same way.
+    public static func write(json: Data, files: [String: Data] = [:], toDirectory dir: String) throws -> String {
         var prefix = URL(fileURLWithPath: dir).standardizedFileURL
         while prefix.path != "/" {
             var isDirectory: ObjCBool = false
@@ -193,9 +202,18 @@ public struct FitReport: Codable, Sendable, Equatable {
                 "cannot create the output folder \(dir): \((error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? "permission denied or read-only file system")"
             )
         }
-        let url = URL(fileURLWithPath: dir).appendingPathComponent("report.json")
-        let tmp = URL(fileURLWithPath: dir).appendingPathComponent(".report.json.\(getpid()).tmp")
-        do { try json.write(to: tmp) } catch {
+        for name in files.keys.sorted() { _ = try writeAtomically(files[name]!, name: name, in: dir) }
+        return try writeAtomically(json, name: "report.json", in: dir)
+    }
+
+    /// Writes `dir/name` through a temporary file and a rename.
+    static func writeAtomically(_ data: Data, name: String, in dir: String) throws -> String {
+        guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else {
+            throw RunError("refusing to write a file named '\(printable(name))' into the output folder")
+        }
+        let url = URL(fileURLWithPath: dir).appendingPathComponent(name)
+        let tmp = URL(fileURLWithPath: dir).appendingPathComponent(".\(name).\(getpid()).tmp")
+        do { try data.write(to: tmp) } catch {
             throw RunError("cannot write \(tmp.path): \(error.localizedDescription)")
         }
         if rename(tmp.path, url.path) != 0 {
@@ -267,6 +285,26 @@ public struct FitReport: Codable, Sendable, Equatable {
                 + [e.ess, e.max_weight].map { lpad(fmt($0, digits: 2), 12) }.joined() + "\n"
         }
         for note in info.notes { out += "note: \(printable(note))\n" }
+        return out + policyLines()
+    }
+
+    /// The learned policies: one line per learner, the deployed one marked.
+    private func policyLines() -> String {
+        guard let policy else { return "" }
+        var out =
+            "learned policies (\(policy.users) users, \(policy.candidates) candidate items, top \(policy.top_k), ε = \(fmt(policy.epsilon, digits: 3))\(policy.capacity.map { ", capacity \(fmt($0, digits: 3))" } ?? "")):\n"
+        for l in policy.learners {
+            var line =
+                "  \(l.learner)\(l.learner == policy.deployed ? " (deployed)" : ""): predicted \(fmt(l.predicted_value, digits: 6))"
+            if let dr = l.held_out.first(where: { $0.estimator == "dr" }) ?? l.held_out.first {
+                line +=
+                    ", \(dr.estimator) \(fmt(dr.estimate, digits: 6)) [\(fmt(dr.ci_low, digits: 6)), \(fmt(dr.ci_high, digits: 6))]"
+            }
+            line += ", max item share \(fmt(l.max_item_share, digits: 4))"
+            if let gap = l.lp_gap { line += ", LP gap \(fmt(gap, digits: 3)) per user" }
+            out += line + "\n"
+        }
+        for note in policy.notes { out += "note: \(printable(note))\n" }
         return out
     }
 

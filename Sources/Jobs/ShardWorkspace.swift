@@ -26,6 +26,8 @@ public final class ShardWorkspace {
     var broadcasts: [String: any Sendable] = [:]
     /// Broadcasts that arrived but could not be taken, by name: why.
     var broadcastFailures: [String: String] = [:]
+    /// Per shard, the learned policies' state (`LearnRound`): users, scores, top-k lists.
+    var learned: [Int: LearnedShard] = [:]
 
     /// - Throws: `FormulaError` if the plan's formula does not parse (the coordinator parsed it first, so this
     ///   means mismatched versions).

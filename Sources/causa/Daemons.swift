@@ -95,8 +95,8 @@ struct Submit: ParsableCommand {
                 jobPath: job, jobText: text, coordinator: coordinator, timeout: timeout,
                 silence: silenceTimeout)
             {
-            case .report(let json, let table):
-                let path = try FitReport.write(json: json, toDirectory: out)
+            case .report(let json, let table, let files):
+                let path = try FitReport.write(json: json, files: files, toDirectory: out)
                 print(table, terminator: "")
                 print("report: \(path)")
             case .inputError(let message):

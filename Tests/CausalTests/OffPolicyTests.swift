@@ -315,3 +315,37 @@ final class OffPolicyTests: XCTestCase {
         XCTAssertEqual(oneThenEmpty, one)
     }
 }
+
+/// The capacity arithmetic of the greedy learner.
+final class CapacityAllocationTests: XCTestCase {
+    func testItemLimitKeepsTheExpectedShareWithinTheCapacity() {
+        // (0.05 − 0.05/200) · 4000 / 0.95 = 209.47…
+        XCTAssertEqual(CapacityAllocation.itemLimit(share: 0.05, users: 4000, epsilon: 0.05, catalogue: 200), 209)
+        XCTAssertEqual(CapacityAllocation.itemLimit(share: 0.05, users: 4000, epsilon: 0, catalogue: 200), 200)
+        XCTAssertEqual(CapacityAllocation.itemLimit(share: 0.001, users: 4000, epsilon: 0.5, catalogue: 100), 0)
+        for (share, users, eps, a) in [(0.05, 4000, 0.05, 200), (0.3, 977, 0.1, 7), (1.0, 5, 0.0, 1)] {
+            let n = CapacityAllocation.itemLimit(share: share, users: users, epsilon: eps, catalogue: a)
+            XCTAssertLessThanOrEqual((1 - eps) * Double(n) / Double(users) + eps / Double(a), share + 1e-15)
+            XCTAssertGreaterThan((1 - eps) * Double(n + 1) / Double(users) + eps / Double(a), share)
+        }
+    }
+
+    func testQuotasSumToEachShardsUsersAndRespectTheLimits() {
+        // Three shards all wanting item 0; limit 3 per item.
+        let demand = [[4, 0, 0], [2, 1, 0], [1, 0, 1]]
+        let users = [4, 3, 2]
+        let q = CapacityAllocation.quotas(demand: demand, users: users, limits: [3, 3, 3])!
+        // Demand first in shard order ([3,0,0], [0,1,0], [0,0,1]), then the short shards fill the spare room in order.
+        XCTAssertEqual(q, [[3, 1, 0], [0, 2, 1], [0, 0, 2]])
+        for s in q.indices { XCTAssertEqual(q[s].reduce(0, +), users[s]) }
+        for a in 0..<3 { XCTAssertLessThanOrEqual(q.reduce(0) { $0 + $1[a] }, 3) }
+        XCTAssertNil(CapacityAllocation.quotas(demand: demand, users: users, limits: [3, 3, 2]))
+    }
+
+    func testPriceStepAndDualBound() {
+        let p = CapacityAllocation.step(prices: [0, 0.5], demand: [10, 0], limits: [4, 4], users: 10, step: 0.5)
+        XCTAssertEqual(p, [0.3, 0.3])  // 0 + 0.5·6/10; 0.5 + 0.5·(−4)/10
+        XCTAssertEqual(
+            CapacityAllocation.dualBound(maximaSum: 2, prices: [0.3, 0.3], limits: [4, 4]), 4.4, accuracy: 1e-15)
+    }
+}

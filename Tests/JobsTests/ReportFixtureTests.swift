@@ -127,6 +127,7 @@ final class ReportFixtureTests: XCTestCase {
         report.bayes = outcome.bayes
         report.ope = outcome.ope
         report.ope_info = outcome.opeInfo
+        report.policy = outcome.policy
         var json = try JSONSerialization.jsonObject(with: try report.jsonData()) as! [String: Any]
         json["timings_s"] = nil
         json["network"] = nil

@@ -83,6 +83,10 @@ extension OffPolicyBroadcast: BroadcastCodec {
         switch p {
         case .logging: w.kind = .logging
         case .uniform: w.kind = .uniform
+        case .learned(let learner, let epsilon):
+            w.kind = .learned
+            w.learner = UInt32(learner)
+            w.epsilon = epsilon
         case .table(let t):
             w.kind = .table
             w.catalogueSize = UInt32(t.catalogueSize)
@@ -105,6 +109,11 @@ extension OffPolicyBroadcast: BroadcastCodec {
         switch w.kind {
         case .logging: return .logging
         case .uniform: return .uniform
+        case .learned:
+            guard w.epsilon >= 0, w.epsilon < 1 else {
+                throw Wire.DecodeError(message: "a learned policy's ε of \(w.epsilon)")
+            }
+            return .learned(learner: Int(w.learner), epsilon: w.epsilon)
         case .table:
             let g = w.groupUser.count
             guard w.groupPosition.count == g, w.groupSize.count == g, w.groupEpsilon.count == g,
@@ -185,5 +194,97 @@ extension OffPolicyBroadcast: BroadcastCodec {
                 clip: m.clip > 0 ? m.clip : nil, propensityFloor: m.propensityFloor > 0 ? m.propensityFloor : nil),
             switchTau: m.switchTau, itemColumns: m.itemColumns, itemCells: m.itemCells, components: k,
             itemScores: m.itemScores, itemVectors: vectors, shardCount: Int(m.shardCount))
+    }
+}
+
+/// The greedy learner's round on the wire: a `LearnRequest`; a `LearnAnswer` (per fit its demand, and the users'
+/// lists when asked).
+extension LearnRound: RoundCodec {
+    public static func encode(request r: LearnRequest) -> [UInt8] {
+        var m = Causa_Wire_LearnRequest()
+        m.phase = r.phase.rawValue
+        m.learner = UInt32(r.learner)
+        m.link = r.link.rawValue
+        m.coefficients = r.coefficients.map { c in
+            var w = Causa_Wire_Coefficients()
+            w.values = c
+            return w
+        }
+        m.schema = r.schema.map(Wire.columnSchema)
+        m.at = r.at
+        m.candidates = r.candidates.map { UInt32($0) }
+        m.fits = r.fits.map { UInt32($0) }
+        m.prices = r.prices.map { p in
+            var w = Causa_Wire_Coefficients()
+            w.values = p
+            return w
+        }
+        m.quotas = r.quotas.map { q in
+            var w = Causa_Wire_Quota()
+            w.counts = q.map { UInt64($0) }
+            return w
+        }
+        m.topK = UInt32(r.topK)
+        m.returnLists = r.returnLists
+        return Wire.bytes(m)
+    }
+
+    public static func decode(request bytes: [UInt8], plan: JobPlan) throws -> LearnRequest {
+        let m = try Wire.message(Causa_Wire_LearnRequest.self, bytes)
+        guard let phase = LearnRequest.Phase(rawValue: m.phase), let link = RewardLink(rawValue: m.link) else {
+            throw Wire.DecodeError(message: "a learn request of phase '\(m.phase)', link '\(m.link)'")
+        }
+        let c = m.candidates.count
+        guard c > 0, m.topK > 0, m.topK <= 1000, !m.coefficients.isEmpty,
+            m.fits.allSatisfy({ Int($0) < m.coefficients.count }),
+            m.prices.isEmpty || (m.prices.count == m.fits.count && m.prices.allSatisfy { $0.values.count == c }),
+            m.quotas.isEmpty || (m.quotas.count == m.fits.count && m.quotas.allSatisfy { $0.counts.count == c })
+        else { throw Wire.DecodeError(message: "a learn request whose sizes do not fit") }
+        return LearnRequest(
+            phase: phase, learner: Int(m.learner), link: link, coefficients: m.coefficients.map(\.values),
+            schema: try m.schema.map(Wire.columnSchema), at: m.at, candidates: m.candidates.map { Int32($0) },
+            fits: m.fits.map { Int($0) }, prices: m.prices.map(\.values),
+            quotas: m.quotas.map { $0.counts.map { Int(clamping: $0) } }, topK: Int(m.topK),
+            returnLists: m.returnLists)
+    }
+
+    public static func encode(statistic s: LearnAnswer) -> [UInt8] {
+        var m = Causa_Wire_LearnAnswer()
+        m.fits = s.fits.map { d in
+            var w = Causa_Wire_PolicyDemand()
+            w.demand = d.demand
+            w.valueHigh = d.value.high
+            w.valueLow = d.value.low
+            w.maximaHigh = d.maxima.high
+            w.maximaLow = d.maxima.low
+            w.users = UInt64(d.users)
+            return w
+        }
+        m.firstRows = s.firstRows.map { UInt64($0) }
+        m.userKeys = s.userKeys.flatMap { $0 }
+        m.listWidth = UInt32(s.lists.first?.count ?? 0)
+        m.lists = s.lists.flatMap { $0 }
+        m.scores = s.scores.flatMap { $0 }
+        return Wire.bytes(m)
+    }
+
+    public static func decode(statistic bytes: [UInt8], request: LearnRequest, plan: JobPlan) throws -> LearnAnswer {
+        let m = try Wire.message(Causa_Wire_LearnAnswer.self, bytes)
+        let users = m.firstRows.count
+        let k = Int(m.listWidth)
+        let keys = plan.userKey.count
+        guard m.lists.count == users * k, m.scores.count == users * k, m.userKeys.count == users * keys,
+            m.fits.allSatisfy({ $0.demand.count == request.candidates.count })
+        else { throw Wire.DecodeError(message: "a learn answer whose sizes do not fit") }
+        return LearnAnswer(
+            fits: m.fits.map {
+                PolicyDemand(
+                    demand: $0.demand, value: CompensatedSum(high: $0.valueHigh, low: $0.valueLow),
+                    maxima: CompensatedSum(high: $0.maximaHigh, low: $0.maximaLow), users: Int(clamping: $0.users))
+            },
+            firstRows: m.firstRows.map { Int(clamping: $0) },
+            userKeys: (0..<users).map { Array(m.userKeys[($0 * keys)..<(($0 + 1) * keys)]) },
+            lists: (0..<users).map { Array(m.lists[($0 * k)..<(($0 + 1) * k)]) },
+            scores: (0..<users).map { Array(m.scores[($0 * k)..<(($0 + 1) * k)]) })
     }
 }

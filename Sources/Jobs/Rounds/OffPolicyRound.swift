@@ -11,6 +11,10 @@ public enum EvaluationPolicy: Sendable, Equatable {
     case uniform
     /// A policy file's distributions.
     case table(PolicyTable)
+    /// A policy learned in this job (`policy.learners[learner]`), kept on the workers as each user's top-k list:
+    /// π(a | u, position j) = (1 − ε)·1{a = j-th listed} + ε/|A|. Rows of CV fold k use the policy learned without
+    /// fold k (when the job has `[cv]`).
+    case learned(learner: Int, epsilon: Double)
 }
 
 /// How the reward model turns a linear predictor into q̂.
@@ -263,6 +267,11 @@ extension ShardWorkspace {
                 )
             }
             let user = data.userHash[i]
+            var fit = 0
+            if request.crossFit, plan.folds > 0 {
+                let k = UserKey.fold(rowIndex: data.rowIndex[i], hash: user, folds: plan.folds, by: plan.foldBy)
+                if 1 + k < request.coefficients.count, !request.coefficients[1 + k].isEmpty { fit = 1 + k }
+            }
             var sumQ = 0.0
             if let scorer {
                 try scorer.score(i, into: &q)
@@ -283,6 +292,21 @@ extension ShardWorkspace {
                         u, scorer == nil ? nil : sumQ / Double(a),
                         cluster < 0 ? nil : Double(clusterSize[cluster]) / Double(a)
                     )
+                case .learned(let learner, let epsilon):
+                    let spread = epsilon / Double(a)
+                    let list = learnedList(shard: data.shard, learner: learner, fit: fit, user: user)
+                    let j = max(position, 1) - 1
+                    let listed = list.flatMap { j < $0.count ? Int($0[$0.startIndex + j]) : nil } ?? -1
+                    let target = (listed == logged ? 1 - epsilon : 0) + spread
+                    var dm: Double? = nil
+                    if scorer != nil { dm = (listed >= 0 ? (1 - epsilon) * q[listed] : 0) + spread * sumQ }
+                    var clusterProbability: Double? = nil
+                    if cluster >= 0 {
+                        clusterProbability =
+                            (listed >= 0 && b.clusters[listed] == cluster ? 1 - epsilon : 0) + spread
+                            * Double(clusterSize[cluster])
+                    }
+                    return (target, dm, clusterProbability)
                 case .table(let t):
                     guard let g = t.group(user: user, position: position) else {
                         if t.byUser, b.missing == .uniform { return try apply(.uniform) }
@@ -432,15 +456,19 @@ final class CandidateScorer {
     func score(_ i: Int, into q: inout [Double]) throws {
         var base = [FactorValue](repeating: .number(0), count: sources.count)
         try reader.values(i, of: data, into: &base)
-        var beta = request.coefficients[0]
         var fit = 0
         if request.crossFit, folds > 0 {
             let k = UserKey.fold(rowIndex: data.rowIndex[i], hash: data.userHash[i], folds: folds, by: foldBy)
-            if !request.coefficients[1 + k].isEmpty {
-                beta = request.coefficients[1 + k]
-                fit = 1 + k
-            }
+            if !request.coefficients[1 + k].isEmpty { fit = 1 + k }
         }
+        try score(base: base, fit: fit, row: i, into: &q)
+    }
+
+    /// q̂ for every catalogue item from given factor values (a row's, or a user's context with `policy.at` values),
+    /// with the coefficients of fit `fit` (0: all rows; 1 + k: without fold k).
+    /// - Parameter row: the row errors point at.
+    func score(base: [FactorValue], fit: Int, row i: Int, into q: inout [Double]) throws {
+        let beta = request.coefficients[fit].isEmpty ? request.coefficients[0] : request.coefficients[fit]
         let key = Key(
             values: zip(sources, base).map { if case .row = $0.0 { return $0.1 } else { return .number(0) } },
             fit: fit, user: usesUser ? data.userHash[i] : 0)

@@ -1,0 +1,290 @@
+import Causal
+import Foundation
+import StableRandom
+import Statistics
+import Tabular
+
+/// What the learners produced, before the off-policy round values them.
+struct LearnedPolicies {
+    struct Learner {
+        var name: String
+        /// Per fit (0: all rows; 1 + k: without fold k): mean predicted reward of the position-1 choices.
+        var meanValue: Double
+        /// Mean of the smallest Lagrangian dual bound seen (the LP bound), fit 0.
+        var bound: Double
+        /// Rounds of price search (demand rounds) for fit 0.
+        var rounds: Int
+        /// The largest expected share of position-1 impressions of an item, fit 0.
+        var maxShare: Double
+        /// Final item prices of fit 0 (zeros without capacity).
+        var prices: [Double]
+        /// Users' lists of fit 0, in data order of their first rows.
+        var recommendations: [(keys: [String], items: [Int32], scores: [Double])]
+    }
+    var learners: [Learner]
+    var candidates: [Int32]
+    var catalogue: [String]
+    var users: Int
+    var limit: Int?
+    var reward: RewardModel
+}
+
+/// The coordinator's side of policy learning (issue 12): the greedy learner's rounds, its outputs (policy.json,
+/// recommendations.csv) and the report's `policy` section.
+extension FitDriver {
+    /// Most demand rounds of the price search.
+    static let maximumPriceRounds = 200
+
+    /// Learns every `policy.learners` policy for the full fit and (with `[cv]`) for each fold's fit, leaving each user's
+    /// top-k list on the worker that owns the user.
+    /// - Throws: `InputError` at `policy.capacity` when no assignment can respect it; `RunError` from the rounds.
+    func learnPolicies(_ ope: OffPolicyPlan, designed: Designed, reward: RewardModel, executor: ShardExecutor)
+        throws -> LearnedPolicies
+    {
+        let policy = job.policy!
+        let catalogue = ope.broadcast.catalogue
+        let index = Dictionary(uniqueKeysWithValues: catalogue.enumerated().map { ($1, $0) })
+        let useLogged = (policy.candidates ?? (prepared.items == nil ? .logged : .items)) == .logged
+        let candidates: [Int32] =
+            useLogged
+            ? designed.summary.itemKeys.compactMap { index[$0.key].map(Int32.init) }.sorted()
+            : (0..<catalogue.count).map(Int32.init)
+        let c = candidates.count
+        let usersPerShard = designed.summaries.map(\.users)
+        let users = usersPerShard.reduce(0, +)
+        let coefficients = [reward.full] + reward.folds
+        let fits = Array(coefficients.indices)
+        var limit: Int? = nil
+        if let share = policy.capacity {
+            let n = CapacityAllocation.itemLimit(
+                share: share, users: users, epsilon: policy.epsilon, catalogue: catalogue.count)
+            guard n * c >= users else {
+                throw job.policyError(
+                    "capacity",
+                    "no assignment respects capacity = \(share): with \(c) candidate items, ε = \(policy.epsilon) and \(users) users, each item may take at most \(n) users at position 1, \(n * c) in all"
+                )
+            }
+            limit = n
+        }
+        var learners: [LearnedPolicies.Learner] = []
+        for (l, learner) in policy.learners.enumerated() {
+            func request(_ phase: LearnRequest.Phase, prices: [[Double]], quotas: [[Int]], lists: Bool)
+                -> LearnRequest
+            {
+                LearnRequest(
+                    phase: phase, learner: l, link: reward.link, coefficients: coefficients, schema: designed.schema,
+                    at: policy.at, candidates: candidates, fits: fits, prices: prices, quotas: quotas,
+                    topK: policy.topK, returnLists: lists)
+            }
+            var prices = fits.map { _ in [Double](repeating: 0, count: c) }
+            var bound = [Double](repeating: .infinity, count: fits.count)
+            var rounds = 0
+            var quotas: [[[Int]]] = []  // [shard][fit][candidate]
+            if let limit {
+                let limits = [Int](repeating: limit, count: c)
+                var answers: [LearnAnswer] = []
+                var settled = [Bool](repeating: false, count: fits.count)
+                while rounds < Self.maximumPriceRounds {
+                    let req = request(.demand, prices: prices, quotas: [], lists: false)
+                    answers = try executor.run(
+                        LearnRound(requests: [LearnRequest](repeating: req, count: executor.shardCount)),
+                        job: prepared)
+                    rounds += 1
+                    for f in fits.indices where !settled[f] {
+                        var merged = PolicyDemand(demand: [Double](repeating: 0, count: c))
+                        for a in answers { merged.merge(a.fits[f]) }
+                        bound[f] = min(
+                            bound[f],
+                            CapacityAllocation.dualBound(
+                                maximaSum: merged.maxima.value, prices: prices[f], limits: limits))
+                        if merged.demand.allSatisfy({ $0 <= Double(limit) }) {
+                            settled[f] = true
+                            continue
+                        }
+                        let scale = max(abs(merged.value.value) / Double(max(merged.users, 1)), 1e-6)
+                        prices[f] = CapacityAllocation.step(
+                            prices: prices[f], demand: merged.demand, limits: limits, users: users,
+                            step: scale / Double(rounds).squareRoot())
+                    }
+                    if !settled.contains(false) { break }
+                }
+                // Quotas from the last demand (at the prices it was computed at).
+                var perFit: [[[Int]]] = []  // [fit][shard][candidate]
+                for f in fits.indices {
+                    let demand = answers.map { $0.fits[f].demand.map { Int($0) } }
+                    guard
+                        let q = CapacityAllocation.quotas(demand: demand, users: usersPerShard, limits: limits)
+                    else { throw RunError("internal: capacity quotas infeasible after the feasibility check") }
+                    perFit.append(q)
+                }
+                quotas = (0..<executor.shardCount).map { s in fits.indices.map { perFit[$0][s] } }
+                // The prices the demand was computed at were stepped afterwards for unsettled fits; the assignment
+                // uses the same prices as the quotas' demand.
+            }
+            let lastPrices = prices
+            let assign = LearnRound(
+                requests: (0..<executor.shardCount).map { s in
+                    request(.assign, prices: lastPrices, quotas: quotas.isEmpty ? [] : quotas[s], lists: true)
+                })
+            let answers = try executor.run(assign, job: prepared)
+            var merged = PolicyDemand(demand: [Double](repeating: 0, count: c))
+            for a in answers { merged.merge(a.fits[0]) }
+            if limit == nil {
+                bound[0] = merged.value.value
+                rounds = 0
+            }
+            var recommendations: [(first: Int, keys: [String], items: [Int32], scores: [Double])] = []
+            for a in answers {
+                for u in a.firstRows.indices {
+                    recommendations.append((a.firstRows[u], a.userKeys[u], a.lists[u], a.scores[u]))
+                }
+            }
+            recommendations.sort { $0.first < $1.first }
+            let spread = policy.epsilon / Double(catalogue.count)
+            let maxShare = (merged.demand.max() ?? 0) * (1 - policy.epsilon) / Double(max(users, 1)) + spread
+            learners.append(
+                .init(
+                    name: learner.rawValue, meanValue: merged.value.value / Double(max(users, 1)),
+                    bound: bound[0] / Double(max(users, 1)), rounds: rounds, maxShare: maxShare,
+                    prices: prices[0], recommendations: recommendations.map { ($0.keys, $0.items, $0.scores) }))
+        }
+        return LearnedPolicies(
+            learners: learners, candidates: candidates, catalogue: catalogue, users: users, limit: limit,
+            reward: reward)
+    }
+
+    /// The report's `policy` section and the deployed policy's files.
+    func policySection(_ learned: LearnedPolicies, entries: [FitReport.OffPolicyEntry], names: [String]) throws
+        -> (FitReport.PolicySection, [String: Data])
+    {
+        let policy = job.policy!
+        var results: [FitReport.PolicySection.LearnerResult] = []
+        for l in learned.learners {
+            results.append(
+                .init(
+                    learner: l.name, predicted_value: l.meanValue, lp_bound: learned.limit == nil ? nil : l.bound,
+                    lp_gap: learned.limit == nil ? nil : l.bound - l.meanValue, price_rounds: l.rounds,
+                    max_item_share: l.maxShare, held_out: entries.filter { $0.policy == l.name }))
+        }
+        // Deployed: the named learner, or the best lower confidence bound of DR (IPW without a DR estimate).
+        var deployed = policy.selectLearner
+        if deployed == "best_lcb" {
+            func lcb(_ r: FitReport.PolicySection.LearnerResult) -> Double {
+                (r.held_out.first { $0.estimator == "dr" } ?? r.held_out.first { $0.estimator == "ipw" })?.ci_low
+                    ?? -.infinity
+            }
+            // The first learner wins ties (max(by:) keeps the last of equal elements, so scan in order).
+            var best = results[0]
+            for r in results.dropFirst() where lcb(r) > lcb(best) { best = r }
+            deployed = best.learner
+        }
+        var notes: [String] = []
+        if job.folds > 0 {
+            notes.append(
+                "held-out values: each learner trained without CV fold k, valued on fold k's rows (pooled); they estimate the fold policies' average value, not the deployed policy's (trained on all rows), and choosing the learner by its lower bound adds optimism"
+            )
+        } else {
+            notes.append("in-sample values: without [cv], each policy is valued on the rows its reward model was fitted on")
+        }
+        notes.append(
+            "a learned policy is π(a | user) at position 1: its top-\(policy.topK) list fills positions 1..\(policy.topK); on slate logs position j is valued as the j-th listed item with probability 1 − ε plus ε/|A|"
+        )
+        if !policy.at.isEmpty {
+            notes.append(
+                "new (user, item) pairs are scored at \(policy.at.keys.sorted().map { "\($0) = \(policy.at[$0]!)" }.joined(separator: ", "))"
+            )
+        }
+        let section = FitReport.PolicySection(
+            learners: results, deployed: deployed, epsilon: policy.epsilon, top_k: policy.topK,
+            candidates: learned.candidates.count, users: learned.users, capacity: policy.capacity,
+            item_limit: learned.limit, notes: notes)
+        let chosen = learned.learners.first { $0.name == deployed }!
+        // recommendations.csv: a per-user policy file in the compact form (listed π plus the ε remainder).
+        let keyNames = job.userKey.map(ShardPartitioner.csvField)
+        var csv = (keyNames + ["item_id", "rank", "probability", "predicted_reward", "epsilon"]).joined(separator: ",")
+        csv += "\n"
+        let a = Double(learned.catalogue.count)
+        let spread = policy.epsilon / a
+        for r in chosen.recommendations {
+            let items = r.items.filter { $0 >= 0 }
+            let probabilities = items.indices.map { $0 == 0 ? 1 - policy.epsilon + spread : spread }
+            var remainder = CompensatedSum()
+            remainder.add(1)
+            for p in probabilities { remainder.add(-p) }
+            let keys = r.keys.map(ShardPartitioner.csvField).joined(separator: ",")
+            for (j, item) in items.enumerated() {
+                csv +=
+                    "\(keys),\(ShardPartitioner.csvField(learned.catalogue[Int(item)])),\(j + 1),\(probabilities[j]),\(r.scores[j]),\(max(0, remainder.value))\n"
+            }
+        }
+        // policy.json: what was deployed and how it was made.
+        let document = PolicyDocument(
+            format_version: 1, job_hash: String(format: "%016llx", Self.jobHash(job)), learner: deployed,
+            epsilon: policy.epsilon, top_k: policy.topK, capacity: policy.capacity, item_limit: learned.limit,
+            candidates: learned.candidates.map { learned.catalogue[Int($0)] }, prices: chosen.prices,
+            at: policy.at, link: learned.reward.link.rawValue, feature_names: names,
+            coefficients: learned.reward.full, users: learned.users)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (section, ["recommendations.csv": Data(csv.utf8), "policy.json": try encoder.encode(document)])
+    }
+
+    /// FNV-1a 64 of the job as read (its JSON with sorted keys): names the job a policy came from, on the coordinator
+    /// too, which never sees a submitted job's file.
+    static func jobHash(_ job: JobSpec) -> UInt64 {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(job) else { return 0 }
+        return FNV1a64.hash(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// policy.json: the deployed policy (format_version 1).
+struct PolicyDocument: Codable {
+    var format_version: Int
+    var job_hash: String
+    var learner: String
+    var epsilon: Double
+    var top_k: Int
+    var capacity: Double?
+    var item_limit: Int?
+    var candidates: [String]
+    var prices: [Double]
+    var at: [String: String]
+    var link: String
+    var feature_names: [String]
+    var coefficients: [Double]
+    var users: Int
+}
+
+extension FitReport {
+    /// Learned policies (report section `policy`).
+    public struct PolicySection: Codable, Sendable, Equatable {
+        public struct LearnerResult: Codable, Sendable, Equatable {
+            public var learner: String
+            /// Mean predicted reward of the position-1 choices (fit on all rows), per user.
+            public var predicted_value: Double
+            /// With capacity: the Lagrangian (LP) bound per user and the gap to it.
+            public var lp_bound: Double?
+            public var lp_gap: Double?
+            /// Demand rounds of the price search (0 without capacity).
+            public var price_rounds: Int
+            /// The largest expected share of position-1 impressions of one item.
+            public var max_item_share: Double
+            /// The off-policy estimates of the learned policy (held out with `[cv]`, else in-sample).
+            public var held_out: [OffPolicyEntry]
+        }
+        public var learners: [LearnerResult]
+        /// The learner whose policy was deployed (policy.json, recommendations.csv).
+        public var deployed: String
+        public var epsilon: Double
+        public var top_k: Int
+        /// Candidate items and users.
+        public var candidates: Int
+        public var users: Int
+        public var capacity: Double?
+        /// Users one item may take at position 1 under the capacity.
+        public var item_limit: Int?
+        public var notes: [String]
+    }
+}

@@ -1,0 +1,187 @@
+import CausaTestSupport
+import Foundation
+import Logging
+import Simulation
+import Tabular
+import XCTest
+
+@testable import Jobs
+
+/// The greedy learner (issue 12): the same policy, recommendations and policy.json for any number of workers, the
+/// capacity never exceeded, scores that are the reward model's, and the input errors of its acceptance 4.
+final class PolicyLearningTests: XCTestCase {
+    func outcome(_ text: String, in dir: URL, workers: Int = 2, predictions: String? = nil) throws
+        -> FitDriver.Outcome
+    {
+        let path = try Fixtures.write(text, "job.toml", in: dir)
+        var prepared = try PreparedJob(job: try JobSpec.load(path: path), jobID: "learn")
+        prepared.predictionsPath = predictions
+        let executor = try InProcessExecutor(prepared: prepared, workers: workers, encodesPayloads: true)
+        return try FitDriver(prepared: prepared, logger: Logger(label: "test")).run(on: executor)
+    }
+
+    static let simulated: URL = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "causa-learn-sim-\(ProcessInfo.processInfo.processIdentifier)")
+        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("impressions.csv").path) {
+            try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            _ = try! Simulator.generate(SimulationConfig(users: 400, items: 25, seed: 4)).write(to: dir.path)
+        }
+        return dir
+    }()
+
+    func simJob(cv: Bool = true, policy: String) -> String {
+        let sim = Self.simulated.path
+        return """
+            [data]
+            path = "\(sim)/impressions.csv"
+            user_key = ["user_id"]
+            [model]
+            kind = "logit"
+            formula = "click ~ C(position) + np.log(price) + affinity"
+            \(cv ? "[cv]\nfolds = 4\nfold_by = \"user\"" : "")
+            [cluster]
+            shards = 6
+            [text]
+            encoder = "hashing"
+            users_path = "\(sim)/users.csv"
+            user_text = ["profile"]
+            items_path = "\(sim)/items.csv"
+            item_key = "item_id"
+            item_text = ["description"]
+            [policy]
+            action = "item_id"
+            propensity = "propensity"
+            position = "position"
+            positions = [1]
+            \(policy)
+            """
+    }
+
+    /// Acceptance 1 (greedy): the report's policy and ope sections, policy.json and recommendations.csv are the same
+    /// bits with 1 and 2 workers, and no item takes more than its share at position 1.
+    func testGreedyUnderCapacityIsIdenticalForOneAndTwoWorkersAndRespectsCapacity() throws {
+        let text = simJob(
+            policy: "learners = [\"greedy\"]\nat = { position = 1 }\nepsilon = 0.05\ncapacity = 0.08\ntop_k = 3")
+        let dir = try Fixtures.folder()  // one job file: policy.json names the job by a hash of it
+        let runs = try [1, 2].map { try outcome(text, in: dir, workers: $0) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        XCTAssertEqual(try encoder.encode(runs[0].policy), try encoder.encode(runs[1].policy))
+        XCTAssertEqual(try encoder.encode(runs[0].ope), try encoder.encode(runs[1].ope))
+        XCTAssertEqual(runs[0].files, runs[1].files)
+        let section = try XCTUnwrap(runs[0].policy)
+        XCTAssertEqual(section.deployed, "greedy")
+        XCTAssertEqual(section.users, 400)
+        XCTAssertEqual(section.candidates, 25)
+        let limit = try XCTUnwrap(section.item_limit)
+        // ⌊(0.08 − 0.05/25) · 400 / 0.95⌋ = ⌊32.84⌋
+        XCTAssertEqual(limit, 32)
+        let learner = section.learners[0]
+        XCTAssertLessThanOrEqual(learner.max_item_share, 0.08 + 1e-15)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(learner.lp_gap), -1e-12)  // the dual bound bounds the value
+        XCTAssertEqual(Set(learner.held_out.map(\.estimator)), ["ipw", "snips", "dm", "dr", "switch_dr"])
+        // recommendations.csv: 3 rows per user; rank-1 counts within the limit; a valid compact-form policy file.
+        let csv = String(decoding: try XCTUnwrap(runs[0].files["recommendations.csv"]), as: UTF8.self)
+        let lines = csv.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        XCTAssertEqual(lines[0], ["user_id", "item_id", "rank", "probability", "predicted_reward", "epsilon"])
+        XCTAssertEqual(lines.count, 1 + 400 * 3)
+        var firstChoices: [String: Int] = [:]
+        for l in lines.dropFirst() where l[2] == "1" { firstChoices[l[1], default: 0] += 1 }
+        XCTAssertEqual(firstChoices.values.reduce(0, +), 400)
+        XCTAssertLessThanOrEqual(firstChoices.values.max()!, limit)
+        for l in lines.dropFirst().prefix(3) {
+            let total = Double(lines[1][3])! + Double(lines[2][3])! + Double(lines[3][3])! + Double(l[5])!
+            XCTAssertEqual(total, 1, accuracy: 1e-12)
+        }
+        let document =
+            try JSONSerialization.jsonObject(with: try XCTUnwrap(runs[0].files["policy.json"])) as! [String: Any]
+        XCTAssertEqual(document["learner"] as? String, "greedy")
+        XCTAssertEqual(document["item_limit"] as? Int, limit)
+    }
+
+    /// recommendations.csv's predicted rewards are the reward model's q̂: without [cv], a user's first row is at
+    /// position 1, so its exported q̂ for an item equals the learner's score of that (user, item) bit for bit.
+    func testRecommendationScoresAreTheRewardModelsPredictions() throws {
+        let dir = try Fixtures.folder()
+        let predictions = dir.appendingPathComponent("q.csv").path
+        let o = try outcome(
+            simJob(cv: false, policy: "learners = [\"greedy\"]\nat = { position = 1 }\nepsilon = 0"), in: dir,
+            predictions: predictions)
+        var q: [String: String] = [:]
+        let table = try CSVTable(path: predictions)
+        while let r = try table.next() { q[r.fields[0] + "/" + r.fields[1]] = r.fields[2] }
+        var firstRow: [String: Int] = [:]
+        let data = try CSVTable(path: Self.simulated.appendingPathComponent("impressions.csv").path)
+        let user = data.header.firstIndex(of: "user_id")!
+        while let r = try data.next() { if firstRow[r.fields[user]] == nil { firstRow[r.fields[user]] = r.index } }
+        let csv = String(decoding: try XCTUnwrap(o.files["recommendations.csv"]), as: UTF8.self)
+        var compared = 0
+        for line in csv.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",").map(String.init)
+            XCTAssertEqual(q["\(firstRow[f[0]]!)/\(f[1])"], f[4], "user \(f[0]) item \(f[1])")
+            compared += 1
+        }
+        XCTAssertEqual(compared, 400 * 3)
+        // ε = 0 and no capacity: the first item is the user's best predicted item.
+        XCTAssertNil(o.policy?.learners[0].lp_gap)
+    }
+
+    func testLearningInputErrors() throws {
+        let sim = Self.simulated.path
+        let cases: [(String, String, String)] = [
+            (simJob(policy: "learners = [\"greedy\"]"), "policy.learners", "position"),
+            (
+                simJob(policy: "learners = [\"greedy\"]\nat = { position = 1, query = \"shoes\" }"), "policy.at",
+                "'query'"
+            ),
+            (
+                simJob(policy: "learners = [\"greedy\"]\nat = { position = 1 }\nepsilon = 0\ncapacity = 0.02"),
+                "policy.capacity", "no assignment respects capacity"
+            ),
+            (simJob(policy: "learners = [\"greedy\"]\nat = { position = 1 }\nepsilon = 1"), "policy.epsilon", "[0, 1)"),
+            (
+                simJob(policy: "learners = [\"gradient\"]"), "policy.learners", "not implemented yet"
+            ),
+            (
+                """
+                [data]
+                path = "\(sim)/impressions.csv"
+                [model]
+                kind = "ols"
+                formula = "click ~ C(item_id)"
+                [policy]
+                action = "item_id"
+                propensity = "propensity"
+                learners = ["greedy"]
+                """, "policy.learners", "data.user_key"
+            ),
+            (
+                """
+                [data]
+                path = "\(sim)/impressions.csv"
+                user_key = ["user_id"]
+                [model]
+                kind = "ols"
+                formula = "click ~ C(item_id)"
+                [policy]
+                action = "item_id"
+                propensity = "propensity"
+                learners = ["greedy"]
+                candidates = "items"
+                """, "policy.candidates", "items file"
+            )
+        ]
+        for (text, key, words) in cases {
+            do {
+                _ = try outcome(text, in: try Fixtures.folder())
+                XCTFail("no error for \(key)")
+            } catch let e as InputError {
+                XCTAssertTrue(e.file.hasSuffix("job.toml"), "\(e)")
+                XCTAssertNotNil(e.line, "\(e)")
+                XCTAssertTrue(e.message.contains(key) || e.message.contains(words), "\(key): \(e.message)")
+                XCTAssertTrue(e.message.contains(words), "\(key): \(e.message)")
+            }
+        }
+    }
+}
