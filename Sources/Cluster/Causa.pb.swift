@@ -153,6 +153,24 @@ nonisolated struct Causa_Wire_Envelope: Sendable {
     set {body = .broadcast(newValue)}
   }
 
+  /// client -> coordinator -> the user's owning worker
+  var recommend: Causa_Wire_Recommend {
+    get {
+      if case .recommend(let v)? = body {return v}
+      return Causa_Wire_Recommend()
+    }
+    set {body = .recommend(newValue)}
+  }
+
+  /// worker -> coordinator -> client
+  var recommendation: Causa_Wire_Recommendation {
+    get {
+      if case .recommendation(let v)? = body {return v}
+      return Causa_Wire_Recommendation()
+    }
+    set {body = .recommendation(newValue)}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -180,6 +198,10 @@ nonisolated struct Causa_Wire_Envelope: Sendable {
     case shutdown(Causa_Wire_Shutdown)
     /// coordinator -> worker: job-level data, kept for the job
     case broadcast(Causa_Wire_Broadcast)
+    /// client -> coordinator -> the user's owning worker
+    case recommend(Causa_Wire_Recommend)
+    /// worker -> coordinator -> client
+    case recommendation(Causa_Wire_Recommendation)
 
   }
 
@@ -1224,6 +1246,25 @@ nonisolated struct Causa_Wire_Quota: Sendable {
   init() {}
 }
 
+nonisolated struct Causa_Wire_DeployRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var learner: UInt32 = 0
+
+  var version: String = String()
+
+  var epsilon: Double = 0
+
+  /// catalogue indices: the answer for a user with no history
+  var fallback: [UInt32] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
 nonisolated struct Causa_Wire_PolicyDemand: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1480,6 +1521,62 @@ nonisolated struct Causa_Wire_JobEnd: Sendable {
   init() {}
 }
 
+/// `causa recommend`: the deployed policy's items for one user.
+nonisolated struct Causa_Wire_Recommend: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the data.user_key values, in order
+  var userKey: [String] = []
+
+  /// items wanted (0: the policy's top_k)
+  var top: UInt32 = 0
+
+  /// set by the coordinator when it forwards the request
+  var shard: UInt32 = 0
+
+  /// set by the coordinator; echoed by the worker
+  var requestID: UInt64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_Recommendation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var ok: Bool = false
+
+  /// why not, when not ok
+  var message: String = String()
+
+  /// in rank order
+  var items: [String] = []
+
+  /// π(item | user) at position 1
+  var probabilities: [Double] = []
+
+  var predictedRewards: [Double] = []
+
+  /// the worker that answered
+  var worker: String = String()
+
+  var policyVersion: String = String()
+
+  var requestID: UInt64 = 0
+
+  /// false: the policy's answer for a user with no history
+  var knownUser: Bool = false
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
 nonisolated struct Causa_Wire_Submit: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1567,7 +1664,7 @@ fileprivate nonisolated let _protobuf_package = "causa.wire"
 
 nonisolated extension Causa_Wire_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Envelope"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{1}round\0\u{2}\u{7}hello\0\u{1}heartbeat\0\u{1}assignment\0\u{3}row_batch\0\u{3}batch_ack\0\u{3}round_request\0\u{3}round_reply\0\u{3}job_end\0\u{1}submit\0\u{3}submit_result\0\u{1}shutdown\0\u{1}broadcast\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}job_id\0\u{1}round\0\u{2}\u{7}hello\0\u{1}heartbeat\0\u{1}assignment\0\u{3}row_batch\0\u{3}batch_ack\0\u{3}round_request\0\u{3}round_reply\0\u{3}job_end\0\u{1}submit\0\u{3}submit_result\0\u{1}shutdown\0\u{1}broadcast\0\u{1}recommend\0\u{1}recommendation\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1734,6 +1831,32 @@ nonisolated extension Causa_Wire_Envelope: SwiftProtobuf.Message, SwiftProtobuf.
           self.body = .broadcast(v)
         }
       }()
+      case 22: try {
+        var v: Causa_Wire_Recommend?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .recommend(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .recommend(v)
+        }
+      }()
+      case 23: try {
+        var v: Causa_Wire_Recommendation?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .recommendation(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .recommendation(v)
+        }
+      }()
       default: break
       }
     }
@@ -1801,6 +1924,14 @@ nonisolated extension Causa_Wire_Envelope: SwiftProtobuf.Message, SwiftProtobuf.
     case .broadcast?: try {
       guard case .broadcast(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+    }()
+    case .recommend?: try {
+      guard case .recommend(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+    }()
+    case .recommendation?: try {
+      guard case .recommendation(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
     }()
     case nil: break
     }
@@ -3768,6 +3899,51 @@ nonisolated extension Causa_Wire_Quota: SwiftProtobuf.Message, SwiftProtobuf._Me
   }
 }
 
+nonisolated extension Causa_Wire_DeployRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".DeployRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}learner\0\u{1}version\0\u{1}epsilon\0\u{1}fallback\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.learner) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.epsilon) }()
+      case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.fallback) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.learner != 0 {
+      try visitor.visitSingularUInt32Field(value: self.learner, fieldNumber: 1)
+    }
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 2)
+    }
+    if self.epsilon.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.epsilon, fieldNumber: 3)
+    }
+    if !self.fallback.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.fallback, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_DeployRequest, rhs: Causa_Wire_DeployRequest) -> Bool {
+    if lhs.learner != rhs.learner {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.epsilon != rhs.epsilon {return false}
+    if lhs.fallback != rhs.fallback {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Causa_Wire_PolicyDemand: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".PolicyDemand"
   static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}demand\0\u{3}value_high\0\u{3}value_low\0\u{3}maxima_high\0\u{3}maxima_low\0\u{1}users\0")
@@ -4287,6 +4463,121 @@ nonisolated extension Causa_Wire_JobEnd: SwiftProtobuf.Message, SwiftProtobuf._M
   }
 
   static func ==(lhs: Causa_Wire_JobEnd, rhs: Causa_Wire_JobEnd) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_Recommend: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".Recommend"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_key\0\u{1}top\0\u{1}shard\0\u{3}request_id\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.userKey) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.top) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.shard) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.requestID) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userKey.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.userKey, fieldNumber: 1)
+    }
+    if self.top != 0 {
+      try visitor.visitSingularUInt32Field(value: self.top, fieldNumber: 2)
+    }
+    if self.shard != 0 {
+      try visitor.visitSingularUInt32Field(value: self.shard, fieldNumber: 3)
+    }
+    if self.requestID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.requestID, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_Recommend, rhs: Causa_Wire_Recommend) -> Bool {
+    if lhs.userKey != rhs.userKey {return false}
+    if lhs.top != rhs.top {return false}
+    if lhs.shard != rhs.shard {return false}
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_Recommendation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".Recommendation"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ok\0\u{1}message\0\u{1}items\0\u{1}probabilities\0\u{3}predicted_rewards\0\u{1}worker\0\u{3}policy_version\0\u{3}request_id\0\u{3}known_user\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.ok) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.items) }()
+      case 4: try { try decoder.decodeRepeatedDoubleField(value: &self.probabilities) }()
+      case 5: try { try decoder.decodeRepeatedDoubleField(value: &self.predictedRewards) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.worker) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.policyVersion) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.requestID) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.knownUser) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.ok != false {
+      try visitor.visitSingularBoolField(value: self.ok, fieldNumber: 1)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 2)
+    }
+    if !self.items.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.items, fieldNumber: 3)
+    }
+    if !self.probabilities.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.probabilities, fieldNumber: 4)
+    }
+    if !self.predictedRewards.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.predictedRewards, fieldNumber: 5)
+    }
+    if !self.worker.isEmpty {
+      try visitor.visitSingularStringField(value: self.worker, fieldNumber: 6)
+    }
+    if !self.policyVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.policyVersion, fieldNumber: 7)
+    }
+    if self.requestID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.requestID, fieldNumber: 8)
+    }
+    if self.knownUser != false {
+      try visitor.visitSingularBoolField(value: self.knownUser, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_Recommendation, rhs: Causa_Wire_Recommendation) -> Bool {
+    if lhs.ok != rhs.ok {return false}
+    if lhs.message != rhs.message {return false}
+    if lhs.items != rhs.items {return false}
+    if lhs.probabilities != rhs.probabilities {return false}
+    if lhs.predictedRewards != rhs.predictedRewards {return false}
+    if lhs.worker != rhs.worker {return false}
+    if lhs.policyVersion != rhs.policyVersion {return false}
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.knownUser != rhs.knownUser {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -70,6 +70,11 @@ public final class Coordinator {
     var nameByIdentity: [[UInt8]: String] = [:]
     var submits: [([UInt8], Causa_Wire_Submit)] = []
     var jobMessages: [JobMessage] = []
+    /// The policy the last policy job deployed (`causa recommend` is routed by it).
+    var deployed: DeployedPolicy?
+    /// Recommend requests forwarded to workers and not yet answered: request id → client identity.
+    var pendingRecommends: [UInt64: [UInt8]] = [:]
+    var recommendCounter: UInt64 = 0
     var lastHeartbeat = Date.distantPast
     var jobCounter = 0
 
@@ -144,6 +149,12 @@ public final class Coordinator {
                 members[h.sender]?.lastSeen = Date()
             case .submit(let s):
                 submits.append((identity, s))
+            case .recommend(let r):
+                routeRecommend(r, client: identity)
+            case .recommendation(let r):
+                if let client = pendingRecommends.removeValue(forKey: r.requestID) {
+                    _ = try? router.withSocket { try $0.send([client, Wire.encode(Wire.envelope(.recommendation(r)))]) }
+                }
             case .batchAck, .roundReply:
                 if let name = nameByIdentity[identity] {
                     jobMessages.append(JobMessage(worker: name, envelope: envelope, bytes: frames[1].count))
@@ -153,6 +164,41 @@ public final class Coordinator {
                     "dropped an unexpected message",
                     metadata: ["body": "\(String(describing: envelope.body).prefix(40))"])
             }
+        }
+    }
+
+    /// Where the deployed policy lives: its version, the shard count and each shard's owner at deployment.
+    struct DeployedPolicy {
+        var version: String
+        var shards: Int
+        var owners: [String]
+    }
+
+    /// Sends a client's `Recommend` to the worker that owns the user's shard under the deployed policy, or answers
+    /// at once when there is no deployed policy or that worker is gone.
+    func routeRecommend(_ r: Causa_Wire_Recommend, client: [UInt8]) {
+        func fail(_ message: String) {
+            var answer = Causa_Wire_Recommendation()
+            answer.message = message
+            _ = try? router.withSocket { try $0.send([client, Wire.encode(Wire.envelope(.recommendation(answer)))]) }
+        }
+        guard let d = deployed else {
+            return fail("no policy is deployed on this coordinator: submit a job with [policy] learners first")
+        }
+        let shard = UserKey.shard(hash: UserKey.hash(r.userKey), shards: d.shards)
+        let owner = d.owners[shard]
+        guard let member = members[owner] else {
+            return fail(
+                "the worker that holds this user's part of policy \(d.version) (\(owner)) has left; run the policy job again to deploy on the workers alive now"
+            )
+        }
+        recommendCounter += 1
+        var forward = r
+        forward.shard = UInt32(shard)
+        forward.requestID = recommendCounter
+        pendingRecommends[recommendCounter] = client
+        _ = try? router.withSocket {
+            try $0.send([member.identity, Wire.encode(Wire.envelope(.recommend(forward)))])
         }
     }
 
@@ -333,6 +379,9 @@ public final class Coordinator {
         report.ope_info = outcome.opeInfo
         report.policy = outcome.policy
         report.files = outcome.files
+        if let policy = outcome.policy {
+            deployed = DeployedPolicy(version: policy.policy_version, shards: job.shards, owners: execution.owners)
+        }
         return report
     }
 

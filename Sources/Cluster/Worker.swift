@@ -36,6 +36,8 @@ public final class Worker {
     let broadcasts: [String: any BroadcastCodec.Type]
     /// Jobs whose plan could not be taken: every request of theirs is answered with this fault.
     var brokenJobs: [String: String] = [:]
+    /// The policy this worker serves for its users (`causa recommend`): the last one a policy job deployed here.
+    public internal(set) var deployment: Deployment?
     /// The parent process at start; with `exitOnCoordinatorLoss`, a changed parent (ours died) also ends the worker.
     let parent = getppid()
 
@@ -200,9 +202,30 @@ public final class Worker {
             }
             return nil
         case .jobEnd:
+            if let d = workspaces[job]?.deployment {
+                deployment = d
+                logger.info("policy deployed", metadata: ["version": "\(d.version)", "shards": "\(d.shards.count)"])
+            }
             workspaces[job] = nil
             brokenJobs[job] = nil
             return nil
+        case .recommend(let r):
+            var answer = Causa_Wire_Recommendation()
+            answer.requestID = r.requestID
+            answer.worker = name
+            if let d = deployment {
+                let (items, rewards, known) = d.recommend(
+                    user: UserKey.hash(r.userKey), shard: Int(r.shard), top: r.top == 0 ? Int.max : Int(r.top))
+                answer.ok = true
+                answer.items = items
+                answer.probabilities = items.indices.map { d.probability(rank: $0) }
+                answer.predictedRewards = rewards
+                answer.policyVersion = d.version
+                answer.knownUser = known
+            } else {
+                answer.message = "worker \(name) has no deployed policy (it restarted since the policy job)"
+            }
+            return Wire.envelope(.recommendation(answer))
         default:
             logger.warning("dropped an unexpected message", metadata: ["job": "\(job)"])
             return nil

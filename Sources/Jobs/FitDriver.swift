@@ -139,6 +139,8 @@ public struct FitDriver {
                 let (section, files) = try policySection(learned, entries: ope.0, names: spec.columnNames)
                 result.policy = section
                 result.files = files
+                try deploy(learned, section: section, designed: designed, executor: executor)
+                lap("deploy")
             }
             result.timings = timings
         }

@@ -184,7 +184,8 @@ extension FitDriver {
                 "held-out values: each learner trained without CV fold k, valued on fold k's rows (pooled); they estimate the fold policies' average value, not the deployed policy's (trained on all rows), and choosing the learner by its lower bound adds optimism"
             )
         } else {
-            notes.append("in-sample values: without [cv], each policy is valued on the rows its reward model was fitted on")
+            notes.append(
+                "in-sample values: without [cv], each policy is valued on the rows its reward model was fitted on")
         }
         notes.append(
             "a learned policy is π(a | user) at position 1: its top-\(policy.topK) list fills positions 1..\(policy.topK); on slate logs position j is valued as the j-th listed item with probability 1 − ε plus ε/|A|"
@@ -195,7 +196,8 @@ extension FitDriver {
             )
         }
         let section = FitReport.PolicySection(
-            learners: results, deployed: deployed, epsilon: policy.epsilon, top_k: policy.topK,
+            learners: results, deployed: deployed, policy_version: String(format: "%016llx", Self.jobHash(job)),
+            epsilon: policy.epsilon, top_k: policy.topK,
             candidates: learned.candidates.count, users: learned.users, capacity: policy.capacity,
             item_limit: learned.limit, notes: notes)
         let chosen = learned.learners.first { $0.name == deployed }!
@@ -227,6 +229,22 @@ extension FitDriver {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return (section, ["recommendations.csv": Data(csv.utf8), "policy.json": try encoder.encode(document)])
+    }
+
+    /// The deploy round: every shard keeps the deployed learner's lists as its part of the served policy.
+    func deploy(
+        _ learned: LearnedPolicies, section: FitReport.PolicySection, designed: Designed, executor: ShardExecutor
+    ) throws {
+        let l = learned.learners.firstIndex { $0.name == section.deployed }!
+        // A user with no history gets the items most often ranked first (ties: catalogue order).
+        var firsts = [Int](repeating: 0, count: learned.catalogue.count)
+        for r in learned.learners[l].recommendations { if let a = r.items.first, a >= 0 { firsts[Int(a)] += 1 } }
+        let fallback = firsts.indices.filter { firsts[$0] > 0 }
+            .sorted { firsts[$0] != firsts[$1] ? firsts[$0] > firsts[$1] : $0 < $1 }
+            .prefix(job.policy!.topK).map(Int32.init)
+        let request = DeployRequest(
+            learner: l, version: section.policy_version, epsilon: section.epsilon, fallback: Array(fallback))
+        _ = try executor.run(DeployRound(request: request, users: designed.summaries.map(\.users)), job: prepared)
     }
 
     /// FNV-1a 64 of the job as read (its JSON with sorted keys): names the job a policy came from, on the coordinator
@@ -277,6 +295,8 @@ extension FitReport {
         public var learners: [LearnerResult]
         /// The learner whose policy was deployed (policy.json, recommendations.csv).
         public var deployed: String
+        /// The deployed policy's version (`causa recommend` names it): a hash of the job.
+        public var policy_version: String
         public var epsilon: Double
         public var top_k: Int
         /// Candidate items and users.

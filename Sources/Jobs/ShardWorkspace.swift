@@ -28,6 +28,8 @@ public final class ShardWorkspace {
     var broadcastFailures: [String: String] = [:]
     /// Per shard, the learned policies' state (`LearnRound`): users, scores, top-k lists.
     var learned: [Int: LearnedShard] = [:]
+    /// The policy this job deployed on this worker's shards (`DeployRound`), for the worker to keep after the job.
+    public internal(set) var deployment: Deployment?
 
     /// - Throws: `FormulaError` if the plan's formula does not parse (the coordinator parsed it first, so this
     ///   means mismatched versions).

@@ -31,7 +31,7 @@ struct Causa: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Local.self, Coordinator.self, Worker.self, Submit.self, Embed.self, Partition.self, Simulate.self,
-            ParseJob.self
+            ParseJob.self, Recommend.self
         ])
 }
 

@@ -355,6 +355,61 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(bad.status, 2, bad.stderr)
     }
 
+    /// Issue 12, acceptance 3: after `causa submit` of a job that learns a policy, `causa recommend` answers from a
+    /// worker with the items recommendations.csv lists for that user; an unknown user gets the no-history answer.
+    func testRecommendAnswersFromTheDeployedPolicy() throws {
+        let (coordinator, endpoint) = try CausaProcesses.startCoordinator(executable: Self.executable)
+        defer { CausaProcesses.stop([coordinator]) }
+        let before = try causa(["recommend", "--coordinator", endpoint, "--user", "x"])
+        XCTAssertEqual(before.status, 1)
+        XCTAssertTrue(before.stderr.contains("no policy is deployed"), before.stderr)
+        let workers = try CausaProcesses.startWorkers(
+            executable: Self.executable, endpoint: endpoint, count: 2, prefix: "rec")
+        defer { CausaProcesses.stop(workers) }
+        let job = dir.appendingPathComponent("learn.toml").path
+        try """
+        [data]
+        path = "\(Self.fixtures.appendingPathComponent("obd/random_10k.csv").path)"
+        user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
+        [model]
+        kind = "ols"
+        formula = "click ~ C(position) + C(item_id)"
+        [cluster]
+        shards = 8
+        [policy]
+        action = "item_id"
+        propensity = "propensity_score"
+        position = "position"
+        learners = ["greedy"]
+        at = { position = 1 }
+        top_k = 2
+        """.write(toFile: job, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("learned")
+        let run = try causa(["submit", job, "--coordinator", endpoint, "--out", out.path])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let csv = try String(contentsOf: out.appendingPathComponent("recommendations.csv"), encoding: .utf8)
+        let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        let user = Array(rows[0][0..<4])
+        let listed = rows.filter { Array($0[0..<4]) == user }.map { $0[4] }
+        XCTAssertEqual(listed.count, 2)
+        var args = ["recommend", "--coordinator", endpoint, "--json"]
+        for k in user { args += ["--user", k] }
+        let asked = try causa(args)
+        XCTAssertEqual(asked.status, 0, asked.stderr)
+        let answer = try JSONSerialization.jsonObject(with: Data(asked.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(answer["items"] as? [String], listed)
+        XCTAssertEqual(answer["known_user"] as? Bool, true)
+        XCTAssertTrue(["rec-0", "rec-1"].contains(answer["worker"] as? String ?? ""), asked.stdout)
+        let report =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json")))
+            as! [String: Any]
+        let version = (report["policy"] as! [String: Any])["policy_version"] as! String
+        XCTAssertEqual(answer["policy_version"] as? String, version)
+        let unknown = try causa(["recommend", "--coordinator", endpoint, "--json", "--user", "nobody"])
+        XCTAssertEqual(unknown.status, 0, unknown.stderr)
+        XCTAssertTrue(unknown.stdout.contains("\"known_user\":false"), unknown.stdout)
+    }
+
     /// Three "hosts" (network namespaces joined by a bridge): the coordinator and two workers talk over veth pairs.
     /// Needs root and iproute2 (CI has both); skipped elsewhere.
     func testClusterAcrossNetworkNamespaces() throws {

@@ -288,3 +288,34 @@ extension LearnRound: RoundCodec {
             scores: (0..<users).map { Array(m.scores[($0 * k)..<(($0 + 1) * k)]) })
     }
 }
+
+/// The deploy round on the wire: a `DeployRequest`; the users deployed as a `FeaturesReady` count.
+extension DeployRound: RoundCodec {
+    public static func encode(request r: DeployRequest) -> [UInt8] {
+        var m = Causa_Wire_DeployRequest()
+        m.learner = UInt32(r.learner)
+        m.version = r.version
+        m.epsilon = r.epsilon
+        m.fallback = r.fallback.map { UInt32($0) }
+        return Wire.bytes(m)
+    }
+
+    public static func decode(request bytes: [UInt8], plan: JobPlan) throws -> DeployRequest {
+        let m = try Wire.message(Causa_Wire_DeployRequest.self, bytes)
+        guard m.epsilon >= 0, m.epsilon < 1 else {
+            throw Wire.DecodeError(message: "a deploy request with ε \(m.epsilon)")
+        }
+        return DeployRequest(
+            learner: Int(m.learner), version: m.version, epsilon: m.epsilon, fallback: m.fallback.map { Int32($0) })
+    }
+
+    public static func encode(statistic: RowCount) -> [UInt8] {
+        var m = Causa_Wire_FeaturesReady()
+        m.rows = UInt64(statistic.rows)
+        return Wire.bytes(m)
+    }
+
+    public static func decode(statistic bytes: [UInt8], request: DeployRequest, plan: JobPlan) throws -> RowCount {
+        RowCount(rows: try Wire.count(try Wire.message(Causa_Wire_FeaturesReady.self, bytes).rows, "users"))
+    }
+}

@@ -139,6 +139,8 @@ final class LearnedShard {
     var scores: [Int: [Double]] = [:]
     /// Per learner, per fit: [users, k] catalogue indices.
     var lists: [Int: [Int: [Int32]]] = [:]
+    /// Per learner: [users, k] predicted rewards of the listed items under the fit on all rows.
+    var listScores: [Int: [Double]] = [:]
     var topK = 0
 }
 
@@ -261,11 +263,15 @@ extension ShardWorkspace {
             // Top-k lists: the assigned item, then the best others by predicted reward (lowest index on ties).
             let k = min(r.topK, c)
             var kept = [Int32](repeating: 0, count: u * r.topK)
+            var keptScores = [Double](repeating: 0, count: u * r.topK)
             for user in 0..<u {
                 var others = (0..<c).filter { $0 != choice[user] }
                 others.sort { s[user * c + $0] != s[user * c + $1] ? s[user * c + $0] > s[user * c + $1] : $0 < $1 }
                 let list = [choice[user]] + others.prefix(k - 1)
-                for (j, a) in list.enumerated() { kept[user * r.topK + j] = r.candidates[a] }
+                for (j, a) in list.enumerated() {
+                    kept[user * r.topK + j] = r.candidates[a]
+                    keptScores[user * r.topK + j] = s[user * c + a]
+                }
                 // A catalogue smaller than top_k repeats the last item's slot as "none" (−1).
                 for j in list.count..<r.topK { kept[user * r.topK + j] = -1 }
                 if f == 0, r.returnLists {
@@ -275,6 +281,7 @@ extension ShardWorkspace {
             }
             state.topK = r.topK
             state.lists[r.learner, default: [:]][f] = kept
+            if f == 0 { state.listScores[r.learner] = keptScores }
         }
         guard r.phase == .assign, r.returnLists else { return LearnAnswer(fits: answers) }
         let keySlots = plan.userKey.map { plan.columns.firstIndex(of: $0) }
