@@ -337,6 +337,16 @@ public struct PreparedJob {
             throw job.policyError(
                 "candidates", "candidates = \"items\" needs an items file ([text] items_path); use \"logged\"")
         }
+        if let budget = policy.budget {
+            guard job.text?.itemsPath != nil else {
+                throw job.policyError(
+                    "budget", "policy.budget reads the cost column '\(budget.column)' from the items file: set [text] items_path")
+            }
+            guard itemColumns.contains(budget.column) else {
+                throw job.policyError(
+                    "budget", "the items file has no column '\(budget.column)' (policy.budget.column)")
+            }
+        }
         let known = itemColumns.union(job.userKey).union(policy.at.keys)
         if let missing = predictors.first(where: { !known.contains($0) }) {
             throw job.policyError(

@@ -16,8 +16,11 @@ struct LearnedPolicies {
         var rounds: Int
         /// The largest expected share of position-1 impressions of an item, fit 0.
         var maxShare: Double
-        /// Final item prices of fit 0 (zeros without capacity).
+        /// With a budget: mean over users of Σ_a π(a|u)·cost(a) at position 1, fit 0.
+        var meanCost: Double?
+        /// Final item prices of fit 0 (zeros without capacity), and the budget's price μ.
         var prices: [Double]
+        var budgetPrice: Double?
         /// Users' lists of fit 0, in data order of their first rows.
         var recommendations: [(keys: [String], items: [Int32], scores: [Double])]
     }
@@ -66,6 +69,27 @@ extension FitDriver {
             }
             limit = n
         }
+        // The budget: mean over users of Σ_a π(a|u)·cost(a) ≤ max_mean, i.e. the choices' mean cost ≤
+        // (max_mean − ε·mean_A cost) / (1 − ε); folded into the prices as μ·cost.
+        var costs: [Double]? = nil
+        var costTarget = Double.infinity
+        var catalogueMeanCost = 0.0
+        if let budget = policy.budget {
+            let all = try itemCosts(budget.column, catalogue: catalogue)
+            catalogueMeanCost = all.reduce(0, +) / Double(all.count)
+            let candidateCosts = candidates.map { all[Int($0)] }
+            costTarget = (budget.maxMean - policy.epsilon * catalogueMeanCost) / (1 - policy.epsilon)
+            let cheapest = candidateCosts.min()!
+            guard cheapest <= costTarget else {
+                throw job.policyError(
+                    "budget",
+                    "no policy meets max_mean = \(budget.maxMean): even recommending the cheapest candidate (\(budget.column) \(cheapest)) to every user, with ε = \(policy.epsilon) spread over the catalogue (mean \(budget.column) \(catalogueMeanCost)), the mean is \((1 - policy.epsilon) * cheapest + policy.epsilon * catalogueMeanCost)"
+                )
+            }
+            costs = candidateCosts
+        }
+        let constrained = limit != nil || costs != nil
+        let limits = [Int](repeating: limit ?? users, count: c)
         var learners: [LearnedPolicies.Learner] = []
         for (l, learner) in policy.learners.enumerated() {
             func request(_ phase: LearnRequest.Phase, prices: [[Double]], quotas: [[Int]], lists: Bool)
@@ -76,65 +100,105 @@ extension FitDriver {
                     at: policy.at, candidates: candidates, fits: fits, prices: prices, quotas: quotas,
                     topK: policy.topK, returnLists: lists)
             }
-            var prices = fits.map { _ in [Double](repeating: 0, count: c) }
+            var lambda = fits.map { _ in [Double](repeating: 0, count: c) }
+            var mu = [Double](repeating: 0, count: fits.count)
+            func effective(_ f: Int) -> [Double] {
+                guard let costs else { return lambda[f] }
+                return (0..<c).map { lambda[f][$0] + mu[f] * costs[$0] }
+            }
+            func meanCost(_ d: PolicyDemand) -> Double {
+                guard let costs else { return 0 }
+                var total = CompensatedSum()
+                for a in 0..<c { total.add(d.demand[a] * costs[a]) }
+                return total.value / Double(max(d.users, 1))
+            }
             var bound = [Double](repeating: .infinity, count: fits.count)
             var rounds = 0
-            var quotas: [[[Int]]] = []  // [shard][fit][candidate]
-            if let limit {
-                let limits = [Int](repeating: limit, count: c)
-                var answers: [LearnAnswer] = []
+            var answers: [LearnAnswer] = []
+            var demandPrices: [[Double]] = fits.indices.map { _ in [Double](repeating: 0, count: c) }
+            /// Demand rounds until every fit's choices respect the capacity and the budget (or the round limit).
+            func searchPrices(from start: Int) throws {
                 var settled = [Bool](repeating: false, count: fits.count)
-                while rounds < Self.maximumPriceRounds {
-                    let req = request(.demand, prices: prices, quotas: [], lists: false)
+                var t = start
+                while t < start + Self.maximumPriceRounds {
+                    demandPrices = fits.indices.map(effective)
                     answers = try executor.run(
-                        LearnRound(requests: [LearnRequest](repeating: req, count: executor.shardCount)),
+                        LearnRound(
+                            requests: [LearnRequest](
+                                repeating: request(.demand, prices: demandPrices, quotas: [], lists: false),
+                                count: executor.shardCount)),
                         job: prepared)
+                    t += 1
                     rounds += 1
                     for f in fits.indices where !settled[f] {
                         var merged = PolicyDemand(demand: [Double](repeating: 0, count: c))
                         for a in answers { merged.merge(a.fits[f]) }
-                        bound[f] = min(
-                            bound[f],
-                            CapacityAllocation.dualBound(
-                                maximaSum: merged.maxima.value, prices: prices[f], limits: limits))
-                        if merged.demand.allSatisfy({ $0 <= Double(limit) }) {
+                        var dual = CapacityAllocation.dualBound(
+                            maximaSum: merged.maxima.value, prices: lambda[f], limits: limits)
+                        if costs != nil { dual += mu[f] * Double(users) * costTarget }
+                        bound[f] = min(bound[f], dual)
+                        let overBudget = meanCost(merged) - costTarget
+                        if merged.demand.allSatisfy({ $0 <= Double(limits[0]) }), overBudget <= 1e-12 * max(1, abs(costTarget)) {
                             settled[f] = true
                             continue
                         }
                         let scale = max(abs(merged.value.value) / Double(max(merged.users, 1)), 1e-6)
-                        prices[f] = CapacityAllocation.step(
-                            prices: prices[f], demand: merged.demand, limits: limits, users: users,
-                            step: scale / Double(rounds).squareRoot())
+                        let step = scale / Double(t).squareRoot()
+                        if limit != nil {
+                            lambda[f] = CapacityAllocation.step(
+                                prices: lambda[f], demand: merged.demand, limits: limits, users: users, step: step)
+                        }
+                        if costs != nil {
+                            mu[f] = max(0, mu[f] + step * overBudget / max(catalogueMeanCost, 1e-12) / max(catalogueMeanCost, 1e-12))
+                        }
                     }
                     if !settled.contains(false) { break }
                 }
-                // Quotas from the last demand (at the prices it was computed at).
-                var perFit: [[[Int]]] = []  // [fit][shard][candidate]
-                for f in fits.indices {
-                    let demand = answers.map { $0.fits[f].demand.map { Int($0) } }
-                    guard
-                        let q = CapacityAllocation.quotas(demand: demand, users: usersPerShard, limits: limits)
-                    else { throw RunError("internal: capacity quotas infeasible after the feasibility check") }
-                    perFit.append(q)
-                }
-                quotas = (0..<executor.shardCount).map { s in fits.indices.map { perFit[$0][s] } }
-                // The prices the demand was computed at were stepped afterwards for unsettled fits; the assignment
-                // uses the same prices as the quotas' demand.
             }
-            let lastPrices = prices
-            let assign = LearnRound(
-                requests: (0..<executor.shardCount).map { s in
-                    request(.assign, prices: lastPrices, quotas: quotas.isEmpty ? [] : quotas[s], lists: true)
-                })
-            let answers = try executor.run(assign, job: prepared)
+            var quotas: [[[Int]]] = []  // [shard][fit][candidate]
             var merged = PolicyDemand(demand: [Double](repeating: 0, count: c))
-            for a in answers { merged.merge(a.fits[0]) }
-            if limit == nil {
+            var finalAnswers: [LearnAnswer] = []
+            for attempt in 0..<30 {
+                if constrained { try searchPrices(from: rounds) }
+                if limit != nil {
+                    var perFit: [[[Int]]] = []  // [fit][shard][candidate]
+                    for f in fits.indices {
+                        let demand = answers.map { $0.fits[f].demand.map { Int($0) } }
+                        guard
+                            let q = CapacityAllocation.quotas(demand: demand, users: usersPerShard, limits: limits)
+                        else { throw RunError("internal: capacity quotas infeasible after the feasibility check") }
+                        perFit.append(q)
+                    }
+                    quotas = (0..<executor.shardCount).map { s in fits.indices.map { perFit[$0][s] } }
+                }
+                let prices = constrained ? demandPrices : lambda
+                let assign = LearnRound(
+                    requests: (0..<executor.shardCount).map { s in
+                        request(.assign, prices: prices, quotas: quotas.isEmpty ? [] : quotas[s], lists: true)
+                    })
+                finalAnswers = try executor.run(assign, job: prepared)
+                // The quotas may move users to pricier items: check the budget on every fit's assignment.
+                var over: [Int] = []
+                for f in fits.indices {
+                    var m = PolicyDemand(demand: [Double](repeating: 0, count: c))
+                    for a in finalAnswers { m.merge(a.fits[f]) }
+                    if f == 0 { merged = m }
+                    if costs != nil, meanCost(m) - costTarget > 1e-12 * max(1, abs(costTarget)) { over.append(f) }
+                }
+                if over.isEmpty { break }
+                guard attempt < 29 else {
+                    throw RunError(
+                        "the greedy learner could not meet policy.budget together with policy.capacity after \(rounds) price rounds; loosen one of them"
+                    )
+                }
+                for f in over { mu[f] = mu[f] * 2 + 1e-6 * max(abs(merged.value.value) / Double(max(users, 1)), 1e-6) }
+            }
+            if !constrained {
                 bound[0] = merged.value.value
                 rounds = 0
             }
             var recommendations: [(first: Int, keys: [String], items: [Int32], scores: [Double])] = []
-            for a in answers {
+            for a in finalAnswers {
                 for u in a.firstRows.indices {
                     recommendations.append((a.firstRows[u], a.userKeys[u], a.lists[u], a.scores[u]))
                 }
@@ -146,11 +210,35 @@ extension FitDriver {
                 .init(
                     name: learner.rawValue, meanValue: merged.value.value / Double(max(users, 1)),
                     bound: bound[0] / Double(max(users, 1)), rounds: rounds, maxShare: maxShare,
-                    prices: prices[0], recommendations: recommendations.map { ($0.keys, $0.items, $0.scores) }))
+                    meanCost: costs == nil
+                        ? nil : (1 - policy.epsilon) * meanCost(merged) + policy.epsilon * catalogueMeanCost,
+                    prices: lambda[0], budgetPrice: costs == nil ? nil : mu[0],
+                    recommendations: recommendations.map { ($0.keys, $0.items, $0.scores) }))
         }
         return LearnedPolicies(
             learners: learners, candidates: candidates, catalogue: catalogue, users: users, limit: limit,
             reward: reward)
+    }
+
+    /// The cost column of the items file for every catalogue item.
+    /// - Throws: `InputError` at the items file's cell when a cost is not a number.
+    func itemCosts(_ column: String, catalogue: [String]) throws -> [Double] {
+        let items = prepared.items!
+        var costs: [String: Double] = [:]
+        do {
+            let table = try CSVTable(path: items.path, delimiter: job.delimiter)
+            let key = table.header.firstIndex(of: plan.text!.itemKey!)!
+            let col = table.header.firstIndex(of: column)!
+            while let r = try table.next(selecting: [key, col]) {
+                guard let v = Cell.number(r.fields[1]), v.isFinite else {
+                    throw InputError(
+                        file: items.path, line: r.line, column: col + 1,
+                        "policy.budget: '\(printable(r.fields[1]))' in column \(column) is not a number (the budget's cost)")
+                }
+                costs[r.fields[0]] = v
+            }
+        } catch let e as TabularError { throw InputError(e) }
+        return catalogue.map { costs[$0]! }
     }
 
     /// The report's `policy` section and the deployed policy's files.
@@ -162,9 +250,10 @@ extension FitDriver {
         for l in learned.learners {
             results.append(
                 .init(
-                    learner: l.name, predicted_value: l.meanValue, lp_bound: learned.limit == nil ? nil : l.bound,
-                    lp_gap: learned.limit == nil ? nil : l.bound - l.meanValue, price_rounds: l.rounds,
-                    max_item_share: l.maxShare, held_out: entries.filter { $0.policy == l.name }))
+                    learner: l.name, predicted_value: l.meanValue, lp_bound: l.rounds == 0 ? nil : l.bound,
+                    lp_gap: l.rounds == 0 ? nil : l.bound - l.meanValue, price_rounds: l.rounds,
+                    max_item_share: l.maxShare, mean_budget_column: l.meanCost,
+                    held_out: entries.filter { $0.policy == l.name }))
         }
         // Deployed: the named learner, or the best lower confidence bound of DR (IPW without a DR estimate).
         var deployed = policy.selectLearner
@@ -199,7 +288,8 @@ extension FitDriver {
             learners: results, deployed: deployed, policy_version: String(format: "%016llx", Self.jobHash(job)),
             epsilon: policy.epsilon, top_k: policy.topK,
             candidates: learned.candidates.count, users: learned.users, capacity: policy.capacity,
-            item_limit: learned.limit, notes: notes)
+            item_limit: learned.limit, budget_column: policy.budget?.column, budget_max_mean: policy.budget?.maxMean,
+            notes: notes)
         let chosen = learned.learners.first { $0.name == deployed }!
         // recommendations.csv: a per-user policy file in the compact form (listed π plus the ε remainder).
         let keyNames = job.userKey.map(ShardPartitioner.csvField)
@@ -224,6 +314,8 @@ extension FitDriver {
             format_version: 1, job_hash: String(format: "%016llx", Self.jobHash(job)), learner: deployed,
             epsilon: policy.epsilon, top_k: policy.topK, capacity: policy.capacity, item_limit: learned.limit,
             candidates: learned.candidates.map { learned.catalogue[Int($0)] }, prices: chosen.prices,
+            budget_column: policy.budget?.column, budget_max_mean: policy.budget?.maxMean,
+            budget_price: chosen.budgetPrice,
             at: policy.at, link: learned.reward.link.rawValue, feature_names: names,
             coefficients: learned.reward.full, users: learned.users)
         let encoder = JSONEncoder()
@@ -268,6 +360,9 @@ struct PolicyDocument: Codable {
     var item_limit: Int?
     var candidates: [String]
     var prices: [Double]
+    var budget_column: String?
+    var budget_max_mean: Double?
+    var budget_price: Double?
     var at: [String: String]
     var link: String
     var feature_names: [String]
@@ -289,6 +384,8 @@ extension FitReport {
             public var price_rounds: Int
             /// The largest expected share of position-1 impressions of one item.
             public var max_item_share: Double
+            /// With `policy.budget`: mean over users of Σ_a π(a|u)·cost(a) at position 1.
+            public var mean_budget_column: Double?
             /// The off-policy estimates of the learned policy (held out with `[cv]`, else in-sample).
             public var held_out: [OffPolicyEntry]
         }
@@ -305,6 +402,9 @@ extension FitReport {
         public var capacity: Double?
         /// Users one item may take at position 1 under the capacity.
         public var item_limit: Int?
+        /// `policy.budget`: the cost column and its largest mean.
+        public var budget_column: String?
+        public var budget_max_mean: Double?
         public var notes: [String]
     }
 }

@@ -112,6 +112,13 @@ public struct PolicySpec: Sendable, Equatable, Codable {
     public var epsilon = 0.05
     /// `policy.capacity`: each item's largest expected share of position-1 impressions, Σ_u π(a|u) / U.
     public var capacity: Double?
+    /// `policy.budget`: the mean over users of Σ_a π(a|u)·cost(a) at position 1 is at most `maxMean`, with the cost
+    /// a numeric column of the items file.
+    public struct Budget: Sendable, Equatable, Codable {
+        public var column: String
+        public var maxMean: Double
+    }
+    public var budget: Budget?
     /// `policy.select_learner` ("best_lcb" or a learner's name).
     public var selectLearner = "best_lcb"
 
@@ -119,7 +126,7 @@ public struct PolicySpec: Sendable, Equatable, Codable {
     public static let keys = [
         "action", "propensity", "reward", "position", "positions", "evaluate", "estimators", "clip", "switch_tau",
         "logging_policy", "mips_clusters", "confidence", "missing", "seed", "learners", "candidates", "at", "top_k",
-        "epsilon", "capacity", "select_learner"
+        "epsilon", "capacity", "budget", "select_learner"
     ]
 
     /// The policy files the job names (evaluation policies, then the logging distribution), each once.
@@ -327,6 +334,18 @@ extension PolicySpec {
             guard c > 0, c <= 1 else { throw fail("capacity", "'policy.capacity' must be in (0, 1], got \(c)") }
             spec.capacity = c
         }
+        if let v = table["budget"] {
+            guard let t = v.table, let column = t["column"]?.string, !column.isEmpty,
+                let max = t["max_mean"].flatMap({ $0.double ?? $0.int.map(Double.init) }), max.isFinite,
+                t.keys.allSatisfy({ ["column", "max_mean"].contains($0) })
+            else {
+                throw fail(
+                    "budget",
+                    "'policy.budget' must be an inline table { column = \"price\", max_mean = 60 } (a numeric column of the items file and the largest mean cost per user)"
+                )
+            }
+            spec.budget = Budget(column: column, maxMean: max)
+        }
         if let s = try string("select_learner") {
             guard s == "best_lcb" || spec.learners.contains(where: { $0.rawValue == s }) else {
                 throw fail(
@@ -336,7 +355,7 @@ extension PolicySpec {
             }
             spec.selectLearner = s
         }
-        for key in ["candidates", "at", "top_k", "epsilon", "capacity", "select_learner"]
+        for key in ["candidates", "at", "top_k", "epsilon", "capacity", "budget", "select_learner"]
         where table[key] != nil && spec.learners.isEmpty {
             throw fail(key, "'policy.\(key)' is about learned policies: set policy.learners")
         }

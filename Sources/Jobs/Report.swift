@@ -301,6 +301,7 @@ public struct FitReport: Codable, Sendable, Equatable {
                     ", \(dr.estimator) \(fmt(dr.estimate, digits: 6)) [\(fmt(dr.ci_low, digits: 6)), \(fmt(dr.ci_high, digits: 6))]"
             }
             line += ", max item share \(fmt(l.max_item_share, digits: 4))"
+            if let m = l.mean_budget_column { line += ", mean \(policy.budget_column ?? "cost") \(fmt(m, digits: 6))" }
             if let gap = l.lp_gap { line += ", LP gap \(fmt(gap, digits: 3)) per user" }
             out += line + "\n"
         }
