@@ -112,18 +112,18 @@ public enum OffPolicyEstimator: String, CaseIterable, Sendable, Codable {
 }
 
 /// A shard's off-policy sums for P evaluation policies: the count, means and centred co-moments of the per-row terms
-/// (w·r, w, DM, DR, switch-DR, MIPS's w̃·r for each policy, 6P columns: policy-major), the largest weight, and the rows
+/// (w·r, w, DM, DR, switch-DR, MIPS's w̃·r and w̃ for each policy, 7P columns: policy-major), the largest weights, and the rows
 /// the weight rule changed or switch-DR sent back to DM. Merged with Chan's update (`MomentMatrix`), in shard order, so
 /// SNIPS is the ratio of two global sums (never an average of shard ratios), variances never come from Σψ² − (Σψ)²/n,
 /// and a contrast of two policies uses their per-row covariance.
 public struct OffPolicyStatistic: SufficientStatistic, Equatable {
-    /// Terms per policy (w·r, w, DM, DR, switch-DR, w̃·r).
-    public static let termsPerPolicy = 6
+    /// Terms per policy (w·r, w, DM, DR, switch-DR, w̃·r, w̃).
+    public static let termsPerPolicy = 7
     /// Number of evaluation policies P.
     public let policies: Int
-    /// Moments of the [n, 6P] per-row terms: the variances and covariances of the intervals.
+    /// Moments of the [n, 7P] per-row terms: the variances and covariances of the intervals.
     public private(set) var moments: MomentMatrix
-    /// [6P] sums of the per-row terms to twice Float64 precision: the point estimates, so that a ratio of sums
+    /// [7P] sums of the per-row terms to twice Float64 precision: the point estimates, so that a ratio of sums
     /// (SNIPS) merged from any split of the rows agrees with the single-shard value to ~1e-16.
     public private(set) var sums: [CompensatedSum]
     /// Per policy: the largest weight (after the rule), 0 when no rows.
@@ -132,6 +132,9 @@ public struct OffPolicyStatistic: SufficientStatistic, Equatable {
     public private(set) var changedRows: [Int]
     /// Per policy: rows whose weight exceeded switch-DR's τ (their correction was dropped).
     public private(set) var switchedRows: [Int]
+    /// Per policy: the largest MIPS weight w̃ (after the rule), and the rows whose w̃ the rule changed.
+    public private(set) var mipsMaxWeight: [Double]
+    public private(set) var mipsChangedRows: [Int]
 
     /// An empty statistic (the identity of `merge`) for P policies.
     public init(policies: Int) {
@@ -141,18 +144,23 @@ public struct OffPolicyStatistic: SufficientStatistic, Equatable {
         maxWeight = [Double](repeating: 0, count: policies)
         changedRows = [Int](repeating: 0, count: policies)
         switchedRows = [Int](repeating: 0, count: policies)
+        mipsMaxWeight = [Double](repeating: 0, count: policies)
+        mipsChangedRows = [Int](repeating: 0, count: policies)
     }
 
     /// A statistic from its parts, as the properties above give them (a decoded statistic).
-    /// - Returns: nil when the sizes do not fit P policies (6P moments and sums, P maxima and counts).
+    /// - Returns: nil when the sizes do not fit P policies (7P moments and sums, P maxima and counts).
     public init?(
         policies: Int, moments: MomentMatrix, sums: [CompensatedSum], maxWeight: [Double], changedRows: [Int],
-        switchedRows: [Int]
+        switchedRows: [Int], mipsMaxWeight: [Double], mipsChangedRows: [Int]
     ) {
         let d = Self.termsPerPolicy * policies
         guard policies >= 0, moments.dimension == d, sums.count == d, maxWeight.count == policies,
-            changedRows.count == policies, switchedRows.count == policies
+            changedRows.count == policies, switchedRows.count == policies, mipsMaxWeight.count == policies,
+            mipsChangedRows.count == policies
         else { return nil }
+        self.mipsMaxWeight = mipsMaxWeight
+        self.mipsChangedRows = mipsChangedRows
         self.policies = policies
         self.moments = moments
         self.sums = sums
@@ -189,7 +197,11 @@ public struct OffPolicyStatistic: SufficientStatistic, Equatable {
                 terms[base + 3] = dm + correction
                 terms[base + 4] = switched ? dm : dm + correction
                 if let ct = x.clusterTarget, let cp = x.clusterPropensity {
-                    terms[base + 5] = rule.weight(target: ct, propensity: cp).weight * x.reward
+                    let (wc, clipped) = rule.weight(target: ct, propensity: cp)
+                    terms[base + 5] = wc * x.reward
+                    terms[base + 6] = wc
+                    mipsMaxWeight[k] = max(mipsMaxWeight[k], wc)
+                    if clipped { mipsChangedRows[k] += 1 }
                 }
                 maxWeight[k] = max(maxWeight[k], w)
                 if changed { changedRows[k] += 1 }
@@ -220,6 +232,8 @@ public struct OffPolicyStatistic: SufficientStatistic, Equatable {
             maxWeight[k] = max(maxWeight[k], other.maxWeight[k])
             changedRows[k] += other.changedRows[k]
             switchedRows[k] += other.switchedRows[k]
+            mipsMaxWeight[k] = max(mipsMaxWeight[k], other.mipsMaxWeight[k])
+            mipsChangedRows[k] += other.mipsChangedRows[k]
         }
     }
 
@@ -277,7 +291,8 @@ extension OffPolicyStatistic {
     {
         let n = moments.count
         guard n > 0 else { return nil }
-        let wCol = column(k, 1)
+        // MIPS's diagnostics are those of its marginal weights w̃; every other estimator's those of w.
+        let wCol = column(k, estimator == .mips ? 6 : 1)
         let sumW = sums[wCol].value
         let meanW = sumW / n
         let sumW2 = moments.comoment[wCol * moments.dimension + wCol] + n * meanW * meanW
@@ -304,7 +319,8 @@ extension OffPolicyStatistic {
         let z = Distributions.normalQuantile(0.5 + confidence / 2)
         return OffPolicyEstimate(
             estimate: value, standardError: se, ciLow: value - z * se, ciHigh: value + z * se,
-            effectiveSampleSize: ess, maxWeight: maxWeight[k], clippedRows: changedRows[k], count: Int(n))
+            effectiveSampleSize: ess, maxWeight: estimator == .mips ? mipsMaxWeight[k] : maxWeight[k],
+            clippedRows: estimator == .mips ? mipsChangedRows[k] : changedRows[k], count: Int(n))
     }
 
     /// The paired contrast value(policy a) − value(policy b) of a linear estimator (IPW, DM, DR, switch-DR), with the

@@ -809,6 +809,12 @@ nonisolated struct Causa_Wire_OffPolicy: @unchecked Sendable {
     set {_uniqueStorage()._shardCount = newValue}
   }
 
+  /// the policies' names, for messages
+  var names: [String] {
+    get {_storage._names}
+    set {_uniqueStorage()._names = newValue}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -1323,7 +1329,7 @@ nonisolated struct Causa_Wire_OffPolicyStatistic: @unchecked Sendable {
     set {_uniqueStorage()._policies = newValue}
   }
 
-  /// of the [n, 6P] per-row terms
+  /// of the [n, 7P] per-row terms
   var moments: Causa_Wire_MomentMatrix {
     get {_storage._moments ?? Causa_Wire_MomentMatrix()}
     set {_uniqueStorage()._moments = newValue}
@@ -1333,7 +1339,7 @@ nonisolated struct Causa_Wire_OffPolicyStatistic: @unchecked Sendable {
   /// Clears the value of `moments`. Subsequent reads from it will return its default value.
   mutating func clearMoments() {_uniqueStorage()._moments = nil}
 
-  /// [6P] compensated sums: high and low parts
+  /// [7P] compensated sums: high and low parts
   var sumHigh: [Double] {
     get {_storage._sumHigh}
     set {_uniqueStorage()._sumHigh = newValue}
@@ -1376,6 +1382,36 @@ nonisolated struct Causa_Wire_OffPolicyStatistic: @unchecked Sendable {
   var predictions: [Double] {
     get {_storage._predictions}
     set {_uniqueStorage()._predictions = newValue}
+  }
+
+  /// [P]
+  var mipsMaxWeight: [Double] {
+    get {_storage._mipsMaxWeight}
+    set {_uniqueStorage()._mipsMaxWeight = newValue}
+  }
+
+  /// [P]
+  var mipsChangedRows: [UInt64] {
+    get {_storage._mipsChangedRows}
+    set {_uniqueStorage()._mipsChangedRows = newValue}
+  }
+
+  /// [P] rows valued by the uniform policy (policy.missing = "uniform")
+  var fallbackRows: [UInt64] {
+    get {_storage._fallbackRows}
+    set {_uniqueStorage()._fallbackRows = newValue}
+  }
+
+  /// rows where logging_policy's π_b(a_i | x_i) differs from the propensity
+  var loggingMismatchRows: UInt64 {
+    get {_storage._loggingMismatchRows}
+    set {_uniqueStorage()._loggingMismatchRows = newValue}
+  }
+
+  /// the earliest such row's data-row index (+1; 0: none)
+  var loggingFirstMismatch: UInt64 {
+    get {_storage._loggingFirstMismatch}
+    set {_uniqueStorage()._loggingFirstMismatch = newValue}
   }
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2825,7 +2861,7 @@ nonisolated extension Causa_Wire_EvaluationPolicy.Kind: SwiftProtobuf._ProtoName
 
 nonisolated extension Causa_Wire_OffPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".OffPolicy"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}action\0\u{1}propensity\0\u{1}reward\0\u{1}position\0\u{1}positions\0\u{1}catalogue\0\u{1}policies\0\u{1}logging\0\u{1}clusters\0\u{3}missing_uniform\0\u{1}clip\0\u{3}propensity_floor\0\u{3}switch_tau\0\u{3}item_columns\0\u{3}item_cells\0\u{1}components\0\u{3}item_scores\0\u{3}item_vectors\0\u{3}shard_count\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}action\0\u{1}propensity\0\u{1}reward\0\u{1}position\0\u{1}positions\0\u{1}catalogue\0\u{1}policies\0\u{1}logging\0\u{1}clusters\0\u{3}missing_uniform\0\u{1}clip\0\u{3}propensity_floor\0\u{3}switch_tau\0\u{3}item_columns\0\u{3}item_cells\0\u{1}components\0\u{3}item_scores\0\u{3}item_vectors\0\u{3}shard_count\0\u{1}names\0")
 
   fileprivate class _StorageClass {
     var _action: String = String()
@@ -2847,6 +2883,7 @@ nonisolated extension Causa_Wire_OffPolicy: SwiftProtobuf.Message, SwiftProtobuf
     var _itemScores: [Double] = []
     var _itemVectors: Causa_Wire_ItemVectors? = nil
     var _shardCount: UInt32 = 0
+    var _names: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2876,6 +2913,7 @@ nonisolated extension Causa_Wire_OffPolicy: SwiftProtobuf.Message, SwiftProtobuf
       _itemScores = source._itemScores
       _itemVectors = source._itemVectors
       _shardCount = source._shardCount
+      _names = source._names
     }
   }
 
@@ -2913,6 +2951,7 @@ nonisolated extension Causa_Wire_OffPolicy: SwiftProtobuf.Message, SwiftProtobuf
         case 17: try { try decoder.decodeRepeatedDoubleField(value: &_storage._itemScores) }()
         case 18: try { try decoder.decodeSingularMessageField(value: &_storage._itemVectors) }()
         case 19: try { try decoder.decodeSingularUInt32Field(value: &_storage._shardCount) }()
+        case 20: try { try decoder.decodeRepeatedStringField(value: &_storage._names) }()
         default: break
         }
       }
@@ -2982,6 +3021,9 @@ nonisolated extension Causa_Wire_OffPolicy: SwiftProtobuf.Message, SwiftProtobuf
       if _storage._shardCount != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._shardCount, fieldNumber: 19)
       }
+      if !_storage._names.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._names, fieldNumber: 20)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3010,6 +3052,7 @@ nonisolated extension Causa_Wire_OffPolicy: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._itemScores != rhs_storage._itemScores {return false}
         if _storage._itemVectors != rhs_storage._itemVectors {return false}
         if _storage._shardCount != rhs_storage._shardCount {return false}
+        if _storage._names != rhs_storage._names {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -4056,7 +4099,7 @@ nonisolated extension Causa_Wire_LearnAnswer: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Causa_Wire_OffPolicyStatistic: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".OffPolicyStatistic"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0\u{1}moments\0\u{3}sum_high\0\u{3}sum_low\0\u{3}max_weight\0\u{3}changed_rows\0\u{3}switched_rows\0\u{3}skipped_rows\0\u{3}prediction_rows\0\u{1}predictions\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policies\0\u{1}moments\0\u{3}sum_high\0\u{3}sum_low\0\u{3}max_weight\0\u{3}changed_rows\0\u{3}switched_rows\0\u{3}skipped_rows\0\u{3}prediction_rows\0\u{1}predictions\0\u{3}mips_max_weight\0\u{3}mips_changed_rows\0\u{3}fallback_rows\0\u{3}logging_mismatch_rows\0\u{3}logging_first_mismatch\0")
 
   fileprivate class _StorageClass {
     var _policies: UInt32 = 0
@@ -4069,6 +4112,11 @@ nonisolated extension Causa_Wire_OffPolicyStatistic: SwiftProtobuf.Message, Swif
     var _skippedRows: UInt64 = 0
     var _predictionRows: [UInt64] = []
     var _predictions: [Double] = []
+    var _mipsMaxWeight: [Double] = []
+    var _mipsChangedRows: [UInt64] = []
+    var _fallbackRows: [UInt64] = []
+    var _loggingMismatchRows: UInt64 = 0
+    var _loggingFirstMismatch: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4089,6 +4137,11 @@ nonisolated extension Causa_Wire_OffPolicyStatistic: SwiftProtobuf.Message, Swif
       _skippedRows = source._skippedRows
       _predictionRows = source._predictionRows
       _predictions = source._predictions
+      _mipsMaxWeight = source._mipsMaxWeight
+      _mipsChangedRows = source._mipsChangedRows
+      _fallbackRows = source._fallbackRows
+      _loggingMismatchRows = source._loggingMismatchRows
+      _loggingFirstMismatch = source._loggingFirstMismatch
     }
   }
 
@@ -4117,6 +4170,11 @@ nonisolated extension Causa_Wire_OffPolicyStatistic: SwiftProtobuf.Message, Swif
         case 8: try { try decoder.decodeSingularUInt64Field(value: &_storage._skippedRows) }()
         case 9: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._predictionRows) }()
         case 10: try { try decoder.decodeRepeatedDoubleField(value: &_storage._predictions) }()
+        case 11: try { try decoder.decodeRepeatedDoubleField(value: &_storage._mipsMaxWeight) }()
+        case 12: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._mipsChangedRows) }()
+        case 13: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._fallbackRows) }()
+        case 14: try { try decoder.decodeSingularUInt64Field(value: &_storage._loggingMismatchRows) }()
+        case 15: try { try decoder.decodeSingularUInt64Field(value: &_storage._loggingFirstMismatch) }()
         default: break
         }
       }
@@ -4159,6 +4217,21 @@ nonisolated extension Causa_Wire_OffPolicyStatistic: SwiftProtobuf.Message, Swif
       if !_storage._predictions.isEmpty {
         try visitor.visitPackedDoubleField(value: _storage._predictions, fieldNumber: 10)
       }
+      if !_storage._mipsMaxWeight.isEmpty {
+        try visitor.visitPackedDoubleField(value: _storage._mipsMaxWeight, fieldNumber: 11)
+      }
+      if !_storage._mipsChangedRows.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._mipsChangedRows, fieldNumber: 12)
+      }
+      if !_storage._fallbackRows.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._fallbackRows, fieldNumber: 13)
+      }
+      if _storage._loggingMismatchRows != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._loggingMismatchRows, fieldNumber: 14)
+      }
+      if _storage._loggingFirstMismatch != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._loggingFirstMismatch, fieldNumber: 15)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4178,6 +4251,11 @@ nonisolated extension Causa_Wire_OffPolicyStatistic: SwiftProtobuf.Message, Swif
         if _storage._skippedRows != rhs_storage._skippedRows {return false}
         if _storage._predictionRows != rhs_storage._predictionRows {return false}
         if _storage._predictions != rhs_storage._predictions {return false}
+        if _storage._mipsMaxWeight != rhs_storage._mipsMaxWeight {return false}
+        if _storage._mipsChangedRows != rhs_storage._mipsChangedRows {return false}
+        if _storage._fallbackRows != rhs_storage._fallbackRows {return false}
+        if _storage._loggingMismatchRows != rhs_storage._loggingMismatchRows {return false}
+        if _storage._loggingFirstMismatch != rhs_storage._loggingFirstMismatch {return false}
         return true
       }
       if !storagesAreEqual {return false}

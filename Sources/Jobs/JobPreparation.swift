@@ -340,7 +340,8 @@ public struct PreparedJob {
         if let budget = policy.budget {
             guard job.text?.itemsPath != nil else {
                 throw job.policyError(
-                    "budget", "policy.budget reads the cost column '\(budget.column)' from the items file: set [text] items_path")
+                    "budget",
+                    "policy.budget reads the cost column '\(budget.column)' from the items file: set [text] items_path")
             }
             guard itemColumns.contains(budget.column) else {
                 throw job.policyError(

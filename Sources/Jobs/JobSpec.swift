@@ -514,7 +514,8 @@ public struct JobSpec: Sendable, Equatable, Codable {
             var outcome: String? = nil
             if kind != .sem, let f = try? Formula(formula), case .column(let c) = f.outcome.expression { outcome = c }
             spec.policy = try PolicySpec.parse(
-                t, outcome: outcome, resolve: resolve, locate: { keys.locate(section: "policy", key: $0) },
+                t, outcome: outcome, isSEM: kind == .sem, resolve: resolve,
+                locate: { keys.locate(section: "policy", key: $0) },
                 fail: { key, message in fail("policy", key, message) })
         }
         return spec

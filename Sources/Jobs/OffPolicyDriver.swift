@@ -82,7 +82,15 @@ extension FitDriver {
         let learned = policy.learners.enumerated().map {
             (name: $0.element.rawValue, policy: EvaluationPolicy.learned(learner: $0.offset, epsilon: policy.epsilon))
         }
-        let hasModel = job.kind != .sem
+        // The reward model predicts the model's outcome: DM and DR need it to be the reward.
+        let rewardIsOutcome = plan.outcomeColumn == policy.reward
+        if !rewardIsOutcome, let e = policy.estimators?.first(where: \.needsRewardModel), job.kind != .sem {
+            throw job.policyError(
+                "estimators",
+                "\(e.rawValue) needs a reward model of the reward '\(policy.reward)', but the model's outcome is \(plan.outcomeColumn.map { "'\($0)'" } ?? "an expression"); fit the reward or leave DM, DR and switch-DR out"
+            )
+        }
+        let hasModel = job.kind != .sem && rewardIsOutcome
         let itemsText = designed.items?.vectors != nil
         let mipsPossible = policy.loggingPolicy != nil && itemsText
         var estimators =
@@ -94,6 +102,26 @@ extension FitDriver {
             OffPolicyEstimator.allCases.firstIndex(of: a)! < OffPolicyEstimator.allCases.firstIndex(of: b)!
         }
         var notes: [String] = []
+        if job.kind != .sem, !rewardIsOutcome {
+            notes.append(
+                "DM, DR and switch-DR are not computed: the model's outcome is not the reward '\(policy.reward)', so it is no reward model"
+            )
+        }
+        if hasModel {
+            let features = Set(plan.text?.featureNames ?? [])
+            let itemFile = Set(
+                (try? prepared.items.map { try CSVTable(path: $0.path, delimiter: job.delimiter).header })
+                    .flatMap { $0 } ?? [])
+            let dependsOnItem = designed.spec.dataColumns.contains {
+                $0 == policy.action || itemFile.contains($0) || ($0.hasPrefix("item_pc") && features.contains($0))
+                    || ($0 == "affinity" && features.contains($0))
+            }
+            if !dependsOnItem {
+                notes.append(
+                    "the reward model does not depend on the item (no term of the action column, an items-file column or an item text feature), so q̂ is the same for every item and DM is the same for every policy"
+                )
+            }
+        }
         if let position = policy.position {
             notes.append(
                 "the logged propensity is read as the logging policy's probability of the item at its position, and a policy's probability as π(item | context, position) (obp's convention)"
@@ -156,7 +184,7 @@ extension FitDriver {
         if usesItemPCs, let items = designed.items {
             for key in catalogue { itemScores += items.scores[key] ?? [Double](repeating: 0, count: items.components) }
         }
-        let broadcast = OffPolicyBroadcast(
+        var broadcast = OffPolicyBroadcast(
             action: policy.action, propensity: policy.propensity, reward: policy.reward, position: policy.position,
             positions: policy.positions, catalogue: catalogue,
             policies: targets.map(evaluation) + learned.map(\.policy),
@@ -164,6 +192,7 @@ extension FitDriver {
             rule: policy.rule, switchTau: policy.switchTau, itemColumns: itemColumns, itemCells: itemCells,
             components: usesItemPCs ? designed.items?.components ?? 0 : 0, itemScores: itemScores,
             itemVectors: usesAffinity ? designed.items?.vectors : nil, shardCount: job.shards)
+        broadcast.names = targets.map(\.name) + learned.map(\.name)
         return OffPolicyPlan(
             broadcast: broadcast, names: targets.map(\.name) + learned.map(\.name), estimators: estimators,
             notes: notes,
@@ -205,12 +234,55 @@ extension FitDriver {
         if let path = prepared.predictionsPath, reward != nil {
             try writePredictions(merged, catalogue: ope.broadcast.catalogue, to: path)
         }
+        guard stat.count > 0 else {
+            throw job.policyError(
+                policy.positions == nil ? nil : "positions",
+                "no row is valued\(policy.positions.map { ": the data has no rows at position \($0.map(String.init).joined(separator: ", "))" } ?? "")"
+            )
+        }
+        for (k, name) in ope.names.enumerated() where merged.fallbackRows[k] > 0 {
+            guard merged.fallbackRows[k] < stat.count else {
+                throw job.policyError(
+                    "evaluate",
+                    "no user of the data is in the policy file \(name): every valued row would be valued with the uniform policy (policy.missing = \"uniform\"); user keys are compared as text (7 and 7.0 differ)"
+                )
+            }
+            notes.append(
+                "\(name): \(merged.fallbackRows[k]) of \(stat.count) rows are of users the file does not list and were valued with the uniform policy (policy.missing = \"uniform\")"
+            )
+        }
+        if merged.loggingMismatchRows > 0 {
+            notes.append(
+                "policy.logging_policy disagrees with the logged propensity on \(merged.loggingMismatchRows) of \(stat.count) rows (relative difference above 1e-6; the first is data row \(merged.firstLoggingMismatch! + 1)): MIPS assumes logging_policy is the policy that logged the data"
+            )
+        }
+        if policy.estimators != nil, ope.broadcast.policies.contains(.logging),
+            ope.estimators.contains(where: { $0 != .ipw && $0 != .snips })
+        {
+            notes.append(
+                "the logging policy is valued by IPW and SNIPS only (its other estimates would need its full distribution)"
+            )
+        }
         var entries: [FitReport.OffPolicyEntry] = []
         for (k, name) in ope.names.enumerated() {
             for e in ope.estimators {
                 if ope.broadcast.policies[k] == .logging, e != .ipw, e != .snips { continue }
                 if e.needsRewardModel, reward == nil { continue }
-                guard let value = stat.estimate(e, policy: k, confidence: policy.confidence) else { continue }
+                guard let value = stat.estimate(e, policy: k, confidence: policy.confidence) else {
+                    notes.append(
+                        "\(name): \(e.rawValue) is undefined: the policy's weights are 0 on every valued row (it has no support in the log)"
+                    )
+                    continue
+                }
+                let numbers = [
+                    value.estimate, value.standardError, value.ciLow, value.ciHigh, value.effectiveSampleSize
+                ]
+                guard numbers.allSatisfy(\.isFinite) else {
+                    throw job.policyError(
+                        "evaluate",
+                        "the \(e.rawValue) estimate of \(name) is not finite (weights too large for Float64); set policy.clip"
+                    )
+                }
                 entries.append(
                     FitReport.OffPolicyEntry(
                         policy: name, estimator: e.rawValue, estimate: value.estimate,
@@ -223,27 +295,42 @@ extension FitDriver {
             catalogue_size: ope.broadcast.catalogue.count, rows_valued: stat.count, rows_skipped: merged.skippedRows,
             positions: policy.positions, reward_model: modelText, confidence: policy.confidence,
             clip: policy.rule.clip, switch_tau: policy.switchTau, mips_clusters: ope.clusters,
-            policies: ope.names, notes: notes)
+            policies: ope.names, estimators: ope.estimators.map(\.rawValue),
+            logging_policy: policy.loggingPolicy?.name, missing: policy.missing.rawValue, seed: Int(policy.seed),
+            notes: notes)
         return (entries, info)
     }
 
-    /// Writes `row,item_id,q_hat` for every valued row (data order) and catalogue item, through a temporary file.
+    /// Writes `row,item_id,q_hat` for every valued row (data order) and catalogue item, through a temporary file
+    /// written in chunks (the file has rows × items lines).
     func writePredictions(_ s: OffPolicyShardStatistic, catalogue: [String], to path: String) throws {
         let a = catalogue.count
         let order = s.predictionRows.indices.sorted { s.predictionRows[$0] < s.predictionRows[$1] }
-        var text = "row,item_id,q_hat\n"
         let keys = catalogue.map(ShardPartitioner.csvField)
-        for i in order {
-            let row = String(s.predictionRows[i])
-            for j in 0..<a { text += "\(row),\(keys[j]),\(s.predictions[i * a + j])\n" }
-        }
         let url = URL(fileURLWithPath: path)
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         do {
             try FileManager.default.createDirectory(
                 at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(text.utf8).write(to: tmp)
-        } catch { throw RunError("cannot write \(tmp.path): \(error.localizedDescription)") }
+            guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+                throw RunError("cannot create \(tmp.path)")
+            }
+            let handle = try FileHandle(forWritingTo: tmp)
+            defer { try? handle.close() }
+            var chunk = "row,item_id,q_hat\n"
+            for i in order {
+                let row = String(s.predictionRows[i])
+                for j in 0..<a { chunk += "\(row),\(keys[j]),\(s.predictions[i * a + j])\n" }
+                if chunk.utf8.count > 1 << 20 {
+                    try handle.write(contentsOf: Data(chunk.utf8))
+                    chunk = ""
+                }
+            }
+            try handle.write(contentsOf: Data(chunk.utf8))
+        } catch let e as RunError { throw e } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw RunError("cannot write \(tmp.path): \(error.localizedDescription)")
+        }
         if rename(tmp.path, url.path) != 0 {
             try? FileManager.default.removeItem(at: tmp)
             throw RunError("cannot rename \(tmp.path) to \(url.path): \(String(cString: strerror(errno)))")

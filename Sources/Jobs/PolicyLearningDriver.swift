@@ -138,7 +138,9 @@ extension FitDriver {
                         if costs != nil { dual += mu[f] * Double(users) * costTarget }
                         bound[f] = min(bound[f], dual)
                         let overBudget = meanCost(merged) - costTarget
-                        if merged.demand.allSatisfy({ $0 <= Double(limits[0]) }), overBudget <= 1e-12 * max(1, abs(costTarget)) {
+                        if merged.demand.allSatisfy({ $0 <= Double(limits[0]) }),
+                            overBudget <= 1e-12 * max(1, abs(costTarget))
+                        {
                             settled[f] = true
                             continue
                         }
@@ -149,7 +151,10 @@ extension FitDriver {
                                 prices: lambda[f], demand: merged.demand, limits: limits, users: users, step: step)
                         }
                         if costs != nil {
-                            mu[f] = max(0, mu[f] + step * overBudget / max(catalogueMeanCost, 1e-12) / max(catalogueMeanCost, 1e-12))
+                            mu[f] = max(
+                                0,
+                                mu[f] + step * overBudget / max(catalogueMeanCost, 1e-12)
+                                    / max(catalogueMeanCost, 1e-12))
                         }
                     }
                     if !settled.contains(false) { break }
@@ -233,7 +238,8 @@ extension FitDriver {
                 guard let v = Cell.number(r.fields[1]), v.isFinite else {
                     throw InputError(
                         file: items.path, line: r.line, column: col + 1,
-                        "policy.budget: '\(printable(r.fields[1]))' in column \(column) is not a number (the budget's cost)")
+                        "policy.budget: '\(printable(r.fields[1]))' in column \(column) is not a number (the budget's cost)"
+                    )
                 }
                 costs[r.fields[0]] = v
             }

@@ -151,7 +151,7 @@ extension PolicySpec {
     ///   - fail: an input error at a key of `[policy]`.
     /// - Throws: `InputError` for unknown keys, wrong types and values out of range.
     static func parse(
-        _ table: TOMLTable, outcome: String?, resolve: (String) -> String,
+        _ table: TOMLTable, outcome: String?, isSEM: Bool = false, resolve: (String) -> String,
         locate: (String) -> JobSpec.SourceLocation?, fail: (String?, String) -> InputError
     ) throws -> PolicySpec {
         for k in table.keys where !keys.contains(k) {
@@ -178,7 +178,10 @@ extension PolicySpec {
         let rewardKey = try string("reward")
         guard let reward = rewardKey ?? outcome else {
             throw fail(
-                nil, "the model's outcome is an expression, so [policy] needs 'reward' (the column of rewards)")
+                nil,
+                isSEM
+                    ? "a sem model has no outcome, so [policy] needs 'reward' (the column of rewards)"
+                    : "the model's outcome is an expression, so [policy] needs 'reward' (the column of rewards)")
         }
         func target(_ key: String, _ text: String) -> Target {
             switch text {

@@ -55,13 +55,18 @@ public struct PolicyTable: Sendable, Equatable {
     /// Whether groups are per position.
     public var byPosition: Bool
     /// The groups.
-    public var groups: [GroupKey: Group]
+    public var groups: [GroupKey: Group] {
+        didSet { users = Set(groups.keys.map(\.user)) }
+    }
+    /// The user-key hashes the table lists (per-user tables).
+    public private(set) var users: Set<UInt64>
 
     public init(catalogueSize: Int, byUser: Bool, byPosition: Bool, groups: [GroupKey: Group]) {
         self.catalogueSize = catalogueSize
         self.byUser = byUser
         self.byPosition = byPosition
         self.groups = groups
+        self.users = Set(groups.keys.map(\.user))
     }
 
     /// The group for a row, or nil when the file has none for its user or position.
@@ -103,23 +108,54 @@ extension PolicyTable {
     public static func read(
         path: String, catalogue: [String: Int], policy: PolicySpec, userKey: [String], delimiter: CSVDelimiter
     ) throws -> PolicyTable {
-        let table: CSVTable
-        do { table = try CSVTable(path: path, delimiter: delimiter) } catch let e as TabularError {
+        var table: CSVTable
+        do {
+            table = try CSVTable(path: path, delimiter: delimiter)
+            // Policy files are Causa's own format, written with commas: read them so when data.delimiter differs.
+            if delimiter != .comma, table.header.count == 1, table.header[0].contains(",") {
+                table = try CSVTable(path: path, delimiter: .comma)
+            }
+        } catch let e as TabularError {
             throw InputError(e)
         }
         let header = table.header
         func column(_ names: [String]) -> Int? { names.lazy.compactMap { header.firstIndex(of: $0) }.first }
         let shown = "(the header has: \(header.prefix(20).map { "'\($0)'" }.joined(separator: ", ")))"
-        guard let itemColumn = column([policy.action, "item_id"]) else {
+        let itemNames = policy.action == "item_id" ? ["item_id"] : [policy.action, "item_id"]
+        guard let itemColumn = column(itemNames) else {
             throw InputError(
                 file: path, line: 1,
-                "a policy file needs an item column named '\(policy.action)' (policy.action) or 'item_id' \(shown)\(table.delimiterHint)"
+                "a policy file needs an item column named \(itemNames.map { "'\($0)'" }.joined(separator: " or ")) \(shown)\(table.delimiterHint)"
             )
+        }
+        // Every column must mean something: a user-key column of another job, a misspelt name or a column named twice
+        // would otherwise be ignored and change what the file says.
+        let positionNames = (policy.position.map { [$0] } ?? []) + ["position"]
+        let known = Set(itemNames + ["probability", "epsilon", "rank", "predicted_reward"] + positionNames + userKey)
+        for (i, name) in header.enumerated() {
+            if let j = header.firstIndex(of: name), j < i {
+                throw InputError(
+                    file: path, line: 1, column: i + 1,
+                    "the column '\(printable(name))' is named twice (columns \(j + 1) and \(i + 1))")
+            }
+            guard known.contains(name) else {
+                let keys = userKey.isEmpty ? "" : ", the data.user_key columns (\(userKey.joined(separator: ", ")))"
+                throw InputError(
+                    file: path, line: 1, column: i + 1,
+                    "unknown column '\(printable(name))' in a policy file (expected \(itemNames[0]), probability, and optionally \(positionNames[0]), epsilon\(keys); rank and predicted_reward are ignored)\(userKey.isEmpty ? ". A per-user policy needs data.user_key in the job" : "")"
+                )
+            }
         }
         guard let probabilityColumn = column(["probability"]) else {
             throw InputError(file: path, line: 1, "a policy file needs a 'probability' column \(shown)")
         }
-        let positionColumn = column((policy.position.map { [$0] } ?? []) + ["position"])
+        let positionColumn = column(positionNames)
+        if let c = positionColumn, policy.position == nil {
+            throw InputError(
+                file: path, line: 1, column: c + 1,
+                "this policy file gives probabilities per position ('\(header[c])'): set policy.position to the data's position column"
+            )
+        }
         let epsilonColumn = column(["epsilon"])
         let keyColumns = userKey.compactMap { header.firstIndex(of: $0) }
         if !keyColumns.isEmpty, keyColumns.count < userKey.count {
@@ -215,7 +251,7 @@ extension PolicyTable {
                 let what = epsilonColumn == nil ? "probabilities" : "probabilities plus epsilon"
                 throw InputError(
                     file: path, line: firstLine[key]!, column: probabilityColumn + 1,
-                    "the \(what) of \(describe[key]!) (\(g.items.count) rows from this line) sum to \(total.value), not 1 (tolerance \(tolerance))"
+                    "the \(what) of \(describe[key]!) (\(g.items.count) rows from this line) sum to \(total.value), not 1 (tolerance \(tolerance)); write them to full precision, or divide by their sum"
                 )
             }
         }

@@ -172,6 +172,10 @@ public struct FitReport: Codable, Sendable, Equatable {
     public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // JSON has no NaN or infinity; a non-finite number that reaches a report is written as a string rather than
+        // failing the whole job at its last step.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try encoder.encode(self)
     }
 
@@ -277,11 +281,12 @@ public struct FitReport: Codable, Sendable, Equatable {
         let level = fixed(100 * info.confidence, digits: 1)
         out +=
             pad("policy", width) + pad("estimator", 11)
-            + ["estimate", "std err", "[\(level)%", "]", "ESS", "max w"].map { lpad($0, 12) }.joined() + "\n"
+            + ["estimate", "std err", "[\(level)%", "]"].map { lpad($0, 13) }.joined()
+            + ["ESS", "max w"].map { lpad($0, 12) }.joined() + "\n"
         for e in ope {
             out +=
                 pad(printable(e.policy), width) + pad(e.estimator, 11)
-                + [e.estimate, e.se, e.ci_low, e.ci_high].map { lpad(fmt($0, digits: 6), 12) }.joined()
+                + [e.estimate, e.se, e.ci_low, e.ci_high].map { lpad(fmt($0, digits: 6), 13) }.joined()
                 + [e.ess, e.max_weight].map { lpad(fmt($0, digits: 2), 12) }.joined() + "\n"
         }
         for note in info.notes { out += "note: \(printable(note))\n" }
@@ -392,6 +397,11 @@ extension FitReport {
         public var mips_clusters: Int?
         /// The policies valued, in report order.
         public var policies: [String]
+        /// `policy.estimators` as run, `policy.logging_policy`, `policy.missing` and `policy.seed`.
+        public var estimators: [String]
+        public var logging_policy: String?
+        public var missing: String
+        public var seed: Int
         public var notes: [String]
     }
 }

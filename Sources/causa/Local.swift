@@ -32,8 +32,23 @@ struct Local: ParsableCommand {
             let spec = try loadJob(job)
             var prepared = try PreparedJob(job: spec, jobID: "job-1")  // input errors before any process starts
             if let exportPredictions {
-                guard spec.policy != nil else {
-                    throw ValidationError("--export-predictions needs a job with a [policy] table")
+                guard let policy = spec.policy else {
+                    throw InputError(file: job, "--export-predictions needs a job with a [policy] table")
+                }
+                guard spec.kind != .sem, policy.reward == prepared.plan.outcomeColumn else {
+                    throw InputError(
+                        file: job,
+                        "--export-predictions writes the reward model's q̂, and this job has none (a sem model, or a reward other than the model's outcome)"
+                    )
+                }
+                let target = URL(fileURLWithPath: exportPredictions).standardizedFileURL.path
+                let outputs = ["report.json", "policy.json", "recommendations.csv"].map {
+                    URL(fileURLWithPath: out).appendingPathComponent($0).standardizedFileURL.path
+                }
+                guard !outputs.contains(target) else {
+                    throw InputError(
+                        file: job,
+                        "--export-predictions \(exportPredictions) is one of the report's own files in \(out)")
                 }
                 prepared.predictionsPath = exportPredictions
             }

@@ -69,11 +69,15 @@ final class OffPolicyCodecTests: XCTestCase {
         }
         let sums = OffPolicyStatistic(rows: rows, rule: WeightRule(clip: 1.5), switchThreshold: 1)
         let statistic = OffPolicyShardStatistic(
-            sums: sums, skippedRows: 3, predictionRows: [4, 9], predictions: [0.1, 0.2, 0.3, 0.4])
+            sums: sums, skippedRows: 3, predictionRows: [4, 9], predictions: [0.1, 0.2, 0.3, 0.4],
+            fallbackRows: [0, 5], loggingMismatchRows: 2, firstLoggingMismatch: 0)
         let decoded = try OffPolicyRound.decode(
             statistic: OffPolicyRound.encode(statistic: statistic), request: request, plan: plan)
         XCTAssertEqual(decoded, statistic)
         XCTAssertGreaterThan(decoded.sums.changedRows[0], 0)
+        XCTAssertGreaterThan(decoded.sums.mipsMaxWeight[1], 0)
+        XCTAssertEqual(decoded.fallbackRows, [0, 5])
+        XCTAssertEqual(decoded.firstLoggingMismatch, 0)
     }
 
     func testPayloadsThatDoNotFitAreRefused() throws {

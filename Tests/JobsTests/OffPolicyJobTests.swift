@@ -218,6 +218,11 @@ final class OffPolicyJobTests: XCTestCase {
             let o = try outcome(text, in: dir)
             XCTAssertEqual(o.opeInfo?.mips_clusters, k)
             for name in ["uniform", "policy.csv"] {
+                if k == 1 {
+                    // One cluster: every marginal weight is 1, and the diagnostics say so (not IPW's).
+                    assertRelative(try entry(o, name, "mips").max_weight, 1, 1e-15, "MIPS max weight")
+                    assertRelative(try entry(o, name, "mips").ess, 6, 1e-14, "MIPS ESS")
+                }
                 let mips = try entry(o, name, "mips").estimate
                 if k == 3 {
                     assertRelative(mips, try entry(o, name, "ipw").estimate, 1e-15, "\(name): MIPS with k = |A|")
@@ -267,7 +272,7 @@ final class OffPolicyJobTests: XCTestCase {
                 job ?? smallJob(evaluate: policy == nil ? #"["uniform"]"# : #"["policy.csv"]"#), in: dir)
             XCTFail("no error; estimates \(o.ope ?? [])")
         } catch let e as InputError { return e }
-        throw XCTSkip("unreachable")
+        throw InputError(file: "", "the job ran without an input error")
     }
 
     func testBadPropensitiesAreInputErrorsAtTheirCell() throws {
@@ -316,6 +321,59 @@ final class OffPolicyJobTests: XCTestCase {
         XCTAssertTrue(e.file.hasSuffix("log.csv"), "\(e)")
         XCTAssertEqual(e.line, 4, "\(e)")
         XCTAssertTrue(e.message.contains("policy.missing"), e.message)
+    }
+
+    /// Found by a new-user trial: policy files whose groups or columns do not fit the job, fallbacks that would
+    /// silently turn a policy into the uniform one, weights too large for Float64, and reports that said nothing.
+    func testPolicyFilesThatDoNotFitTheJobAndSilentOutcomesAreRefusedOrNoted() throws {
+        // A per-user, per-position file listing every user at position 1 only: position 2 is an error even with
+        // missing = "uniform" (which is for users the file does not list).
+        let perUserPosition = "user,item,position,probability\nu0,a,1,1\nu1,b,1,1\nu2,c,1,1\n"
+        var e = try inputError(
+            policy: perUserPosition, job: smallJob(evaluate: #"["policy.csv"]"#, extra: #"missing = "uniform""#))
+        XCTAssertEqual(e.line, 3, "\(e)")
+        XCTAssertTrue(e.message.contains("no rows for position 2 for this row's user"), e.message)
+        // Every user missing: an error, not a copy of the uniform policy.
+        e = try inputError(
+            policy: "user,item,probability\nU0,a,1\n",
+            job: smallJob(evaluate: #"["policy.csv"]"#, extra: #"missing = "uniform""#))
+        XCTAssertTrue(e.message.contains("no user of the data is in the policy file"), e.message)
+        // Some users missing: counted in a note.
+        let dir = try Fixtures.folder()
+        _ = try Fixtures.write(smallLog(), "log.csv", in: dir)
+        _ = try Fixtures.write("user,item,probability\nu0,a,1\n", "policy.csv", in: dir)
+        let o = try outcome(smallJob(evaluate: #"["policy.csv"]"#, extra: #"missing = "uniform""#), in: dir)
+        XCTAssertTrue(
+            o.opeInfo?.notes.contains { $0.contains("4 of 6 rows are of users the file does not list") } == true,
+            "\(o.opeInfo?.notes ?? [])")
+        // Columns the job cannot read: unknown, named twice, per position without policy.position.
+        e = try inputError(policy: "item,probability,note\na,1,x\n")
+        XCTAssertEqual([e.line, e.column], [1, 3], "\(e)")
+        XCTAssertTrue(e.message.contains("unknown column 'note'"), e.message)
+        e = try inputError(policy: "item,probability,probability\na,1,1\n")
+        XCTAssertTrue(e.message.contains("named twice"), e.message)
+        let noPosition = smallJob(evaluate: #"["policy.csv"]"#).replacingOccurrences(
+            of: "position = \"position\"\n", with: "")
+        e = try inputError(policy: "item,position,probability\na,1,1\na,2,1\n", job: noPosition)
+        XCTAssertEqual([e.line, e.column], [1, 2], "\(e)")
+        XCTAssertTrue(e.message.contains("set policy.position"), e.message)
+        // A propensity so small that w² overflows: an input error at its cell, not NaN in the report.
+        var p = ["0.5", "0.5", "0.25", "0.25", "0.5", "0.5"]
+        p[2] = "1e-300"
+        e = try inputError(log: smallLog(p))
+        XCTAssertEqual([e.line, e.column], [4, 5], "\(e)")
+        XCTAssertTrue(e.message.contains("policy.clip"), e.message)
+        // No row at the valued positions.
+        e = try inputError(job: smallJob(extra: "positions = [7]"))
+        XCTAssertTrue(e.message.contains("no rows at position 7"), e.message)
+        // DM and DR need the reward to be the model's outcome.
+        let withRevenue =
+            smallLog().split(separator: "\n").enumerated().map {
+                $0.offset == 0 ? "\($0.element),revenue" : "\($0.element),\($0.offset * 10)"
+            }
+            .joined(separator: "\n") + "\n"
+        e = try inputError(log: withRevenue, job: smallJob(extra: "reward = \"revenue\"\nestimators = [\"dr\"]"))
+        XCTAssertTrue(e.message.contains("needs a reward model of the reward 'revenue'"), e.message)
     }
 
     func testActionOutsideTheCatalogueAndMIPSWithoutItsInputs() throws {

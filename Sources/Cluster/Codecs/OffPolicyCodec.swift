@@ -45,6 +45,11 @@ extension OffPolicyRound: RoundCodec {
         m.skippedRows = UInt64(s.skippedRows)
         m.predictionRows = s.predictionRows.map { UInt64($0) }
         m.predictions = s.predictions
+        m.mipsMaxWeight = s.sums.mipsMaxWeight
+        m.mipsChangedRows = s.sums.mipsChangedRows.map { UInt64($0) }
+        m.fallbackRows = s.fallbackRows.map { UInt64($0) }
+        m.loggingMismatchRows = UInt64(s.loggingMismatchRows)
+        m.loggingFirstMismatch = s.firstLoggingMismatch.map { UInt64($0) + 1 } ?? 0
         return Wire.bytes(m)
     }
 
@@ -61,7 +66,9 @@ extension OffPolicyRound: RoundCodec {
                 policies: p, moments: moments,
                 sums: zip(m.sumHigh, m.sumLow).map { CompensatedSum(high: $0, low: $1) }, maxWeight: m.maxWeight,
                 changedRows: m.changedRows.map { Int(clamping: $0) },
-                switchedRows: m.switchedRows.map { Int(clamping: $0) })
+                switchedRows: m.switchedRows.map { Int(clamping: $0) }, mipsMaxWeight: m.mipsMaxWeight,
+                mipsChangedRows: m.mipsChangedRows.map { Int(clamping: $0) }),
+            m.fallbackRows.count == p
         else {
             throw Wire.DecodeError(message: "an off-policy statistic whose sizes do not fit \(p) policies")
         }
@@ -71,8 +78,10 @@ extension OffPolicyRound: RoundCodec {
         }
         return OffPolicyShardStatistic(
             sums: sums, skippedRows: Int(clamping: m.skippedRows),
-            predictionRows: m.predictionRows.map { Int(clamping: $0) },
-            predictions: m.predictions)
+            predictionRows: m.predictionRows.map { Int(clamping: $0) }, predictions: m.predictions,
+            fallbackRows: m.fallbackRows.map { Int(clamping: $0) },
+            loggingMismatchRows: Int(clamping: m.loggingMismatchRows),
+            firstLoggingMismatch: m.loggingFirstMismatch == 0 ? nil : Int(clamping: m.loggingFirstMismatch - 1))
     }
 }
 
@@ -164,6 +173,7 @@ extension OffPolicyBroadcast: BroadcastCodec {
             m.itemVectors = v
         }
         m.shardCount = UInt32(shardCount)
+        m.names = names
         return Wire.bytes(m)
     }
 
@@ -183,7 +193,7 @@ extension OffPolicyBroadcast: BroadcastCodec {
             }
             vectors = ItemVectorTable(keys: v.keys, rows: v.unitVectors, dimension: d)
         }
-        return OffPolicyBroadcast(
+        var b = OffPolicyBroadcast(
             action: m.action, propensity: m.propensity, reward: m.reward,
             position: m.position.isEmpty ? nil : m.position,
             positions: m.positions.isEmpty ? nil : m.positions.map { Int(clamping: $0) }, catalogue: m.catalogue,
@@ -194,6 +204,8 @@ extension OffPolicyBroadcast: BroadcastCodec {
                 clip: m.clip > 0 ? m.clip : nil, propensityFloor: m.propensityFloor > 0 ? m.propensityFloor : nil),
             switchTau: m.switchTau, itemColumns: m.itemColumns, itemCells: m.itemCells, components: k,
             itemScores: m.itemScores, itemVectors: vectors, shardCount: Int(m.shardCount))
+        b.names = m.names
+        return b
     }
 }
 

@@ -42,8 +42,9 @@ public struct OffPolicyBroadcast: JobBroadcast, Equatable {
     public var positions: [Int]?
     /// The catalogue's item keys, A (items-file order, or the logged actions sorted).
     public var catalogue: [String]
-    /// The evaluation policies, in report order.
+    /// The evaluation policies, in report order, and their names (for messages).
     public var policies: [EvaluationPolicy]
+    public var names: [String] = []
     /// The logging policy's distribution (uniform or a table), when known: MIPS's π_b(c | x).
     public var logging: EvaluationPolicy?
     /// [A] the k-means cluster of each item (empty: no MIPS).
@@ -140,24 +141,40 @@ public struct OffPolicyShardStatistic: SufficientStatistic, Equatable {
     public var predictionRows: [Int]
     /// [m, A] row-major q̂(x_i, a) (empty unless exported).
     public var predictions: [Double]
+    /// Per policy: rows of users a per-user policy file does not list, valued by the uniform policy
+    /// (`policy.missing = "uniform"`).
+    public var fallbackRows: [Int]
+    /// Rows where `policy.logging_policy`'s π_b(a_i | x_i) differs from the logged propensity (relative 1e-6), and the
+    /// earliest such data row (nil: none).
+    public var loggingMismatchRows: Int
+    public var firstLoggingMismatch: Int?
 
-    public init(sums: OffPolicyStatistic, skippedRows: Int, predictionRows: [Int] = [], predictions: [Double] = []) {
+    public init(
+        sums: OffPolicyStatistic, skippedRows: Int, predictionRows: [Int] = [], predictions: [Double] = [],
+        fallbackRows: [Int]? = nil, loggingMismatchRows: Int = 0, firstLoggingMismatch: Int? = nil
+    ) {
         self.sums = sums
         self.skippedRows = skippedRows
         self.predictionRows = predictionRows
         self.predictions = predictions
+        self.fallbackRows = fallbackRows ?? [Int](repeating: 0, count: sums.policies)
+        self.loggingMismatchRows = loggingMismatchRows
+        self.firstLoggingMismatch = firstLoggingMismatch
     }
 
     public static func empty(like other: OffPolicyShardStatistic) -> OffPolicyShardStatistic {
         OffPolicyShardStatistic(sums: .empty(like: other.sums), skippedRows: 0)
     }
 
-    /// Adds another shard's answer: sums by `OffPolicyStatistic.merge`, predictions appended.
+    /// Adds another shard's answer: sums by `OffPolicyStatistic.merge`, counts added, predictions appended.
     public mutating func merge(_ other: OffPolicyShardStatistic) {
         sums.merge(other.sums)
         skippedRows += other.skippedRows
         predictionRows += other.predictionRows
         predictions += other.predictions
+        for k in fallbackRows.indices { fallbackRows[k] += other.fallbackRows[k] }
+        loggingMismatchRows += other.loggingMismatchRows
+        if let o = other.firstLoggingMismatch { firstLoggingMismatch = min(firstLoggingMismatch ?? o, o) }
     }
 }
 
@@ -224,6 +241,10 @@ extension ShardWorkspace {
         var sums = OffPolicyStatistic(policies: b.policies.count)
         var rows: [[OffPolicyRow]] = []
         var skipped = 0
+        var fallback = [Int](repeating: 0, count: b.policies.count)
+        var loggingMismatch = 0
+        var firstMismatch: Int? = nil
+        let names = b.names
         var predictionRows: [Int] = []
         var predictions: [Double] = []
         var q = [Double](repeating: 0, count: a)
@@ -283,7 +304,8 @@ extension ShardWorkspace {
             }
             let cluster = b.clusters.isEmpty ? -1 : b.clusters[logged]
             /// (π(logged), Σ_a π(a) q̂(a), π(cluster of logged)) of a distribution.
-            func apply(_ policy: EvaluationPolicy) throws -> (Double, Double?, Double?) {
+            var fellBack = false
+            func apply(_ policy: EvaluationPolicy, _ index: Int) throws -> (Double, Double?, Double?) {
                 switch policy {
                 case .logging: return (propensity, nil, nil)
                 case .uniform:
@@ -309,12 +331,21 @@ extension ShardWorkspace {
                     return (target, dm, clusterProbability)
                 case .table(let t):
                     guard let g = t.group(user: user, position: position) else {
-                        if t.byUser, b.missing == .uniform { return try apply(.uniform) }
+                        let name = index < names.count ? " \(names[index])" : ""
+                        if t.byUser, !t.users.contains(user) {
+                            if b.missing == .uniform {
+                                fellBack = true
+                                return try apply(.uniform, index)
+                            }
+                            throw fail(
+                                nil,
+                                "this row's user is not in the per-user policy file\(name) (set policy.missing = \"uniform\" to value such users with the uniform policy)"
+                            )
+                        }
                         throw fail(
-                            t.byUser ? nil : positionSlot,
-                            t.byUser
-                                ? "this row's user is not in a per-user policy file (set policy.missing = \"uniform\" to value such users with the uniform policy)"
-                                : "a per-position policy file has no rows for position \(position)")
+                            positionSlot,
+                            "the policy file\(name) has no rows for position \(position)\(t.byUser ? " for this row's user" : "")"
+                        )
                     }
                     let rest = g.unlisted(catalogueSize: a)
                     var target = rest
@@ -341,11 +372,34 @@ extension ShardWorkspace {
                     return (target, scorer == nil ? nil : dm, clusterProbability)
                 }
             }
-            let clusterPropensity = try b.logging.map { try apply($0).2 } ?? nil
+            var clusterPropensity: Double? = nil
+            if let logging = b.logging {
+                let (pb, _, cb) = try apply(logging, -1)
+                clusterPropensity = cb
+                if abs(pb - propensity) > 1e-6 * propensity {
+                    loggingMismatch += 1
+                    if firstMismatch == nil { firstMismatch = data.rowIndex[i] }
+                }
+                if let cb, cb <= 0, !b.clusters.isEmpty {
+                    throw fail(
+                        nil,
+                        "policy.logging_policy gives probability 0 to the cluster of this row's item, yet the item was logged: MIPS's weights would be infinite (the logging distribution is not the one that logged the data)"
+                    )
+                }
+            }
             var row: [OffPolicyRow] = []
             row.reserveCapacity(p)
-            for policy in b.policies {
-                let (target, dm, clusterTarget) = try apply(policy)
+            for (index, policy) in b.policies.enumerated() {
+                fellBack = false
+                let (target, dm, clusterTarget) = try apply(policy, index)
+                if fellBack { fallback[index] += 1 }
+                let w = target / propensity
+                guard (w * w * max(1, abs(reward) * abs(reward))).isFinite else {
+                    throw fail(
+                        propensitySlot,
+                        "the weight π_e/π_b = \(w) of this row (propensity \(propensity)) is too large for the variance to be finite; set policy.clip"
+                    )
+                }
                 let isLogging = policy == .logging
                 row.append(
                     OffPolicyRow(
@@ -362,7 +416,8 @@ extension ShardWorkspace {
         }
         if !rows.isEmpty { sums.merge(OffPolicyStatistic(rows: rows, rule: b.rule, switchThreshold: b.switchTau)) }
         return OffPolicyShardStatistic(
-            sums: sums, skippedRows: skipped, predictionRows: predictionRows, predictions: predictions)
+            sums: sums, skippedRows: skipped, predictionRows: predictionRows, predictions: predictions,
+            fallbackRows: fallback, loggingMismatchRows: loggingMismatch, firstLoggingMismatch: firstMismatch)
     }
 }
 

@@ -65,11 +65,13 @@ extension RegressionResults {
         }
     }
 
-    /// Standard errors, [p]: square roots of the covariance's diagonal.
+    /// Standard errors, [p]: square roots of the covariance's diagonal. A diagonal entry that rounding made slightly
+    /// negative (a direction with no variance, e.g. a sandwich whose residuals are all 0 for one level) gives 0, not
+    /// NaN.
     public func standardErrors(_ type: CovarianceType = .classical) -> [Double] {
         let c = covariance(type)
         let p = parameterCount
-        return (0..<p).map { c[$0 * p + $0].squareRoot() }
+        return (0..<p).map { max(0, c[$0 * p + $0]).squareRoot() }
     }
 
     /// The coefficient table under `type` with (1 − α) intervals.
