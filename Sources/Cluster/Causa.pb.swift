@@ -1319,6 +1319,86 @@ nonisolated struct Causa_Wire_LearnAnswer: Sendable {
   init() {}
 }
 
+nonisolated struct Causa_Wire_GradientRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var base: Causa_Wire_LearnRequest {
+    get {_base ?? Causa_Wire_LearnRequest()}
+    set {_base = newValue}
+  }
+  /// Returns true if `base` has been explicitly set.
+  var hasBase: Bool {self._base != nil}
+  /// Clears the value of `base`. Subsequent reads from it will return its default value.
+  mutating func clearBase() {self._base = nil}
+
+  /// φ's design columns
+  var columns: [UInt32] = []
+
+  /// per served fit, [J]
+  var thetas: [Causa_Wire_Coefficients] = []
+
+  var keep: Bool = false
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _base: Causa_Wire_LearnRequest? = nil
+}
+
+nonisolated struct Causa_Wire_PolicyGradient: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var valueHigh: Double = 0
+
+  var valueLow: Double = 0
+
+  /// [J]
+  var gradient: [Double] = []
+
+  var rows: UInt64 = 0
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_GradientAnswer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var fits: [Causa_Wire_PolicyGradient] = []
+
+  /// with keep: fit 0's users and lists
+  var lists: Causa_Wire_LearnAnswer {
+    get {_lists ?? Causa_Wire_LearnAnswer()}
+    set {_lists = newValue}
+  }
+  /// Returns true if `lists` has been explicitly set.
+  var hasLists: Bool {self._lists != nil}
+  /// Clears the value of `lists`. Subsequent reads from it will return its default value.
+  mutating func clearLists() {self._lists = nil}
+
+  /// [users, k] σ of the listed items
+  var probabilities: [Double] = []
+
+  var massItems: [UInt32] = []
+
+  /// Σ_u σ(a | u) per candidate
+  var mass: [Double] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _lists: Causa_Wire_LearnAnswer? = nil
+}
+
 nonisolated struct Causa_Wire_OffPolicyStatistic: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -4092,6 +4172,154 @@ nonisolated extension Causa_Wire_LearnAnswer: SwiftProtobuf.Message, SwiftProtob
     if lhs.lists != rhs.lists {return false}
     if lhs.scores != rhs.scores {return false}
     if lhs.listWidth != rhs.listWidth {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_GradientRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".GradientRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}base\0\u{1}columns\0\u{1}thetas\0\u{1}keep\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._base) }()
+      case 2: try { try decoder.decodeRepeatedUInt32Field(value: &self.columns) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.thetas) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.keep) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._base {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.columns.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.columns, fieldNumber: 2)
+    }
+    if !self.thetas.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.thetas, fieldNumber: 3)
+    }
+    if self.keep != false {
+      try visitor.visitSingularBoolField(value: self.keep, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_GradientRequest, rhs: Causa_Wire_GradientRequest) -> Bool {
+    if lhs._base != rhs._base {return false}
+    if lhs.columns != rhs.columns {return false}
+    if lhs.thetas != rhs.thetas {return false}
+    if lhs.keep != rhs.keep {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_PolicyGradient: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".PolicyGradient"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}value_high\0\u{3}value_low\0\u{1}gradient\0\u{1}rows\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.valueHigh) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.valueLow) }()
+      case 3: try { try decoder.decodeRepeatedDoubleField(value: &self.gradient) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.rows) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.valueHigh.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.valueHigh, fieldNumber: 1)
+    }
+    if self.valueLow.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.valueLow, fieldNumber: 2)
+    }
+    if !self.gradient.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.gradient, fieldNumber: 3)
+    }
+    if self.rows != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rows, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_PolicyGradient, rhs: Causa_Wire_PolicyGradient) -> Bool {
+    if lhs.valueHigh != rhs.valueHigh {return false}
+    if lhs.valueLow != rhs.valueLow {return false}
+    if lhs.gradient != rhs.gradient {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_GradientAnswer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".GradientAnswer"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fits\0\u{1}lists\0\u{1}probabilities\0\u{3}mass_items\0\u{1}mass\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.fits) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._lists) }()
+      case 3: try { try decoder.decodeRepeatedDoubleField(value: &self.probabilities) }()
+      case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.massItems) }()
+      case 5: try { try decoder.decodeRepeatedDoubleField(value: &self.mass) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.fits.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.fits, fieldNumber: 1)
+    }
+    try { if let v = self._lists {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.probabilities.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.probabilities, fieldNumber: 3)
+    }
+    if !self.massItems.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.massItems, fieldNumber: 4)
+    }
+    if !self.mass.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.mass, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_GradientAnswer, rhs: Causa_Wire_GradientAnswer) -> Bool {
+    if lhs.fits != rhs.fits {return false}
+    if lhs._lists != rhs._lists {return false}
+    if lhs.probabilities != rhs.probabilities {return false}
+    if lhs.massItems != rhs.massItems {return false}
+    if lhs.mass != rhs.mass {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -23,6 +23,11 @@ struct LearnedPolicies {
         var budgetPrice: Double?
         /// Users' lists of fit 0, in data order of their first rows.
         var recommendations: [(keys: [String], items: [Int32], scores: [Double])]
+        /// Softmax learners: per user, σ of the listed items (π at position 1 is (1 − ε)σ + ε/|A|); nil for greedy.
+        var probabilities: [[Double]]? = nil
+        /// Softmax learners: Adam steps of the fit on all rows, and whether its objective settled.
+        var iterations: Int? = nil
+        var converged: Bool? = nil
     }
     var learners: [Learner]
     var candidates: [Int32]
@@ -92,6 +97,13 @@ extension FitDriver {
         let limits = [Int](repeating: limit ?? users, count: c)
         var learners: [LearnedPolicies.Learner] = []
         for (l, learner) in policy.learners.enumerated() {
+            if learner == .gradient {
+                learners.append(
+                    try learnGradient(
+                        learner: l, designed: designed, reward: reward, candidates: candidates, users: users,
+                        catalogue: catalogue, broadcast: ope.broadcast, executor: executor))
+                continue
+            }
             func request(_ phase: LearnRequest.Phase, prices: [[Double]], quotas: [[Int]], lists: Bool)
                 -> LearnRequest
             {
@@ -225,6 +237,127 @@ extension FitDriver {
             reward: reward)
     }
 
+    /// The gradient learner: Adam ascent on each fit's doubly robust value of a softmax policy over the design's
+    /// item-dependent columns, all fits sharing rounds, each stopping by its own rule; then a round that keeps σ and the
+    /// top-k lists on the workers.
+    /// - Throws: `InputError` when the model has no term of the item (the policy would be uniform).
+    func learnGradient(
+        learner l: Int, designed: Designed, reward: RewardModel, candidates: [Int32], users: Int, catalogue: [String],
+        broadcast b: OffPolicyBroadcast, executor: ShardExecutor
+    ) throws -> LearnedPolicies.Learner {
+        let policy = job.policy!
+        let spec = designed.spec
+        let features = Set(plan.text?.featureNames ?? [])
+        let itemNames = Set([policy.action] + b.itemColumns)
+        let itemFactors = Set(
+            spec.factors.indices.filter { f in
+                spec.factors[f].expression.columns.contains {
+                    itemNames.contains($0) || (features.contains($0) && ($0.hasPrefix("item_pc") || $0 == "affinity"))
+                }
+            })
+        let columns = spec.columns.indices.filter { j in
+            spec.columns[j].factorIndices.contains(where: itemFactors.contains)
+        }
+        guard !columns.isEmpty else {
+            throw job.policyError(
+                "learners",
+                "the gradient learner's policy is a softmax over the model's terms of the item, and the formula has none"
+            )
+        }
+        let coefficients = [reward.full] + reward.folds
+        let fits = Array(coefficients.indices)
+        let j = columns.count
+        func base(_ served: [Int], lists: Bool) -> LearnRequest {
+            LearnRequest(
+                phase: .demand, learner: l, link: reward.link, coefficients: coefficients, schema: designed.schema,
+                at: policy.at, candidates: candidates, fits: served, prices: [], quotas: [], topK: policy.topK,
+                returnLists: lists)
+        }
+        struct Adam {
+            var theta: [Double]
+            var m: [Double]
+            var v: [Double]
+            var t = 0
+            var previous: Double? = nil
+            var done = false
+            var converged = false
+        }
+        var states = fits.map { _ in
+            Adam(
+                theta: [Double](repeating: 0, count: j), m: [Double](repeating: 0, count: j),
+                v: [Double](repeating: 0, count: j))
+        }
+        let (beta1, beta2, tiny) = (0.9, 0.999, 1e-8)
+        while states.contains(where: { !$0.done }) {
+            let active = fits.indices.filter { !states[$0].done }
+            let answers = try executor.run(
+                GradientRound(
+                    request: GradientRequest(
+                        base: base(active.map { fits[$0] }, lists: false), columns: columns,
+                        thetas: active.map { states[$0].theta }, keep: false)),
+                job: prepared)
+            for (slot, f) in active.enumerated() {
+                var g = PolicyGradient(gradient: [Double](repeating: 0, count: j))
+                for a in answers { g.merge(a.fits[slot]) }
+                let n = Double(max(g.rows, 1))
+                var s = states[f]
+                let norm = s.theta.reduce(0.0) { $0 + $1 * $1 }
+                let objective = g.value.value / n - policy.l2 / 2 * norm
+                if let last = s.previous,
+                    Swift.abs(objective - last) <= policy.tolerance * Swift.max(Swift.abs(last), 1e-12)
+                {
+                    s.done = true
+                    s.converged = true
+                    states[f] = s
+                    continue
+                }
+                if s.t >= policy.maxRounds {
+                    s.done = true
+                    states[f] = s
+                    continue
+                }
+                s.previous = objective
+                s.t += 1
+                for k in 0..<j {
+                    let grad = g.gradient[k] / n - policy.l2 * s.theta[k]
+                    s.m[k] = beta1 * s.m[k] + (1 - beta1) * grad
+                    s.v[k] = beta2 * s.v[k] + (1 - beta2) * grad * grad
+                    let mHat = s.m[k] / (1 - Foundation.pow(beta1, Double(s.t)))
+                    let vHat = s.v[k] / (1 - Foundation.pow(beta2, Double(s.t)))
+                    s.theta[k] += policy.step * mHat / (vHat.squareRoot() + tiny)
+                }
+                states[f] = s
+            }
+        }
+        // Keep σ and the lists for every fit; fit 0's lists come back for recommendations.csv.
+        let kept = try executor.run(
+            GradientRound(
+                request: GradientRequest(
+                    base: base(fits, lists: true), columns: columns, thetas: states.map(\.theta), keep: true)),
+            job: prepared)
+        var value = PolicyGradient(gradient: [Double](repeating: 0, count: j))
+        for a in kept { value.merge(a.fits[0]) }
+        var recommendations: [(first: Int, keys: [String], items: [Int32], scores: [Double], sigma: [Double])] = []
+        var mass = [Double](repeating: 0, count: catalogue.count)
+        for a in kept {
+            for u in a.lists.firstRows.indices {
+                recommendations.append(
+                    (a.lists.firstRows[u], a.lists.userKeys[u], a.lists.lists[u], a.lists.scores[u], a.probabilities[u])
+                )
+            }
+            for (item, m) in zip(a.massItems, a.mass) { mass[Int(item)] += m }
+        }
+        recommendations.sort { $0.first < $1.first }
+        let spread = policy.epsilon / Double(catalogue.count)
+        let maxShare = (mass.max() ?? 0) * (1 - policy.epsilon) / Double(max(users, 1)) + spread
+        return .init(
+            name: PolicySpec.Learner.gradient.rawValue,
+            meanValue: value.value.value / Double(max(value.rows, 1)), bound: .nan, rounds: 0, maxShare: maxShare,
+            meanCost: nil, prices: [], budgetPrice: nil,
+            recommendations: recommendations.map { ($0.keys, $0.items, $0.scores) },
+            probabilities: recommendations.map(\.sigma), iterations: states[0].t, converged: states[0].converged)
+    }
+
     /// The cost column of the items file for every catalogue item.
     /// - Throws: `InputError` at the items file's cell when a cost is not a number.
     func itemCosts(_ column: String, catalogue: [String]) throws -> [Double] {
@@ -258,7 +391,8 @@ extension FitDriver {
                 .init(
                     learner: l.name, predicted_value: l.meanValue, lp_bound: l.rounds == 0 ? nil : l.bound,
                     lp_gap: l.rounds == 0 ? nil : l.bound - l.meanValue, price_rounds: l.rounds,
-                    max_item_share: l.maxShare, mean_budget_column: l.meanCost,
+                    max_item_share: l.maxShare, mean_budget_column: l.meanCost, iterations: l.iterations,
+                    converged: l.converged,
                     held_out: entries.filter { $0.policy == l.name }))
         }
         // Deployed: the named learner, or the best lower confidence bound of DR (IPW without a DR estimate).
@@ -282,6 +416,16 @@ extension FitDriver {
             notes.append(
                 "in-sample values: without [cv], each policy is valued on the rows its reward model was fitted on")
         }
+        if policy.learners.contains(.gradient) {
+            notes.append(
+                "gradient: a softmax policy over the model's terms of the item, trained by Adam (step \(policy.step)) on the doubly robust value of its training rows, with q̂ taken at the user's context (policy.at); recommendations.csv lists its top \(policy.topK) items with their π and spreads the remainder evenly over the others (the compact form), which only approximates the softmax's tail"
+            )
+            if policy.capacity != nil || policy.budget != nil {
+                notes.append(
+                    "capacity and budget constrain the greedy learner; the gradient learner's policy is not constrained"
+                )
+            }
+        }
         notes.append(
             "a learned policy is π(a | user) at position 1: its top-\(policy.topK) list fills positions 1..\(policy.topK); on slate logs position j is valued as the j-th listed item with probability 1 − ε plus ε/|A|"
         )
@@ -303,9 +447,12 @@ extension FitDriver {
         csv += "\n"
         let a = Double(learned.catalogue.count)
         let spread = policy.epsilon / a
-        for r in chosen.recommendations {
+        for (u, r) in chosen.recommendations.enumerated() {
             let items = r.items.filter { $0 >= 0 }
-            let probabilities = items.indices.map { $0 == 0 ? 1 - policy.epsilon + spread : spread }
+            let probabilities = items.indices.map { j in
+                chosen.probabilities.map { (1 - policy.epsilon) * $0[u][j] + spread }
+                    ?? (j == 0 ? 1 - policy.epsilon + spread : spread)
+            }
             var remainder = CompensatedSum()
             remainder.add(1)
             for p in probabilities { remainder.add(-p) }
@@ -392,6 +539,10 @@ extension FitReport {
             public var max_item_share: Double
             /// With `policy.budget`: mean over users of Σ_a π(a|u)·cost(a) at position 1.
             public var mean_budget_column: Double?
+            /// The gradient learner: Adam steps of the fit on all rows, and whether its objective settled (relative
+            /// change below `policy.tolerance`) before `policy.max_rounds`.
+            public var iterations: Int?
+            public var converged: Bool?
             /// The off-policy estimates of the learned policy (held out with `[cv]`, else in-sample).
             public var held_out: [OffPolicyEntry]
         }

@@ -89,6 +89,9 @@ public struct PolicySpec: Sendable, Equatable, Codable {
     public enum Learner: String, Sendable, Codable, CaseIterable {
         /// Per user the top-k predicted items (under capacity: at Lagrangian item prices), with ε exploration.
         case greedy
+        /// A softmax policy over the design's item-dependent columns, trained by gradient ascent (Adam) on the
+        /// doubly robust value of the training rows.
+        case gradient
     }
 
     /// Which items a learned policy may recommend.
@@ -121,12 +124,18 @@ public struct PolicySpec: Sendable, Equatable, Codable {
     public var budget: Budget?
     /// `policy.select_learner` ("best_lcb" or a learner's name).
     public var selectLearner = "best_lcb"
+    /// The gradient learner: `policy.step` (Adam's step, 0.05), `policy.max_rounds` (500), `policy.tolerance` (1e-6,
+    /// on the objective's relative change) and `policy.l2` (0: a penalty λ/2·|θ|² on the mean objective).
+    public var step = 0.05
+    public var maxRounds = 500
+    public var tolerance = 1e-6
+    public var l2 = 0.0
 
     /// The keys `[policy]` takes.
     public static let keys = [
         "action", "propensity", "reward", "position", "positions", "evaluate", "estimators", "clip", "switch_tau",
         "logging_policy", "mips_clusters", "confidence", "missing", "seed", "learners", "candidates", "at", "top_k",
-        "epsilon", "capacity", "budget", "select_learner"
+        "epsilon", "capacity", "budget", "select_learner", "step", "max_rounds", "tolerance", "l2"
     ]
 
     /// The policy files the job names (evaluation policies, then the logging distribution), each once.
@@ -291,7 +300,7 @@ extension PolicySpec {
             for item in a {
                 guard let s = item.string, let l = Learner(rawValue: s) else {
                     let shown = item.string.map { "'\($0)'" } ?? "a value that is not a string"
-                    let later = ["gradient", "annealing"].contains(item.string ?? "") ? " (not implemented yet)" : ""
+                    let later = ["annealing"].contains(item.string ?? "") ? " (not implemented yet)" : ""
                     throw fail("learners", "unknown learner \(shown)\(later) (expected: \(names))")
                 }
                 guard !spec.learners.contains(l) else { throw fail("learners", "'policy.learners' names '\(s)' twice") }
@@ -349,6 +358,24 @@ extension PolicySpec {
             }
             spec.budget = Budget(column: column, maxMean: max)
         }
+        if let x = try number("step") {
+            guard x > 0 else { throw fail("step", "'policy.step' must be positive") }
+            spec.step = x
+        }
+        if let v = table["max_rounds"] {
+            guard let n = v.int, (1...100_000).contains(n) else {
+                throw fail("max_rounds", "'policy.max_rounds' must be a whole number in 1...100000")
+            }
+            spec.maxRounds = n
+        }
+        if let x = try number("tolerance") {
+            guard x > 0 else { throw fail("tolerance", "'policy.tolerance' must be positive") }
+            spec.tolerance = x
+        }
+        if let x = try number("l2") {
+            guard x >= 0 else { throw fail("l2", "'policy.l2' must be ≥ 0") }
+            spec.l2 = x
+        }
         if let s = try string("select_learner") {
             guard s == "best_lcb" || spec.learners.contains(where: { $0.rawValue == s }) else {
                 throw fail(
@@ -358,7 +385,10 @@ extension PolicySpec {
             }
             spec.selectLearner = s
         }
-        for key in ["candidates", "at", "top_k", "epsilon", "capacity", "budget", "select_learner"]
+        for key in [
+            "candidates", "at", "top_k", "epsilon", "capacity", "budget", "select_learner", "step", "max_rounds",
+            "tolerance", "l2"
+        ]
         where table[key] != nil && spec.learners.isEmpty {
             throw fail(key, "'policy.\(key)' is about learned policies: set policy.learners")
         }

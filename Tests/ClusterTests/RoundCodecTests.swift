@@ -59,7 +59,10 @@ final class RoundCodecTests: XCTestCase {
         XCTAssertTrue(bad.internal && bad.message.hasPrefix("malformed moments request"), bad.message)
         XCTAssertEqual(
             Set(RoundCodecs.byID(RoundCodecs.standard).keys),
-            ["summarize", "moments", "residuals", "newton", "embed", "features", "off_policy", "learn", "deploy"])
+            [
+                "summarize", "moments", "residuals", "newton", "embed", "features", "off_policy", "learn", "deploy",
+                "gradient"
+            ])
     }
 
     static let obd = Fixtures.path("obd/random_10k.csv")

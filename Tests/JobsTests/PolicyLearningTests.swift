@@ -141,7 +141,7 @@ final class PolicyLearningTests: XCTestCase {
             ),
             (simJob(policy: "learners = [\"greedy\"]\nat = { position = 1 }\nepsilon = 1"), "policy.epsilon", "[0, 1)"),
             (
-                simJob(policy: "learners = [\"gradient\"]"), "policy.learners", "not implemented yet"
+                simJob(policy: "learners = [\"annealing\"]"), "policy.learners", "not implemented yet"
             ),
             (
                 """
@@ -183,5 +183,64 @@ final class PolicyLearningTests: XCTestCase {
                 XCTAssertTrue(e.message.contains(words), "\(key): \(e.message)")
             }
         }
+    }
+}
+
+/// The gradient learner: on a context-free model it climbs to the best item, and its policy is the same for any
+/// number of workers.
+final class GradientLearnerTests: XCTestCase {
+    func testGradientClimbsToTheBestItemAndIsIdenticalForOneAndTwoWorkers() throws {
+        let dir = try Fixtures.folder()
+        let text = """
+            [data]
+            path = "\(Fixtures.path("obd/random_10k.csv"))"
+            user_key = ["user_feature_0", "user_feature_1", "user_feature_2", "user_feature_3"]
+            [model]
+            kind = "ols"
+            formula = "click ~ C(item_id)"
+            [cluster]
+            shards = 8
+            [policy]
+            action = "item_id"
+            propensity = "propensity_score"
+            learners = ["gradient"]
+            epsilon = 0
+            top_k = 1
+            step = 0.5
+            max_rounds = 300
+            """
+        let path = try Fixtures.write(text, "job.toml", in: dir)
+        var runs: [FitDriver.Outcome] = []
+        for workers in [1, 2] {
+            let prepared = try PreparedJob(job: try JobSpec.load(path: path), jobID: "g")
+            let executor = try InProcessExecutor(prepared: prepared, workers: workers, encodesPayloads: true)
+            runs.append(try FitDriver(prepared: prepared, logger: Logger(label: "t")).run(on: executor))
+        }
+        XCTAssertEqual(runs[0].files, runs[1].files)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        XCTAssertEqual(try encoder.encode(runs[0].policy), try encoder.encode(runs[1].policy))
+        // In-sample OLS on item dummies predicts each item's mean click and the DR correction sums to 0 per item, so
+        // the objective is Σ σ_a · mean click of a: the best item is the one with the highest mean click.
+        let table = try CSVTable(path: Fixtures.path("obd/random_10k.csv"))
+        let item = table.header.firstIndex(of: "item_id")!
+        let click = table.header.firstIndex(of: "click")!
+        var sums: [String: (Double, Double)] = [:]
+        while let r = try table.next() {
+            let s = sums[r.fields[item]] ?? (0, 0)
+            sums[r.fields[item]] = (s.0 + Double(r.fields[click])!, s.1 + 1)
+        }
+        let best = sums.max { $0.value.0 / $0.value.1 < $1.value.0 / $1.value.1 }!.key
+        let csv = String(decoding: try XCTUnwrap(runs[0].files["recommendations.csv"]), as: UTF8.self)
+        let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        XCTAssertFalse(rows.isEmpty)
+        for r in rows {
+            XCTAssertEqual(r[4], best)
+            XCTAssertGreaterThan(Double(r[6])!, 0.9, "π of the best item")
+        }
+        let learner = try XCTUnwrap(runs[0].policy?.learners.first)
+        XCTAssertEqual(learner.learner, "gradient")
+        XCTAssertGreaterThan(try XCTUnwrap(learner.iterations), 0)
+        assertRelative(learner.predicted_value, sums[best]!.0 / sums[best]!.1, 0.05, "value near the best item's")
     }
 }

@@ -212,7 +212,9 @@ extension OffPolicyBroadcast: BroadcastCodec {
 /// The greedy learner's round on the wire: a `LearnRequest`; a `LearnAnswer` (per fit its demand, and the users'
 /// lists when asked).
 extension LearnRound: RoundCodec {
-    public static func encode(request r: LearnRequest) -> [UInt8] {
+    public static func encode(request r: LearnRequest) -> [UInt8] { Wire.bytes(message(r)) }
+
+    static func message(_ r: LearnRequest) -> Causa_Wire_LearnRequest {
         var m = Causa_Wire_LearnRequest()
         m.phase = r.phase.rawValue
         m.learner = UInt32(r.learner)
@@ -238,11 +240,14 @@ extension LearnRound: RoundCodec {
         }
         m.topK = UInt32(r.topK)
         m.returnLists = r.returnLists
-        return Wire.bytes(m)
+        return m
     }
 
     public static func decode(request bytes: [UInt8], plan: JobPlan) throws -> LearnRequest {
-        let m = try Wire.message(Causa_Wire_LearnRequest.self, bytes)
+        try value(try Wire.message(Causa_Wire_LearnRequest.self, bytes))
+    }
+
+    static func value(_ m: Causa_Wire_LearnRequest) throws -> LearnRequest {
         guard let phase = LearnRequest.Phase(rawValue: m.phase), let link = RewardLink(rawValue: m.link) else {
             throw Wire.DecodeError(message: "a learn request of phase '\(m.phase)', link '\(m.link)'")
         }
@@ -260,7 +265,9 @@ extension LearnRound: RoundCodec {
             returnLists: m.returnLists)
     }
 
-    public static func encode(statistic s: LearnAnswer) -> [UInt8] {
+    public static func encode(statistic s: LearnAnswer) -> [UInt8] { Wire.bytes(message(s)) }
+
+    static func message(_ s: LearnAnswer) -> Causa_Wire_LearnAnswer {
         var m = Causa_Wire_LearnAnswer()
         m.fits = s.fits.map { d in
             var w = Causa_Wire_PolicyDemand()
@@ -277,11 +284,14 @@ extension LearnRound: RoundCodec {
         m.listWidth = UInt32(s.lists.first?.count ?? 0)
         m.lists = s.lists.flatMap { $0 }
         m.scores = s.scores.flatMap { $0 }
-        return Wire.bytes(m)
+        return m
     }
 
     public static func decode(statistic bytes: [UInt8], request: LearnRequest, plan: JobPlan) throws -> LearnAnswer {
-        let m = try Wire.message(Causa_Wire_LearnAnswer.self, bytes)
+        try value(try Wire.message(Causa_Wire_LearnAnswer.self, bytes), request: request, plan: plan)
+    }
+
+    static func value(_ m: Causa_Wire_LearnAnswer, request: LearnRequest, plan: JobPlan) throws -> LearnAnswer {
         let users = m.firstRows.count
         let k = Int(m.listWidth)
         let keys = plan.userKey.count
@@ -329,5 +339,69 @@ extension DeployRound: RoundCodec {
 
     public static func decode(statistic bytes: [UInt8], request: DeployRequest, plan: JobPlan) throws -> RowCount {
         RowCount(rows: try Wire.count(try Wire.message(Causa_Wire_FeaturesReady.self, bytes).rows, "users"))
+    }
+}
+
+/// The gradient learner's round on the wire: a `GradientRequest` (the learning request, φ's columns, θ per fit); a
+/// `GradientAnswer` (per fit the objective and gradient; with keep, fit 0's lists, σ and item masses).
+extension GradientRound: RoundCodec {
+    public static func encode(request r: GradientRequest) -> [UInt8] {
+        var m = Causa_Wire_GradientRequest()
+        m.base = LearnRound.message(r.base)
+        m.columns = r.columns.map { UInt32($0) }
+        m.thetas = r.thetas.map { t in
+            var w = Causa_Wire_Coefficients()
+            w.values = t
+            return w
+        }
+        m.keep = r.keep
+        return Wire.bytes(m)
+    }
+
+    public static func decode(request bytes: [UInt8], plan: JobPlan) throws -> GradientRequest {
+        let m = try Wire.message(Causa_Wire_GradientRequest.self, bytes)
+        let base = try LearnRound.value(m.base)
+        let j = m.columns.count
+        guard j > 0, m.thetas.count == base.fits.count, m.thetas.allSatisfy({ $0.values.count == j }) else {
+            throw Wire.DecodeError(message: "a gradient request whose sizes do not fit")
+        }
+        return GradientRequest(
+            base: base, columns: m.columns.map { Int($0) }, thetas: m.thetas.map(\.values), keep: m.keep)
+    }
+
+    public static func encode(statistic s: GradientAnswer) -> [UInt8] {
+        var m = Causa_Wire_GradientAnswer()
+        m.fits = s.fits.map { g in
+            var w = Causa_Wire_PolicyGradient()
+            w.valueHigh = g.value.high
+            w.valueLow = g.value.low
+            w.gradient = g.gradient
+            w.rows = UInt64(g.rows)
+            return w
+        }
+        m.lists = LearnRound.message(s.lists)
+        m.probabilities = s.probabilities.flatMap { $0 }
+        m.massItems = s.massItems.map { UInt32($0) }
+        m.mass = s.mass
+        return Wire.bytes(m)
+    }
+
+    public static func decode(statistic bytes: [UInt8], request: GradientRequest, plan: JobPlan) throws
+        -> GradientAnswer
+    {
+        let m = try Wire.message(Causa_Wire_GradientAnswer.self, bytes)
+        let lists = try LearnRound.value(m.lists, request: request.base, plan: plan)
+        let k = lists.lists.first?.count ?? 0
+        guard m.probabilities.count == lists.lists.count * k, m.massItems.count == m.mass.count,
+            m.fits.allSatisfy({ $0.gradient.count == request.columns.count })
+        else { throw Wire.DecodeError(message: "a gradient answer whose sizes do not fit") }
+        return GradientAnswer(
+            fits: m.fits.map {
+                PolicyGradient(
+                    value: CompensatedSum(high: $0.valueHigh, low: $0.valueLow), gradient: $0.gradient,
+                    rows: Int(clamping: $0.rows))
+            }, lists: lists,
+            probabilities: (0..<lists.lists.count).map { Array(m.probabilities[($0 * k)..<(($0 + 1) * k)]) },
+            massItems: m.massItems.map { Int32($0) }, mass: m.mass)
     }
 }

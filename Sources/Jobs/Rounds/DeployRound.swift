@@ -5,6 +5,8 @@ public struct Deployment: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var items: [String]
         public var predictedRewards: [Double]
+        /// π(item | user) at position 1 of the listed items, for a softmax policy (nil: the greedy form).
+        public var probabilities: [Double]? = nil
     }
     /// Names the policy: the job's id and the hash of the job.
     public var version: String
@@ -33,14 +35,20 @@ public struct Deployment: Sendable, Equatable {
         return j == 0 ? 1 - epsilon + spread : spread
     }
 
-    /// The answer for a user: (items, predicted rewards, whether the user is known), at most `top` items.
-    public func recommend(user: UInt64, shard: Int, top: Int) -> (items: [String], rewards: [Double], known: Bool) {
+    /// The answer for a user: (items, π at position 1, predicted rewards, whether the user is known), at most `top`
+    /// items.
+    public func recommend(user: UInt64, shard: Int, top: Int) -> (
+        items: [String], probabilities: [Double], rewards: [Double], known: Bool
+    ) {
         if let e = shards[shard]?[user] {
             let n = min(top, e.items.count)
-            return (Array(e.items.prefix(n)), Array(e.predictedRewards.prefix(n)), true)
+            let p = e.probabilities.map { Array($0.prefix(n)) } ?? (0..<n).map { probability(rank: $0) }
+            return (Array(e.items.prefix(n)), p, Array(e.predictedRewards.prefix(n)), true)
         }
         let n = min(top, fallback.count)
-        return (Array(fallback.prefix(n)), [Double](repeating: .nan, count: n), false)
+        return (
+            Array(fallback.prefix(n)), (0..<n).map { probability(rank: $0) }, [Double](repeating: .nan, count: n), false
+        )
     }
 }
 
@@ -83,15 +91,24 @@ public struct DeployRound: Round {
                 isInternal: true)
         }
         let k = state.topK
+        let sigma = state.sigma[request.learner]?[0]
+        let c = state.candidates.count
+        let candidateIndex = Dictionary(uniqueKeysWithValues: state.candidates.enumerated().map { ($1, $0) })
+        let spread = request.epsilon / Double(b.catalogue.count)
         var users: [UInt64: Deployment.Entry] = [:]
         for (u, hash) in state.users.enumerated() {
             var items: [String] = []
             var rewards: [Double] = []
+            var probabilities: [Double] = []
             for j in 0..<k where lists[u * k + j] >= 0 {
                 items.append(b.catalogue[Int(lists[u * k + j])])
                 rewards.append(scores[u * k + j])
+                if let sigma, let a = candidateIndex[lists[u * k + j]] {
+                    probabilities.append((1 - request.epsilon) * sigma[u * c + a] + spread)
+                }
             }
-            users[hash] = .init(items: items, predictedRewards: rewards)
+            users[hash] = .init(
+                items: items, predictedRewards: rewards, probabilities: sigma == nil ? nil : probabilities)
         }
         var d =
             workspace.deployment

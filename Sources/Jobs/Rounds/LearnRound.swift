@@ -141,6 +141,13 @@ final class LearnedShard {
     var lists: [Int: [Int: [Int32]]] = [:]
     /// Per learner: [users, k] predicted rewards of the listed items under the fit on all rows.
     var listScores: [Int: [Double]] = [:]
+    /// The gradient learner: φ [users, C, J] for `phiColumns`, the training rows, and per learner and fit the softmax
+    /// σ [users, C] over `candidates`.
+    var phi: [Double] = []
+    var phiColumns: [Int]? = nil
+    var training: [TrainingRow]? = nil
+    var sigma: [Int: [Int: [Double]]] = [:]
+    var candidates: [Int32] = []
     var topK = 0
 }
 
@@ -153,7 +160,18 @@ extension ShardWorkspace {
         return lists[(u * state.topK)..<((u + 1) * state.topK)]
     }
 
-    func learn(_ data: RowBatch, _ r: LearnRequest) throws -> LearnAnswer {
+    /// The shard's learning state with the users listed and S computed for `fits`.
+    /// A softmax learner's σ for the user of hash `user` under fit `fit` (fit 0 when that fit has none), [C], and the
+    /// candidates it is over; nil for a learner without σ (greedy).
+    func learnedSoftmax(shard: Int, learner: Int, fit: Int, user: UInt64) -> (ArraySlice<Double>, [Int32])? {
+        guard let state = learned[shard], let u = state.index[user],
+            let sigma = state.sigma[learner]?[fit] ?? state.sigma[learner]?[0]
+        else { return nil }
+        let c = state.candidates.count
+        return (sigma[(u * c)..<((u + 1) * c)], state.candidates)
+    }
+
+    func prepareLearning(_ data: RowBatch, _ r: LearnRequest, fits: [Int]) throws -> LearnedShard {
         let b = try broadcast(OffPolicyBroadcast.self)
         let state = learned[data.shard] ?? LearnedShard()
         learned[data.shard] = state
@@ -167,38 +185,52 @@ extension ShardWorkspace {
         let c = r.candidates.count
         let u = state.users.count
         // Scores S[u, a] = q̂ of the user's context (its first row, log-only columns at `policy.at`), per fit.
-        let offRequest = OffPolicyRequest(
-            link: r.link, coefficients: r.coefficients, crossFit: false, schema: r.schema, exportPredictions: false)
-        var scorer: CandidateScorer? = nil
-        for f in r.fits where state.scores[f] == nil {
-            if scorer == nil { scorer = try CandidateScorer(self, data, offRequest, b) }
-            let s = scorer!
-            var atValues: [(Int, FactorValue)] = []
-            let info = Dictionary(uniqueKeysWithValues: r.schema.map { ($0.name, $0.info) })
-            for (k, name) in s.reader.names.enumerated() {
-                guard let text = r.at[name] else { continue }
-                if info[name]?.isNumeric ?? true {
-                    guard let v = Cell.number(text) else {
-                        let why = "policy.at gives '\(text)' for the numeric column \(name)"
-                        throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: why)
-                    }
-                    atValues.append((k, .number(v)))
-                } else {
-                    atValues.append((k, .string(text)))
-                }
-            }
+        for f in fits where state.scores[f] == nil {
+            let s = try learningScorer(data, r, b)
             var matrix = [Double](repeating: 0, count: u * c)
             var q = [Double](repeating: 0, count: b.catalogue.count)
-            var base = [FactorValue](repeating: .number(0), count: s.reader.reads.count)
             for user in 0..<u {
                 let i = state.firstRow[user]
-                try s.reader.values(i, of: data, into: &base)
-                for (k, v) in atValues { base[k] = v }
-                try s.score(base: base, fit: f, row: i, into: &q)
+                try s.score(base: try userContext(s, data, r, row: i), fit: f, row: i, into: &q)
                 for (j, a) in r.candidates.enumerated() { matrix[user * c + j] = q[Int(a)] }
             }
             state.scores[f] = matrix
         }
+        return state
+    }
+
+    /// A scorer for the learning rounds (the off-policy round's, without cross-fitting).
+    func learningScorer(_ data: RowBatch, _ r: LearnRequest, _ b: OffPolicyBroadcast) throws -> CandidateScorer {
+        let offRequest = OffPolicyRequest(
+            link: r.link, coefficients: r.coefficients, crossFit: false, schema: r.schema, exportPredictions: false)
+        return try CandidateScorer(self, data, offRequest, b)
+    }
+
+    /// A user's context for scoring new pairs: the factor values of row `i` (their first row) with the `policy.at`
+    /// values in place of the log-only columns.
+    func userContext(_ s: CandidateScorer, _ data: RowBatch, _ r: LearnRequest, row i: Int) throws -> [FactorValue] {
+        var base = [FactorValue](repeating: .number(0), count: s.reader.reads.count)
+        try s.reader.values(i, of: data, into: &base)
+        let info = Dictionary(uniqueKeysWithValues: r.schema.map { ($0.name, $0.info) })
+        for (k, name) in s.reader.names.enumerated() {
+            guard let text = r.at[name] else { continue }
+            if info[name]?.isNumeric ?? true {
+                guard let v = Cell.number(text) else {
+                    let why = "policy.at gives '\(text)' for the numeric column \(name)"
+                    throw ShardFailure(rowIndex: 0, line: 0, column: nil, message: why)
+                }
+                base[k] = .number(v)
+            } else {
+                base[k] = .string(text)
+            }
+        }
+        return base
+    }
+
+    func learn(_ data: RowBatch, _ r: LearnRequest) throws -> LearnAnswer {
+        let state = try prepareLearning(data, r, fits: r.fits)
+        let c = r.candidates.count
+        let u = state.users.count
         var answers: [PolicyDemand] = []
         var lists: [[Int32]] = []
         var listScores: [[Double]] = []

@@ -316,8 +316,24 @@ extension ShardWorkspace {
                     )
                 case .learned(let learner, let epsilon):
                     let spread = epsilon / Double(a)
-                    let list = learnedList(shard: data.shard, learner: learner, fit: fit, user: user)
                     let j = max(position, 1) - 1
+                    if j == 0,
+                        let (sigma, candidates) = learnedSoftmax(
+                            shard: data.shard, learner: learner, fit: fit, user: user)
+                    {
+                        // A softmax policy at position 1: π(a) = (1 − ε)σ_a + ε/|A| (σ over the candidates).
+                        var target = spread
+                        var dm = spread * sumQ
+                        var clusterProbability = cluster < 0 ? 0 : spread * Double(clusterSize[cluster])
+                        for (k, item) in candidates.enumerated() {
+                            let pk = (1 - epsilon) * sigma[sigma.startIndex + k]
+                            if Int(item) == logged { target += pk }
+                            if scorer != nil { dm += pk * q[Int(item)] }
+                            if cluster >= 0, b.clusters[Int(item)] == cluster { clusterProbability += pk }
+                        }
+                        return (target, scorer == nil ? nil : dm, cluster < 0 ? nil : clusterProbability)
+                    }
+                    let list = learnedList(shard: data.shard, learner: learner, fit: fit, user: user)
                     let listed = list.flatMap { j < $0.count ? Int($0[$0.startIndex + j]) : nil } ?? -1
                     let target = (listed == logged ? 1 - epsilon : 0) + spread
                     var dm: Double? = nil
@@ -533,6 +549,25 @@ final class CandidateScorer {
         }
         defer { if cache.count < Self.cacheLimit { cache[key] = q } }
         let p = spec.width
+        try fillCandidates(base: base, row: i, items: nil) { a, row in
+            var eta = 0.0
+            for j in 0..<p { eta += row[j] * beta[j] }
+            let v = request.link == .logistic ? 1 / (1 + Foundation.exp(-eta)) : eta
+            guard v.isFinite else {
+                throw ShardFailure(
+                    rowIndex: data.rowIndex[i], line: data.line[i], column: nil,
+                    message: "the reward model's prediction for item '\(printable(catalogue[a]))' is not finite")
+            }
+            q[a] = v
+        }
+    }
+
+    /// Fills the design row of every catalogue item (or of `items`) for the context `base` and hands it to `visit`.
+    /// - Parameter row: the data row errors point at.
+    func fillCandidates(
+        base: [FactorValue], row i: Int, items: [Int32]?, visit: (Int, [Double]) throws -> Void
+    ) throws {
+        let p = spec.width
         var row = [Double](repeating: 0, count: p)
         var values = base
         var scratch = DesignMatrixSpec.Scratch(factors: spec.factors.count)
@@ -542,7 +577,7 @@ final class CandidateScorer {
         func fail(_ message: String) -> ShardFailure {
             ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: message)
         }
-        for a in 0..<catalogue.count {
+        for a in items.map({ $0.map(Int.init) }) ?? Array(0..<catalogue.count) {
             for (j, source) in sources.enumerated() {
                 switch source {
                 case .row: continue
@@ -581,13 +616,7 @@ final class CandidateScorer {
             do { _ = try spec.fill(values: values, row: &row, scratch: &scratch) } catch let e as FormulaError {
                 throw fail("scoring item '\(printable(catalogue[a]))': \(e.message)")
             }
-            var eta = 0.0
-            for j in 0..<p { eta += row[j] * beta[j] }
-            let v = request.link == .logistic ? 1 / (1 + Foundation.exp(-eta)) : eta
-            guard v.isFinite else {
-                throw fail("the reward model's prediction for item '\(printable(catalogue[a]))' is not finite")
-            }
-            q[a] = v
+            try visit(a, row)
         }
     }
 }

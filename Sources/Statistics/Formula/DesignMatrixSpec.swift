@@ -33,6 +33,9 @@ public struct DesignColumn: Sendable, Equatable {
     /// Whether the column involves a numeric factor (a plain number or its product with indicators), not only
     /// level indicators (the intercept has neither).
     public var involvesNumericFactor: Bool { parts.contains { $0.level == nil } }
+
+    /// The factors (indices into `DesignMatrixSpec.factors`) the column multiplies.
+    public var factorIndices: [Int] { parts.map(\.factor) }
 }
 
 /// The columns of a design matrix, built from a formula and what the data says about its columns.
