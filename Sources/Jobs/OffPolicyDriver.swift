@@ -263,6 +263,11 @@ extension FitDriver {
                 "the logging policy is valued by IPW and SNIPS only (its other estimates would need its full distribution)"
             )
         }
+        if reward != nil, ope.estimators.contains(.dm) || ope.estimators.contains(.switchDR) {
+            notes.append(
+                "DM's interval (and switch-DR's where it falls back to DM) reflects the per-row spread of q̂ only, not the reward model's own error, so it is too narrow whenever the model is biased; with switch_tau = 1 a deterministic policy's switch-DR is its DM"
+            )
+        }
         var entries: [FitReport.OffPolicyEntry] = []
         for (k, name) in ope.names.enumerated() {
             for e in ope.estimators {

@@ -48,7 +48,8 @@ public struct PolicyGradient: SufficientStatistic, Equatable {
     }
 
     public mutating func merge(_ other: PolicyGradient) {
-        precondition(other.gradient.count == gradient.count, "merge: gradients of \(other.gradient.count), \(gradient.count)")
+        precondition(
+            other.gradient.count == gradient.count, "merge: gradients of \(other.gradient.count), \(gradient.count)")
         guard other.rows > 0 else { return }
         value.merge(other.value)
         for j in gradient.indices { gradient[j] += other.gradient[j] }
@@ -152,7 +153,9 @@ extension ShardWorkspace {
             state.phi = phi
             state.phiColumns = r.columns
         }
-        if state.training == nil { state.training = try trainingRows(data, state: state, candidates: base.candidates, b) }
+        if state.training == nil {
+            state.training = try trainingRows(data, state: state, candidates: base.candidates, b)
+        }
         let rows = state.training!
         let phi = state.phi
         var answers: [PolicyGradient] = []
@@ -215,7 +218,8 @@ extension ShardWorkspace {
             state.candidates = base.candidates
             if f == 0 { state.listScores[base.learner] = keptScores }
         }
-        guard r.keep, base.returnLists, let kept = state.lists[base.learner]?[0], let sigma = state.sigma[base.learner]?[0]
+        guard r.keep, base.returnLists, let kept = state.lists[base.learner]?[0],
+            let sigma = state.sigma[base.learner]?[0]
         else { return GradientAnswer(fits: answers, lists: LearnAnswer(fits: []), probabilities: []) }
         let keySlots = plan.userKey.map { plan.columns.firstIndex(of: $0) }
         let width = plan.columns.count
