@@ -1399,6 +1399,106 @@ nonisolated struct Causa_Wire_GradientAnswer: Sendable {
   fileprivate var _lists: Causa_Wire_LearnAnswer? = nil
 }
 
+nonisolated struct Causa_Wire_AnnealRequest: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var base: Causa_Wire_LearnRequest {
+    get {_storage._base ?? Causa_Wire_LearnRequest()}
+    set {_uniqueStorage()._base = newValue}
+  }
+  /// Returns true if `base` has been explicitly set.
+  var hasBase: Bool {_storage._base != nil}
+  /// Clears the value of `base`. Subsequent reads from it will return its default value.
+  mutating func clearBase() {_uniqueStorage()._base = nil}
+
+  var round: UInt32 {
+    get {_storage._round}
+    set {_uniqueStorage()._round = newValue}
+  }
+
+  var seed: UInt64 {
+    get {_storage._seed}
+    set {_uniqueStorage()._seed = newValue}
+  }
+
+  var proposals: UInt32 {
+    get {_storage._proposals}
+    set {_uniqueStorage()._proposals = newValue}
+  }
+
+  /// per served fit: (user, candidate) pairs flattened
+  var moves: [Causa_Wire_Moves] {
+    get {_storage._moves}
+    set {_uniqueStorage()._moves = newValue}
+  }
+
+  var finish: Bool {
+    get {_storage._finish}
+    set {_uniqueStorage()._finish = newValue}
+  }
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+nonisolated struct Causa_Wire_Moves: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var pairs: [Int32] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_AnnealProposals: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var users: [Int32] = []
+
+  var from: [Int32] = []
+
+  var to: [Int32] = []
+
+  var delta: [Double] = []
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+}
+
+nonisolated struct Causa_Wire_AnnealAnswer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  var fits: [Causa_Wire_AnnealProposals] = []
+
+  var lists: Causa_Wire_LearnAnswer {
+    get {_lists ?? Causa_Wire_LearnAnswer()}
+    set {_lists = newValue}
+  }
+  /// Returns true if `lists` has been explicitly set.
+  var hasLists: Bool {self._lists != nil}
+  /// Clears the value of `lists`. Subsequent reads from it will return its default value.
+  mutating func clearLists() {self._lists = nil}
+
+  var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  init() {}
+
+  fileprivate var _lists: Causa_Wire_LearnAnswer? = nil
+}
+
 nonisolated struct Causa_Wire_OffPolicyStatistic: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -4320,6 +4420,225 @@ nonisolated extension Causa_Wire_GradientAnswer: SwiftProtobuf.Message, SwiftPro
     if lhs.probabilities != rhs.probabilities {return false}
     if lhs.massItems != rhs.massItems {return false}
     if lhs.mass != rhs.mass {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_AnnealRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".AnnealRequest"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}base\0\u{1}round\0\u{1}seed\0\u{1}proposals\0\u{1}moves\0\u{1}finish\0")
+
+  fileprivate class _StorageClass {
+    var _base: Causa_Wire_LearnRequest? = nil
+    var _round: UInt32 = 0
+    var _seed: UInt64 = 0
+    var _proposals: UInt32 = 0
+    var _moves: [Causa_Wire_Moves] = []
+    var _finish: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _base = source._base
+      _round = source._round
+      _seed = source._seed
+      _proposals = source._proposals
+      _moves = source._moves
+      _finish = source._finish
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._base) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._round) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._seed) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._proposals) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._moves) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._finish) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._base {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if _storage._round != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._round, fieldNumber: 2)
+      }
+      if _storage._seed != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._seed, fieldNumber: 3)
+      }
+      if _storage._proposals != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._proposals, fieldNumber: 4)
+      }
+      if !_storage._moves.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._moves, fieldNumber: 5)
+      }
+      if _storage._finish != false {
+        try visitor.visitSingularBoolField(value: _storage._finish, fieldNumber: 6)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_AnnealRequest, rhs: Causa_Wire_AnnealRequest) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._base != rhs_storage._base {return false}
+        if _storage._round != rhs_storage._round {return false}
+        if _storage._seed != rhs_storage._seed {return false}
+        if _storage._proposals != rhs_storage._proposals {return false}
+        if _storage._moves != rhs_storage._moves {return false}
+        if _storage._finish != rhs_storage._finish {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_Moves: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".Moves"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pairs\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedSInt32Field(value: &self.pairs) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.pairs.isEmpty {
+      try visitor.visitPackedSInt32Field(value: self.pairs, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_Moves, rhs: Causa_Wire_Moves) -> Bool {
+    if lhs.pairs != rhs.pairs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_AnnealProposals: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".AnnealProposals"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}users\0\u{1}from\0\u{1}to\0\u{1}delta\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedSInt32Field(value: &self.users) }()
+      case 2: try { try decoder.decodeRepeatedSInt32Field(value: &self.from) }()
+      case 3: try { try decoder.decodeRepeatedSInt32Field(value: &self.to) }()
+      case 4: try { try decoder.decodeRepeatedDoubleField(value: &self.delta) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.users.isEmpty {
+      try visitor.visitPackedSInt32Field(value: self.users, fieldNumber: 1)
+    }
+    if !self.from.isEmpty {
+      try visitor.visitPackedSInt32Field(value: self.from, fieldNumber: 2)
+    }
+    if !self.to.isEmpty {
+      try visitor.visitPackedSInt32Field(value: self.to, fieldNumber: 3)
+    }
+    if !self.delta.isEmpty {
+      try visitor.visitPackedDoubleField(value: self.delta, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_AnnealProposals, rhs: Causa_Wire_AnnealProposals) -> Bool {
+    if lhs.users != rhs.users {return false}
+    if lhs.from != rhs.from {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.delta != rhs.delta {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Causa_Wire_AnnealAnswer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  static let protoMessageName: String = _protobuf_package + ".AnnealAnswer"
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fits\0\u{1}lists\0")
+
+  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.fits) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._lists) }()
+      default: break
+      }
+    }
+  }
+
+  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.fits.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.fits, fieldNumber: 1)
+    }
+    try { if let v = self._lists {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  static func ==(lhs: Causa_Wire_AnnealAnswer, rhs: Causa_Wire_AnnealAnswer) -> Bool {
+    if lhs.fits != rhs.fits {return false}
+    if lhs._lists != rhs._lists {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

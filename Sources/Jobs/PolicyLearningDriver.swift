@@ -214,6 +214,27 @@ extension FitDriver {
                 bound[0] = merged.value.value
                 rounds = 0
             }
+            var annealRounds: Int? = nil
+            if learner == .annealing {
+                // Start from the greedy assignment just made (this learner's lists on the workers) and anneal it.
+                var counts: [[Int]] = []
+                var values: [Double] = []
+                for f in fits.indices {
+                    var m = PolicyDemand(demand: [Double](repeating: 0, count: c))
+                    for a in finalAnswers { m.merge(a.fits[f]) }
+                    counts.append(m.demand.map { Int($0) })
+                    values.append(m.value.value)
+                }
+                let result = try annealAssignments(
+                    base: request(.assign, prices: [], quotas: [], lists: true), counts: counts, values: values,
+                    costs: costs, costLimit: costs == nil ? nil : costTarget * Double(users), limit: limit,
+                    executor: executor)
+                finalAnswers = result.answers
+                merged = PolicyDemand(demand: result.counts.map(Double.init))
+                merged.value.add(result.value)
+                merged.users = users
+                annealRounds = result.rounds
+            }
             var recommendations: [(first: Int, keys: [String], items: [Int32], scores: [Double])] = []
             for a in finalAnswers {
                 for u in a.firstRows.indices {
@@ -230,7 +251,8 @@ extension FitDriver {
                     meanCost: costs == nil
                         ? nil : (1 - policy.epsilon) * meanCost(merged) + policy.epsilon * catalogueMeanCost,
                     prices: lambda[0], budgetPrice: costs == nil ? nil : mu[0],
-                    recommendations: recommendations.map { ($0.keys, $0.items, $0.scores) }))
+                    recommendations: recommendations.map { ($0.keys, $0.items, $0.scores) },
+                    iterations: annealRounds))
         }
         return LearnedPolicies(
             learners: learners, candidates: candidates, catalogue: catalogue, users: users, limit: limit,
@@ -350,12 +372,91 @@ extension FitDriver {
         recommendations.sort { $0.first < $1.first }
         let spread = policy.epsilon / Double(catalogue.count)
         let maxShare = (mass.max() ?? 0) * (1 - policy.epsilon) / Double(max(users, 1)) + spread
+        var meanCost: Double? = nil
+        if let budget = policy.budget {
+            let all = try itemCosts(budget.column, catalogue: catalogue)
+            var total = CompensatedSum()
+            for a in catalogue.indices { total.add(mass[a] * all[a]) }
+            meanCost =
+                (1 - policy.epsilon) * total.value / Double(max(users, 1)) + policy.epsilon * all.reduce(0, +)
+                / Double(all.count)
+        }
         return .init(
             name: PolicySpec.Learner.gradient.rawValue,
             meanValue: value.value.value / Double(max(value.rows, 1)), bound: .nan, rounds: 0, maxShare: maxShare,
-            meanCost: nil, prices: [], budgetPrice: nil,
+            meanCost: meanCost, prices: [], budgetPrice: nil,
             recommendations: recommendations.map { ($0.keys, $0.items, $0.scores) },
             probabilities: recommendations.map(\.sigma), iterations: states[0].t, converged: states[0].converged)
+    }
+
+    /// Simulated annealing of the position-1 assignment of every fit, from the greedy one: each round the shards
+    /// propose moves (seeded by seed, shard, round and fit) and the coordinator accepts them in shard order by the
+    /// Metropolis rule at temperature T_t = T₀·0.95^(t−1) (T₀ the mean |Δ| of the first round's proposals), keeping
+    /// every item within its limit and the total cost within the budget after every accepted move.
+    /// - Returns: the last round's answers (fit 0's lists), fit 0's counts and predicted value, and the rounds run.
+    func annealAssignments(
+        base: LearnRequest, counts startCounts: [[Int]], values startValues: [Double], costs: [Double]?,
+        costLimit: Double?,
+        limit: Int?, executor: ShardExecutor
+    ) throws -> (answers: [LearnAnswer], counts: [Int], value: Double, rounds: Int) {
+        let policy = job.policy!
+        let fits = base.fits
+        var counts = startCounts
+        var values = startValues
+        var totals = counts.map { n in costs.map { c in zip(n, c).reduce(0.0) { $0 + Double($1.0) * $1.1 } } ?? 0 }
+        var moves = [[[Int32]]](
+            repeating: [[Int32]](repeating: [], count: fits.count), count: executor.shardCount)
+        var temperature = [Double](repeating: 0, count: fits.count)
+        for t in 1...policy.annealRounds {
+            let requests = (0..<executor.shardCount).map {
+                AnnealRequest(
+                    base: base, round: t, seed: policy.seed, proposals: policy.annealProposals, moves: moves[$0],
+                    finish: false)
+            }
+            let answers = try executor.run(AnnealRound(requests: requests), job: prepared)
+            moves = [[[Int32]]](repeating: [[Int32]](repeating: [], count: fits.count), count: executor.shardCount)
+            for f in fits.indices {
+                if t == 1 {
+                    var total = 0.0
+                    var n = 0
+                    for a in answers {
+                        for d in a.fits[f].delta {
+                            total += abs(d)
+                            n += 1
+                        }
+                    }
+                    temperature[f] = n > 0 && total > 0 ? total / Double(n) : 1e-12
+                }
+                let temp = temperature[f] * Foundation.pow(0.95, Double(t - 1))
+                var generator = Xoshiro256(seed: policy.seed, stream: UserKey.hash(["accept", String(t), String(f)]))
+                for (s, a) in answers.enumerated() {
+                    let p = a.fits[f]
+                    var moved: Set<Int32> = []
+                    for m in p.users.indices where !moved.contains(p.users[m]) {
+                        let from = Int(p.from[m])
+                        let to = Int(p.to[m])
+                        if let limit, counts[f][to] + 1 > limit { continue }
+                        if let costs, let costLimit, totals[f] - costs[from] + costs[to] > costLimit * (1 + 1e-12) {
+                            continue
+                        }
+                        let delta = p.delta[m]
+                        let u = generator.uniform()
+                        guard delta >= 0 || u < Foundation.exp(delta / temp) else { continue }
+                        counts[f][from] -= 1
+                        counts[f][to] += 1
+                        if let costs { totals[f] += costs[to] - costs[from] }
+                        values[f] += delta
+                        moves[s][f] += [p.users[m], Int32(to)]
+                        moved.insert(p.users[m])
+                    }
+                }
+            }
+        }
+        let finish = (0..<executor.shardCount).map {
+            AnnealRequest(base: base, round: 0, seed: policy.seed, proposals: 0, moves: moves[$0], finish: true)
+        }
+        let answers = try executor.run(AnnealRound(requests: finish), job: prepared)
+        return (answers.map(\.lists), counts[0], values[0], policy.annealRounds)
     }
 
     /// The cost column of the items file for every catalogue item.
@@ -395,16 +496,33 @@ extension FitDriver {
                     converged: l.converged,
                     held_out: entries.filter { $0.policy == l.name }))
         }
-        // Deployed: the named learner, or the best lower confidence bound of DR (IPW without a DR estimate).
+        // Only a learner whose policy keeps the capacity and the budget may be deployed (the gradient learner's
+        // softmax is not constrained).
+        func keeps(_ r: FitReport.PolicySection.LearnerResult) -> Bool {
+            (policy.capacity.map { r.max_item_share <= $0 * (1 + 1e-12) } ?? true)
+                && (policy.budget.map { b in r.mean_budget_column.map { $0 <= b.maxMean * (1 + 1e-12) } ?? true }
+                    ?? true)
+        }
+        let allowed = results.filter(keeps)
         var deployed = policy.selectLearner
+        if deployed != "best_lcb", let r = results.first(where: { $0.learner == deployed }), !keeps(r) {
+            throw job.policyError(
+                "select_learner",
+                "the \(deployed) policy does not keep policy.capacity or policy.budget (largest item share \(r.max_item_share)\(r.mean_budget_column.map { ", mean \(policy.budget!.column) \($0)" } ?? "")); deploy a learner that does (greedy, annealing)"
+            )
+        }
         if deployed == "best_lcb" {
+            guard !allowed.isEmpty else {
+                throw job.policyError(
+                    "learners", "no learned policy keeps policy.capacity and policy.budget; add greedy or annealing")
+            }
             func lcb(_ r: FitReport.PolicySection.LearnerResult) -> Double {
                 (r.held_out.first { $0.estimator == "dr" } ?? r.held_out.first { $0.estimator == "ipw" })?.ci_low
                     ?? -.infinity
             }
             // The first learner wins ties (max(by:) keeps the last of equal elements, so scan in order).
-            var best = results[0]
-            for r in results.dropFirst() where lcb(r) > lcb(best) { best = r }
+            var best = allowed[0]
+            for r in allowed.dropFirst() where lcb(r) > lcb(best) { best = r }
             deployed = best.learner
         }
         var notes: [String] = []
@@ -429,6 +547,11 @@ extension FitDriver {
         notes.append(
             "a learned policy is π(a | user) at position 1: its top-\(policy.topK) list fills positions 1..\(policy.topK); on slate logs position j is valued as the j-th listed item with probability 1 − ε plus ε/|A|"
         )
+        if policy.learners.contains(.annealing) {
+            notes.append(
+                "annealing: \(policy.annealRounds) rounds of \(policy.annealProposals) proposed moves per shard from the greedy assignment, accepted in shard order by the Metropolis rule at T = T₀·0.95^(t−1) (T₀ the mean |Δ| of the first proposals), every accepted move keeping the capacity and the budget"
+            )
+        }
         if !policy.at.isEmpty {
             notes.append(
                 "new (user, item) pairs are scored at \(policy.at.keys.sorted().map { "\($0) = \(policy.at[$0]!)" }.joined(separator: ", "))"

@@ -92,6 +92,9 @@ public struct PolicySpec: Sendable, Equatable, Codable {
         /// A softmax policy over the design's item-dependent columns, trained by gradient ascent (Adam) on the
         /// doubly robust value of the training rows.
         case gradient
+        /// Simulated annealing of the position-1 assignment from the greedy one, every accepted move keeping the
+        /// capacity and the budget.
+        case annealing
     }
 
     /// Which items a learned policy may recommend.
@@ -130,12 +133,16 @@ public struct PolicySpec: Sendable, Equatable, Codable {
     public var maxRounds = 500
     public var tolerance = 1e-6
     public var l2 = 0.0
+    /// The annealing learner: `policy.anneal_rounds` (100) and `policy.anneal_proposals` (64 per shard and round).
+    public var annealRounds = 100
+    public var annealProposals = 64
 
     /// The keys `[policy]` takes.
     public static let keys = [
         "action", "propensity", "reward", "position", "positions", "evaluate", "estimators", "clip", "switch_tau",
         "logging_policy", "mips_clusters", "confidence", "missing", "seed", "learners", "candidates", "at", "top_k",
-        "epsilon", "capacity", "budget", "select_learner", "step", "max_rounds", "tolerance", "l2"
+        "epsilon", "capacity", "budget", "select_learner", "step", "max_rounds", "tolerance", "l2",
+        "anneal_rounds", "anneal_proposals"
     ]
 
     /// The policy files the job names (evaluation policies, then the logging distribution), each once.
@@ -300,7 +307,7 @@ extension PolicySpec {
             for item in a {
                 guard let s = item.string, let l = Learner(rawValue: s) else {
                     let shown = item.string.map { "'\($0)'" } ?? "a value that is not a string"
-                    let later = ["annealing"].contains(item.string ?? "") ? " (not implemented yet)" : ""
+                    let later = ""
                     throw fail("learners", "unknown learner \(shown)\(later) (expected: \(names))")
                 }
                 guard !spec.learners.contains(l) else { throw fail("learners", "'policy.learners' names '\(s)' twice") }
@@ -372,6 +379,13 @@ extension PolicySpec {
             guard x > 0 else { throw fail("tolerance", "'policy.tolerance' must be positive") }
             spec.tolerance = x
         }
+        for (key, range) in [("anneal_rounds", 1...100_000), ("anneal_proposals", 1...100_000)] {
+            guard let v = table[key] else { continue }
+            guard let n = v.int, range.contains(n) else {
+                throw fail(key, "'policy.\(key)' must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            if key == "anneal_rounds" { spec.annealRounds = n } else { spec.annealProposals = n }
+        }
         if let x = try number("l2") {
             guard x >= 0 else { throw fail("l2", "'policy.l2' must be ≥ 0") }
             spec.l2 = x
@@ -387,7 +401,7 @@ extension PolicySpec {
         }
         for key in [
             "candidates", "at", "top_k", "epsilon", "capacity", "budget", "select_learner", "step", "max_rounds",
-            "tolerance", "l2"
+            "tolerance", "l2", "anneal_rounds", "anneal_proposals"
         ]
         where table[key] != nil && spec.learners.isEmpty {
             throw fail(key, "'policy.\(key)' is about learned policies: set policy.learners")

@@ -61,7 +61,7 @@ final class RoundCodecTests: XCTestCase {
             Set(RoundCodecs.byID(RoundCodecs.standard).keys),
             [
                 "summarize", "moments", "residuals", "newton", "embed", "features", "off_policy", "learn", "deploy",
-                "gradient"
+                "gradient", "anneal"
             ])
     }
 

@@ -100,6 +100,45 @@ final class PolicyLearningTests: XCTestCase {
         XCTAssertEqual(document["item_limit"] as? Int, limit)
     }
 
+    /// Issue 12, acceptance 1: greedy, gradient and annealing under capacity with [cv]: the policy and ope sections,
+    /// policy.json and recommendations.csv are the same bits with 1 and 2 workers; the constrained learners never
+    /// exceed the capacity, and the deployed policy keeps it.
+    func testThreeLearnersUnderCapacityAreIdenticalForOneAndTwoWorkers() throws {
+        let text = simJob(
+            policy: """
+                learners = ["greedy", "gradient", "annealing"]
+                at = { position = 1 }
+                epsilon = 0.05
+                capacity = 0.08
+                max_rounds = 40
+                anneal_rounds = 20
+                """)
+        let dir = try Fixtures.folder()
+        let runs = try [1, 2].map { try outcome(text, in: dir, workers: $0) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        XCTAssertEqual(try encoder.encode(runs[0].policy), try encoder.encode(runs[1].policy))
+        XCTAssertEqual(try encoder.encode(runs[0].ope), try encoder.encode(runs[1].ope))
+        XCTAssertEqual(runs[0].files, runs[1].files)
+        let section = try XCTUnwrap(runs[0].policy)
+        XCTAssertEqual(section.learners.map(\.learner), ["greedy", "gradient", "annealing"])
+        for l in section.learners where l.learner != "gradient" {
+            XCTAssertLessThanOrEqual(l.max_item_share, 0.08 * (1 + 1e-12), l.learner)
+            XCTAssertEqual(Set(l.held_out.map(\.estimator)), ["ipw", "snips", "dm", "dr", "switch_dr"], l.learner)
+        }
+        XCTAssertNotEqual(section.deployed, "gradient")
+        let annealing = section.learners[2]
+        XCTAssertEqual(annealing.iterations, 20)
+        // The deployed policy's rank-1 counts stay within the item limit.
+        let csv = String(decoding: try XCTUnwrap(runs[0].files["recommendations.csv"]), as: UTF8.self)
+        var firsts: [String: Int] = [:]
+        for line in csv.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",").map(String.init)
+            if f[2] == "1" { firsts[f[1], default: 0] += 1 }
+        }
+        XCTAssertLessThanOrEqual(firsts.values.max()!, try XCTUnwrap(section.item_limit))
+    }
+
     /// recommendations.csv's predicted rewards are the reward model's q̂: without [cv], a user's first row is at
     /// position 1, so its exported q̂ for an item equals the learner's score of that (user, item) bit for bit.
     func testRecommendationScoresAreTheRewardModelsPredictions() throws {
@@ -141,7 +180,7 @@ final class PolicyLearningTests: XCTestCase {
             ),
             (simJob(policy: "learners = [\"greedy\"]\nat = { position = 1 }\nepsilon = 1"), "policy.epsilon", "[0, 1)"),
             (
-                simJob(policy: "learners = [\"annealing\"]"), "policy.learners", "not implemented yet"
+                simJob(policy: "learners = [\"bandit\"]"), "policy.learners", "unknown learner 'bandit'"
             ),
             (
                 """

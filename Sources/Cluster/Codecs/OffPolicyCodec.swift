@@ -405,3 +405,61 @@ extension GradientRound: RoundCodec {
             massItems: m.massItems.map { Int32($0) }, mass: m.mass)
     }
 }
+
+/// The annealing learner's round on the wire: an `AnnealRequest` (the learning request, the round, the accepted moves
+/// per fit); an `AnnealAnswer` (proposals per fit; with finish, fit 0's lists).
+extension AnnealRound: RoundCodec {
+    public static func encode(request r: AnnealRequest) -> [UInt8] {
+        var m = Causa_Wire_AnnealRequest()
+        m.base = LearnRound.message(r.base)
+        m.round = UInt32(r.round)
+        m.seed = r.seed
+        m.proposals = UInt32(r.proposals)
+        m.moves = r.moves.map { pairs in
+            var w = Causa_Wire_Moves()
+            w.pairs = pairs
+            return w
+        }
+        m.finish = r.finish
+        return Wire.bytes(m)
+    }
+
+    public static func decode(request bytes: [UInt8], plan: JobPlan) throws -> AnnealRequest {
+        let m = try Wire.message(Causa_Wire_AnnealRequest.self, bytes)
+        let base = try LearnRound.value(m.base)
+        guard m.moves.isEmpty || m.moves.count == base.fits.count, m.moves.allSatisfy({ $0.pairs.count % 2 == 0 }),
+            m.proposals <= 1_000_000
+        else { throw Wire.DecodeError(message: "an anneal request whose sizes do not fit") }
+        return AnnealRequest(
+            base: base, round: Int(m.round), seed: m.seed, proposals: Int(m.proposals), moves: m.moves.map(\.pairs),
+            finish: m.finish)
+    }
+
+    public static func encode(statistic s: AnnealAnswer) -> [UInt8] {
+        var m = Causa_Wire_AnnealAnswer()
+        m.fits = s.fits.map { p in
+            var w = Causa_Wire_AnnealProposals()
+            w.users = p.users
+            w.from = p.from
+            w.to = p.to
+            w.delta = p.delta
+            return w
+        }
+        m.lists = LearnRound.message(s.lists)
+        return Wire.bytes(m)
+    }
+
+    public static func decode(statistic bytes: [UInt8], request: AnnealRequest, plan: JobPlan) throws -> AnnealAnswer {
+        let m = try Wire.message(Causa_Wire_AnnealAnswer.self, bytes)
+        let c = Int32(request.base.candidates.count)
+        guard
+            m.fits.allSatisfy({
+                $0.users.count == $0.from.count && $0.from.count == $0.to.count && $0.to.count == $0.delta.count
+                    && $0.to.allSatisfy { (0..<c).contains($0) } && $0.from.allSatisfy { (0..<c).contains($0) }
+            })
+        else { throw Wire.DecodeError(message: "anneal proposals whose sizes do not fit") }
+        return AnnealAnswer(
+            fits: m.fits.map { AnnealProposals(users: $0.users, from: $0.from, to: $0.to, delta: $0.delta) },
+            lists: try LearnRound.value(m.lists, request: request.base, plan: plan))
+    }
+}

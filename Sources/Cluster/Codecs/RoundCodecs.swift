@@ -5,7 +5,7 @@ import Jobs
 public enum RoundCodecs {
     public static let standard: [any RoundCodec.Type] = [
         SummarizeRound.self, MomentsRound.self, ResidualsRound.self, NewtonRound.self, EmbedRound.self,
-        FeaturesRound.self, OffPolicyRound.self, LearnRound.self, DeployRound.self, GradientRound.self
+        FeaturesRound.self, OffPolicyRound.self, LearnRound.self, DeployRound.self, GradientRound.self, AnnealRound.self
     ]
 
     /// `rounds` by id.

@@ -148,6 +148,8 @@ final class LearnedShard {
     var training: [TrainingRow]? = nil
     var sigma: [Int: [Int: [Double]]] = [:]
     var candidates: [Int32] = []
+    /// The annealing learner: per learner and fit, each user's position-1 candidate index.
+    var assignment: [Int: [Int: [Int]]] = [:]
     var topK = 0
 }
 
