@@ -1252,23 +1252,53 @@ nonisolated struct Causa_Wire_Quota: Sendable {
   init() {}
 }
 
-nonisolated struct Causa_Wire_DeployRequest: Sendable {
+nonisolated struct Causa_Wire_DeployRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var learner: UInt32 = 0
+  var learner: UInt32 {
+    get {_storage._learner}
+    set {_uniqueStorage()._learner = newValue}
+  }
 
-  var version: String = String()
+  var version: String {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
 
-  var epsilon: Double = 0
+  var epsilon: Double {
+    get {_storage._epsilon}
+    set {_uniqueStorage()._epsilon = newValue}
+  }
 
   /// catalogue indices: the answer for a user with no history
-  var fallback: [UInt32] = []
+  var fallback: [UInt32] {
+    get {_storage._fallback}
+    set {_uniqueStorage()._fallback = newValue}
+  }
+
+  /// the reward model of fit 0, schema, at, candidates (for the explanations)
+  var base: Causa_Wire_LearnRequest {
+    get {_storage._base ?? Causa_Wire_LearnRequest()}
+    set {_uniqueStorage()._base = newValue}
+  }
+  /// Returns true if `base` has been explicitly set.
+  var hasBase: Bool {_storage._base != nil}
+  /// Clears the value of `base`. Subsequent reads from it will return its default value.
+  mutating func clearBase() {_uniqueStorage()._base = nil}
+
+  /// the design's column names
+  var names: [String] {
+    get {_storage._names}
+    set {_uniqueStorage()._names = newValue}
+  }
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 nonisolated struct Causa_Wire_PolicyDemand: Sendable {
@@ -1787,6 +1817,9 @@ nonisolated struct Causa_Wire_Recommendation: Sendable {
 
   /// false: the policy's answer for a user with no history
   var knownUser: Bool = false
+
+  /// per item: the model's largest contributions vs the average item
+  var explanations: [String] = []
 
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -4124,44 +4157,104 @@ nonisolated extension Causa_Wire_Quota: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Causa_Wire_DeployRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".DeployRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}learner\0\u{1}version\0\u{1}epsilon\0\u{1}fallback\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}learner\0\u{1}version\0\u{1}epsilon\0\u{1}fallback\0\u{1}base\0\u{1}names\0")
+
+  fileprivate class _StorageClass {
+    var _learner: UInt32 = 0
+    var _version: String = String()
+    var _epsilon: Double = 0
+    var _fallback: [UInt32] = []
+    var _base: Causa_Wire_LearnRequest? = nil
+    var _names: [String] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _learner = source._learner
+      _version = source._version
+      _epsilon = source._epsilon
+      _fallback = source._fallback
+      _base = source._base
+      _names = source._names
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.learner) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.version) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.epsilon) }()
-      case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.fallback) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._learner) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._version) }()
+        case 3: try { try decoder.decodeSingularDoubleField(value: &_storage._epsilon) }()
+        case 4: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._fallback) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._base) }()
+        case 6: try { try decoder.decodeRepeatedStringField(value: &_storage._names) }()
+        default: break
+        }
       }
     }
   }
 
   func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.learner != 0 {
-      try visitor.visitSingularUInt32Field(value: self.learner, fieldNumber: 1)
-    }
-    if !self.version.isEmpty {
-      try visitor.visitSingularStringField(value: self.version, fieldNumber: 2)
-    }
-    if self.epsilon.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.epsilon, fieldNumber: 3)
-    }
-    if !self.fallback.isEmpty {
-      try visitor.visitPackedUInt32Field(value: self.fallback, fieldNumber: 4)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._learner != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._learner, fieldNumber: 1)
+      }
+      if !_storage._version.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._version, fieldNumber: 2)
+      }
+      if _storage._epsilon.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._epsilon, fieldNumber: 3)
+      }
+      if !_storage._fallback.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._fallback, fieldNumber: 4)
+      }
+      try { if let v = _storage._base {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if !_storage._names.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._names, fieldNumber: 6)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   static func ==(lhs: Causa_Wire_DeployRequest, rhs: Causa_Wire_DeployRequest) -> Bool {
-    if lhs.learner != rhs.learner {return false}
-    if lhs.version != rhs.version {return false}
-    if lhs.epsilon != rhs.epsilon {return false}
-    if lhs.fallback != rhs.fallback {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._learner != rhs_storage._learner {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._epsilon != rhs_storage._epsilon {return false}
+        if _storage._fallback != rhs_storage._fallback {return false}
+        if _storage._base != rhs_storage._base {return false}
+        if _storage._names != rhs_storage._names {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5140,7 +5233,7 @@ nonisolated extension Causa_Wire_Recommend: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Causa_Wire_Recommendation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".Recommendation"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ok\0\u{1}message\0\u{1}items\0\u{1}probabilities\0\u{3}predicted_rewards\0\u{1}worker\0\u{3}policy_version\0\u{3}request_id\0\u{3}known_user\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ok\0\u{1}message\0\u{1}items\0\u{1}probabilities\0\u{3}predicted_rewards\0\u{1}worker\0\u{3}policy_version\0\u{3}request_id\0\u{3}known_user\0\u{1}explanations\0")
 
   mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5157,6 +5250,7 @@ nonisolated extension Causa_Wire_Recommendation: SwiftProtobuf.Message, SwiftPro
       case 7: try { try decoder.decodeSingularStringField(value: &self.policyVersion) }()
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.requestID) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.knownUser) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.explanations) }()
       default: break
       }
     }
@@ -5190,6 +5284,9 @@ nonisolated extension Causa_Wire_Recommendation: SwiftProtobuf.Message, SwiftPro
     if self.knownUser != false {
       try visitor.visitSingularBoolField(value: self.knownUser, fieldNumber: 9)
     }
+    if !self.explanations.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.explanations, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5203,6 +5300,7 @@ nonisolated extension Causa_Wire_Recommendation: SwiftProtobuf.Message, SwiftPro
     if lhs.policyVersion != rhs.policyVersion {return false}
     if lhs.requestID != rhs.requestID {return false}
     if lhs.knownUser != rhs.knownUser {return false}
+    if lhs.explanations != rhs.explanations {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

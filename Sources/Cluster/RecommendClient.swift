@@ -19,6 +19,8 @@ public enum RecommendClient {
         public var policy_version: String
         /// False: the user is not in the policy; the answer is the policy's for a user with no history.
         public var known_user: Bool
+        /// Per item, the model's largest contributions for this user and item relative to the average candidate.
+        public var explanations: [String]
     }
 
     /// Sends the request and waits up to `timeout` seconds.
@@ -50,7 +52,7 @@ public enum RecommendClient {
             return Answer(
                 items: r.items, probabilities: r.probabilities,
                 predicted_rewards: r.predictedRewards.map { $0.isNaN ? nil : $0 }, worker: r.worker,
-                policy_version: r.policyVersion, known_user: r.knownUser)
+                policy_version: r.policyVersion, known_user: r.knownUser, explanations: r.explanations)
         }
         throw ClusterError(
             .timeout, "no answer from the coordinator at \(coordinator) within \(Int(timeout)) s (is it running?)")

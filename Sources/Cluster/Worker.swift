@@ -214,11 +214,12 @@ public final class Worker {
             answer.requestID = r.requestID
             answer.worker = name
             if let d = deployment {
-                let (items, probabilities, rewards, known) = d.recommend(
+                let (items, probabilities, rewards, explanations, known) = d.recommend(
                     user: UserKey.hash(r.userKey), shard: Int(r.shard), top: r.top == 0 ? Int.max : Int(r.top))
                 answer.ok = true
                 answer.items = items
                 answer.probabilities = probabilities
+                answer.explanations = explanations
                 answer.predictedRewards = rewards
                 answer.policyVersion = d.version
                 answer.knownUser = known

@@ -610,8 +610,14 @@ extension FitDriver {
         let fallback = firsts.indices.filter { firsts[$0] > 0 }
             .sorted { firsts[$0] != firsts[$1] ? firsts[$0] > firsts[$1] : $0 < $1 }
             .prefix(job.policy!.topK).map(Int32.init)
+        let policy = job.policy!
+        let base = LearnRequest(
+            phase: .demand, learner: l, link: learned.reward.link, coefficients: [learned.reward.full],
+            schema: designed.schema, at: policy.at, candidates: learned.candidates, fits: [0], prices: [], quotas: [],
+            topK: policy.topK, returnLists: false)
         let request = DeployRequest(
-            learner: l, version: section.policy_version, epsilon: section.epsilon, fallback: Array(fallback))
+            learner: l, version: section.policy_version, epsilon: section.epsilon, fallback: Array(fallback),
+            base: base, names: designed.spec.columnNames)
         _ = try executor.run(DeployRound(request: request, users: designed.summaries.map(\.users)), job: prepared)
     }
 

@@ -9,7 +9,9 @@ struct Recommend: ParsableCommand {
         discussion: """
             The coordinator routes the request to the worker that owns the user's shard. Prints one line per item \
             (rank, item, probability at position 1, predicted reward) and the worker and policy version; --json \
-            prints {"items", "probabilities", "predicted_rewards", "worker", "policy_version", "known_user"}. A \
+            prints {"items", "probabilities", "predicted_rewards", "explanations", "worker", "policy_version", \
+            "known_user"}; an explanation names the model's largest contributions for the user and item relative to \
+            the average candidate, on the linear predictor's scale (log-odds for a logit). A \
             user the policy does not know gets the policy's answer for a user with no history (known_user false).
             """)
 
@@ -40,6 +42,7 @@ struct Recommend: ParsableCommand {
             for (j, item) in answer.items.enumerated() {
                 let reward = answer.predicted_rewards[j].map { String(format: "%.6f", $0) } ?? "-"
                 print("\(j + 1)  \(item)  p=\(String(format: "%.6f", answer.probabilities[j]))  predicted \(reward)")
+                if j < answer.explanations.count { print("     \(answer.explanations[j])") }
             }
             print(
                 "worker \(answer.worker), policy \(answer.policy_version)\(answer.known_user ? "" : " (user not in the policy: the answer for a user with no history)")"

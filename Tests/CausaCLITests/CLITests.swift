@@ -399,6 +399,10 @@ final class CLITests: XCTestCase {
         let answer = try JSONSerialization.jsonObject(with: Data(asked.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(answer["items"] as? [String], listed)
         XCTAssertEqual(answer["known_user"] as? Bool, true)
+        let explanations = answer["explanations"] as? [String] ?? []
+        XCTAssertEqual(explanations.count, 2)
+        XCTAssertTrue(
+            explanations[0].contains("C(item_id)[T.") && explanations[0].contains("vs the average item"), asked.stdout)
         XCTAssertTrue(["rec-0", "rec-1"].contains(answer["worker"] as? String ?? ""), asked.stdout)
         let report =
             try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json")))

@@ -319,6 +319,8 @@ extension DeployRound: RoundCodec {
         m.version = r.version
         m.epsilon = r.epsilon
         m.fallback = r.fallback.map { UInt32($0) }
+        m.base = LearnRound.message(r.base)
+        m.names = r.names
         return Wire.bytes(m)
     }
 
@@ -327,8 +329,13 @@ extension DeployRound: RoundCodec {
         guard m.epsilon >= 0, m.epsilon < 1 else {
             throw Wire.DecodeError(message: "a deploy request with ε \(m.epsilon)")
         }
+        let base = try LearnRound.value(m.base)
+        guard m.names.count == base.coefficients.first?.count else {
+            throw Wire.DecodeError(message: "a deploy request with \(m.names.count) names for its coefficients")
+        }
         return DeployRequest(
-            learner: Int(m.learner), version: m.version, epsilon: m.epsilon, fallback: m.fallback.map { Int32($0) })
+            learner: Int(m.learner), version: m.version, epsilon: m.epsilon, fallback: m.fallback.map { Int32($0) },
+            base: base, names: m.names)
     }
 
     public static func encode(statistic: RowCount) -> [UInt8] {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The deployed policy a worker serves for the users of its shards (`causa recommend`), kept after the job that
 /// learned it until a later policy job replaces it.
 public struct Deployment: Sendable, Equatable {
@@ -7,6 +9,9 @@ public struct Deployment: Sendable, Equatable {
         public var predictedRewards: [Double]
         /// π(item | user) at position 1 of the listed items, for a softmax policy (nil: the greedy form).
         public var probabilities: [Double]? = nil
+        /// Per listed item, the model's largest contributions for this user and item relative to the average
+        /// candidate, e.g. "affinity +0.84, user_pc2:item_pc2 +0.31 (log-odds vs the average item)".
+        public var explanations: [String] = []
     }
     /// Names the policy: the job's id and the hash of the job.
     public var version: String
@@ -35,20 +40,49 @@ public struct Deployment: Sendable, Equatable {
         return j == 0 ? 1 - epsilon + spread : spread
     }
 
-    /// The answer for a user: (items, π at position 1, predicted rewards, whether the user is known), at most `top`
-    /// items.
+    /// The answer for a user: (items, π at position 1, predicted rewards, explanations, whether the user is known),
+    /// at most `top` items.
     public func recommend(user: UInt64, shard: Int, top: Int) -> (
-        items: [String], probabilities: [Double], rewards: [Double], known: Bool
+        items: [String], probabilities: [Double], rewards: [Double], explanations: [String], known: Bool
     ) {
         if let e = shards[shard]?[user] {
             let n = min(top, e.items.count)
             let p = e.probabilities.map { Array($0.prefix(n)) } ?? (0..<n).map { probability(rank: $0) }
-            return (Array(e.items.prefix(n)), p, Array(e.predictedRewards.prefix(n)), true)
+            return (
+                Array(e.items.prefix(n)), p, Array(e.predictedRewards.prefix(n)), Array(e.explanations.prefix(n)), true
+            )
         }
         let n = min(top, fallback.count)
         return (
-            Array(fallback.prefix(n)), (0..<n).map { probability(rank: $0) }, [Double](repeating: .nan, count: n), false
+            Array(fallback.prefix(n)), (0..<n).map { probability(rank: $0) }, [Double](repeating: .nan, count: n),
+            [String](repeating: "a user with no history: the items the policy most often ranks first", count: n), false
         )
+    }
+
+    /// The explanation of one (user, item): the design columns whose β·(x(u, a) − mean over candidates of x(u, ·))
+    /// are largest in size, at most `count`, on the scale of the linear predictor.
+    /// - Parameters:
+    ///   - row: [p] the item's design row; mean: [p] the mean row over candidates; beta: [p]; names: [p].
+    public static func explanation(
+        row: [Double], mean: [Double], beta: [Double], names: [String], logit: Bool, count: Int = 3
+    ) -> String {
+        var all: [(j: Int, v: Double)] = []
+        for j in row.indices {
+            let v: Double = beta[j] * (row[j] - mean[j])
+            if v != 0, v.isFinite { all.append((j, v)) }
+        }
+        all.sort { a, b in
+            let (x, y) = (Swift.abs(a.v), Swift.abs(b.v))
+            return x != y ? x > y : a.j < b.j
+        }
+        let parts = all.prefix(count)
+        let scale = logit ? "log-odds" : "predicted reward"
+        guard !parts.isEmpty else { return "no term of the model separates this item from the average item" }
+        let text = parts.map { part -> String in
+            let sign = part.v >= 0 ? "+" : "−"
+            return "\(names[part.j]) \(sign)\(String(format: "%.3g", Swift.abs(part.v)))"
+        }
+        return text.joined(separator: ", ") + " (\(scale) vs the average item)"
     }
 }
 
@@ -59,11 +93,19 @@ public struct DeployRequest: Sendable, Equatable {
     public var epsilon: Double
     /// Catalogue indices of the fallback list.
     public var fallback: [Int32]
-    public init(learner: Int, version: String, epsilon: Double, fallback: [Int32]) {
+    /// The learning request (reward model of fit 0, schema, `at`, candidates), for the explanations.
+    public var base: LearnRequest
+    /// The design's column names, for the explanations.
+    public var names: [String]
+    public init(
+        learner: Int, version: String, epsilon: Double, fallback: [Int32], base: LearnRequest, names: [String]
+    ) {
         self.learner = learner
         self.version = version
         self.epsilon = epsilon
         self.fallback = fallback
+        self.base = base
+        self.names = names
     }
 }
 
@@ -95,20 +137,47 @@ public struct DeployRound: Round {
         let c = state.candidates.count
         let candidateIndex = Dictionary(uniqueKeysWithValues: state.candidates.enumerated().map { ($1, $0) })
         let spread = request.epsilon / Double(b.catalogue.count)
+        // Explanations: each user's candidate design rows under the fit on all rows, against their mean.
+        let base = request.base
+        let data = try workspace.batch(of: shard)
+        let scorer = try workspace.learningScorer(data, base, b)
+        let beta = base.coefficients[0]
+        let p = beta.count
+        let listed = Dictionary(uniqueKeysWithValues: base.candidates.enumerated().map { ($1, $0) })
         var users: [UInt64: Deployment.Entry] = [:]
         for (u, hash) in state.users.enumerated() {
+            let i = state.firstRow[u]
+            var rows = [Double](repeating: 0, count: base.candidates.count * p)
+            var slot = 0
+            try scorer.fillCandidates(
+                base: try workspace.userContext(scorer, data, base, row: i), row: i, items: base.candidates
+            ) { _, row in
+                for j in 0..<p { rows[slot * p + j] = row[j] }
+                slot += 1
+            }
+            var mean = [Double](repeating: 0, count: p)
+            for a in 0..<slot { for j in 0..<p { mean[j] += rows[a * p + j] } }
+            for j in 0..<p { mean[j] /= Double(max(slot, 1)) }
             var items: [String] = []
             var rewards: [Double] = []
             var probabilities: [Double] = []
+            var explanations: [String] = []
             for j in 0..<k where lists[u * k + j] >= 0 {
                 items.append(b.catalogue[Int(lists[u * k + j])])
                 rewards.append(scores[u * k + j])
+                if let a = listed[lists[u * k + j]] {
+                    explanations.append(
+                        Deployment.explanation(
+                            row: Array(rows[(a * p)..<((a + 1) * p)]), mean: mean, beta: beta, names: request.names,
+                            logit: base.link == .logistic))
+                }
                 if let sigma, let a = candidateIndex[lists[u * k + j]] {
                     probabilities.append((1 - request.epsilon) * sigma[u * c + a] + spread)
                 }
             }
             users[hash] = .init(
-                items: items, predictedRewards: rewards, probabilities: sigma == nil ? nil : probabilities)
+                items: items, predictedRewards: rewards, probabilities: sigma == nil ? nil : probabilities,
+                explanations: explanations)
         }
         var d =
             workspace.deployment
