@@ -37,6 +37,9 @@ public final class Coordinator {
         public var parseJob: @Sendable (String, String) throws -> JobSpec = {
             try JobTextGuard.parseInProcess(text: $0, path: $1)
         }
+        /// Where the coordinator keeps the last deployed policy (routing and its copy of the lists), so a restarted
+        /// coordinator on the same address answers `causa recommend` again; nil keeps nothing.
+        public var stateDirectory: String?
         public init() {}
     }
 
@@ -104,6 +107,7 @@ public final class Coordinator {
         router = SharedRouter(socket: socket, interval: configuration.clientHeartbeatInterval, logger: logger)
         router.start()
         logger.info("coordinator listening", metadata: ["endpoint": "\(endpoint)"])
+        reloadDeployment()
     }
 
     deinit {
@@ -167,11 +171,48 @@ public final class Coordinator {
         }
     }
 
-    /// Where the deployed policy lives: its version, the shard count and each shard's owner at deployment.
-    struct DeployedPolicy {
+    /// Where the deployed policy lives: its version, the shard count, each shard's owner at deployment, and the
+    /// coordinator's copy of the lists (to answer for a worker that has left).
+    struct DeployedPolicy: Codable {
         var version: String
         var shards: Int
         var owners: [String]
+        var copy: Deployment?
+    }
+
+    /// The file the deployed policy is kept in: one per endpoint bound (`tcp://127.0.0.1:*` resolves to a port).
+    var stateFile: URL? {
+        guard let dir = configuration.stateDirectory else { return nil }
+        let name = endpoint.map { $0.isLetter || $0.isNumber ? $0 : "_" }
+        return URL(fileURLWithPath: dir).appendingPathComponent("deployed-\(String(name)).json")
+    }
+
+    /// Writes the deployed policy to `stateFile` (temporary file and rename); a failure is logged, not fatal.
+    func persistDeployment() {
+        guard let file = stateFile, let deployed else { return }
+        do {
+            try FileManager.default.createDirectory(
+                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let tmp = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).tmp")
+            try JSONEncoder().encode(deployed).write(to: tmp)
+            if rename(tmp.path, file.path) != 0 { throw RunError(String(cString: strerror(errno))) }
+            logger.info("deployed policy kept", metadata: ["file": "\(file.path)", "version": "\(deployed.version)"])
+        } catch {
+            logger.warning("cannot keep the deployed policy", metadata: ["file": "\(file.path)", "error": "\(error)"])
+        }
+    }
+
+    /// Reads the deployed policy a previous coordinator on this address kept.
+    func reloadDeployment() {
+        guard let file = stateFile, let data = FileManager.default.contents(atPath: file.path) else { return }
+        do {
+            deployed = try JSONDecoder().decode(DeployedPolicy.self, from: data)
+            logger.info(
+                "deployed policy reloaded", metadata: ["file": "\(file.path)", "version": "\(deployed!.version)"])
+        } catch {
+            logger.warning(
+                "cannot read the kept deployed policy", metadata: ["file": "\(file.path)", "error": "\(error)"])
+        }
     }
 
     /// Sends a client's `Recommend` to the worker that owns the user's shard under the deployed policy, or answers
@@ -188,9 +229,27 @@ public final class Coordinator {
         let shard = UserKey.shard(hash: UserKey.hash(r.userKey), shards: d.shards)
         let owner = d.owners[shard]
         guard let member = members[owner] else {
-            return fail(
-                "the worker that holds this user's part of policy \(d.version) (\(owner)) has left; run the policy job again to deploy on the workers alive now"
-            )
+            // The owner has left (or this coordinator restarted and it has not joined yet): answer from the copy.
+            guard let copy = d.copy else {
+                return fail(
+                    "the worker that holds this user's part of policy \(d.version) (\(owner)) has left; run the policy job again to deploy on the workers alive now"
+                )
+            }
+            let (items, probabilities, rewards, _, known) = copy.recommend(
+                user: UserKey.hash(r.userKey), shard: shard, top: r.top == 0 ? Int.max : Int(r.top))
+            var answer = Causa_Wire_Recommendation()
+            answer.ok = true
+            answer.items = items
+            answer.probabilities = probabilities
+            answer.predictedRewards = rewards
+            answer.explanations = items.map { _ in
+                "(answered by the coordinator from its copy of the policy: \(owner), which holds this user, is not connected; no explanation)"
+            }
+            answer.worker = "coordinator"
+            answer.policyVersion = copy.version
+            answer.knownUser = known
+            _ = try? router.withSocket { try $0.send([client, Wire.encode(Wire.envelope(.recommendation(answer)))]) }
+            return
         }
         recommendCounter += 1
         var forward = r
@@ -380,7 +439,9 @@ public final class Coordinator {
         report.policy = outcome.policy
         report.files = outcome.files
         if let policy = outcome.policy {
-            deployed = DeployedPolicy(version: policy.policy_version, shards: job.shards, owners: execution.owners)
+            deployed = DeployedPolicy(
+                version: policy.policy_version, shards: job.shards, owners: execution.owners, copy: outcome.deployment)
+            persistDeployment()
         }
         return report
     }

@@ -42,6 +42,8 @@ public struct FitDriver {
         public var policy: FitReport.PolicySection?
         /// Further files of the output folder (policy.json, recommendations.csv), by name.
         public var files: [String: Data] = [:]
+        /// The coordinator's copy of the deployed policy (a `[policy]` job with learners).
+        public var deployment: Deployment?
         /// Seconds per phase.
         public var timings: [String: Double]
     }
@@ -140,6 +142,7 @@ public struct FitDriver {
                 result.policy = section
                 result.files = files
                 try deploy(learned, section: section, designed: designed, executor: executor)
+                result.deployment = coordinatorCopy(learned, section: section)
                 lap("deploy")
             }
             result.timings = timings

@@ -621,6 +621,31 @@ extension FitDriver {
         _ = try executor.run(DeployRound(request: request, users: designed.summaries.map(\.users)), job: prepared)
     }
 
+    /// The coordinator's copy of the deployed policy (without explanations, which the workers compute): what it
+    /// answers from when a user's worker has left, or after a restart until the workers are back.
+    func coordinatorCopy(_ learned: LearnedPolicies, section: FitReport.PolicySection) -> Deployment {
+        let l = learned.learners.first { $0.name == section.deployed }!
+        let spread = section.epsilon / Double(learned.catalogue.count)
+        var shards: [Int: [UInt64: Deployment.Entry]] = [:]
+        var firsts = [Int](repeating: 0, count: learned.catalogue.count)
+        for (u, r) in l.recommendations.enumerated() {
+            let hash = UserKey.hash(r.keys)
+            let listed = r.items.indices.filter { r.items[$0] >= 0 }
+            if let a = listed.first { firsts[Int(r.items[a])] += 1 }
+            let entry = Deployment.Entry(
+                items: listed.map { learned.catalogue[Int(r.items[$0])] },
+                predictedRewards: listed.map { r.scores[$0] },
+                probabilities: l.probabilities.map { p in listed.map { (1 - section.epsilon) * p[u][$0] + spread } })
+            shards[UserKey.shard(hash: hash, shards: job.shards), default: [:]][hash] = entry
+        }
+        let fallback = firsts.indices.filter { firsts[$0] > 0 }
+            .sorted { firsts[$0] != firsts[$1] ? firsts[$0] > firsts[$1] : $0 < $1 }
+            .prefix(section.top_k).map { learned.catalogue[$0] }
+        return Deployment(
+            version: section.policy_version, epsilon: section.epsilon, catalogueSize: learned.catalogue.count,
+            fallback: Array(fallback), shards: shards)
+    }
+
     /// FNV-1a 64 of the job as read (its JSON with sorted keys): names the job a policy came from, on the coordinator
     /// too, which never sees a submitted job's file.
     static func jobHash(_ job: JobSpec) -> UInt64 {

@@ -16,6 +16,11 @@ struct Coordinator: ParsableCommand {
     var bind: String
     @Option(help: "Seconds of silence after which a worker counts as lost.") var heartbeatTimeout = 5.0
     @Option(help: "Seconds a submitted job waits for a first worker when none has joined.") var workerWait = 30.0
+    @Option(
+        help: ArgumentHelp(
+            "Folder where the coordinator keeps the last deployed policy, so a restart on the same address serves it again (default: $XDG_STATE_HOME/causa or ~/.local/state/causa; \"none\" keeps nothing).",
+            valueName: "DIR"))
+    var stateDir: String?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -30,6 +35,13 @@ struct Coordinator: ParsableCommand {
             var configuration = Cluster.Coordinator.Configuration()
             configuration.heartbeatTimeout = heartbeatTimeout
             configuration.workerWait = workerWait
+            if stateDir != "none" {
+                let env = ProcessInfo.processInfo.environment
+                let base =
+                    env["XDG_STATE_HOME"].map { $0 + "/causa" }
+                    ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/state/causa").path
+                configuration.stateDirectory = stateDir ?? base
+            }
             let executable = selfExecutable()
             // Job text from clients is parsed in a child process: an abort in the TOML library cannot end this one.
             configuration.parseJob = { try JobTextGuard.parseIsolated(text: $0, path: $1, executable: executable) }

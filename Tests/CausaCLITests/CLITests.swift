@@ -358,7 +358,9 @@ final class CLITests: XCTestCase {
     /// Issue 12, acceptance 3: after `causa submit` of a job that learns a policy, `causa recommend` answers from a
     /// worker with the items recommendations.csv lists for that user; an unknown user gets the no-history answer.
     func testRecommendAnswersFromTheDeployedPolicy() throws {
-        let (coordinator, endpoint) = try CausaProcesses.startCoordinator(executable: Self.executable)
+        let state = dir.appendingPathComponent("state").path
+        var (coordinator, endpoint) = try CausaProcesses.startCoordinator(
+            executable: Self.executable, extra: ["--state-dir", state])
         defer { CausaProcesses.stop([coordinator]) }
         let before = try causa(["recommend", "--coordinator", endpoint, "--user", "x"])
         XCTAssertEqual(before.status, 1)
@@ -412,6 +414,17 @@ final class CLITests: XCTestCase {
         let unknown = try causa(["recommend", "--coordinator", endpoint, "--json", "--user", "nobody"])
         XCTAssertEqual(unknown.status, 0, unknown.stderr)
         XCTAssertTrue(unknown.stdout.contains("\"known_user\":false"), unknown.stdout)
+        // A coordinator restarted on the same address reloads the deployed policy and answers from its copy until the
+        // workers are back (they reconnect after their coordinator timeout).
+        CausaProcesses.stop([coordinator])
+        (coordinator, _) = try CausaProcesses.startCoordinator(
+            executable: Self.executable, extra: ["--state-dir", state], bind: endpoint)
+        let again = try causa(args)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let copy = try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(copy["items"] as? [String], listed)
+        XCTAssertEqual(copy["worker"] as? String, "coordinator")
+        XCTAssertEqual(copy["policy_version"] as? String, version)
     }
 
     /// Three "hosts" (network namespaces joined by a bridge): the coordinator and two workers talk over veth pairs.

@@ -3,13 +3,17 @@ import XCTest
 
 /// `causa coordinator` and `causa worker` processes for tests that run the product as a user would.
 public enum CausaProcesses {
-    /// Starts `causa coordinator --bind tcp://127.0.0.1:*` (plus `extra`) and reads the endpoint from its first line.
+    /// Starts `causa coordinator --bind BIND` (default `tcp://127.0.0.1:*`; plus `extra`, and `--state-dir none` unless
+    /// `extra` gives one) and reads the endpoint from its first line.
     /// - Returns: the running process (terminate it when done) and its endpoint, `tcp://127.0.0.1:PORT`.
     /// - Throws: when the process cannot start or prints no endpoint within 20 s.
-    public static func startCoordinator(executable: URL, extra: [String] = []) throws -> (Process, String) {
+    public static func startCoordinator(
+        executable: URL, extra: [String] = [], bind: String = "tcp://127.0.0.1:*"
+    ) throws -> (Process, String) {
         let coordinator = Process()
         coordinator.executableURL = executable
-        coordinator.arguments = ["coordinator", "--bind", "tcp://127.0.0.1:*"] + extra
+        coordinator.arguments =
+            ["coordinator", "--bind", bind] + extra + (extra.contains("--state-dir") ? [] : ["--state-dir", "none"])
         let pipe = Pipe()
         coordinator.standardOutput = pipe
         coordinator.standardError = FileHandle.nullDevice

@@ -2,9 +2,9 @@ import Foundation
 
 /// The deployed policy a worker serves for the users of its shards (`causa recommend`), kept after the job that
 /// learned it until a later policy job replaces it.
-public struct Deployment: Sendable, Equatable {
+public struct Deployment: Sendable, Equatable, Codable {
     /// One user's list: item keys in rank order and their predicted rewards.
-    public struct Entry: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable, Codable {
         public var items: [String]
         public var predictedRewards: [Double]
         /// π(item | user) at position 1 of the listed items, for a softmax policy (nil: the greedy form).
