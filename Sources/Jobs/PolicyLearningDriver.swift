@@ -35,6 +35,8 @@ struct LearnedPolicies {
     var users: Int
     var limit: Int?
     var reward: RewardModel
+    /// How users × candidates were scored (matrix products, or pair by pair and why).
+    var scoringNote: String = ""
 }
 
 /// The coordinator's side of policy learning (issue 12): the greedy learner's rounds, its outputs (policy.json,
@@ -254,9 +256,16 @@ extension FitDriver {
                     recommendations: recommendations.map { ($0.keys, $0.items, $0.scores) },
                     iterations: annealRounds))
         }
+        let features = Set(plan.text?.featureNames ?? [])
+        let (split, mixed) = SeparableDesign.split(
+            designed.spec, itemNames: Set([policy.action] + ope.broadcast.itemColumns), features: features)
+        let scoringNote =
+            split != nil
+            ? "users × candidates scored by matrix products (the model splits into user-side and item-side factors and affinity)"
+            : "users × candidates scored pair by pair (slower): the factor \(mixed ?? "?") mixes the user and the item"
         return LearnedPolicies(
             learners: learners, candidates: candidates, catalogue: catalogue, users: users, limit: limit,
-            reward: reward)
+            reward: reward, scoringNote: scoringNote)
     }
 
     /// The gradient learner: Adam ascent on each fit's doubly robust value of a softmax policy over the design's
@@ -547,6 +556,7 @@ extension FitDriver {
         notes.append(
             "a learned policy is π(a | user) at position 1: its top-\(policy.topK) list fills positions 1..\(policy.topK); on slate logs position j is valued as the j-th listed item with probability 1 − ε plus ε/|A|"
         )
+        notes.append(learned.scoringNote)
         if policy.learners.contains(.annealing) {
             notes.append(
                 "annealing: \(policy.annealRounds) rounds of \(policy.annealProposals) proposed moves per shard from the greedy assignment, accepted in shard order by the Metropolis rule at T = T₀·0.95^(t−1) (T₀ the mean |Δ| of the first proposals), every accepted move keeping the capacity and the budget"

@@ -30,7 +30,9 @@ final class PolicyLearningTests: XCTestCase {
         return dir
     }()
 
-    func simJob(cv: Bool = true, policy: String) -> String {
+    func simJob(
+        cv: Bool = true, policy: String, formula: String = "click ~ C(position) + np.log(price) + affinity"
+    ) -> String {
         let sim = Self.simulated.path
         return """
             [data]
@@ -38,7 +40,7 @@ final class PolicyLearningTests: XCTestCase {
             user_key = ["user_id"]
             [model]
             kind = "logit"
-            formula = "click ~ C(position) + np.log(price) + affinity"
+            formula = "\(formula)"
             \(cv ? "[cv]\nfolds = 4\nfold_by = \"user\"" : "")
             [cluster]
             shards = 6
@@ -140,30 +142,38 @@ final class PolicyLearningTests: XCTestCase {
     }
 
     /// recommendations.csv's predicted rewards are the reward model's q̂: without [cv], a user's first row is at
-    /// position 1, so its exported q̂ for an item equals the learner's score of that (user, item) bit for bit.
+    /// position 1, so its exported q̂ for an item (scored pair by pair by the off-policy round) equals the learner's
+    /// score of that (user, item) (by matrix products: affinity, price, PC interactions) to rounding.
     func testRecommendationScoresAreTheRewardModelsPredictions() throws {
-        let dir = try Fixtures.folder()
-        let predictions = dir.appendingPathComponent("q.csv").path
-        let o = try outcome(
-            simJob(cv: false, policy: "learners = [\"greedy\"]\nat = { position = 1 }\nepsilon = 0"), in: dir,
-            predictions: predictions)
-        var q: [String: String] = [:]
-        let table = try CSVTable(path: predictions)
-        while let r = try table.next() { q[r.fields[0] + "/" + r.fields[1]] = r.fields[2] }
-        var firstRow: [String: Int] = [:]
-        let data = try CSVTable(path: Self.simulated.appendingPathComponent("impressions.csv").path)
-        let user = data.header.firstIndex(of: "user_id")!
-        while let r = try data.next() { if firstRow[r.fields[user]] == nil { firstRow[r.fields[user]] = r.index } }
-        let csv = String(decoding: try XCTUnwrap(o.files["recommendations.csv"]), as: UTF8.self)
-        var compared = 0
-        for line in csv.split(separator: "\n").dropFirst() {
-            let f = line.split(separator: ",").map(String.init)
-            XCTAssertEqual(q["\(firstRow[f[0]]!)/\(f[1])"], f[4], "user \(f[0]) item \(f[1])")
-            compared += 1
+        for formula in [
+            "click ~ C(position) + np.log(price) + affinity",
+            "click ~ C(position) + np.log(price) + C(category) + affinity + affinity:np.log(price) + (user_pc1 + user_pc2):(item_pc1 + item_pc2)"
+        ] {
+            let dir = try Fixtures.folder()
+            let predictions = dir.appendingPathComponent("q.csv").path
+            let o = try outcome(
+                simJob(
+                    cv: false, policy: "learners = [\"greedy\"]\nat = { position = 1 }\nepsilon = 0", formula: formula),
+                in: dir, predictions: predictions)
+            var q: [String: Double] = [:]
+            let table = try CSVTable(path: predictions)
+            while let r = try table.next() { q[r.fields[0] + "/" + r.fields[1]] = Double(r.fields[2])! }
+            var firstRow: [String: Int] = [:]
+            let data = try CSVTable(path: Self.simulated.appendingPathComponent("impressions.csv").path)
+            let user = data.header.firstIndex(of: "user_id")!
+            while let r = try data.next() { if firstRow[r.fields[user]] == nil { firstRow[r.fields[user]] = r.index } }
+            let csv = String(decoding: try XCTUnwrap(o.files["recommendations.csv"]), as: UTF8.self)
+            var compared = 0
+            for line in csv.split(separator: "\n").dropFirst() {
+                let f = line.split(separator: ",").map(String.init)
+                let expected = try XCTUnwrap(q["\(firstRow[f[0]]!)/\(f[1])"])
+                assertRelative(Double(f[4])!, expected, 1e-12, "\(formula): user \(f[0]) item \(f[1])")
+                compared += 1
+            }
+            XCTAssertEqual(compared, 400 * 3)
+            // ε = 0 and no capacity: the first item is the user's best predicted item.
+            XCTAssertNil(o.policy?.learners[0].lp_gap)
         }
-        XCTAssertEqual(compared, 400 * 3)
-        // ε = 0 and no capacity: the first item is the user's best predicted item.
-        XCTAssertNil(o.policy?.learners[0].lp_gap)
     }
 
     func testLearningInputErrors() throws {

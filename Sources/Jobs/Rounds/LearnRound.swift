@@ -189,11 +189,19 @@ extension ShardWorkspace {
         // Scores S[u, a] = q̂ of the user's context (its first row, log-only columns at `policy.at`), per fit.
         for f in fits where state.scores[f] == nil {
             let s = try learningScorer(data, r, b)
+            let contexts = try state.firstRow.map { try userContext(s, data, r, row: $0) }
+            // Users × items by matrix products when the model splits into user and item sides; else pair by pair.
+            if let matrix = try s.scoreMatrix(
+                contexts: contexts, rows: state.firstRow, users: state.users, fit: f, candidates: r.candidates)
+            {
+                state.scores[f] = matrix
+                continue
+            }
             var matrix = [Double](repeating: 0, count: u * c)
             var q = [Double](repeating: 0, count: b.catalogue.count)
             for user in 0..<u {
                 let i = state.firstRow[user]
-                try s.score(base: try userContext(s, data, r, row: i), fit: f, row: i, into: &q)
+                try s.score(base: contexts[user], fit: f, row: i, into: &q)
                 for (j, a) in r.candidates.enumerated() { matrix[user * c + j] = q[Int(a)] }
             }
             state.scores[f] = matrix

@@ -571,52 +571,60 @@ final class CandidateScorer {
         var row = [Double](repeating: 0, count: p)
         var values = base
         var scratch = DesignMatrixSpec.Scratch(factors: spec.factors.count)
-        let m = broadcast.itemColumns.count
-        let k = broadcast.components
         let unit = units[data.userHash[i]]
         func fail(_ message: String) -> ShardFailure {
             ShardFailure(rowIndex: data.rowIndex[i], line: data.line[i], column: nil, message: message)
         }
         for a in items.map({ $0.map(Int.init) }) ?? Array(0..<catalogue.count) {
-            for (j, source) in sources.enumerated() {
-                switch source {
-                case .row: continue
-                case .action(let numeric):
-                    if numeric {
-                        guard let v = actionNumbers[a] else {
-                            throw fail(
-                                "the reward model reads the action column as a number; item '\(printable(catalogue[a]))' is not one"
-                            )
-                        }
-                        values[j] = .number(v)
-                    } else {
-                        values[j] = .string(catalogue[a])
-                    }
-                case .itemCell(let column, let numeric):
-                    let cell = broadcast.itemCells[a * m + column]
-                    if numeric {
-                        guard let v = itemNumbers[a * m + column] else {
-                            throw fail(
-                                "item '\(printable(catalogue[a]))' has '\(printable(cell))' in column \(broadcast.itemColumns[column]) of the items file, which the formula reads as a number"
-                            )
-                        }
-                        values[j] = .number(v)
-                    } else {
-                        values[j] = .string(cell)
-                    }
-                case .itemScore(let c): values[j] = .number(broadcast.itemScores[a * k + c])
-                case .affinity:
-                    var v = 0.0
-                    if let unit, let item = broadcast.itemVectors?.vector(catalogue[a]) {
-                        v = ShardWorkspace.affinity(unit, item)
-                    }
-                    values[j] = .number(v)
-                }
-            }
+            try setCandidate(a, in: &values, unit: unit, fail: fail)
             do { _ = try spec.fill(values: values, row: &row, scratch: &scratch) } catch let e as FormulaError {
                 throw fail("scoring item '\(printable(catalogue[a]))': \(e.message)")
             }
             try visit(a, row)
+        }
+    }
+
+    /// Puts candidate a's values (action column, items-file cells, `item_pc*`, `affinity` with the user's unit vector)
+    /// into a row's factor values.
+    func setCandidate(
+        _ a: Int, in values: inout [FactorValue], unit: [Double]?, fail: (String) -> ShardFailure
+    ) throws {
+        let m = broadcast.itemColumns.count
+        let k = broadcast.components
+        for (j, source) in sources.enumerated() {
+            switch source {
+            case .row: continue
+            case .action(let numeric):
+                if numeric {
+                    guard let v = actionNumbers[a] else {
+                        throw fail(
+                            "the reward model reads the action column as a number; item '\(printable(catalogue[a]))' is not one"
+                        )
+                    }
+                    values[j] = .number(v)
+                } else {
+                    values[j] = .string(catalogue[a])
+                }
+            case .itemCell(let column, let numeric):
+                let cell = broadcast.itemCells[a * m + column]
+                if numeric {
+                    guard let v = itemNumbers[a * m + column] else {
+                        throw fail(
+                            "item '\(printable(catalogue[a]))' has '\(printable(cell))' in column \(broadcast.itemColumns[column]) of the items file, which the formula reads as a number"
+                        )
+                    }
+                    values[j] = .number(v)
+                } else {
+                    values[j] = .string(cell)
+                }
+            case .itemScore(let c): values[j] = .number(broadcast.itemScores[a * k + c])
+            case .affinity:
+                var v = 0.0
+                if let unit, let item = broadcast.itemVectors?.vector(catalogue[a]) {
+                    v = ShardWorkspace.affinity(unit, item)
+                }
+                values[j] = .number(v)
+            }
         }
     }
 }

@@ -278,6 +278,34 @@ public struct DesignMatrixSpec: Sendable {
         }
     }
 
+    /// Each column's product over the parts whose factor is `selected` (parts of other factors count as 1): one side
+    /// of a column that is a product of user-side and item-side factors, x_j(u, a) = U_j(u)·I_j(a). Every factor is
+    /// evaluated (so `values` must be a valid row), only the selected ones enter the products.
+    /// - Parameters:
+    ///   - values: the factor values of a row.
+    ///   - selected: [factors.count] which factors to multiply.
+    ///   - row: [width] receives the products.
+    /// - Throws: `FormulaError` as `fill`.
+    public func fillPartial(
+        values: [FactorValue], selected: [Bool], row: inout [Double], scratch: inout Scratch
+    ) throws {
+        _ = try fill(values: values, row: &row, scratch: &scratch)
+        for (j, column) in columns.enumerated() {
+            var x = 1.0
+            for part in column.parts where selected[part.factor] {
+                if let l = part.level {
+                    if scratch.level[part.factor] != l {
+                        x = 0
+                        break
+                    }
+                } else {
+                    x *= scratch.numeric[part.factor]
+                }
+            }
+            row[j] = x
+        }
+    }
+
     static func levelKey(_ v: FactorValue) -> FactorValue {
         if case .number(let x) = v, x == 0 { return .number(0) }  // -0.0 and 0.0 are one level
         return v
