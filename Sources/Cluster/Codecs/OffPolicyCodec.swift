@@ -2,6 +2,17 @@ import Causal
 import Jobs
 import Statistics
 
+extension Wire {
+    /// Vectors of doubles (coefficients, prices, θ) as repeated `Coefficients` messages.
+    static func vectors(_ v: [[Double]]) -> [Causa_Wire_Coefficients] {
+        v.map { values in
+            var w = Causa_Wire_Coefficients()
+            w.values = values
+            return w
+        }
+    }
+}
+
 /// The off-policy round on the wire: an `OffPolicyRequest` (the reward model's coefficients per fit and the schema);
 /// an `OffPolicyStatistic` message (moments and compensated sums of the per-row terms, maxima and counts, and the
 /// exported predictions when asked).
@@ -9,11 +20,7 @@ extension OffPolicyRound: RoundCodec {
     public static func encode(request r: OffPolicyRequest) -> [UInt8] {
         var m = Causa_Wire_OffPolicyRequest()
         m.link = r.link.rawValue
-        m.coefficients = r.coefficients.map { c in
-            var w = Causa_Wire_Coefficients()
-            w.values = c
-            return w
-        }
+        m.coefficients = Wire.vectors(r.coefficients)
         m.crossFit = r.crossFit
         m.schema = r.schema.map(Wire.columnSchema)
         m.exportPredictions = r.exportPredictions
@@ -219,20 +226,12 @@ extension LearnRound: RoundCodec {
         m.phase = r.phase.rawValue
         m.learner = UInt32(r.learner)
         m.link = r.link.rawValue
-        m.coefficients = r.coefficients.map { c in
-            var w = Causa_Wire_Coefficients()
-            w.values = c
-            return w
-        }
+        m.coefficients = Wire.vectors(r.coefficients)
         m.schema = r.schema.map(Wire.columnSchema)
         m.at = r.at
         m.candidates = r.candidates.map { UInt32($0) }
         m.fits = r.fits.map { UInt32($0) }
-        m.prices = r.prices.map { p in
-            var w = Causa_Wire_Coefficients()
-            w.values = p
-            return w
-        }
+        m.prices = Wire.vectors(r.prices)
         m.quotas = r.quotas.map { q in
             var w = Causa_Wire_Quota()
             w.counts = q.map { UInt64($0) }
@@ -356,11 +355,7 @@ extension GradientRound: RoundCodec {
         var m = Causa_Wire_GradientRequest()
         m.base = LearnRound.message(r.base)
         m.columns = r.columns.map { UInt32($0) }
-        m.thetas = r.thetas.map { t in
-            var w = Causa_Wire_Coefficients()
-            w.values = t
-            return w
-        }
+        m.thetas = Wire.vectors(r.thetas)
         m.keep = r.keep
         return Wire.bytes(m)
     }

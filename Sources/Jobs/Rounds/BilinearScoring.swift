@@ -62,7 +62,8 @@ extension CandidateScorer {
     func scoreMatrix(contexts: [[FactorValue]], rows: [Int], users: [UInt64], fit: Int, candidates: [Int32]) throws
         -> [Double]?
     {
-        let featureNames = Set(reader.names.filter { $0.hasPrefix("item_pc") || $0 == "affinity" || $0.hasPrefix("user_pc") })
+        let featureNames = Set(
+            reader.names.filter { $0.hasPrefix("item_pc") || $0 == "affinity" || $0.hasPrefix("user_pc") })
         let (split, _) = SeparableDesign.split(
             spec, itemNames: Set([broadcast.action] + broadcast.itemColumns), features: featureNames)
         guard let split, !contexts.isEmpty, !candidates.isEmpty else { return nil }
@@ -81,9 +82,9 @@ extension CandidateScorer {
         for u in 0..<n {
             var values = contexts[u]
             try setCandidate(Int(candidates[0]), in: &values, unit: nil, fail: fail(rows[u]))
-            do { try spec.fillPartial(values: values, selected: split.userSide, row: &row, scratch: &scratch) } catch
-                let e as FormulaError
-            { throw fail(rows[u])("scoring: \(e.message)") }
+            do {
+                try spec.fillPartial(values: values, selected: split.userSide, row: &row, scratch: &scratch)
+            } catch let e as FormulaError { throw fail(rows[u])("scoring: \(e.message)") }
             for j in 0..<p { left[u * p + j] = row[j] }
         }
         // I: each candidate's item-side products (with the first user's context).
@@ -91,9 +92,11 @@ extension CandidateScorer {
         for (a, item) in candidates.enumerated() {
             var values = contexts[0]
             try setCandidate(Int(item), in: &values, unit: nil, fail: fail(rows[0]))
-            do { try spec.fillPartial(values: values, selected: split.itemSide, row: &row, scratch: &scratch) } catch
-                let e as FormulaError
-            { throw fail(rows[0])("scoring item '\(printable(catalogue[Int(item)]))': \(e.message)") }
+            do {
+                try spec.fillPartial(values: values, selected: split.itemSide, row: &row, scratch: &scratch)
+            } catch let e as FormulaError {
+                throw fail(rows[0])("scoring item '\(printable(catalogue[Int(item)]))': \(e.message)")
+            }
             for j in 0..<p { right[a * p + j] = row[j] }
         }
         let affinity = Set(split.affinityColumns)

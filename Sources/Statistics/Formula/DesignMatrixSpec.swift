@@ -257,20 +257,7 @@ public struct DesignMatrixSpec: Sendable {
                 }
             }
         }
-        for (j, column) in columns.enumerated() {
-            var x = 1.0
-            for part in column.parts {
-                if let l = part.level {
-                    if scratch.level[part.factor] != l {
-                        x = 0
-                        break
-                    }
-                } else {
-                    x *= scratch.numeric[part.factor]
-                }
-            }
-            row[j] = x
-        }
+        columnProducts(scratch: scratch, selected: nil, into: &row)
         switch try outcomeSlots.evaluate(values) {
         case .number(let y): return y
         case .bool(let b): return b ? 1 : 0
@@ -290,9 +277,14 @@ public struct DesignMatrixSpec: Sendable {
         values: [FactorValue], selected: [Bool], row: inout [Double], scratch: inout Scratch
     ) throws {
         _ = try fill(values: values, row: &row, scratch: &scratch)
+        columnProducts(scratch: scratch, selected: selected, into: &row)
+    }
+
+    /// Each column's product of its parts from evaluated factors (only the `selected` factors' parts, when given).
+    func columnProducts(scratch: Scratch, selected: [Bool]?, into row: inout [Double]) {
         for (j, column) in columns.enumerated() {
             var x = 1.0
-            for part in column.parts where selected[part.factor] {
+            for part in column.parts where selected?[part.factor] ?? true {
                 if let l = part.level {
                     if scratch.level[part.factor] != l {
                         x = 0
