@@ -1469,6 +1469,12 @@ nonisolated struct Causa_Wire_AnnealRequest: @unchecked Sendable {
     set {_uniqueStorage()._finish = newValue}
   }
 
+  /// policy.objective = "dr"
+  var doublyRobust: Bool {
+    get {_storage._doublyRobust}
+    set {_uniqueStorage()._doublyRobust = newValue}
+  }
+
   var unknownFields = SwiftProtobuf.UnknownStorage()
 
   init() {}
@@ -4520,7 +4526,7 @@ nonisolated extension Causa_Wire_GradientAnswer: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Causa_Wire_AnnealRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   static let protoMessageName: String = _protobuf_package + ".AnnealRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}base\0\u{1}round\0\u{1}seed\0\u{1}proposals\0\u{1}moves\0\u{1}finish\0")
+  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}base\0\u{1}round\0\u{1}seed\0\u{1}proposals\0\u{1}moves\0\u{1}finish\0\u{3}doubly_robust\0")
 
   fileprivate class _StorageClass {
     var _base: Causa_Wire_LearnRequest? = nil
@@ -4529,6 +4535,7 @@ nonisolated extension Causa_Wire_AnnealRequest: SwiftProtobuf.Message, SwiftProt
     var _proposals: UInt32 = 0
     var _moves: [Causa_Wire_Moves] = []
     var _finish: Bool = false
+    var _doublyRobust: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4545,6 +4552,7 @@ nonisolated extension Causa_Wire_AnnealRequest: SwiftProtobuf.Message, SwiftProt
       _proposals = source._proposals
       _moves = source._moves
       _finish = source._finish
+      _doublyRobust = source._doublyRobust
     }
   }
 
@@ -4569,6 +4577,7 @@ nonisolated extension Causa_Wire_AnnealRequest: SwiftProtobuf.Message, SwiftProt
         case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._proposals) }()
         case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._moves) }()
         case 6: try { try decoder.decodeSingularBoolField(value: &_storage._finish) }()
+        case 7: try { try decoder.decodeSingularBoolField(value: &_storage._doublyRobust) }()
         default: break
         }
       }
@@ -4599,6 +4608,9 @@ nonisolated extension Causa_Wire_AnnealRequest: SwiftProtobuf.Message, SwiftProt
       if _storage._finish != false {
         try visitor.visitSingularBoolField(value: _storage._finish, fieldNumber: 6)
       }
+      if _storage._doublyRobust != false {
+        try visitor.visitSingularBoolField(value: _storage._doublyRobust, fieldNumber: 7)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4614,6 +4626,7 @@ nonisolated extension Causa_Wire_AnnealRequest: SwiftProtobuf.Message, SwiftProt
         if _storage._proposals != rhs_storage._proposals {return false}
         if _storage._moves != rhs_storage._moves {return false}
         if _storage._finish != rhs_storage._finish {return false}
+        if _storage._doublyRobust != rhs_storage._doublyRobust {return false}
         return true
       }
       if !storagesAreEqual {return false}

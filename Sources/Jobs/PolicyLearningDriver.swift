@@ -220,15 +220,13 @@ extension FitDriver {
             if learner == .annealing {
                 // Start from the greedy assignment just made (this learner's lists on the workers) and anneal it.
                 var counts: [[Int]] = []
-                var values: [Double] = []
                 for f in fits.indices {
                     var m = PolicyDemand(demand: [Double](repeating: 0, count: c))
                     for a in finalAnswers { m.merge(a.fits[f]) }
                     counts.append(m.demand.map { Int($0) })
-                    values.append(m.value.value)
                 }
                 let result = try annealAssignments(
-                    base: request(.assign, prices: [], quotas: [], lists: true), counts: counts, values: values,
+                    base: request(.assign, prices: [], quotas: [], lists: true), counts: counts,
                     costs: costs, costLimit: costs == nil ? nil : costTarget * Double(users), limit: limit,
                     executor: executor)
                 finalAnswers = result.answers
@@ -404,14 +402,13 @@ extension FitDriver {
     /// every item within its limit and the total cost within the budget after every accepted move.
     /// - Returns: the last round's answers (fit 0's lists), fit 0's counts and predicted value, and the rounds run.
     func annealAssignments(
-        base: LearnRequest, counts startCounts: [[Int]], values startValues: [Double], costs: [Double]?,
+        base: LearnRequest, counts startCounts: [[Int]], costs: [Double]?,
         costLimit: Double?,
         limit: Int?, executor: ShardExecutor
     ) throws -> (answers: [LearnAnswer], counts: [Int], value: Double, rounds: Int) {
         let policy = job.policy!
         let fits = base.fits
         var counts = startCounts
-        var values = startValues
         var totals = counts.map { n in costs.map { c in zip(n, c).reduce(0.0) { $0 + Double($1.0) * $1.1 } } ?? 0 }
         var moves = [[[Int32]]](
             repeating: [[Int32]](repeating: [], count: fits.count), count: executor.shardCount)
@@ -420,7 +417,7 @@ extension FitDriver {
             let requests = (0..<executor.shardCount).map {
                 AnnealRequest(
                     base: base, round: t, seed: policy.seed, proposals: policy.annealProposals, moves: moves[$0],
-                    finish: false)
+                    finish: false, doublyRobust: policy.objective == .dr)
             }
             let answers = try executor.run(AnnealRound(requests: requests), job: prepared)
             moves = [[[Int32]]](repeating: [[Int32]](repeating: [], count: fits.count), count: executor.shardCount)
@@ -454,7 +451,6 @@ extension FitDriver {
                         counts[f][from] -= 1
                         counts[f][to] += 1
                         if let costs { totals[f] += costs[to] - costs[from] }
-                        values[f] += delta
                         moves[s][f] += [p.users[m], Int32(to)]
                         moved.insert(p.users[m])
                     }
@@ -465,7 +461,10 @@ extension FitDriver {
             AnnealRequest(base: base, round: 0, seed: policy.seed, proposals: 0, moves: moves[$0], finish: true)
         }
         let answers = try executor.run(AnnealRound(requests: finish), job: prepared)
-        return (answers.map(\.lists), counts[0], values[0], policy.annealRounds)
+        // The predicted value of fit 0's final assignment, from the kept lists (their first items), in shard order.
+        var predicted = CompensatedSum()
+        for a in answers { for scores in a.lists.scores { if let first = scores.first { predicted.add(first) } } }
+        return (answers.map(\.lists), counts[0], predicted.value, policy.annealRounds)
     }
 
     /// The cost column of the items file for every catalogue item.

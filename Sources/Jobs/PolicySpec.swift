@@ -136,13 +136,20 @@ public struct PolicySpec: Sendable, Equatable, Codable {
     /// The annealing learner: `policy.anneal_rounds` (100) and `policy.anneal_proposals` (64 per shard and round).
     public var annealRounds = 100
     public var annealProposals = 64
+    /// The annealing learner's objective: `policy.objective` = "predicted" (default: the reward model's predicted
+    /// reward) or "dr" (the doubly robust value on the training rows).
+    public enum Objective: String, Sendable, Codable, CaseIterable {
+        case predicted
+        case dr
+    }
+    public var objective = Objective.predicted
 
     /// The keys `[policy]` takes.
     public static let keys = [
         "action", "propensity", "reward", "position", "positions", "evaluate", "estimators", "clip", "switch_tau",
         "logging_policy", "mips_clusters", "confidence", "missing", "seed", "learners", "candidates", "at", "top_k",
         "epsilon", "capacity", "budget", "select_learner", "step", "max_rounds", "tolerance", "l2",
-        "anneal_rounds", "anneal_proposals"
+        "anneal_rounds", "anneal_proposals", "objective"
     ]
 
     /// The policy files the job names (evaluation policies, then the logging distribution), each once.
@@ -386,6 +393,12 @@ extension PolicySpec {
             }
             if key == "anneal_rounds" { spec.annealRounds = n } else { spec.annealProposals = n }
         }
+        if let o = try string("objective") {
+            guard let objective = Objective(rawValue: o) else {
+                throw fail("objective", "unknown policy.objective '\(o)' (expected \"predicted\" or \"dr\")")
+            }
+            spec.objective = objective
+        }
         if let x = try number("l2") {
             guard x >= 0 else { throw fail("l2", "'policy.l2' must be ≥ 0") }
             spec.l2 = x
@@ -401,7 +414,7 @@ extension PolicySpec {
         }
         for key in [
             "candidates", "at", "top_k", "epsilon", "capacity", "budget", "select_learner", "step", "max_rounds",
-            "tolerance", "l2", "anneal_rounds", "anneal_proposals"
+            "tolerance", "l2", "anneal_rounds", "anneal_proposals", "objective"
         ]
         where table[key] != nil && spec.learners.isEmpty {
             throw fail(key, "'policy.\(key)' is about learned policies: set policy.learners")

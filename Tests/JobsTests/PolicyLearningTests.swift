@@ -141,6 +141,37 @@ final class PolicyLearningTests: XCTestCase {
         XCTAssertLessThanOrEqual(firsts.values.max()!, try XCTUnwrap(section.item_limit))
     }
 
+    /// Annealing on the doubly robust objective: the same policy for 1 and 2 workers, within the capacity, and its
+    /// predicted value recomputed from the final assignment.
+    func testAnnealingOnTheDoublyRobustObjective() throws {
+        let text = simJob(
+            cv: false,
+            policy: """
+                learners = ["annealing"]
+                objective = "dr"
+                at = { position = 1 }
+                epsilon = 0
+                capacity = 0.1
+                anneal_rounds = 15
+                """)
+        let dir = try Fixtures.folder()
+        let runs = try [1, 2].map { try outcome(text, in: dir, workers: $0) }
+        XCTAssertEqual(runs[0].files, runs[1].files)
+        let l = try XCTUnwrap(runs[0].policy?.learners.first)
+        XCTAssertLessThanOrEqual(l.max_item_share, 0.1 * (1 + 1e-12))
+        let csv = String(decoding: try XCTUnwrap(runs[0].files["recommendations.csv"]), as: UTF8.self)
+        var total = 0.0
+        var users = 0
+        for line in csv.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",").map(String.init)
+            if f[2] == "1" {
+                total += Double(f[4])!
+                users += 1
+            }
+        }
+        assertRelative(l.predicted_value, total / Double(users), 1e-12, "predicted value of the final assignment")
+    }
+
     /// recommendations.csv's predicted rewards are the reward model's q̂: without [cv], a user's first row is at
     /// position 1, so its exported q̂ for an item (scored pair by pair by the off-policy round) equals the learner's
     /// score of that (user, item) (by matrix products: affinity, price, PC interactions) to rounding.

@@ -423,6 +423,7 @@ extension AnnealRound: RoundCodec {
             return w
         }
         m.finish = r.finish
+        m.doublyRobust = r.doublyRobust
         return Wire.bytes(m)
     }
 
@@ -434,7 +435,7 @@ extension AnnealRound: RoundCodec {
         else { throw Wire.DecodeError(message: "an anneal request whose sizes do not fit") }
         return AnnealRequest(
             base: base, round: Int(m.round), seed: m.seed, proposals: Int(m.proposals), moves: m.moves.map(\.pairs),
-            finish: m.finish)
+            finish: m.finish, doublyRobust: m.doublyRobust)
     }
 
     public static func encode(statistic s: AnnealAnswer) -> [UInt8] {

@@ -17,9 +17,13 @@ public struct AnnealRequest: Sendable, Equatable {
     public var moves: [[Int32]]
     /// Apply the moves and keep the lists; no proposals.
     public var finish: Bool
+    /// Score moves by the doubly robust value of the assignment on each fit's training rows instead of the predicted
+    /// reward (`policy.objective = "dr"`).
+    public var doublyRobust: Bool
 
     public init(
-        base: LearnRequest, round: Int, seed: UInt64, proposals: Int, moves: [[Int32]], finish: Bool
+        base: LearnRequest, round: Int, seed: UInt64, proposals: Int, moves: [[Int32]], finish: Bool,
+        doublyRobust: Bool = false
     ) {
         self.base = base
         self.round = round
@@ -27,6 +31,7 @@ public struct AnnealRequest: Sendable, Equatable {
         self.proposals = proposals
         self.moves = moves
         self.finish = finish
+        self.doublyRobust = doublyRobust
     }
 }
 
@@ -103,6 +108,24 @@ extension ShardWorkspace {
             state.assignment[base.learner, default: [:]][f] = assignment
             guard !r.finish else { continue }
             let s = state.scores[f]!
+            // The DR objective of a deterministic assignment: per user, n_u·S(u, a) plus Σ over its training rows that
+            // logged a of (r − S(u, a)) / p; a move's Δ is the change of that sum (rows of fold k are out of fit k + 1).
+            var rowsOf: [[TrainingRow]] = []
+            if r.doublyRobust {
+                let b = try broadcast(OffPolicyBroadcast.self)
+                if state.training == nil {
+                    state.training = try trainingRows(data, state: state, candidates: base.candidates, b)
+                }
+                rowsOf = [[TrainingRow]](repeating: [], count: u)
+                for row in state.training! where f == 0 || row.fold != f - 1 { rowsOf[row.user].append(row) }
+            }
+            func value(_ user: Int, _ a: Int) -> Double {
+                guard r.doublyRobust else { return s[user * c + a] }
+                let q = s[user * c + a]
+                var v = Double(rowsOf[user].count) * q
+                for row in rowsOf[user] where row.candidate == a { v += (row.reward - q) / row.propensity }
+                return v
+            }
             var generator = Xoshiro256(
                 seed: r.seed,
                 stream: UserKey.hash(["anneal", String(data.shard), String(r.round), String(f)]))
@@ -115,7 +138,7 @@ extension ShardWorkspace {
                 p.users.append(Int32(user))
                 p.from.append(Int32(current))
                 p.to.append(Int32(to))
-                p.delta.append(s[user * c + to] - s[user * c + current])
+                p.delta.append(value(user, to) - value(user, current))
             }
             answers.append(p)
         }
