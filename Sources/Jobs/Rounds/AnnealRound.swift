@@ -8,8 +8,9 @@ import Statistics
 public struct AnnealRequest: Sendable, Equatable {
     /// The learning request (reward model, `at`, candidates, learner, top_k, fits served).
     public var base: LearnRequest
-    /// The round (1-based), and `policy.seed`.
+    /// The round (1-based).
     public var round: Int
+    /// `policy.seed`: with the shard, round and fit it seeds each shard's proposals.
     public var seed: UInt64
     /// Proposals per shard and fit.
     public var proposals: Int
@@ -37,9 +38,12 @@ public struct AnnealRequest: Sendable, Equatable {
 
 /// A shard's proposals for one fit: users, their current and proposed candidates, and the change of predicted reward.
 public struct AnnealProposals: Sendable, Equatable {
+    /// [m] user indices in the shard's first-appearance order.
     public var users: [Int32]
+    /// [m] the users' current and proposed candidate indices.
     public var from: [Int32]
     public var to: [Int32]
+    /// [m] the change of the objective (predicted reward, or DR value) if the move is made.
     public var delta: [Double]
     public init(users: [Int32] = [], from: [Int32] = [], to: [Int32] = [], delta: [Double] = []) {
         self.users = users
@@ -49,7 +53,9 @@ public struct AnnealProposals: Sendable, Equatable {
     }
 }
 
+/// A shard's answer to an annealing round.
 public struct AnnealAnswer: Sendable, Equatable {
+    /// Per served fit, the shard's proposals (none in the last round).
     public var fits: [AnnealProposals]
     /// With `finish` and `base.returnLists`: fit 0's users and lists.
     public var lists: LearnAnswer
@@ -59,8 +65,10 @@ public struct AnnealAnswer: Sendable, Equatable {
     }
 }
 
+/// The annealing learner's round (`AnnealRequest`), one request per shard (each carries its own accepted moves).
 public struct AnnealRound: Round {
     public static let id = "anneal"
+    /// Per shard 0..<S.
     public var requests: [AnnealRequest]
     public init(requests: [AnnealRequest]) { self.requests = requests }
     public func request(shard: Int) -> AnnealRequest { requests[shard] }

@@ -5,7 +5,9 @@ import Foundation
 public struct Deployment: Sendable, Equatable, Codable {
     /// One user's list: item keys in rank order and their predicted rewards.
     public struct Entry: Sendable, Equatable, Codable {
+        /// Item keys in rank order.
         public var items: [String]
+        /// The reward model's prediction per listed item (fit on all rows).
         public var predictedRewards: [Double]
         /// π(item | user) at position 1 of the listed items, for a softmax policy (nil: the greedy form).
         public var probabilities: [Double]? = nil
@@ -88,8 +90,11 @@ public struct Deployment: Sendable, Equatable, Codable {
 
 /// The deploy round's request: which learner's lists become the served policy.
 public struct DeployRequest: Sendable, Equatable {
+    /// Index into `policy.learners` of the deployed learner.
     public var learner: Int
+    /// The policy version (report `policy.policy_version`).
     public var version: String
+    /// ε of the deployed policy.
     public var epsilon: Double
     /// Catalogue indices of the fallback list.
     public var fallback: [Int32]
@@ -113,6 +118,7 @@ public struct DeployRequest: Sendable, Equatable {
 /// the served policy (`ShardWorkspace.deployment`), which the worker keeps after the job. Answers its user count.
 public struct DeployRound: Round {
     public static let id = "deploy"
+    /// Sent to every shard.
     public var request: DeployRequest
     /// Per shard: its users (from the summary round).
     public var users: [Int]

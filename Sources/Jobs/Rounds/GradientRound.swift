@@ -32,9 +32,11 @@ public struct GradientRequest: Sendable, Equatable {
 /// correction). Source: Dudík, Langford & Li (2011) for the DR value; the softmax policy gradient as in Swaminathan &
 /// Joachims (2015), "Counterfactual risk minimization".
 public struct PolicyGradient: SufficientStatistic, Equatable {
+    /// Σ_i V_i over the shard's training rows of the fit.
     public var value: CompensatedSum
     /// [J] Σ_i ∂V_i/∂θ.
     public var gradient: [Double]
+    /// Training rows summed.
     public var rows: Int
 
     public init(value: CompensatedSum = .init(), gradient: [Double], rows: Int = 0) {
@@ -59,7 +61,9 @@ public struct PolicyGradient: SufficientStatistic, Equatable {
 
 /// A shard's answer: per served fit its `PolicyGradient`; with `keep`, fit 0's users and lists as `LearnAnswer`.
 public struct GradientAnswer: Sendable, Equatable {
+    /// Per served fit, the objective and its gradient.
     public var fits: [PolicyGradient]
+    /// With `keep`: fit 0's users and top-k lists.
     public var lists: LearnAnswer
     /// With `keep`: per user, σ of the listed items (fit 0).
     public var probabilities: [[Double]]
@@ -79,8 +83,10 @@ public struct GradientAnswer: Sendable, Equatable {
     }
 }
 
+/// The gradient learner's round (`GradientRequest`), the same request for every shard.
 public struct GradientRound: Round {
     public static let id = "gradient"
+    /// Sent to every shard.
     public var request: GradientRequest
     public init(request: GradientRequest) { self.request = request }
     public func request(shard: Int) -> GradientRequest { request }

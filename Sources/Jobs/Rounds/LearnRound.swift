@@ -90,6 +90,7 @@ public struct PolicyDemand: SufficientStatistic, Equatable {
 
 /// A shard's answer: per served fit its `PolicyDemand`, and (assign, when asked) its users' lists of fit 0.
 public struct LearnAnswer: Sendable, Equatable {
+    /// Per served fit, the shard's demand and values.
     public var fits: [PolicyDemand]
     /// Per user (first-appearance order in the shard): the data-row index of its first row, its user-key fields,
     /// [k] catalogue indices, [k] predicted rewards.
@@ -114,6 +115,7 @@ public struct LearnAnswer: Sendable, Equatable {
 /// round makes the assignment and leaves every user's top-k list on the worker that owns the user.
 public struct LearnRound: Round {
     public static let id = "learn"
+    /// Per shard 0..<S (the quotas differ by shard in the assign phase).
     public var requests: [LearnRequest]
     public init(requests: [LearnRequest]) { self.requests = requests }
     public func request(shard: Int) -> LearnRequest { requests[shard] }
