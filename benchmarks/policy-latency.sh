@@ -15,8 +15,8 @@
 #   zmq-unknown     1 client, users the policy does not know (the fallback answer)
 #   spawn           `causa --version` alone: process start-up, no network
 #   cli-seq         `causa recommend --json` spawned per request, CLI_REQUESTS requests
-#   during-job      1 client while a second policy job (learners greedy + gradient, select_learner = "gradient")
-#                   runs on the same coordinator and workers
+#   during-job      1 client, sequential, for as long as a second policy job (learners greedy + gradient,
+#                   select_learner = "gradient") runs on the same coordinator and workers
 #   grad-seq/-c4    after that job: the gradient (softmax) policy deployed, checked against its recommendations.csv
 # Latency is exact percentiles from sorted samples (nearest rank), also recorded into an HdrHistogram when the
 # hdrhistogram package installed; throughput = answered requests / the slowest client's loop time.
@@ -24,7 +24,7 @@
 #
 # Environment: CAUSA, REQUESTS (per client, 2000), CLIENTS ("2 4 8"), CLI_REQUESTS (100), KEEP_TMP=1, WORK=DIR.
 # Every process this script starts is stopped by pid at exit. Traffic goes to 127.0.0.1 only; loops are bounded in
-# count (REQUESTS) and time (60 s per client).
+# count (REQUESTS) and time (60 s per client; 300 s for during-job).
 set -euo pipefail
 USERS=${1:-4000}
 ITEMS=${2:-200}
@@ -70,7 +70,7 @@ if python3 -m venv "$work/venv" > /dev/null 2>&1 \
     echo "note: protoc or the generated module failed ($(cat "$work/proto.log" 2>/dev/null | tail -1)); cli mode only" >&2
   fi
   if "$work/venv/bin/pip" install --quiet --disable-pip-version-check hdrhistogram >> "$work/pip.log" 2>&1; then hdr=--hdr; fi
-  echo "python: $("$py" -c 'import zmq, google.protobuf as g; print("pyzmq", zmq.__version__, "libzmq", zmq.zmq_version(), "protobuf", g.__version__)' 2>/dev/null || echo 'no pyzmq'); protoc: $(protoc --version 2>/dev/null || echo none); hdrhistogram: ${hdr:+yes}${hdr:-no}"
+  echo "python: $("$py" -c 'import zmq, google.protobuf as g; print("pyzmq", zmq.__version__, "libzmq", zmq.zmq_version(), "protobuf", g.__version__)' 2>/dev/null || echo 'no pyzmq'); protoc: $(protoc --version 2>/dev/null || echo none); hdrhistogram: $([ -n "$hdr" ] && echo yes || echo no)"
 else
   echo "note: could not make a venv with pyzmq and protobuf (see $work/pip.log); cli mode only" >&2
 fi
@@ -162,20 +162,23 @@ run --mode spawn --label spawn --clients 1 --requests "$CLI_REQUESTS"
 run --mode cli --label cli-seq --clients 1 --requests "$CLI_REQUESTS" --check "$work/out-greedy/recommendations.csv"
 run --mode cli --label cli-c4 --clients 4 --requests "$((CLI_REQUESTS / 2))"
 
-# A second policy job; requests while it runs, then against the gradient policy it deploys.
+# A second policy job; requests while it runs (the client stops when the submit returns), then against the gradient
+# policy it deploys.
+rm -f "$work/submit-done"
 s=$(date +%s.%N)
-"$CAUSA" submit "$work/gradient.toml" --coordinator "$endpoint" --out "$work/out-gradient" > "$work/submit-gradient.log" 2>&1 &
+( "$CAUSA" submit "$work/gradient.toml" --coordinator "$endpoint" --out "$work/out-gradient" > "$work/submit-gradient.log" 2>&1
+  echo $? > "$work/submit-rc"; date +%s.%N > "$work/submit-done" ) &
 submit_pid=$!
 pids+=($submit_pid)
-sleep 1
 if [ $mode = zmq ]; then
-  run --mode zmq --label during-job --clients 1 --requests 100000 --max-seconds 20 --timeout 30
+  run --mode zmq --label during-job --clients 1 --requests 1000000 --max-seconds 300 --timeout 60 --stop-file "$work/submit-done"
 else
-  run --mode cli --label during-job --clients 1 --requests 1000 --max-seconds 20 --timeout 30
+  run --mode cli --label during-job --clients 1 --requests 10000 --max-seconds 300 --timeout 60 --stop-file "$work/submit-done"
 fi
 wait "$submit_pid"
-e=$(date +%s.%N)
-echo "submit gradient job (with requests for the first ~20 s): $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$s" "$e") s wall; $(python3 -c "
+[ "$(cat "$work/submit-rc")" = 0 ] || { echo "error: the gradient job failed:" >&2; cat "$work/submit-gradient.log" >&2; exit 1; }
+e=$(cat "$work/submit-done")
+echo "submit gradient job (recommend requests all along): $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$s" "$e") s wall; $(python3 -c "
 import json, sys; r = json.load(open(sys.argv[1])); t = r['timings_s']
 print('learn', round(t['learn'], 2), 's, deployed', r['policy']['deployed'], 'version', r['policy']['policy_version'])" "$work/out-gradient/report.json")"
 if [ $mode = zmq ]; then
@@ -196,6 +199,8 @@ for r in rows:
           f"{r['p50_ms']:>8.3f} {r['p90_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['p999_ms']:>8.3f} {r['max_ms']:>8.3f}  {hs}")
     if r["first_errors"]:
         print("   errors:", "; ".join(r["first_errors"][:2]))
+    if len(r.get("policy_versions", {})) > 1:
+        print("   answers per policy version:", ", ".join(f"{v} {n}" for v, n in r["policy_versions"].items()))
 by = {r["label"]: r for r in rows}
 if "spawn" in by and "cli-seq" in by:
     s, c = by["spawn"]["p50_ms"], by["cli-seq"]["p50_ms"]

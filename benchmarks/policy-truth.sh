@@ -20,15 +20,19 @@
 #   hashing-full   hashing encoder, the full formula
 #   hashing-small  hashing encoder, the small formula
 #   notext         click ~ C(position) + np.log(price)   (the items file only gives the candidates' price)
-#   minilm-full-l2 as minilm-full with policy.l2 = 0.01 (the gradient learner's only; greedy/annealing do not read it)
-#   minilm-full-long as minilm-full with policy.max_rounds = 2000 (gradient only)
-# Variants ending in -l2/-long run select_learner = "gradient" only.
+#   BASE+KNOB=V[,KNOB=V]  one of the above with gradient-learner knobs (step, max_rounds, l2, tolerance) added to
+#                  [policy], e.g. minilm-full+l2=0.01: such a variant runs learners = ["gradient"] only (the knobs
+#                  do not change greedy or annealing), once.
+# Default: the five bases, minilm-full+l2=0.01, minilm-full+l2=0.001 and minilm-full+max_rounds=2000.
 #
-# Environment: CAUSA (default .build/release/causa), WORKERS (2), VARIANTS, KEEP_TMP=1 keeps the work folder,
+# For each base variant (DIAG=1, the default; needs numpy) it also prints how well the reward model ranks the items
+# of each user against the truth (benchmarks/policy_truth.py diag on a --export-predictions run of the same model).
+#
+# Environment: CAUSA (default .build/release/causa), WORKERS (2), VARIANTS, DIAG, KEEP_TMP=1 keeps the work folder,
 # WORK=DIR uses DIR instead of a temporary folder (kept), CACHE_DIR (default WORK/cache: the first MiniLM run embeds
 # cold, later ones read the cache). Results: WORK/results.jsonl, one line per run. Needs python3 (standard library).
-# Cost on this 2-core machine: ~90 s per run (the learn phase dominates: 6 fits x 500 Adam rounds of the gradient
-# learner), so ~25 min for the default variants.
+# Cost on this 2-core machine: 20-80 s per run (the learn phase dominates: 6 fits x 500 Adam rounds of the gradient
+# learner), ~4 min for max_rounds = 2000; ~18 min for the default variants.
 set -euo pipefail
 USERS=${1:-4000}
 ITEMS=${2:-200}
@@ -37,7 +41,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
 CAUSA=${CAUSA:-$root/.build/release/causa}
 WORKERS=${WORKERS:-2}
-VARIANTS=${VARIANTS:-"minilm-full minilm-small hashing-full hashing-small notext minilm-full-l2 minilm-full-long"}
+VARIANTS=${VARIANTS:-"minilm-full minilm-small hashing-full hashing-small notext minilm-full+l2=0.01 minilm-full+l2=0.001 minilm-full+max_rounds=2000"}
 helper=$root/benchmarks/policy_truth.py
 MODEL_DIR=${MODEL_DIR:-$root/models/all-MiniLM-L6-v2}
 if [ ! -x "$CAUSA" ]; then
@@ -69,7 +73,7 @@ t0=$(date +%s.%N)
 "$CAUSA" simulate --out "$work/sim" --users "$USERS" --items "$ITEMS" --seed "$SEED" | sed 's/^/  /'
 echo "  simulate: $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$t0" "$(date +%s.%N)") s wall"
 
-# write_job FILE ENCODER FORMULA SELECT EXTRA
+# write_job FILE ENCODER FORMULA SELECT EXTRA LEARNERS
 write_job() {
   cat > "$1" <<TOML
 [data]
@@ -98,7 +102,7 @@ action = "item_id"
 propensity = "propensity"
 position = "position"
 positions = [1]
-learners = ["greedy", "gradient", "annealing"]
+learners = $6
 at = { position = 1 }
 epsilon = 0
 select_learner = "$4"
@@ -107,22 +111,27 @@ TOML
 }
 
 for variant in $VARIANTS; do
+  base=${variant%%+*}
   extra=""
   learners="greedy gradient annealing"
-  case $variant in
+  toml_learners='["greedy", "gradient", "annealing"]'
+  if [ "$base" != "$variant" ]; then
+    extra=$(echo "${variant#*+}" | tr ',' '\n' | sed 's/=/ = /')
+    learners=gradient
+    toml_learners='["gradient"]'
+  fi
+  case $base in
     minilm-full) enc=minilm; formula=$FULL ;;
     minilm-small) enc=minilm; formula=$SMALL ;;
     hashing-full) enc=hashing; formula=$FULL ;;
     hashing-small) enc=hashing; formula=$SMALL ;;
     notext) enc=hashing; formula=$NOTEXT ;;
-    minilm-full-l2) enc=minilm; formula=$FULL; extra="l2 = 0.01"; learners=gradient ;;
-    minilm-full-long) enc=minilm; formula=$FULL; extra="max_rounds = 2000"; learners=gradient ;;
     *) echo "error: unknown variant $variant" >&2; exit 2 ;;
   esac
   for learner in $learners; do
     run=$work/runs/$variant-$learner
     mkdir -p "$run"
-    write_job "$run/job.toml" "$enc" "$formula" "$learner" "$extra"
+    write_job "$run/job.toml" "$enc" "$formula" "$learner" "$extra" "$toml_learners"
     s=$(date +%s.%N)
     if ! "$CAUSA" local --job "$run/job.toml" --workers "$WORKERS" --out "$run/out" > "$run/local.log" 2>&1; then
       echo "$variant/$learner: causa local failed (exit $?):" >&2
@@ -140,7 +149,7 @@ me = next(l for l in p["learners"] if l["learner"] == learner)
 ho = {h["estimator"]: h for h in me["held_out"]}
 dr = ho.get("dr")
 row = dict(json.loads(truth))
-row.update(variant=variant + (f" ({extra})" if extra else ""), learner=learner, deployed=p["deployed"] == learner,
+row.update(variant=variant, learner=learner, deployed=p["deployed"] == learner,
            predicted=me["predicted_value"], dr=[dr["estimate"], dr["ci_low"], dr["ci_high"]] if dr else None,
            dm=ho["dm"]["estimate"] if "dm" in ho else None, converged=me.get("converged"),
            iterations=me.get("iterations"), wall_s=float(e) - float(s), learn_s=r["timings_s"]["learn"],
@@ -153,6 +162,21 @@ import json, sys; r = json.loads(sys.stdin.read())
 it = f\", gradient {r['iterations']} rounds, converged {r['converged']}\" if r['iterations'] is not None and r['learner'] == 'gradient' else ''
 print(f\"{r['variant']:<34} {r['learner']:<10} TRUE {r['rank1']:.4f}  predicted {r['predicted']:.4f}  wall {r['wall_s']:.1f} s (summarize {r['summarize_s']:.1f}, learn {r['learn_s']:.1f}){it}\")"
   done
+  # How well this reward model ranks items for each user against the truth (DIAG=1, needs numpy): the same model
+  # in a job with evaluate = ["uniform"] and no learners, its --export-predictions read by policy_truth.py diag.
+  if [ "${DIAG:-1}" = 1 ] && [ "$base" = "$variant" ] && python3 -c "import numpy" 2> /dev/null; then
+    d=$work/runs/$variant-diag
+    mkdir -p "$d"
+    sed -e '/^learners = /d' -e '/^select_learner/d' -e '/^at = /d' -e 's/^epsilon = 0$/evaluate = ["uniform"]/' \
+      "$work/runs/$variant-greedy/job.toml" > "$d/job.toml"
+    "$CAUSA" local --job "$d/job.toml" --workers "$WORKERS" --out "$d/out" --export-predictions "$d/predictions.csv" > "$d/local.log" 2>&1 \
+      || { echo "$variant/diag: causa local failed:" >&2; tail -5 "$d/local.log" >&2; exit 1; }
+    python3 "$helper" diag "$work/sim" "$d/predictions.csv" | python3 -c "
+import json, sys; d = json.loads(sys.stdin.read()); v = sys.argv[1]
+print(json.dumps(dict(d, variant=v)), file=open(sys.argv[2], 'a'))
+print(f\"{v:<34} diag: within-user corr(model logit, true logit) {d['corr_model_true_logit']:.3f}, with true affinity {d['corr_model_true_affinity']:.3f} (-log price alone: {d['corr_neg_log_price_true_logit']:.3f}); mean q over items {d['mean_model_q']:.3f} vs true {d['mean_true_p']:.3f}\")" "$variant" "$work/diag.jsonl"
+    rm -f "$d/predictions.csv"
+  fi
 done
 
 echo

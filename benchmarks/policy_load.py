@@ -9,7 +9,7 @@ Two transports:
   --mode cli   spawns `causa recommend --coordinator ... --user KEY --json` per request (process start-up included).
 
 Each of --clients processes sends --requests requests (users drawn uniformly from --users, seeded), stopping early
-after --max-seconds. Latency is measured per request with time.perf_counter_ns around send..reply (zmq) or
+after --max-seconds or once --stop-file exists. Latency is measured per request with time.perf_counter_ns around send..reply (zmq) or
 spawn..exit (cli). Percentiles are exact, from the sorted samples of all clients (nearest-rank); with
 --hdr the samples are also recorded into an HdrHistogram (hdrhistogram package, 1 us..60 s, 3 significant digits)
 and its percentiles printed next to the exact ones.
@@ -51,12 +51,13 @@ def client_zmq(args, index, queue):
     sock.connect(args.coordinator)
     recs = load_recs(args.check) if args.check else None
     lat, errors, mismatches, unknown = [], [], 0, 0
+    versions = {}
     deadline = time.monotonic() + args.max_seconds
     poller = zmq.Poller()
     poller.register(sock, zmq.POLLIN)
     t_start = time.perf_counter()
     for _ in range(args.requests):
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or (args.stop_file and os.path.exists(args.stop_file)):
             break
         user = str(rng.randrange(args.users)) if rng.random() >= args.unknown_fraction else f"unknown-{rng.randrange(10**9)}"
         env = causa_pb2.Envelope(protocol_version=3)
@@ -84,6 +85,7 @@ def client_zmq(args, index, queue):
         if not r.ok:
             errors.append(r.message)
             continue
+        versions[r.policy_version] = versions.get(r.policy_version, 0) + 1
         if not r.known_user:
             unknown += 1
         if recs is not None and r.known_user and list(r.items) != recs.get(user, [])[: len(r.items)]:
@@ -91,17 +93,18 @@ def client_zmq(args, index, queue):
     elapsed = time.perf_counter() - t_start
     sock.close()
     ctx.term()
-    queue.put((index, lat, errors[:5], len(errors), mismatches, unknown, elapsed))
+    queue.put((index, lat, errors[:5], len(errors), mismatches, unknown, elapsed, versions))
 
 
 def client_cli(args, index, queue):
     rng = random.Random(args.seed * 1000 + index)
     recs = load_recs(args.check) if args.check else None
     lat, errors, mismatches, unknown = [], [], 0, 0
+    versions = {}
     deadline = time.monotonic() + args.max_seconds
     t_start = time.perf_counter()
     for _ in range(args.requests):
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or (args.stop_file and os.path.exists(args.stop_file)):
             break
         user = str(rng.randrange(args.users)) if rng.random() >= args.unknown_fraction else f"unknown-{rng.randrange(10**9)}"
         cmd = [args.causa, "recommend", "--coordinator", args.coordinator, "--user", user, "--json"]
@@ -115,12 +118,13 @@ def client_cli(args, index, queue):
             errors.append(f"exit {p.returncode}: {p.stderr.strip()[:200]}")
             continue
         a = json.loads(p.stdout)
+        versions[a["policy_version"]] = versions.get(a["policy_version"], 0) + 1
         if not a["known_user"]:
             unknown += 1
         if recs is not None and a["known_user"] and a["items"] != recs.get(user, [])[: len(a["items"])]:
             mismatches += 1
     elapsed = time.perf_counter() - t_start
-    queue.put((index, lat, errors[:5], len(errors), mismatches, unknown, elapsed))
+    queue.put((index, lat, errors[:5], len(errors), mismatches, unknown, elapsed, versions))
 
 
 def client_spawn(args, index, queue):
@@ -130,7 +134,7 @@ def client_spawn(args, index, queue):
         t0 = time.perf_counter_ns()
         subprocess.run([args.causa, "--version"], capture_output=True, check=True)
         lat.append(time.perf_counter_ns() - t0)
-    queue.put((index, lat, [], 0, 0, 0, sum(lat) / 1e9))
+    queue.put((index, lat, [], 0, 0, 0, sum(lat) / 1e9, {}))
 
 
 def pct(sorted_ns, q):
@@ -157,6 +161,7 @@ def main():
     ap.add_argument("--causa", default="causa")
     ap.add_argument("--check", default="", help="recommendations.csv to compare answers with")
     ap.add_argument("--hdr", action="store_true")
+    ap.add_argument("--stop-file", default="", help="stop sending once this file exists")
     ap.add_argument("--label", default="")
     args = ap.parse_args()
 
@@ -177,10 +182,14 @@ def main():
     unknown = sum(r[5] for r in results)
     # throughput over the span the clients were sending (the slowest client's loop), not process start-up
     busy = max(r[6] for r in results)
+    versions = {}
+    for r in results:
+        for v, n in r[7].items():
+            versions[v] = versions.get(v, 0) + n
     out = {
         "label": args.label, "mode": args.mode, "clients": args.clients, "requests": len(lat) + n_errors,
         "answered": len(lat), "errors": n_errors, "first_errors": errors, "mismatches": mismatches if args.check else None,
-        "unknown_users_answered": unknown, "loop_seconds": busy, "wall_seconds": wall,
+        "unknown_users_answered": unknown, "policy_versions": versions, "loop_seconds": busy, "wall_seconds": wall,
         "requests_per_s": len(lat) / busy if busy > 0 else float("nan"),
         "percentiles": "exact (nearest-rank over all samples)",
         "p50_ms": pct(lat, 50) / 1e6, "p90_ms": pct(lat, 90) / 1e6, "p99_ms": pct(lat, 99) / 1e6,

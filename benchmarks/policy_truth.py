@@ -3,6 +3,13 @@
 
   policy_truth.py value TRUTH.json RECOMMENDATIONS.csv     -> one JSON line: the policy's true values
   policy_truth.py table RESULTS.jsonl TRUTH.json           -> the summary tables
+  policy_truth.py diag SIM_DIR PREDICTIONS.csv             -> how well the reward model ranks items (needs numpy)
+
+`diag` reads `causa local --export-predictions` output (row,item_id,q_hat for every valued row x item; a job
+with [policy] evaluate = ["uniform"] makes it) and SIM_DIR's truth.json, impressions.csv and items.csv, takes each
+user's first valued row and prints the mean within-user correlation over items of the model's logit with the true
+logit and with the true affinity x_u.y_i, the same for -log(price) alone, the model's mean q over items against the
+truth's, and the true p of the model's top item.
 
 `value` computes, from truth.json's click_probability_position1 p[u][i] (= p(u, i, 1)):
   rank1:   mean over users of p(u, rank-1 item)   (the deployed-style policy: show the first listed item)
@@ -96,9 +103,43 @@ def table(results_path, truth_path):
     print("policies, so this is indicative only); wall s: the whole causa local run; learn s: timings_s.learn.")
 
 
+def diag(sim, predictions):
+    import numpy as np
+
+    t = load_truth(f"{sim}/truth.json")
+    P = np.array(t["click_probability_position1"])
+    L = np.log(P / (1 - P))
+    A = np.array(t["user_latents"]) @ np.array(t["item_latents"]).T
+    users_of_row = [int(r["user_id"]) for r in csv.DictReader(open(f"{sim}/impressions.csv", newline=""))]
+    price = np.array([float(r["price"]) for r in csv.DictReader(open(f"{sim}/items.csv", newline=""))])
+    q = np.loadtxt(predictions, delimiter=",", skiprows=1)
+    n_items = P.shape[1]
+    if not (q[:n_items, 1] == np.arange(n_items)).all():
+        raise SystemExit("expected every catalogue item per row, in item order")
+    Q = q[:, 2].reshape(-1, n_items)
+    users = np.array([users_of_row[int(i)] for i in q[::n_items, 0]])
+    _, first = np.unique(users, return_index=True)
+    Qu, U = Q[first], users[first]
+    lq = np.log(Qu / (1 - Qu))
+
+    def wc(X, Y):
+        X = X - X.mean(1, keepdims=True)
+        Y = Y - Y.mean(1, keepdims=True)
+        return float(np.mean((X * Y).sum(1) / np.sqrt((X * X).sum(1) * (Y * Y).sum(1))))
+
+    print(json.dumps({
+        "users": int(len(U)),
+        "corr_model_true_logit": wc(lq, L[U]), "corr_model_true_affinity": wc(lq, A[U]),
+        "corr_neg_log_price_true_logit": wc(np.tile(-np.log(price), (len(U), 1)), L[U]),
+        "mean_model_q": float(Qu.mean()), "mean_true_p": float(P[U].mean()),
+        "true_p_of_model_top_item": float(P[U, Qu.argmax(1)].mean())}))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "value":
         value(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "diag":
+        diag(sys.argv[2], sys.argv[3])
     elif len(sys.argv) in (3, 4) and sys.argv[1] == "table":
         table(sys.argv[2], sys.argv[3] if len(sys.argv) == 4 else None)
     else:

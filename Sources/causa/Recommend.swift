@@ -20,7 +20,7 @@ struct Recommend: ParsableCommand {
         help: ArgumentHelp(
             "The user's data.user_key value; repeat it for each key column, in the job's order.", valueName: "KEY"))
     var user: [String] = []
-    @Option(help: "Items wanted (default: the policy's top_k).") var top = 0
+    @Option(help: "Items wanted, at most the policy's top_k (default: all of them).") var top = 0
     @Flag(help: "Print the answer as JSON.") var json = false
     @Option(help: "Seconds to wait for the answer.") var timeout = 10.0
 
