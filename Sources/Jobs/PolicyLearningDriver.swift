@@ -413,6 +413,11 @@ extension FitDriver {
         var moves = [[[Int32]]](
             repeating: [[Int32]](repeating: [], count: fits.count), count: executor.shardCount)
         var temperature = [Double](repeating: 0, count: fits.count)
+        // Per fit: every accepted move (shard, user, from, to) and the objective's running change, to return to the
+        // best assignment seen (the start, greedy's, counts as seen).
+        var log = [[(shard: Int, user: Int32, from: Int32, to: Int32)]](repeating: [], count: fits.count)
+        var change = [Double](repeating: 0, count: fits.count)
+        var best = [(change: Double, moves: Int)](repeating: (0, 0), count: fits.count)
         for t in 1...policy.annealRounds {
             let requests = (0..<executor.shardCount).map {
                 AnnealRequest(
@@ -453,8 +458,19 @@ extension FitDriver {
                         if let costs { totals[f] += costs[to] - costs[from] }
                         moves[s][f] += [p.users[m], Int32(to)]
                         moved.insert(p.users[m])
+                        log[f].append((s, p.users[m], Int32(from), Int32(to)))
+                        change[f] += delta
+                        if change[f] > best[f].change { best[f] = (change[f], log[f].count) }
                     }
                 }
+            }
+        }
+        // Back to the best assignment: after the last round's moves, undo those made since the best, newest first.
+        for f in fits.indices {
+            for move in log[f][best[f].moves...].reversed() {
+                moves[move.shard][f] += [move.user, move.from]
+                counts[f][Int(move.to)] -= 1
+                counts[f][Int(move.from)] += 1
             }
         }
         let finish = (0..<executor.shardCount).map {

@@ -172,6 +172,17 @@ final class PolicyLearningTests: XCTestCase {
         assertRelative(l.predicted_value, total / Double(users), 1e-12, "predicted value of the final assignment")
     }
 
+    /// Annealing keeps the best assignment it has seen: without constraints it starts at greedy's, which is optimal
+    /// for the predicted reward, so it ends there.
+    func testAnnealingNeverEndsBelowItsGreedyStart() throws {
+        let text = simJob(
+            cv: false,
+            policy: "learners = [\"greedy\", \"annealing\"]\nat = { position = 1 }\nepsilon = 0\nanneal_rounds = 10")
+        let o = try outcome(text, in: try Fixtures.folder())
+        let learners = try XCTUnwrap(o.policy?.learners)
+        assertRelative(learners[1].predicted_value, learners[0].predicted_value, 1e-12, "annealing vs greedy")
+    }
+
     /// recommendations.csv's predicted rewards are the reward model's q̂: without [cv], a user's first row is at
     /// position 1, so its exported q̂ for an item (scored pair by pair by the off-policy round) equals the learner's
     /// score of that (user, item) (by matrix products: affinity, price, PC interactions) to rounding.
