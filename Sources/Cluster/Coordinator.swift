@@ -75,8 +75,8 @@ public final class Coordinator {
     var jobMessages: [JobMessage] = []
     /// The policy the last policy job deployed (`causa recommend` is routed by it).
     var deployed: DeployedPolicy?
-    /// Recommend requests forwarded to workers and not yet answered: request id → client identity.
-    var pendingRecommends: [UInt64: [UInt8]] = [:]
+    /// Recommend requests forwarded to workers and not yet answered: request id → client identity and request.
+    var pendingRecommends: [UInt64: ([UInt8], Causa_Wire_Recommend)] = [:]
     var recommendCounter: UInt64 = 0
     var lastHeartbeat = Date.distantPast
     var jobCounter = 0
@@ -156,8 +156,15 @@ public final class Coordinator {
             case .recommend(let r):
                 routeRecommend(r, client: identity)
             case .recommendation(let r):
-                if let client = pendingRecommends.removeValue(forKey: r.requestID) {
-                    _ = try? router.withSocket { try $0.send([client, Wire.encode(Wire.envelope(.recommendation(r)))]) }
+                if let (client, request) = pendingRecommends.removeValue(forKey: r.requestID) {
+                    // A worker that restarted has lost its part of the policy: answer from the coordinator's copy.
+                    if !r.ok, deployed?.copy != nil {
+                        answerFromCopy(request, client: client, owner: r.worker)
+                    } else {
+                        _ = try? router.withSocket {
+                            try $0.send([client, Wire.encode(Wire.envelope(.recommendation(r)))])
+                        }
+                    }
                 }
             case .batchAck, .roundReply:
                 if let name = nameByIdentity[identity] {
@@ -230,35 +237,41 @@ public final class Coordinator {
         let owner = d.owners[shard]
         guard let member = members[owner] else {
             // The owner has left (or this coordinator restarted and it has not joined yet): answer from the copy.
-            guard let copy = d.copy else {
+            guard d.copy != nil else {
                 return fail(
                     "the worker that holds this user's part of policy \(d.version) (\(owner)) has left; run the policy job again to deploy on the workers alive now"
                 )
             }
-            let (items, probabilities, rewards, _, known) = copy.recommend(
-                user: UserKey.hash(r.userKey), shard: shard, top: r.top == 0 ? Int.max : Int(r.top))
-            var answer = Causa_Wire_Recommendation()
-            answer.ok = true
-            answer.items = items
-            answer.probabilities = probabilities
-            answer.predictedRewards = rewards
-            answer.explanations = items.map { _ in
-                "(answered by the coordinator from its copy of the policy: \(owner), which holds this user, is not connected; no explanation)"
-            }
-            answer.worker = "coordinator"
-            answer.policyVersion = copy.version
-            answer.knownUser = known
-            _ = try? router.withSocket { try $0.send([client, Wire.encode(Wire.envelope(.recommendation(answer)))]) }
-            return
+            return answerFromCopy(r, client: client, owner: owner)
         }
         recommendCounter += 1
         var forward = r
         forward.shard = UInt32(shard)
         forward.requestID = recommendCounter
-        pendingRecommends[recommendCounter] = client
+        pendingRecommends[recommendCounter] = (client, r)
         _ = try? router.withSocket {
             try $0.send([member.identity, Wire.encode(Wire.envelope(.recommend(forward)))])
         }
+    }
+
+    /// Answers a `Recommend` from the coordinator's copy of the deployed policy (no explanations).
+    func answerFromCopy(_ r: Causa_Wire_Recommend, client: [UInt8], owner: String) {
+        guard let d = deployed, let copy = d.copy else { return }
+        let shard = UserKey.shard(hash: UserKey.hash(r.userKey), shards: d.shards)
+        let (items, probabilities, rewards, _, known) = copy.recommend(
+            user: UserKey.hash(r.userKey), shard: shard, top: r.top == 0 ? Int.max : Int(r.top))
+        var answer = Causa_Wire_Recommendation()
+        answer.ok = true
+        answer.items = items
+        answer.probabilities = probabilities
+        answer.predictedRewards = rewards
+        answer.explanations = items.map { _ in
+            "(answered by the coordinator from its copy of the policy: \(owner), which holds this shard, cannot answer; no explanation)"
+        }
+        answer.worker = "coordinator"
+        answer.policyVersion = copy.version
+        answer.knownUser = known
+        _ = try? router.withSocket { try $0.send([client, Wire.encode(Wire.envelope(.recommendation(answer)))]) }
     }
 
     /// Forgets workers silent for twice the heartbeat timeout (outside jobs; jobs check their own workers).

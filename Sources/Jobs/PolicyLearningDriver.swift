@@ -550,6 +550,15 @@ extension FitDriver {
             deployed = best.learner
         }
         var notes: [String] = []
+        if let chosen = results.first(where: { $0.learner == deployed }),
+            let dr = chosen.held_out.first(where: { $0.estimator == "dr" }) ?? chosen.held_out.first,
+            let logging = entries.first(where: { $0.policy == "logging" && $0.estimator == "ipw" }),
+            dr.ci_low < logging.estimate
+        {
+            notes.append(
+                "warning: the deployed \(deployed) policy's \(dr.estimator) lower bound (\(dr.ci_low)) is below the logging policy's value (\(logging.estimate)): it is not shown to do better than what is deployed now"
+            )
+        }
         if job.folds > 0 {
             notes.append(
                 "held-out values: each learner trained without CV fold k, valued on fold k's rows (pooled); they estimate the fold policies' average value, not the deployed policy's (trained on all rows), and choosing the learner by its lower bound adds optimism"
@@ -607,7 +616,7 @@ extension FitDriver {
             let keys = r.keys.map(ShardPartitioner.csvField).joined(separator: ",")
             for (j, item) in items.enumerated() {
                 csv +=
-                    "\(keys),\(ShardPartitioner.csvField(learned.catalogue[Int(item)])),\(j + 1),\(probabilities[j]),\(r.scores[j]),\(max(0, remainder.value))\n"
+                    "\(keys),\(ShardPartitioner.csvField(learned.catalogue[Int(item)])),\(j + 1),\(probabilities[j]),\(r.scores[j]),\(remainder.value > 1e-12 ? remainder.value : 0)\n"
             }
         }
         // policy.json: what was deployed and how it was made.
@@ -676,7 +685,9 @@ extension FitDriver {
     static func jobHash(_ job: JobSpec) -> UInt64 {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard let data = try? encoder.encode(job) else { return 0 }
+        var named = job
+        named.jobFile = ""  // the same job from `causa local` and `causa submit` (which passes an absolute path)
+        guard let data = try? encoder.encode(named) else { return 0 }
         return FNV1a64.hash(String(decoding: data, as: UTF8.self))
     }
 }
