@@ -185,6 +185,8 @@ public final class Coordinator {
         var shards: Int
         var owners: [String]
         var copy: Deployment?
+        /// The job's `data.user_key` columns (a request must give one value per column).
+        var userKey: [String]?
     }
 
     /// The file the deployed policy is kept in: one per endpoint bound (`tcp://127.0.0.1:*` resolves to a port).
@@ -232,6 +234,11 @@ public final class Coordinator {
         }
         guard let d = deployed else {
             return fail("no policy is deployed on this coordinator: submit a job with [policy] learners first")
+        }
+        if let key = d.userKey, key.count != r.userKey.count {
+            return fail(
+                "policy \(d.version) identifies a user by \(key.count) value\(key.count == 1 ? "" : "s") (\(key.joined(separator: ", "))); give --user \(key.count == 1 ? "once" : "\(key.count) times, in that order"), not \(r.userKey.count)"
+            )
         }
         let shard = UserKey.shard(hash: UserKey.hash(r.userKey), shards: d.shards)
         let owner = d.owners[shard]
@@ -453,7 +460,8 @@ public final class Coordinator {
         report.files = outcome.files
         if let policy = outcome.policy {
             deployed = DeployedPolicy(
-                version: policy.policy_version, shards: job.shards, owners: execution.owners, copy: outcome.deployment)
+                version: policy.policy_version, shards: job.shards, owners: execution.owners, copy: outcome.deployment,
+                userKey: job.userKey)
             persistDeployment()
         }
         return report

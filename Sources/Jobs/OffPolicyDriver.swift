@@ -37,6 +37,29 @@ extension FitDriver {
     /// - Throws: `InputError` for a policy file that does not fit the catalogue (`PolicyTable.read`), too many
     ///   distinct logged actions without an items file.
     func offPolicyPlan(_ policy: PolicySpec, designed: Designed) throws -> OffPolicyPlan {
+        // `policy.at` against the schema: a number for a numeric column, one of the data's levels for a categorical
+        // one — at the job file's key, before any fit.
+        for (name, text) in policy.at.sorted(by: { $0.key < $1.key }) {
+            guard let info = designed.schema.first(where: { $0.name == name })?.info else { continue }
+            if info.isNumeric {
+                guard let v = Cell.number(text), v.isFinite else {
+                    throw job.policyError(
+                        "at", "policy.at gives '\(printable(text))' for '\(name)', which the model reads as a number")
+                }
+                let categorical = prepared.formula.factors.contains {
+                    $0.forcedCategorical && $0.expression.columns == [name]
+                }
+                if categorical, !info.levels.contains(.number(v)) {
+                    throw job.policyError(
+                        "at",
+                        "policy.at gives \(printable(text)) for C(\(name)), which is not one of the data's levels (\(info.levels.prefix(10).map { "\($0)" }.joined(separator: ", ")))"
+                    )
+                }
+            } else if !info.levels.contains(.string(text)) {
+                throw job.policyError(
+                    "at", "policy.at gives '\(printable(text))' for '\(name)', which is not one of the data's levels")
+            }
+        }
         // Missing and non-numeric propensities and rewards are found by the summary: fail before the fit. (When only
         // some positions are valued, the round checks the rows it values.)
         if policy.positions == nil {

@@ -411,7 +411,14 @@ final class CLITests: XCTestCase {
             as! [String: Any]
         let version = (report["policy"] as! [String: Any])["policy_version"] as! String
         XCTAssertEqual(answer["policy_version"] as? String, version)
-        let unknown = try causa(["recommend", "--coordinator", endpoint, "--json", "--user", "nobody"])
+        let arity = try causa(["recommend", "--coordinator", endpoint, "--user", user[0]])
+        XCTAssertEqual(arity.status, 1)
+        XCTAssertTrue(arity.stderr.contains("give --user 4 times"), arity.stderr)
+        let unknown = try causa([
+            "recommend", "--coordinator", endpoint, "--json", "--user", "nobody", "--user", "x", "--user", "y",
+            "--user",
+            "z"
+        ])
         XCTAssertEqual(unknown.status, 0, unknown.stderr)
         XCTAssertTrue(unknown.stdout.contains("\"known_user\":false"), unknown.stdout)
         // A coordinator restarted on the same address reloads the deployed policy and answers from its copy until the

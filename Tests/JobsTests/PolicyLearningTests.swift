@@ -232,6 +232,14 @@ final class PolicyLearningTests: XCTestCase {
             ),
             (simJob(policy: "learners = [\"greedy\"]\nat = { position = 1 }\nepsilon = 1"), "policy.epsilon", "[0, 1)"),
             (
+                simJob(policy: "learners = [\"greedy\"]\nat = { position = \"top\" }"), "policy.at",
+                "which the model reads as a number"
+            ),
+            (
+                simJob(policy: "learners = [\"greedy\"]\nat = { position = 7 }"), "policy.at",
+                "not one of the data's levels"
+            ),
+            (
                 simJob(policy: "learners = [\"bandit\"]"), "policy.learners", "unknown learner 'bandit'"
             ),
             (
