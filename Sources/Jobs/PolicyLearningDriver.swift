@@ -638,12 +638,8 @@ extension FitDriver {
         _ learned: LearnedPolicies, section: FitReport.PolicySection, designed: Designed, executor: ShardExecutor
     ) throws {
         let l = learned.learners.firstIndex { $0.name == section.deployed }!
-        // A user with no history gets the items most often ranked first (ties: catalogue order).
-        var firsts = [Int](repeating: 0, count: learned.catalogue.count)
-        for r in learned.learners[l].recommendations { if let a = r.items.first, a >= 0 { firsts[Int(a)] += 1 } }
-        let fallback = firsts.indices.filter { firsts[$0] > 0 }
-            .sorted { firsts[$0] != firsts[$1] ? firsts[$0] > firsts[$1] : $0 < $1 }
-            .prefix(job.policy!.topK).map(Int32.init)
+        let fallback = Self.noHistoryItems(learned.learners[l], catalogue: learned.catalogue.count, topK: section.top_k)
+            .map(Int32.init)
         let policy = job.policy!
         let base = LearnRequest(
             phase: .demand, learner: l, link: learned.reward.link, coefficients: [learned.reward.full],
@@ -661,23 +657,31 @@ extension FitDriver {
         let l = learned.learners.first { $0.name == section.deployed }!
         let spread = section.epsilon / Double(learned.catalogue.count)
         var shards: [Int: [UInt64: Deployment.Entry]] = [:]
-        var firsts = [Int](repeating: 0, count: learned.catalogue.count)
         for (u, r) in l.recommendations.enumerated() {
             let hash = UserKey.hash(r.keys)
             let listed = r.items.indices.filter { r.items[$0] >= 0 }
-            if let a = listed.first { firsts[Int(r.items[a])] += 1 }
             let entry = Deployment.Entry(
                 items: listed.map { learned.catalogue[Int(r.items[$0])] },
                 predictedRewards: listed.map { r.scores[$0] },
                 probabilities: l.probabilities.map { p in listed.map { (1 - section.epsilon) * p[u][$0] + spread } })
             shards[UserKey.shard(hash: hash, shards: job.shards), default: [:]][hash] = entry
         }
-        let fallback = firsts.indices.filter { firsts[$0] > 0 }
-            .sorted { firsts[$0] != firsts[$1] ? firsts[$0] > firsts[$1] : $0 < $1 }
-            .prefix(section.top_k).map { learned.catalogue[$0] }
+        let fallback = Self.noHistoryItems(l, catalogue: learned.catalogue.count, topK: section.top_k)
+            .map { learned.catalogue[$0] }
         return Deployment(
             version: section.policy_version, epsilon: section.epsilon, catalogueSize: learned.catalogue.count,
             fallback: Array(fallback), shards: shards)
+    }
+
+    /// The answer for a user with no history: the catalogue indices the learner most often ranks first, at most
+    /// `topK` (ties: catalogue order).
+    static func noHistoryItems(_ l: LearnedPolicies.Learner, catalogue: Int, topK: Int) -> [Int] {
+        var firsts = [Int](repeating: 0, count: catalogue)
+        for r in l.recommendations { if let a = r.items.first, a >= 0 { firsts[Int(a)] += 1 } }
+        return Array(
+            firsts.indices.filter { firsts[$0] > 0 }
+                .sorted { firsts[$0] != firsts[$1] ? firsts[$0] > firsts[$1] : $0 < $1 }
+                .prefix(topK))
     }
 
     /// FNV-1a 64 of the job as read (its JSON with sorted keys): names the job a policy came from, on the coordinator
